@@ -1,0 +1,16 @@
+//! Millrace: a durable runtime for long-running coding-agent work.
+//!
+//! The pipeline reads top to bottom: `.loop` text is parsed by [`syntax`],
+//! proven by [`check`], lowered to stage graphs by [`lower`] and frozen into a
+//! [`plan`]. The [`runtime`] interprets a plan over a [`workspace`] through
+//! [`runners`]; [`cli`] is the operator's surface.
+
+pub mod assets;
+pub mod check;
+pub mod cli;
+pub mod lower;
+pub mod plan;
+pub mod runners;
+pub mod runtime;
+pub mod syntax;
+pub mod workspace;

@@ -1,0 +1,1 @@
+//! The on-disk workspace: paths, work documents, queues, state, lock and journal.

@@ -1,0 +1,1 @@
+//! The one integration-test binary; each area of behaviour is a module.
