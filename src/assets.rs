@@ -16,9 +16,9 @@ pub static SKILLS: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/assets/skill
 
 /// One shipped file: its path relative to the workspace's `millrace-agents/`
 /// directory and its bytes.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ShippedFile {
-    pub relative_path: &'static str,
+    pub relative_path: String,
     pub contents: &'static [u8],
 }
 
@@ -33,15 +33,20 @@ pub fn shipped_files() -> Vec<ShippedFile> {
     ] {
         collect(prefix, dir, &mut files);
     }
-    files.sort_by_key(|file| file.relative_path);
+    files.sort_by(|a, b| a.relative_path.cmp(&b.relative_path));
     files
 }
 
 fn collect(prefix: &'static str, dir: &'static Dir<'static>, out: &mut Vec<ShippedFile>) {
     for file in dir.files() {
-        let Some(path) = file.path().to_str() else { continue };
-        let relative_path: &'static str = Box::leak(format!("{prefix}/{path}").into_boxed_str());
-        out.push(ShippedFile { relative_path, contents: file.contents() });
+        let Some(path) = file.path().to_str() else {
+            continue;
+        };
+        let relative_path = format!("{prefix}/{path}");
+        out.push(ShippedFile {
+            relative_path,
+            contents: file.contents(),
+        });
     }
     for sub in dir.dirs() {
         collect(prefix, sub, out);

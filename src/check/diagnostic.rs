@@ -1,0 +1,432 @@
+//! The one diagnostic type of the compiler: a kind with a stable code, a span,
+//! and every message text in one place. Rendered by miette over whole files.
+
+use std::fmt;
+
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
+
+use crate::syntax::{SourceMap, Span};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// What went wrong. Each variant has a stable code (`millrace::<code>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kind {
+    Syntax {
+        message: String,
+    },
+    Duplicate {
+        what: &'static str,
+        name: String,
+    },
+    Unknown {
+        what: &'static str,
+        name: String,
+        suggestion: Option<String>,
+    },
+    IllegalOutcome {
+        outcome: String,
+        stage: String,
+        legal: Vec<String>,
+    },
+    UnroutedOutcome {
+        node: String,
+        outcome: String,
+    },
+    UnreachableNode {
+        node: String,
+    },
+    FinalClassMismatch {
+        target: String,
+        class: String,
+        outcome: String,
+        allowed: Vec<String>,
+    },
+    ExtendsCycle {
+        what: &'static str,
+        chain: Vec<String>,
+    },
+    PlaneMismatch {
+        what: String,
+        expected: String,
+        found: String,
+    },
+    ModePlaneConflict {
+        plane: String,
+        first: String,
+    },
+    ModeMissingLoop {
+        mode: String,
+        plane: String,
+    },
+    MissingEntry {
+        name: String,
+    },
+    FamilyNotAccepted {
+        family: String,
+        node: String,
+        stage: String,
+    },
+    ExceptExcludesDefault {
+        node: String,
+    },
+    UnboundedCycle {
+        cycle: Vec<String>,
+    },
+    LearnWithoutLearningLoop {
+        mode: String,
+    },
+    InvalidValue {
+        what: &'static str,
+        reason: String,
+    },
+    UnusedBudget {
+        name: String,
+    },
+    UnusedParam {
+        name: String,
+    },
+    UnusedFinal {
+        name: String,
+    },
+    UnusedCatch {
+        outcome: String,
+    },
+}
+
+impl Kind {
+    /// The stable code, without the `millrace::` prefix.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Kind::Syntax { .. } => "syntax",
+            Kind::Duplicate { .. } => "duplicate_definition",
+            Kind::Unknown { what, .. } => unknown_code(what),
+            Kind::IllegalOutcome { .. } => "illegal_outcome",
+            Kind::UnroutedOutcome { .. } => "unrouted_outcome",
+            Kind::UnreachableNode { .. } => "unreachable_node",
+            Kind::FinalClassMismatch { .. } => "final_class_mismatch",
+            Kind::ExtendsCycle { .. } => "extends_cycle",
+            Kind::PlaneMismatch { .. } => "plane_mismatch",
+            Kind::ModePlaneConflict { .. } => "mode_plane_conflict",
+            Kind::ModeMissingLoop { .. } => "mode_missing_loop",
+            Kind::MissingEntry { .. } => "missing_entry",
+            Kind::FamilyNotAccepted { .. } => "family_not_accepted",
+            Kind::ExceptExcludesDefault { .. } => "except_excludes_default",
+            Kind::UnboundedCycle { .. } => "unbounded_cycle",
+            Kind::LearnWithoutLearningLoop { .. } => "learn_without_learning_loop",
+            Kind::InvalidValue { .. } => "invalid_value",
+            Kind::UnusedBudget { .. } => "unused_budget",
+            Kind::UnusedParam { .. } => "unused_param",
+            Kind::UnusedFinal { .. } => "unused_final",
+            Kind::UnusedCatch { .. } => "unused_catch",
+        }
+    }
+
+    pub fn severity(&self) -> Severity {
+        match self {
+            Kind::UnusedBudget { .. }
+            | Kind::UnusedParam { .. }
+            | Kind::UnusedFinal { .. }
+            | Kind::UnusedCatch { .. } => Severity::Warning,
+            _ => Severity::Error,
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            Kind::Syntax { message } => message.clone(),
+            Kind::Duplicate { what, name } => format!("{what} `{name}` is defined more than once"),
+            Kind::Unknown { what, name, .. } => format!("unknown {what} `{name}`"),
+            Kind::IllegalOutcome { outcome, stage, .. } => {
+                format!("`{outcome}` is not an outcome of stage `{stage}`")
+            }
+            Kind::UnroutedOutcome { node, outcome } => {
+                format!("node `{node}` does not route outcome `{outcome}`")
+            }
+            Kind::UnreachableNode { node } => format!("node `{node}` can never run"),
+            Kind::FinalClassMismatch {
+                target,
+                class,
+                outcome,
+                ..
+            } => format!(
+                "final `{target}` has class `{class}`, which outcome `{outcome}` cannot have"
+            ),
+            Kind::ExtendsCycle { what, chain } => {
+                format!("{what} `extends` forms a cycle: {}", chain.join(" -> "))
+            }
+            Kind::PlaneMismatch {
+                what,
+                expected,
+                found,
+            } => {
+                format!("{what} belongs to plane `{found}`, not `{expected}`")
+            }
+            Kind::ModePlaneConflict { plane, first } => {
+                format!("mode selects a second loop for plane `{plane}` (already `{first}`)")
+            }
+            Kind::ModeMissingLoop { mode, plane } => {
+                format!("mode `{mode}` selects no `{plane}` loop")
+            }
+            Kind::MissingEntry { name } => format!("loop `{name}` has no `entry`"),
+            Kind::FamilyNotAccepted {
+                family,
+                node,
+                stage,
+            } => {
+                format!("node `{node}` (stage `{stage}`) does not accept `{family}` work items")
+            }
+            Kind::ExceptExcludesDefault { node } => {
+                format!("the default target `{node}` is also listed after `except`")
+            }
+            Kind::UnboundedCycle { cycle } => {
+                format!("this cycle spends no budget: {}", cycle.join(" -> "))
+            }
+            Kind::LearnWithoutLearningLoop { mode } => {
+                format!("mode `{mode}` has learn rules but selects no `learning` loop")
+            }
+            Kind::InvalidValue { what, reason } => format!("invalid {what}: {reason}"),
+            Kind::UnusedBudget { name } => format!("budget `{name}` is never spent"),
+            Kind::UnusedParam { name } => format!("param `{name}` is never used"),
+            Kind::UnusedFinal { name } => format!("final `{name}` is never reached"),
+            Kind::UnusedCatch { outcome } => format!("`catch {outcome}` applies to no node"),
+        }
+    }
+
+    pub fn help(&self) -> Option<String> {
+        Some(match self {
+            Kind::Unknown {
+                suggestion: Some(s),
+                ..
+            } => format!("did you mean `{s}`?"),
+            Kind::Unknown { what, .. } => format!("define the {what} first, or check its spelling"),
+            Kind::IllegalOutcome { legal, .. } => format!("legal outcomes: {}", legal.join(", ")),
+            Kind::UnroutedOutcome { outcome, .. } => format!(
+                "add `{outcome} -> <node or final>` to the node, or a loop-wide `catch {outcome} -> ...`"
+            ),
+            Kind::UnreachableNode { .. } => {
+                "route an outcome to it, list it in an `entry`, or remove it".into()
+            }
+            Kind::FinalClassMismatch { allowed, .. } => {
+                format!("route it to a final of class {}", allowed.join(" or "))
+            }
+            Kind::ExtendsCycle { .. } => "break the cycle by removing one `extends`".into(),
+            Kind::ModePlaneConflict { .. } => "a mode selects at most one loop per plane".into(),
+            Kind::ModeMissingLoop { plane, .. } => format!("add `loop {plane}.<name>`"),
+            Kind::MissingEntry { .. } => "add `entry <family> -> <node>`".into(),
+            Kind::UnboundedCycle { .. } => {
+                "add `within <budget> else <target>` to one route of the cycle".into()
+            }
+            Kind::LearnWithoutLearningLoop { .. } => "add `loop learning.standard`".into(),
+            Kind::ExceptExcludesDefault { .. } => "remove it from `except`".into(),
+            Kind::UnusedBudget { .. } => "spend it with `within`, or remove it".into(),
+            Kind::UnusedParam { .. } => "use it as `$name`, or remove it".into(),
+            Kind::UnusedFinal { .. } => "route an outcome to it, or remove it".into(),
+            Kind::FamilyNotAccepted { .. } => "enter the family at a node that accepts it".into(),
+            _ => return None,
+        })
+    }
+}
+
+fn unknown_code(what: &str) -> &'static str {
+    match what {
+        "stage" => "unknown_stage",
+        "plane" => "unknown_plane",
+        "result class" => "unknown_result_class",
+        "family" => "unknown_family",
+        "node" | "target" => "unknown_target",
+        "budget" => "unknown_budget",
+        "param" => "unknown_param",
+        "loop" => "unknown_loop",
+        "mode" => "unknown_mode",
+        "runner" => "unknown_runner",
+        "effect" => "unknown_effect",
+        "effect port" => "unknown_effect_port",
+        "learn action" => "unknown_learn_action",
+        _ => "unknown_name",
+    }
+}
+
+/// One diagnostic: a kind, a primary span with a label, and secondary labels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub kind: Kind,
+    pub span: Span,
+    pub label: String,
+    pub notes: Vec<(Span, String)>,
+}
+
+impl Diagnostic {
+    pub fn new(kind: Kind, span: Span, label: impl Into<String>) -> Self {
+        Diagnostic {
+            kind,
+            span,
+            label: label.into(),
+            notes: Vec::new(),
+        }
+    }
+
+    pub fn with_note(mut self, span: Span, label: impl Into<String>) -> Self {
+        self.notes.push((span, label.into()));
+        self
+    }
+
+    pub fn severity(&self) -> Severity {
+        self.kind.severity()
+    }
+
+    pub fn code(&self) -> String {
+        format!("millrace::{}", self.kind.code())
+    }
+}
+
+/// Diagnostics collected over a compilation; errors and warnings kept apart.
+#[derive(Debug, Clone, Default)]
+pub struct Diagnostics {
+    items: Vec<Diagnostic>,
+}
+
+impl Diagnostics {
+    pub fn push(&mut self, diagnostic: Diagnostic) {
+        if !self.items.contains(&diagnostic) {
+            self.items.push(diagnostic);
+        }
+    }
+
+    pub fn extend(&mut self, other: Diagnostics) {
+        for d in other.items {
+            self.push(d);
+        }
+    }
+
+    pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.items
+            .iter()
+            .filter(|d| d.severity() == Severity::Error)
+    }
+
+    pub fn warnings(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.items
+            .iter()
+            .filter(|d| d.severity() == Severity::Warning)
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.errors().next().is_some()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// All diagnostics, sorted by file and position for stable output.
+    pub fn sorted(&self) -> Vec<&Diagnostic> {
+        let mut all: Vec<&Diagnostic> = self.items.iter().collect();
+        all.sort_by_key(|d| (d.span.file, d.span.start, d.severity(), d.kind.code()));
+        all
+    }
+
+    /// True when the diagnostics fail the compilation (`deny_warnings` counts warnings).
+    pub fn fails(&self, deny_warnings: bool) -> bool {
+        self.has_errors() || (deny_warnings && self.warnings().next().is_some())
+    }
+}
+
+/// A diagnostic bound to its source file, in the shape miette renders.
+struct Report<'a> {
+    diagnostic: &'a Diagnostic,
+    source: NamedSource<String>,
+}
+
+impl fmt::Debug for Report<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.diagnostic.kind.message())
+    }
+}
+
+impl fmt::Display for Report<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.diagnostic.kind.message())
+    }
+}
+
+impl std::error::Error for Report<'_> {}
+
+impl miette::Diagnostic for Report<'_> {
+    fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        Some(Box::new(self.diagnostic.code()))
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.diagnostic.severity() {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+        })
+    }
+
+    fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        self.diagnostic
+            .kind
+            .help()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        Some(&self.source)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let d = self.diagnostic;
+        let primary =
+            LabeledSpan::new_primary_with_span(Some(d.label.clone()), source_span(d.span));
+        let notes = d.notes.iter().filter(|(span, _)| span.file == d.span.file);
+        let notes = notes.map(|(span, label)| {
+            LabeledSpan::new_with_span(Some(label.clone()), source_span(*span))
+        });
+        Some(Box::new(std::iter::once(primary).chain(notes)))
+    }
+}
+
+fn source_span(span: Span) -> SourceSpan {
+    SourceSpan::new((span.start as usize).into(), span.len())
+}
+
+/// Renders diagnostics as text, with or without colour.
+pub fn render(sources: &SourceMap, diagnostics: &[&Diagnostic], color: bool) -> String {
+    let theme = if color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
+    let mut out = String::new();
+    for diagnostic in diagnostics {
+        let file = sources.get(diagnostic.span.file);
+        let source = NamedSource::new(file.name.clone(), file.text.to_string());
+        let report = Report { diagnostic, source };
+        if handler.render_report(&mut out, &report).is_err() {
+            out.push_str(&diagnostic.kind.message());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// One line per diagnostic: `file:line:col: error[code]: message`.
+pub fn render_short(sources: &SourceMap, diagnostic: &Diagnostic) -> String {
+    let (line, col) = sources.line_col(diagnostic.span);
+    let file = &sources.get(diagnostic.span.file).name;
+    let severity = match diagnostic.severity() {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    };
+    format!(
+        "{file}:{line}:{col}: {severity}[{}]: {}",
+        diagnostic.kind.code(),
+        diagnostic.kind.message()
+    )
+}

@@ -1,0 +1,46 @@
+//! The runtime effects a loop may attach to a node, and their ports.
+//!
+//! An effect is a handler the runtime runs after a stage's answer is
+//! normalized; it reads the stage's artifacts and may create or move work
+//! items. Its ports are the routes it may take instead of the node's own.
+
+/// One known effect id.
+#[derive(Debug, Clone, Copy)]
+pub struct EffectSpec {
+    pub id: &'static str,
+    /// Named exits; `fault` is taken when the artifacts are missing or invalid.
+    pub ports: &'static [&'static str],
+    pub summary: &'static str,
+}
+
+pub const EFFECTS: &[EffectSpec] = &[
+    EffectSpec {
+        id: "planner_disposition",
+        ports: &["fault", "done"],
+        summary: "reads planner_disposition.json; `done` when child specs replace the source",
+    },
+    EffectSpec {
+        id: "recon_handoff",
+        ports: &["fault"],
+        summary: "promotes generated_task or generated_spec into its queue",
+    },
+    EffectSpec {
+        id: "blueprint_manifest",
+        ports: &["fault"],
+        summary: "turns blueprint_manifest.json and blueprint_drafts.json into drafts",
+    },
+    EffectSpec {
+        id: "blueprint_candidate",
+        ports: &["fault"],
+        summary: "records blueprint_packet.json and blueprint.md as the draft's candidate",
+    },
+    EffectSpec {
+        id: "blueprint_evaluation",
+        ports: &["fault"],
+        summary: "approves (generated_task.json) or rejects (blueprint_critique.json) a draft",
+    },
+];
+
+pub fn effect(id: &str) -> Option<&'static EffectSpec> {
+    EFFECTS.iter().find(|e| e.id == id)
+}

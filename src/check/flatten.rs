@@ -1,0 +1,123 @@
+//! `extends` overlays: a child item is its parent's statements with its own
+//! applied on top (same name replaces, `drop` removes, node blocks merge).
+
+use std::collections::BTreeMap;
+
+use crate::syntax::{
+    Binding, BudgetDecl, CatchDecl, DrainedDecl, EffectDecl, EntryDecl, FinalDecl, LoopDef,
+    LoopStmt, Name, NodeDef, ParamDecl, RouteDecl,
+};
+
+/// A loop's statements after overlays, still as written (with spans).
+#[derive(Debug, Clone, Default)]
+pub struct FlatLoop {
+    pub params: BTreeMap<String, ParamDecl>,
+    pub budgets: BTreeMap<String, BudgetDecl>,
+    pub entries: Vec<EntryDecl>,
+    pub drained: Option<DrainedDecl>,
+    pub catches: Vec<CatchDecl>,
+    pub finals: BTreeMap<String, FinalDecl>,
+    pub nodes: Vec<FlatNode>,
+}
+
+/// A node block after overlays: later routes for an outcome replace earlier ones.
+#[derive(Debug, Clone)]
+pub struct FlatNode {
+    pub name: Name,
+    pub kind: Option<Name>,
+    pub routes: Vec<RouteDecl>,
+    pub effects: Vec<EffectDecl>,
+    pub bindings: Vec<Binding>,
+}
+
+impl FlatLoop {
+    /// Applies one loop definition's statements on top of what is here.
+    pub fn apply(&mut self, def: &LoopDef) {
+        for stmt in &def.stmts {
+            self.apply_stmt(stmt);
+        }
+    }
+
+    fn apply_stmt(&mut self, stmt: &LoopStmt) {
+        match stmt {
+            LoopStmt::Param(p) => {
+                self.params.insert(p.name.text.clone(), p.clone());
+            }
+            LoopStmt::Budget(b) => {
+                self.budgets.insert(b.name.text.clone(), b.clone());
+            }
+            LoopStmt::Entry(e) => {
+                self.entries.retain(|old| old.family.text != e.family.text);
+                self.entries.push(e.clone());
+            }
+            LoopStmt::Drained(d) => self.drained = Some(d.clone()),
+            LoopStmt::Catch(c) => self.apply_catch(c),
+            LoopStmt::Final(f) => {
+                self.finals.insert(f.name.text.clone(), f.clone());
+            }
+            LoopStmt::Drop(d) => d.names.iter().for_each(|n| self.drop(&n.text)),
+            LoopStmt::Node(n) => self.apply_node(n),
+        }
+    }
+
+    fn apply_catch(&mut self, catch: &CatchDecl) {
+        for outcome in &catch.outcomes {
+            for old in &mut self.catches {
+                old.outcomes.retain(|o| o.text != outcome.text);
+            }
+        }
+        self.catches.retain(|c| !c.outcomes.is_empty());
+        self.catches.push(catch.clone());
+    }
+
+    fn drop(&mut self, name: &str) {
+        self.nodes.retain(|n| n.name.text != name);
+        self.finals.remove(name);
+        self.budgets.remove(name);
+        self.params.remove(name);
+    }
+
+    /// True when `drop` could remove `name`.
+    pub fn defines(&self, name: &str) -> bool {
+        self.nodes.iter().any(|n| n.name.text == name)
+            || self.finals.contains_key(name)
+            || self.budgets.contains_key(name)
+            || self.params.contains_key(name)
+    }
+
+    fn apply_node(&mut self, def: &NodeDef) {
+        let Some(node) = self.nodes.iter_mut().find(|n| n.name.text == def.name.text) else {
+            self.nodes.push(FlatNode {
+                name: def.name.clone(),
+                kind: def.kind.clone(),
+                routes: def.routes.clone(),
+                effects: def.effects.clone(),
+                bindings: def.bindings.clone(),
+            });
+            return;
+        };
+        node.merge(def);
+    }
+}
+
+impl FlatNode {
+    fn merge(&mut self, def: &NodeDef) {
+        if def.kind.is_some() {
+            self.kind.clone_from(&def.kind);
+        }
+        for route in &def.routes {
+            for outcome in &route.outcomes {
+                for old in &mut self.routes {
+                    old.outcomes.retain(|o| o.text != outcome.text);
+                }
+            }
+            self.routes.retain(|r| !r.outcomes.is_empty());
+            self.routes.push(route.clone());
+        }
+        for effect in &def.effects {
+            self.effects.retain(|e| e.id.text != effect.id.text);
+            self.effects.push(effect.clone());
+        }
+        self.bindings.extend(def.bindings.iter().cloned());
+    }
+}

@@ -1,0 +1,493 @@
+//! The rules of one loop: names resolve, outcomes are legal, routing is
+//! total, every node is reachable and every final's class fits its inbound
+//! outcomes. Termination is proven later, on the lowered graph.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::diagnostic::{Diagnostic, Diagnostics, Kind};
+use super::effects::{EFFECTS, effect};
+use super::flatten::{FlatLoop, FlatNode};
+use super::model::*;
+use super::stages::{duplicate, parse_class, parse_family, parse_plane, unknown};
+use crate::syntax::{self, Binding, BindingKind, LoopDef, LoopStmt, Name, Span};
+
+/// Duplicates inside one definition (overlays may redefine, a block may not).
+pub fn report_local_duplicates(def: &LoopDef, diags: &mut Diagnostics) {
+    let mut seen: BTreeSet<(&str, &str)> = BTreeSet::new();
+    for stmt in &def.stmts {
+        let (what, name) = match stmt {
+            LoopStmt::Param(p) => ("param", &p.name),
+            LoopStmt::Budget(b) => ("budget", &b.name),
+            LoopStmt::Entry(e) => ("entry for family", &e.family),
+            LoopStmt::Final(f) => ("node or final", &f.name),
+            LoopStmt::Node(n) => {
+                report_duplicate_routes(n, diags);
+                ("node or final", &n.name)
+            }
+            _ => continue,
+        };
+        if !seen.insert((what, name.text.as_str())) {
+            diags.push(duplicate(what, name));
+        }
+    }
+}
+
+fn report_duplicate_routes(node: &syntax::NodeDef, diags: &mut Diagnostics) {
+    let mut seen = BTreeSet::new();
+    for outcome in node.routes.iter().flat_map(|r| &r.outcomes) {
+        if !seen.insert(outcome.text.as_str()) {
+            diags.push(duplicate("route for outcome", outcome));
+        }
+    }
+}
+
+struct LoopChecker<'a> {
+    name: &'a str,
+    plane: Plane,
+    flat: &'a FlatLoop,
+    stages: &'a BTreeMap<String, StageKind>,
+    diags: &'a mut Diagnostics,
+}
+
+pub fn check_loop(
+    def: &LoopDef,
+    flat: &FlatLoop,
+    stages: &BTreeMap<String, StageKind>,
+    diags: &mut Diagnostics,
+) -> Option<Loop> {
+    let plane = loop_plane(&def.name, diags)?;
+    let mut checker = LoopChecker {
+        name: &def.name.text,
+        plane,
+        flat,
+        stages,
+        diags,
+    };
+    let before = checker.diags.errors().count();
+    let params = checker.params();
+    let budgets = checker.budgets(&params);
+    let finals = checker.finals();
+    let mut nodes = BTreeMap::new();
+    let mut node_order = Vec::new();
+    for flat_node in &flat.nodes {
+        if let Some(node) = checker.node(flat_node) {
+            node_order.push(node.name.clone());
+            nodes.insert(node.name.clone(), node);
+        }
+    }
+    checker.apply_catches(&mut nodes);
+    let entries = checker.entries(&nodes, def.name.span);
+    let drained = checker.drained(&nodes);
+    let checked = Loop {
+        name: def.name.text.clone(),
+        plane,
+        params,
+        budgets,
+        entries,
+        drained,
+        nodes,
+        node_order,
+        finals,
+        span: def.name.span,
+    };
+    if checker.diags.errors().count() == before {
+        super::loop_rules::check(&checked, stages, checker.diags);
+    }
+    Some(checked)
+}
+
+fn loop_plane(name: &Name, diags: &mut Diagnostics) -> Option<Plane> {
+    let first = name.text.split('.').next().unwrap_or_default();
+    let span = Span {
+        end: name.span.start + first.len() as u32,
+        ..name.span
+    };
+    parse_plane(
+        &Name {
+            text: first.to_string(),
+            span,
+        },
+        diags,
+    )
+}
+
+impl LoopChecker<'_> {
+    fn params(&mut self) -> BTreeMap<String, Param> {
+        let params = self.flat.params.values();
+        params
+            .map(|p| {
+                (
+                    p.name.text.clone(),
+                    Param {
+                        value: p.value.value,
+                        span: p.name.span,
+                    },
+                )
+            })
+            .collect()
+    }
+
+    fn limit(&mut self, value: &syntax::Value, params: &BTreeMap<String, Param>) -> Limit {
+        match value {
+            syntax::Value::Int(v) => Limit::Fixed(v.value),
+            syntax::Value::Param(name) => {
+                if !params.contains_key(&name.text) {
+                    let known: Vec<&str> = params.keys().map(String::as_str).collect();
+                    self.diags.push(unknown("param", name, &known));
+                }
+                Limit::Param(name.text.clone())
+            }
+        }
+    }
+
+    fn budgets(&mut self, params: &BTreeMap<String, Param>) -> BTreeMap<String, Budget> {
+        let mut budgets = BTreeMap::new();
+        for decl in self.flat.budgets.values() {
+            let limit = self.limit(&decl.limit, params);
+            let mut budget = Budget {
+                limit,
+                per_failure_class: false,
+                cap: None,
+                span: decl.name.span,
+            };
+            if let Some(per) = &decl.per {
+                if per.key.text == "failure_class" {
+                    budget.per_failure_class = true;
+                } else {
+                    self.diags
+                        .push(unknown("budget key", &per.key, &["failure_class"]));
+                }
+                budget.cap = per.cap.as_ref().map(|cap| self.limit(cap, params));
+            }
+            budgets.insert(decl.name.text.clone(), budget);
+        }
+        budgets
+    }
+
+    fn finals(&mut self) -> BTreeMap<String, Final> {
+        let mut finals = BTreeMap::new();
+        for decl in self.flat.finals.values() {
+            if self
+                .flat
+                .nodes
+                .iter()
+                .any(|n| n.name.text == decl.name.text)
+            {
+                self.diags.push(duplicate("node or final", &decl.name));
+                continue;
+            }
+            let Some(class) = parse_class(&decl.class, self.diags) else {
+                continue;
+            };
+            let handoff = decl
+                .handoff
+                .as_ref()
+                .and_then(|f| parse_family(f, self.diags));
+            let status = decl
+                .status
+                .as_ref()
+                .map_or_else(|| decl.name.text.to_uppercase(), |s| s.text.clone());
+            let emits = decl.emits.iter().map(|e| e.text.clone()).collect();
+            finals.insert(
+                decl.name.text.clone(),
+                Final {
+                    class,
+                    status,
+                    emits,
+                    handoff,
+                    span: decl.name.span,
+                },
+            );
+        }
+        finals
+    }
+
+    fn node(&mut self, flat: &FlatNode) -> Option<Node> {
+        let kind_name = flat.kind.as_ref().unwrap_or(&flat.name);
+        let Some(stage) = self.stages.get(&kind_name.text) else {
+            let known: Vec<&str> = self.stages.keys().map(String::as_str).collect();
+            self.diags.push(unknown("stage", kind_name, &known));
+            return None;
+        };
+        if stage.plane != self.plane {
+            let kind = Kind::PlaneMismatch {
+                what: format!("stage `{}`", stage.name),
+                expected: self.plane.to_string(),
+                found: stage.plane.to_string(),
+            };
+            self.diags.push(Diagnostic::new(
+                kind,
+                kind_name.span,
+                "used in a loop of another plane",
+            ));
+        }
+        let mut routes = BTreeMap::new();
+        for decl in &flat.routes {
+            let Some(route) = self.route(&decl.route, false) else {
+                continue;
+            };
+            for outcome in &decl.outcomes {
+                if self.legal(stage, outcome) {
+                    routes.insert(outcome.text.clone(), route.clone());
+                }
+            }
+        }
+        let effects = flat
+            .effects
+            .iter()
+            .filter_map(|e| self.effect(stage, e))
+            .collect();
+        let bindings = self.bindings(&flat.bindings);
+        let name = flat.name.text.clone();
+        Some(Node {
+            name,
+            kind: stage.name.clone(),
+            routes,
+            effects,
+            bindings,
+            span: flat.name.span,
+        })
+    }
+
+    fn legal(&mut self, stage: &StageKind, outcome: &Name) -> bool {
+        if stage.outcome(&outcome.text).is_some() {
+            return true;
+        }
+        let legal: Vec<String> = stage.outcomes.iter().map(|o| o.name.clone()).collect();
+        let suggestion = super::closest(&outcome.text, legal.iter().map(String::as_str));
+        let kind = Kind::IllegalOutcome {
+            outcome: outcome.text.clone(),
+            stage: stage.name.clone(),
+            legal,
+        };
+        let label = match suggestion {
+            Some(s) => format!("not legal here; did you mean `{s}`?"),
+            None => "not legal for this stage".to_string(),
+        };
+        self.diags.push(Diagnostic::new(kind, outcome.span, label));
+        false
+    }
+
+    fn dest(&mut self, name: &Name) -> Option<Dest> {
+        if self.flat.nodes.iter().any(|n| n.name.text == name.text) {
+            return Some(Dest::Node(name.text.clone()));
+        }
+        if self.flat.finals.contains_key(&name.text) {
+            return Some(Dest::Final(name.text.clone()));
+        }
+        let mut known: Vec<&str> = self
+            .flat
+            .nodes
+            .iter()
+            .map(|n| n.name.text.as_str())
+            .collect();
+        known.extend(self.flat.finals.keys().map(String::as_str));
+        self.diags.push(unknown("target", name, &known));
+        None
+    }
+
+    fn route(&mut self, route: &syntax::Route, from_catch: bool) -> Option<Route> {
+        let to = self.dest(&route.target.to);
+        let except = self.except(&route.target);
+        let budget = match &route.budget {
+            None => None,
+            Some(clause) => {
+                let exhausted = self.route(&clause.exhausted, from_catch);
+                if !self.flat.budgets.contains_key(&clause.budget.text) {
+                    let known: Vec<&str> = self.flat.budgets.keys().map(String::as_str).collect();
+                    self.diags.push(unknown("budget", &clause.budget, &known));
+                }
+                Some((clause.budget.text.clone(), Box::new(exhausted?)))
+            }
+        };
+        let result_keys = route
+            .target
+            .result_keys
+            .iter()
+            .map(|k| k.text.clone())
+            .collect();
+        Some(Route {
+            result_keys,
+            to: to?,
+            except,
+            budget,
+            from_catch,
+            span: route.span,
+        })
+    }
+
+    fn except(&mut self, target: &syntax::Target) -> Vec<String> {
+        let mut except = Vec::new();
+        for name in &target.except {
+            if name.text == target.to.text {
+                let kind = Kind::ExceptExcludesDefault {
+                    node: name.text.clone(),
+                };
+                self.diags.push(Diagnostic::new(
+                    kind,
+                    name.span,
+                    "the default cannot be excluded",
+                ));
+            } else if self.dest(name).is_some() {
+                except.push(name.text.clone());
+            }
+        }
+        except
+    }
+
+    fn effect(&mut self, stage: &StageKind, decl: &syntax::EffectDecl) -> Option<Effect> {
+        let Some(spec) = effect(&decl.id.text) else {
+            let known: Vec<&str> = EFFECTS.iter().map(|e| e.id).collect();
+            self.diags.push(unknown("effect", &decl.id, &known));
+            return None;
+        };
+        let on = decl
+            .on
+            .iter()
+            .filter(|o| self.legal(stage, o))
+            .map(|o| o.text.clone())
+            .collect();
+        let mut ports = BTreeMap::new();
+        for (port, target) in &decl.ports {
+            if !spec.ports.contains(&port.text.as_str()) {
+                self.diags.push(unknown("effect port", port, spec.ports));
+            } else if let Some(dest) = self.dest(target) {
+                ports.insert(port.text.clone(), dest);
+            }
+        }
+        Some(Effect {
+            id: spec.id.to_string(),
+            on,
+            ports,
+            span: decl.id.span,
+        })
+    }
+
+    fn bindings(&mut self, list: &[Binding]) -> Bindings {
+        bindings(list, self.diags)
+    }
+
+    /// A loop-wide `catch` routes its outcomes for every node that does not.
+    fn apply_catches(&mut self, nodes: &mut BTreeMap<String, Node>) {
+        for catch in &self.flat.catches {
+            let Some(route) = self.route(&catch.route, true) else {
+                continue;
+            };
+            for outcome in &catch.outcomes {
+                let mut used = false;
+                for node in nodes.values_mut() {
+                    let legal = self
+                        .stages
+                        .get(&node.kind)
+                        .is_some_and(|s| s.outcome(&outcome.text).is_some());
+                    if legal && !node.routes.contains_key(&outcome.text) {
+                        node.routes.insert(outcome.text.clone(), route.clone());
+                        used = true;
+                    }
+                }
+                if !used {
+                    let kind = Kind::UnusedCatch {
+                        outcome: outcome.text.clone(),
+                    };
+                    self.diags.push(Diagnostic::new(
+                        kind,
+                        outcome.span,
+                        "every node routes it itself",
+                    ));
+                }
+            }
+        }
+    }
+
+    fn entries(&mut self, nodes: &BTreeMap<String, Node>, loop_span: Span) -> Vec<Entry> {
+        let mut entries = Vec::new();
+        for decl in &self.flat.entries {
+            let Some(family) = parse_family(&decl.family, self.diags) else {
+                continue;
+            };
+            let mut names = Vec::new();
+            for node_name in &decl.nodes {
+                if let Some(Dest::Node(name)) = self.dest(node_name) {
+                    self.accepts(nodes.get(&name), family, node_name);
+                    names.push(name);
+                } else if self.flat.finals.contains_key(&node_name.text) {
+                    let known: Vec<&str> = nodes.keys().map(String::as_str).collect();
+                    self.diags.push(unknown("node", node_name, &known));
+                }
+            }
+            if !names.is_empty() {
+                entries.push(Entry {
+                    family,
+                    nodes: names,
+                });
+            }
+        }
+        if self.flat.entries.is_empty() {
+            let kind = Kind::MissingEntry {
+                name: self.name.to_string(),
+            };
+            self.diags.push(Diagnostic::new(
+                kind,
+                loop_span,
+                "no work can enter this loop",
+            ));
+        }
+        entries
+    }
+
+    fn accepts(&mut self, node: Option<&Node>, family: Family, at: &Name) {
+        let Some(node) = node else { return };
+        let Some(stage) = self.stages.get(&node.kind) else {
+            return;
+        };
+        if !stage.families.is_empty() && !stage.families.contains(&family) {
+            let kind = Kind::FamilyNotAccepted {
+                family: family.to_string(),
+                node: node.name.clone(),
+                stage: stage.name.clone(),
+            };
+            let accepted: Vec<&str> = stage.families.iter().map(|f| f.as_str()).collect();
+            let label = format!("accepts only {}", accepted.join(", "));
+            self.diags.push(Diagnostic::new(kind, at.span, label));
+        }
+    }
+
+    fn drained(&mut self, nodes: &BTreeMap<String, Node>) -> Option<String> {
+        let decl = self.flat.drained.as_ref()?;
+        if nodes.contains_key(&decl.node.text) {
+            return Some(decl.node.text.clone());
+        }
+        let known: Vec<&str> = nodes.keys().map(String::as_str).collect();
+        self.diags.push(unknown("node", &decl.node, &known));
+        None
+    }
+}
+
+/// Bindings as written, checked (known runner, positive timeout).
+pub fn bindings(list: &[Binding], diags: &mut Diagnostics) -> Bindings {
+    let mut out = Bindings::default();
+    for binding in list {
+        match &binding.kind {
+            BindingKind::Runner(name) => {
+                if RUNNERS.contains(&name.text.as_str()) {
+                    out.runner = Some(name.text.clone());
+                } else {
+                    diags.push(unknown("runner", name, RUNNERS));
+                }
+            }
+            BindingKind::Model(m) => out.model = Some(m.value.clone()),
+            BindingKind::Thinking(t) => out.thinking = Some(t.value.clone()),
+            BindingKind::Timeout(t) if t.value == 0 => {
+                let kind = Kind::InvalidValue {
+                    what: "timeout",
+                    reason: "it must be at least 1 second".into(),
+                };
+                diags.push(Diagnostic::new(kind, t.span, "zero seconds"));
+            }
+            BindingKind::Timeout(t) => out.timeout_s = Some(t.value),
+            BindingKind::Entrypoint(e) => out.entrypoint = Some(e.value.clone()),
+            BindingKind::Skill(s) => out.skills.push(s.value.clone()),
+        }
+    }
+    out
+}

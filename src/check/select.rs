@@ -1,0 +1,188 @@
+//! Selecting a mode for compilation: parameters and bindings resolved with
+//! their precedence (loop < mode < operator config) and conventions applied.
+
+use std::collections::BTreeMap;
+
+use super::model::*;
+use super::suggest::closest;
+
+/// What the operator's `millrace.toml` adds on top of the `.loop` files.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Overrides {
+    /// Loop parameters by name (`[params]`, `[recovery]`).
+    pub params: BTreeMap<String, u64>,
+    /// Per-stage bindings (`[stages.<stage>]`), keyed by node name.
+    pub stages: BTreeMap<String, StageOverride>,
+    /// The runner used when neither loop nor mode names one.
+    pub default_runner: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StageOverride {
+    pub runner: Option<String>,
+    pub model: Option<String>,
+    pub thinking: Option<String>,
+    pub timeout_s: Option<u64>,
+}
+
+/// The default stage timeout, as in the reference.
+pub const DEFAULT_TIMEOUT_S: u64 = 3600;
+
+/// A mode ready to lower: one resolved loop per plane.
+#[derive(Debug, Clone)]
+pub struct ResolvedMode {
+    pub name: String,
+    pub loops: BTreeMap<Plane, ResolvedLoop>,
+    pub learn: Vec<LearnRule>,
+    pub concurrency: BTreeMap<Plane, Vec<Plane>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ResolvedLoop {
+    pub source: Loop,
+    pub params: BTreeMap<String, u64>,
+    /// Budget name -> (limit, per-failure-class cap).
+    pub limits: BTreeMap<String, (u64, Option<u64>)>,
+    pub nodes: BTreeMap<String, ResolvedNode>,
+}
+
+/// A node with its final bindings.
+#[derive(Debug, Clone)]
+pub struct ResolvedNode {
+    pub runner: String,
+    pub model: Option<String>,
+    pub thinking: Option<String>,
+    pub timeout_s: u64,
+    pub entrypoint: String,
+    pub skills: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SelectError {
+    #[error("unknown mode `{name}`{}", suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_default())]
+    UnknownMode {
+        name: String,
+        suggestion: Option<String>,
+    },
+    #[error("unknown runner `{runner}` configured for stage `{stage}`; known runners: {}", RUNNERS.join(", "))]
+    UnknownRunner { stage: String, runner: String },
+}
+
+/// Resolves `name` (a mode or alias) against the operator's overrides.
+pub fn select_mode(
+    program: &Program,
+    name: &str,
+    overrides: &Overrides,
+) -> Result<ResolvedMode, SelectError> {
+    let Some(mode) = program.mode(name) else {
+        let known = program
+            .modes
+            .keys()
+            .chain(program.aliases.keys())
+            .map(String::as_str);
+        return Err(SelectError::UnknownMode {
+            name: name.to_string(),
+            suggestion: closest(name, known),
+        });
+    };
+    let mut loops = BTreeMap::new();
+    for (plane, loop_name) in &mode.loops {
+        let Some(lp) = program.loops.get(loop_name) else {
+            continue;
+        };
+        loops.insert(*plane, resolve_loop(lp, mode, overrides)?);
+    }
+    Ok(ResolvedMode {
+        name: mode.name.clone(),
+        loops,
+        learn: mode.learn.clone(),
+        concurrency: mode.concurrency.clone(),
+    })
+}
+
+fn resolve_loop(
+    lp: &Loop,
+    mode: &Mode,
+    overrides: &Overrides,
+) -> Result<ResolvedLoop, SelectError> {
+    let mut params: BTreeMap<String, u64> = lp
+        .params
+        .iter()
+        .map(|(k, p)| (k.clone(), p.value))
+        .collect();
+    for (name, value) in mode.sets.iter().chain(&overrides.params) {
+        if let Some(slot) = params.get_mut(name) {
+            *slot = *value;
+        }
+    }
+    let limits = lp.budgets.iter().map(|(name, b)| {
+        let cap = b.cap.as_ref().map(|c| limit_value(c, &params));
+        (name.clone(), (limit_value(&b.limit, &params), cap))
+    });
+    let limits = limits.collect();
+    let mut nodes = BTreeMap::new();
+    for (name, node) in &lp.nodes {
+        nodes.insert(name.clone(), resolve_node(lp.plane, node, mode, overrides)?);
+    }
+    Ok(ResolvedLoop {
+        source: lp.clone(),
+        params,
+        limits,
+        nodes,
+    })
+}
+
+/// A limit's value under resolved parameters (unknown parameters were
+/// reported by `check`; they count as zero here).
+pub fn limit_value(limit: &Limit, params: &BTreeMap<String, u64>) -> u64 {
+    match limit {
+        Limit::Fixed(n) => *n,
+        Limit::Param(p) => params.get(p).copied().unwrap_or(0),
+    }
+}
+
+fn resolve_node(
+    plane: Plane,
+    node: &Node,
+    mode: &Mode,
+    overrides: &Overrides,
+) -> Result<ResolvedNode, SelectError> {
+    let mut b = node.bindings.clone();
+    b.overlay(&mode.bindings);
+    if let Some(stage) = mode.stage_bindings.get(&node.name) {
+        b.overlay(stage);
+    }
+    if let Some(config) = overrides.stages.get(&node.name) {
+        b.overlay(&Bindings {
+            runner: config.runner.clone(),
+            model: config.model.clone(),
+            thinking: config.thinking.clone(),
+            timeout_s: config.timeout_s,
+            ..Bindings::default()
+        });
+    }
+    let runner = b
+        .runner
+        .or_else(|| overrides.default_runner.clone())
+        .unwrap_or_else(|| "codex_cli".into());
+    if !RUNNERS.contains(&runner.as_str()) {
+        return Err(SelectError::UnknownRunner {
+            stage: node.name.clone(),
+            runner,
+        });
+    }
+    let core_skill = format!("skills/stage/{plane}/{}-core/SKILL.md", node.kind);
+    let mut skills = vec![core_skill];
+    skills.extend(b.skills.into_iter().filter(|s| !s.is_empty()));
+    skills.dedup();
+    Ok(ResolvedNode {
+        runner,
+        model: b.model,
+        thinking: b.thinking,
+        timeout_s: b.timeout_s.unwrap_or(DEFAULT_TIMEOUT_S),
+        entrypoint: b
+            .entrypoint
+            .unwrap_or_else(|| format!("entrypoints/{plane}/{}.md", node.kind)),
+        skills,
+    })
+}
