@@ -20,7 +20,7 @@ pub use loop_rules::{reachable, route_chain, route_targets};
 pub use model::*;
 pub use select::{
     DEFAULT_TIMEOUT_S, Overrides, ResolvedLoop, ResolvedMode, ResolvedNode, SelectError,
-    StageOverride, limit_value, select_mode,
+    StageOverride, limit_value, select_mode, standalone,
 };
 pub use suggest::closest;
 

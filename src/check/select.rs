@@ -186,3 +186,21 @@ fn resolve_node(
         skills,
     })
 }
+
+/// A loop on its own, with its default parameters: what `loop check` analyses.
+pub fn standalone(lp: &Loop) -> ResolvedLoop {
+    let mode = Mode {
+        name: String::new(),
+        loops: BTreeMap::new(),
+        bindings: Bindings { runner: Some("script".into()), ..Bindings::default() },
+        stage_bindings: BTreeMap::new(),
+        sets: BTreeMap::new(),
+        learn: Vec::new(),
+        concurrency: BTreeMap::new(),
+        span: lp.span,
+    };
+    match resolve_loop(lp, &mode, &Overrides::default()) {
+        Ok(resolved) => resolved,
+        Err(_) => ResolvedLoop { source: lp.clone(), params: BTreeMap::new(), limits: BTreeMap::new(), nodes: BTreeMap::new() },
+    }
+}

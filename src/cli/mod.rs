@@ -1,4 +1,73 @@
-//! The operator's command line.
+//! The operator's command line: clap commands, output conventions and exit
+//! codes (0 ok, 1 failure, 2 usage). Each command lives in its own file.
+
+mod compile_cmd;
+mod config_bridge;
+mod context;
+mod fsutil;
+mod init_cmd;
+mod loop_cmd;
+mod modes_cmd;
+mod output;
+
+use clap::{CommandFactory, Parser, Subcommand};
+
+use output::{CliResult, Out, finish};
+
+/// Millrace runs coding agents through long, multi-stage work: a durable
+/// queue, compiled stage graphs, crash-safe state and a closure gate.
+#[derive(Debug, Parser)]
+#[command(name = "millrace", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create or repair a workspace: `millrace-agents/` with config, loops, modes, prompts and queues
+    Init(init_cmd::InitArgs),
+    /// Compile the workspace's `.loop` files into the frozen plan the daemon runs
+    #[command(subcommand)]
+    Compile(compile_cmd::CompileCommand),
+    /// List and inspect the modes the workspace (or the binary) defines
+    #[command(subcommand)]
+    Modes(modes_cmd::ModesCommand),
+    /// Check and format `.loop` files
+    #[command(subcommand, name = "loop")]
+    Loop(loop_cmd::LoopCommand),
+    /// Print the version
+    Version,
+    /// Print shell completions: `millrace completions bash > /etc/bash_completion.d/millrace`
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+/// Runs the command line and returns the process exit code.
 pub fn run() -> i32 {
-    0
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return error.exit_code();
+        }
+    };
+    finish(dispatch(cli.command))
+}
+
+fn dispatch(command: Command) -> CliResult {
+    match command {
+        Command::Init(args) => init_cmd::run(&args),
+        Command::Compile(command) => compile_cmd::run(command),
+        Command::Modes(command) => modes_cmd::run(command),
+        Command::Loop(command) => loop_cmd::run(command),
+        Command::Version => Ok(Out::new().line(format!("millrace {}", env!("CARGO_PKG_VERSION")))?),
+        Command::Completions { shell } => {
+            let mut command = Cli::command();
+            clap_complete::generate(shell, &mut command, "millrace", &mut std::io::stdout());
+            Ok(())
+        }
+    }
 }

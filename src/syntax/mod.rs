@@ -3,11 +3,13 @@
 //! Parsing does no name resolution; that belongs to `check`.
 
 mod ast;
+mod format;
 mod grammar;
 mod parser;
 mod source;
 
 pub use ast::*;
+pub use format::format;
 pub use parser::{SyntaxError, parse};
 pub use source::{FileId, SourceFile, SourceMap, Span};
 

@@ -1,0 +1,315 @@
+//! `millrace compile validate|show|graph`: compile the workspace's own
+//! `.loop` files for a mode, persist the plan, and show or draw it.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand, ValueEnum};
+
+use super::context::{ConfigInput, Workspace, load_config, mode_name, workspace_sources};
+use super::output::{CliError, CliResult, Out, fail, report};
+use crate::check::Plane;
+use crate::lower::{Lowered, PlaneGraph, to_dot, to_mermaid, to_text};
+use crate::plan::{
+    self, CompileFailure, CompileOptions, Compilation, Currentness, Plan, RoutePlan, currentness, inputs_now,
+    plan_from_json, plan_to_json, workspace_reader,
+};
+
+#[derive(Debug, Subcommand)]
+pub enum CompileCommand {
+    /// Compile the selected mode and persist `state/compiled_plan.json`
+    Validate(CompileArgs),
+    /// Compile, persist, and print the plan: loops, budgets, bindings and routes of every node
+    Show(CompileArgs),
+    /// Compile, persist, and export the stage graphs (text, JSON, Graphviz DOT or Mermaid)
+    Graph(GraphArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompileArgs {
+    /// The workspace (the directory holding `millrace-agents/`)
+    #[arg(long, default_value = ".")]
+    pub workspace: PathBuf,
+    /// The mode to compile [default: `runtime.default_mode` of the config]
+    #[arg(long)]
+    pub mode: Option<String>,
+    /// A config file to use instead of `millrace-agents/millrace.toml`
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Treat warnings as errors: `--deny warnings`
+    #[arg(long, value_name = "warnings")]
+    pub deny: Option<Deny>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Deny {
+    Warnings,
+}
+
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    #[command(flatten)]
+    pub compile: CompileArgs,
+    /// Only this plane (execution, planning or learning)
+    #[arg(long)]
+    pub plane: Option<String>,
+    #[arg(long, value_enum, default_value_t = GraphFormat::Text)]
+    pub format: GraphFormat,
+    /// Write the export to this file instead of stdout
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    Text,
+    Json,
+    Dot,
+    Mermaid,
+}
+
+pub fn run(command: CompileCommand) -> CliResult {
+    match command {
+        CompileCommand::Validate(args) => validate(&args).map(|_| ()),
+        CompileCommand::Show(args) => show(&args),
+        CompileCommand::Graph(args) => graph(&args),
+    }
+}
+
+/// A successful compilation, persisted.
+pub struct Compiled {
+    pub lowered: Lowered,
+    pub plan: Plan,
+    pub before: Currentness,
+}
+
+/// Compiles the workspace for the selected mode and persists the plan.
+pub fn compile_and_persist(args: &CompileArgs, out: &mut Out) -> Result<Compiled, CliError> {
+    let workspace = Workspace::open(&args.workspace)?;
+    let config = load_config(&workspace, args.config.as_deref())?;
+    let mode = mode_name(args.mode.as_deref(), &config);
+    let before = persisted_currentness(&workspace, &config, &mode);
+    let compilation = compile_workspace(&workspace, &config, &mode, args.deny.is_some())?;
+    report(&compilation.sources, &compilation.diagnostics);
+    let warnings = compilation.diagnostics.warnings().count();
+    let errors = compilation.diagnostics.errors().count();
+    match compilation.outcome {
+        Ok((lowered, plan)) => {
+            persist(&workspace, &plan)?;
+            out.kv("ok", true)?;
+            out.kv("mode_id", &plan.mode_id)?;
+            out.kv("plan_id", &plan.plan_id)?;
+            out.kv("fingerprint", &plan.fingerprint)?;
+            out.kv("plan_path", workspace.plan_path().display())?;
+            out.kv("warnings", warnings)?;
+            Ok(Compiled { lowered, plan, before })
+        }
+        Err(failure) => {
+            out.kv("ok", false)?;
+            out.kv("mode_id", &mode)?;
+            out.kv("errors", errors)?;
+            out.kv("warnings", warnings)?;
+            match failure {
+                CompileFailure::Select(e) => fail(e.to_string()),
+                CompileFailure::Diagnostics if errors == 0 => {
+                    fail(format!("{warnings} warning(s) denied by `--deny warnings`"))
+                }
+                _ => fail(format!("mode `{mode}` does not compile ({errors} error(s))")),
+            }
+        }
+    }
+}
+
+fn compile_workspace(
+    workspace: &Workspace,
+    config: &ConfigInput,
+    mode: &str,
+    deny_warnings: bool,
+) -> Result<Compilation, CliError> {
+    let sources = workspace_sources(workspace)?;
+    let options = CompileOptions {
+        mode,
+        overrides: &config.overrides,
+        deny_warnings,
+        extra_inputs: vec![config.digest.clone()],
+    };
+    Ok(plan::compile(sources, options, &workspace_reader(&workspace.agents)))
+}
+
+/// Reads the persisted plan, if any.
+pub fn load_plan(workspace: &Workspace) -> Result<Option<Plan>, CliError> {
+    match std::fs::read(workspace.plan_path()) {
+        Ok(bytes) => plan_from_json(&bytes)
+            .map(Some)
+            .map_err(|e| CliError::Failed(format!("{}: {e}", workspace.plan_path().display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Whether the persisted plan matches the workspace's inputs right now.
+pub fn persisted_currentness(workspace: &Workspace, config: &ConfigInput, mode: &str) -> Currentness {
+    let Ok(Some(plan)) = load_plan(workspace) else { return Currentness::Missing };
+    let Ok(sources) = workspace_sources(workspace) else { return Currentness::Stale };
+    let now = inputs_now(&plan, &sources, &workspace_reader(&workspace.agents), vec![config.digest.clone()]);
+    currentness(Some(&plan), mode, &now)
+}
+
+fn persist(workspace: &Workspace, plan: &Plan) -> CliResult {
+    let path = workspace.plan_path();
+    super::fsutil::write_atomic(&path, plan_to_json(plan).as_bytes())
+        .map_err(|e| CliError::Failed(format!("cannot write {}: {e}", path.display())))
+}
+
+fn validate(args: &CompileArgs) -> Result<Compiled, CliError> {
+    compile_and_persist(args, &mut Out::new())
+}
+
+fn show(args: &CompileArgs) -> CliResult {
+    let mut out = Out::new();
+    let compiled = compile_and_persist(args, &mut out)?;
+    out.kv("currentness_before", compiled.before.as_str())?;
+    out.kv("currentness", Currentness::Current.as_str())?;
+    out.raw(&describe_plan(&compiled.plan))?;
+    Ok(())
+}
+
+/// The plan in `key: value` lines: planes, budgets, entries, then each node.
+pub fn describe_plan(plan: &Plan) -> String {
+    let mut s = String::new();
+    for (plane, p) in &plan.planes {
+        let _ = writeln!(s, "loop: {plane} {}", p.loop_id);
+        let exact = if p.max_stage_runs_exact { "" } else { " (upper bound)" };
+        let _ = writeln!(s, "max_stage_runs: {plane} {}{exact}", p.max_stage_runs);
+        for entry in &p.entries {
+            let _ = writeln!(s, "entry: {plane} {} -> {}", entry.family, entry.nodes.join(", "));
+        }
+        if let Some(node) = &p.completion {
+            let _ = writeln!(s, "completion: {plane} on drained -> {node}");
+        }
+        for (name, b) in &p.budgets {
+            let per = if b.per_failure_class { " per failure_class" } else { "" };
+            let _ = writeln!(s, "budget: {plane} {name} limit={}{per}", b.limit);
+        }
+    }
+    for rule in &plan.learn {
+        let outcomes = rule.outcomes.join("|");
+        let _ = writeln!(s, "learn: {}/{} {outcomes} -> learning/{} ({})", rule.source_plane, rule.source, rule.target, rule.action);
+    }
+    for (plane, with) in &plan.concurrency {
+        let with: Vec<&str> = with.iter().map(|p| p.as_str()).collect();
+        let _ = writeln!(s, "concurrency: {plane} with {}", with.join(", "));
+    }
+    for (plane, p) in &plan.planes {
+        for name in &p.node_order {
+            describe_node(&mut s, *plane, name, p);
+        }
+    }
+    s
+}
+
+fn describe_node(s: &mut String, plane: Plane, name: &str, p: &plan::PlanePlan) {
+    let Some(node) = p.nodes.get(name) else { return };
+    let none = || "none".to_string();
+    let _ = writeln!(s, "node: {plane}/{name}");
+    let _ = writeln!(s, "  stage_kind: {}", node.stage_kind);
+    let _ = writeln!(s, "  runner: {}", node.runner);
+    let _ = writeln!(s, "  model: {}", node.model.clone().unwrap_or_else(none));
+    let _ = writeln!(s, "  thinking: {}", node.thinking.clone().unwrap_or_else(none));
+    let _ = writeln!(s, "  timeout_s: {}", node.timeout_s);
+    let _ = writeln!(s, "  entrypoint: {}", node.entrypoint);
+    for skill in &node.skills {
+        let _ = writeln!(s, "  skill: {skill}");
+    }
+    let _ = writeln!(s, "  running_marker: {}", node.running_marker);
+    for outcome in &node.outcomes {
+        if let Some(route) = node.routes.get(&outcome.name) {
+            let _ = writeln!(s, "  route: {} -> {}", outcome.name, describe_route(route));
+        }
+    }
+    for effect in &node.effects {
+        let ports: Vec<String> = effect.ports.iter().map(|(p, t)| format!("{p} -> {t}")).collect();
+        let _ = writeln!(s, "  effect: {} on {} {}", effect.id, effect.on.join(", "), ports.join(" "));
+    }
+}
+
+/// `fixer [spends fix_cycles] else troubleshooter ...`
+pub fn describe_route(route: &RoutePlan) -> String {
+    let mut text = String::new();
+    for key in &route.result_keys {
+        let _ = write!(text, "result.{key} or ");
+    }
+    let _ = write!(text, "{}", route.to);
+    if !route.except.is_empty() {
+        let _ = write!(text, " except {}", route.except.join(", "));
+    }
+    if let (Some(budget), Some(exhausted)) = (&route.budget, &route.exhausted) {
+        let _ = write!(text, " [spends {budget}] else {}", describe_route(exhausted));
+    }
+    text
+}
+
+fn graph(args: &GraphArgs) -> CliResult {
+    let plane = match args.plane.as_deref().map(|p| (p, Plane::parse(p))) {
+        Some((name, None)) => return fail(format!("unknown plane `{name}`; planes: execution, planning, learning")),
+        Some((_, plane)) => plane,
+        None => None,
+    };
+    let mut header = Out::new();
+    let compiled = compile_and_persist(&args.compile, &mut header)?;
+    let graphs: Vec<&PlaneGraph> =
+        compiled.lowered.planes.iter().map(|(g, _)| g).filter(|g| plane.is_none_or(|p| g.plane == p)).collect();
+    if graphs.is_empty() {
+        return fail("the mode has no loop for that plane");
+    }
+    let text = export(&graphs, args.format);
+    match &args.output {
+        Some(path) => {
+            std::fs::write(path, text).map_err(|e| CliError::Failed(format!("cannot write {}: {e}", path.display())))?;
+            header.kv("output", path.display())?;
+            Ok(())
+        }
+        None => Ok(header.raw(&text)?),
+    }
+}
+
+fn export(graphs: &[&PlaneGraph], format: GraphFormat) -> String {
+    match format {
+        GraphFormat::Json => {
+            let list: Vec<serde_json::Value> = graphs.iter().map(|g| graph_json(g)).collect();
+            let mut text = serde_json::to_string_pretty(&list).unwrap_or_default();
+            text.push('\n');
+            text
+        }
+        GraphFormat::Text => graphs.iter().map(|g| to_text(g)).collect::<Vec<_>>().join("\n"),
+        GraphFormat::Dot => graphs.iter().map(|g| to_dot(g)).collect::<Vec<_>>().join("\n"),
+        GraphFormat::Mermaid => graphs.iter().map(|g| to_mermaid(g)).collect::<Vec<_>>().join("\n"),
+    }
+}
+
+fn graph_json(g: &PlaneGraph) -> serde_json::Value {
+    use crate::lower::{EdgeKind, GraphNode};
+    use petgraph::visit::EdgeRef;
+    let node_json = |n: &GraphNode| match n {
+        GraphNode::Stage { name, kind } => serde_json::json!({"id": name, "type": "stage", "stage_kind": kind}),
+        GraphNode::Final { name, class } => serde_json::json!({"id": format!("final:{name}"), "type": "final", "class": class}),
+    };
+    let id = |i| match &g.graph[i] {
+        GraphNode::Stage { name, .. } => name.clone(),
+        GraphNode::Final { name, .. } => format!("final:{name}"),
+    };
+    let kind = |k: EdgeKind| format!("{k:?}").to_lowercase();
+    let edges: Vec<serde_json::Value> = g
+        .graph
+        .edge_references()
+        .map(|e| {
+            let w = e.weight();
+            serde_json::json!({
+                "from": id(e.source()), "to": id(e.target()), "outcome": w.outcome,
+                "kind": kind(w.kind), "spends": w.spends, "needs_spent": w.needs_spent,
+            })
+        })
+        .collect();
+    let nodes: Vec<serde_json::Value> = g.graph.node_weights().map(node_json).collect();
+    serde_json::json!({"plane": g.plane, "loop_id": g.loop_name, "nodes": nodes, "edges": edges})
+}
