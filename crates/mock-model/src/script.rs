@@ -71,7 +71,8 @@ pub enum Action {
     Hang,
 }
 
-/// Token counts reported in every completed response.
+/// Token counts reported in every completed response. Fields left out of
+/// JSON take the defaults: 100 input (20 of them cached), 10 output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Usage {
