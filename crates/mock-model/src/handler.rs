@@ -1,6 +1,7 @@
 //! The per-request service: routes a request, asks the player for an action,
 //! logs the request, and renders the outcome in the endpoint's wire format.
 
+use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::future::poll_fn;
 use std::pin::Pin;
@@ -35,7 +36,7 @@ struct Arrival {
     method: String,
     path: String,
     api: ApiKind,
-    headers: std::collections::BTreeMap<String, String>,
+    headers: BTreeMap<String, String>,
     raw: Vec<u8>,
 }
 

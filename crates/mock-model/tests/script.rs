@@ -8,22 +8,8 @@ use serde_json::json;
 
 use crate::client::post;
 
-const EXAMPLE: &str = r####"{
-  "turns": [
-    { "type": "shell", "command": "echo hi > hello.txt" },
-    { "type": "write_file", "path": "notes.md", "content": "# Notes\n" },
-    { "type": "http_error", "status": 500, "times": 2 },
-    { "type": "rate_limit", "retry_after_secs": 1 },
-    { "type": "drop_connection" },
-    { "type": "cut_stream", "partial_text": "Half an ans" },
-    { "type": "message", "text": "### BUILDER_COMPLETE", "usage": { "input_tokens": 7, "cached_input_tokens": 0, "output_tokens": 3 } },
-    { "type": "hang", "repeat": true }
-  ],
-  "when_exhausted": { "type": "message", "text": "bye" },
-  "side_requests": { "rules": [{ "when": "no_tools" }, { "when": "max_tokens_at_most", "limit": 1 }], "reply": "Title" },
-  "usage": { "input_tokens": 1000, "cached_input_tokens": 400, "output_tokens": 50 },
-  "models": ["mock-a", "mock-b"]
-}"####;
+/// The example script shipped beside the crate (and shown in its README).
+const EXAMPLE: &str = include_str!("../example-script.json");
 
 #[test]
 fn json_script_matches_builder() {
