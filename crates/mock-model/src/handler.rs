@@ -96,13 +96,9 @@ fn side_endpoint(arrival: Arrival, shared: &Shared) -> Response<MockBody> {
         ),
     };
     let seq = state.next_seq();
-    state.log.record(log_entry(
-        arrival,
-        seq,
-        Served::NotModel,
-        None,
-        Some(status),
-    ));
+    state
+        .log
+        .record(arrival.into_log(seq, Served::NotModel, Some(status)));
     match body {
         Some(body) => json_response(status, &body),
         None => text_response(status, "ok"),
@@ -145,7 +141,7 @@ async fn model_call(
         let seq = state.next_seq();
         state
             .log
-            .record(log_entry(arrival, seq, Served::NotModel, None, Some(400)));
+            .record(arrival.into_log(seq, Served::NotModel, Some(400)));
         return Ok(json_response(
             400,
             &wire.error(400, "mock-model: body is not JSON"),
@@ -169,13 +165,8 @@ fn decide(arrival: Arrival, view: &RequestView, shared: &Shared) -> Outcome {
         seq,
     };
     let outcome = reply::plan(&selection.action, context);
-    let mut entry = log_entry(
-        arrival,
-        seq,
-        selection.served,
-        Some(selection.action.kind()),
-        status_of(&outcome),
-    );
+    let mut entry = arrival.into_log(seq, selection.served, status_of(&outcome));
+    entry.action = Some(selection.action.kind().to_string());
     entry.stream = view.stream;
     entry.tool = outcome.tool_name().map(str::to_string);
     state.log.record(entry);
@@ -190,26 +181,23 @@ fn status_of(outcome: &Outcome) -> Option<u16> {
     }
 }
 
-fn log_entry(
-    arrival: Arrival,
-    seq: u64,
-    served: Served,
-    action: Option<&str>,
-    status: Option<u16>,
-) -> LoggedRequest {
-    LoggedRequest {
-        seq,
-        unix_ms: unix_ms(),
-        method: arrival.method,
-        path: arrival.path,
-        api: arrival.api,
-        headers: arrival.headers,
-        body: loggable_body(&arrival.raw),
-        stream: false,
-        served,
-        action: action.map(str::to_string),
-        tool: None,
-        status,
+impl Arrival {
+    /// The log entry for this request; the caller fills in what it decided.
+    fn into_log(self, seq: u64, served: Served, status: Option<u16>) -> LoggedRequest {
+        LoggedRequest {
+            seq,
+            unix_ms: unix_ms(),
+            method: self.method,
+            path: self.path,
+            api: self.api,
+            headers: self.headers,
+            body: loggable_body(&self.raw),
+            stream: false,
+            served,
+            action: None,
+            tool: None,
+            status,
+        }
     }
 }
 
