@@ -1,3 +1,6 @@
 //! The one integration-test binary; each area of behaviour is a module.
 
 mod check;
+mod cli;
+mod shipped;
+mod support;

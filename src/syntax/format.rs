@@ -11,29 +11,85 @@ pub fn format(text: &str) -> String {
     let mut closed_item = false;
     for raw in text.lines() {
         let (code, comment) = split_comment(raw.trim());
-        let tokens = tokenize(code);
-        if tokens.is_empty() && comment.is_none() {
+        let segments = split_blocks(tokenize(code));
+        if segments.is_empty() && comment.is_none() {
             push_blank(&mut lines);
             continue;
         }
-        let opens = tokens.iter().filter(|t| *t == "{").count();
-        let closes = tokens.iter().filter(|t| *t == "}").count();
-        let leading_closes = tokens.iter().take_while(|t| *t == "}").count();
-        depth = depth.saturating_sub(leading_closes);
-        if closed_item && depth == 0 && lines.last().is_some_and(|l| !l.is_empty()) {
-            lines.push(String::new());
+        let count = segments.len().max(1);
+        for (i, tokens) in segments.into_iter().chain(std::iter::repeat_n(Vec::new(), usize::from(count == 0))).enumerate() {
+            let comment = if i + 1 == count { comment } else { None };
+            if tokens.is_empty() && comment.is_none() {
+                continue;
+            }
+            let opens = tokens.iter().filter(|t| *t == "{").count();
+            let closes = tokens.iter().filter(|t| *t == "}").count();
+            let leading_closes = tokens.iter().take_while(|t| *t == "}").count();
+            depth = depth.saturating_sub(leading_closes);
+            if closed_item && depth == 0 && lines.last().is_some_and(|l| !l.is_empty()) {
+                lines.push(String::new());
+            }
+            if leading_closes > 0 {
+                drop_trailing_blanks(&mut lines);
+            }
+            lines.push(render_line(depth, &tokens, comment));
+            depth = (depth + opens + leading_closes).saturating_sub(closes);
+            closed_item = depth == 0 && closes > 0;
         }
-        if tokens.first().is_some_and(|t| t == "}") {
-            drop_trailing_blanks(&mut lines);
-        }
-        lines.push(render_line(depth, &tokens, comment));
-        depth = (depth + opens + leading_closes).saturating_sub(closes);
-        closed_item = depth == 0 && closes > 0;
     }
     drop_trailing_blanks(&mut lines);
     let mut out = lines.join("\n");
     out.push('\n');
     out
+}
+
+/// Splits a line's tokens so that a `{` left open ends its line and a `}`
+/// closing an earlier line's block starts a line of its own.
+fn split_blocks(tokens: Vec<String>) -> Vec<Vec<String>> {
+    let mut segments = vec![Vec::new()];
+    let mut open_here: Vec<usize> = Vec::new();
+    for token in tokens {
+        if token == "}" && open_here.pop().is_none() && !segments.last().is_some_and(Vec::is_empty) {
+            segments.push(Vec::new());
+        }
+        let is_open = token == "{";
+        if let Some(segment) = segments.last_mut() {
+            segment.push(token);
+        }
+        if is_open {
+            open_here.push(segments.len());
+        }
+    }
+    let mut out = Vec::new();
+    for segment in segments {
+        split_unclosed(segment, &mut out);
+    }
+    out.retain(|s: &Vec<String>| !s.is_empty());
+    out
+}
+
+/// Breaks after each `{` of a segment that is not closed within the segment.
+fn split_unclosed(segment: Vec<String>, out: &mut Vec<Vec<String>>) {
+    let mut balance = Vec::new();
+    let mut depth = 0i32;
+    for token in &segment {
+        if token == "{" {
+            depth += 1;
+        } else if token == "}" {
+            depth -= 1;
+        }
+        balance.push(depth);
+    }
+    let final_depth = depth;
+    let mut current = Vec::new();
+    for (token, after) in segment.into_iter().zip(balance) {
+        let breaks = token == "{" && final_depth > 0 && after <= final_depth;
+        current.push(token);
+        if breaks {
+            out.push(std::mem::take(&mut current));
+        }
+    }
+    out.push(current);
 }
 
 fn push_blank(lines: &mut Vec<String>) {
@@ -118,6 +174,8 @@ mod tests {
     fn normalizes_layout_and_keeps_comments() {
         let messy = "loop   a.b{\n\n   entry task->x   # start\n  x {A->y,z}\n\n\n}\nmode m{loop a.b}\n";
         let expected = "loop a.b {\n  entry task -> x # start\n  x { A -> y, z }\n}\n\nmode m { loop a.b }\n";
+        let split = "mode m { loop a.b\n  runner script }\n";
+        assert_eq!(format(split), "mode m {\n  loop a.b\n  runner script\n}\n");
         assert_eq!(format(messy), expected);
         assert_eq!(format(expected), expected);
     }

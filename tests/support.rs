@@ -1,0 +1,99 @@
+//! Test helpers: run the real `millrace` binary in a temporary workspace.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// The result of one CLI run.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(output: Output) -> Run {
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// The value of the first `key: value` line with this key.
+    pub fn value(&self, key: &str) -> Option<&str> {
+        let prefix = format!("{key}: ");
+        self.stdout.lines().find_map(|l| l.strip_prefix(&prefix))
+    }
+
+    #[track_caller]
+    pub fn ok(self) -> Run {
+        assert_eq!(self.code, 0, "expected success\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        self
+    }
+
+    #[track_caller]
+    pub fn fails(self, code: i32) -> Run {
+        assert_eq!(self.code, code, "expected exit {code}\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        self
+    }
+}
+
+/// A temporary directory with an initialized workspace in it.
+pub struct TestWorkspace {
+    pub dir: tempfile::TempDir,
+}
+
+impl TestWorkspace {
+    pub fn new() -> TestWorkspace {
+        let ws = TestWorkspace::empty();
+        ws.run(&["init"]).ok();
+        ws
+    }
+
+    pub fn empty() -> TestWorkspace {
+        TestWorkspace { dir: tempfile::tempdir().expect("temp dir") }
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn agents(&self) -> PathBuf {
+        self.root().join("millrace-agents")
+    }
+
+    pub fn path(&self, relative: &str) -> PathBuf {
+        self.agents().join(relative)
+    }
+
+    pub fn write(&self, relative: &str, text: &str) {
+        let path = self.path(relative);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).expect("create dir");
+        }
+        std::fs::write(path, text).expect("write file");
+    }
+
+    pub fn read(&self, relative: &str) -> String {
+        std::fs::read_to_string(self.path(relative)).expect("read file")
+    }
+
+    /// Runs `millrace <args> --workspace <root>`.
+    pub fn run(&self, args: &[&str]) -> Run {
+        let mut all: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        all.push("--workspace".into());
+        all.push(self.root().display().to_string());
+        millrace(&all.iter().map(String::as_str).collect::<Vec<_>>(), self.root())
+    }
+}
+
+/// Runs `millrace <args>` in `dir`.
+pub fn millrace(args: &[&str], dir: &Path) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_millrace"))
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("millrace runs");
+    Run::from(output)
+}
