@@ -191,6 +191,6 @@ fn loop_fmt_formats_and_checks() {
     let path = file.to_str().expect("utf8");
     millrace(&["loop", "fmt", "--check", path], ws.root()).fails(1);
     millrace(&["loop", "fmt", path], ws.root()).ok();
-    assert_eq!(std::fs::read_to_string(&file).expect("read"), "mode messy {\n  loop execution.standard\n\n  runner script }\n");
+    assert_eq!(std::fs::read_to_string(&file).expect("read"), "mode messy {\n  loop execution.standard\n\n  runner script\n}\n");
     millrace(&["loop", "fmt", "--check", path], ws.root()).ok();
 }
