@@ -10,21 +10,36 @@ fn init_creates_the_layout_and_keeps_operator_edits() {
     let ws = TestWorkspace::empty();
     let first = ws.run(&["init"]).ok();
     assert_eq!(first.value("initialized"), Some("true"));
-    for dir in ["tasks/queue", "specs/active", "incidents/incoming", "state/mailbox/failed", "loops/execution", "modes"] {
+    for dir in [
+        "tasks/queue",
+        "specs/active",
+        "incidents/incoming",
+        "state/mailbox/failed",
+        "loops/execution",
+        "modes",
+    ] {
         assert!(ws.path(dir).is_dir(), "{dir} missing");
     }
     assert!(ws.root().join("ideas/inbox").is_dir());
     ws.write("modes/default_codex.loop", "# edited by the operator\n");
     let again = ws.run(&["init"]).ok();
     assert_eq!(again.value("files_created"), Some("0"));
-    assert_eq!(ws.read("modes/default_codex.loop"), "# edited by the operator\n");
+    assert_eq!(
+        ws.read("modes/default_codex.loop"),
+        "# edited by the operator\n"
+    );
 }
 
 #[test]
 fn commands_refuse_an_uninitialized_workspace() {
     let ws = TestWorkspace::empty();
     let run = ws.run(&["compile", "validate"]).fails(1);
-    assert!(run.stderr.starts_with("error: workspace is not initialized"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .starts_with("error: workspace is not initialized"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("millrace init --workspace"));
 }
 
@@ -41,7 +56,10 @@ fn validate_persists_a_plan_for_every_shipped_mode() {
     for mode in crate::shipped::SHIPPED_MODES {
         let run = ws.run(&["compile", "validate", "--mode", mode]).ok();
         assert_eq!(run.value("ok"), Some("true"));
-        assert!(run.value("plan_id").is_some_and(|id| id.starts_with(&format!("plan-{mode}-"))));
+        assert!(
+            run.value("plan_id")
+                .is_some_and(|id| id.starts_with(&format!("plan-{mode}-")))
+        );
         let saved = ws.read("state/compiled_plan.json");
         assert!(saved.contains(&format!("\"mode_id\": \"{mode}\"")));
     }
@@ -50,11 +68,21 @@ fn validate_persists_a_plan_for_every_shipped_mode() {
 #[test]
 fn show_reports_max_stage_runs_per_plane_and_node_bindings() {
     let ws = TestWorkspace::new();
-    let run = ws.run(&["compile", "show", "--mode", "learning_codex"]).ok();
+    let run = ws
+        .run(&["compile", "show", "--mode", "learning_codex"])
+        .ok();
     for plane in ["execution", "planning", "learning"] {
-        assert!(run.stdout.lines().any(|l| l.starts_with(&format!("max_stage_runs: {plane} "))), "{plane}");
+        assert!(
+            run.stdout
+                .lines()
+                .any(|l| l.starts_with(&format!("max_stage_runs: {plane} "))),
+            "{plane}"
+        );
     }
-    assert!(run.stdout.contains("node: execution/checker\n  stage_kind: checker\n  runner: codex_cli\n"));
+    assert!(
+        run.stdout
+            .contains("node: execution/checker\n  stage_kind: checker\n  runner: codex_cli\n")
+    );
     assert!(run.stdout.contains(
         "  route: FIX_NEEDED -> fixer [spends fix_cycles] else troubleshooter [spends troubleshoot_attempts] else consultant\n"
     ));
@@ -74,54 +102,114 @@ fn config_stage_bindings_win_over_the_mode() {
 #[test]
 fn a_broken_workspace_loop_fails_with_a_located_diagnostic() {
     let ws = TestWorkspace::new();
-    let text = ws.read("loops/execution/standard.loop").replace("CHECKER_PASS -> updater", "CHECKER_PASS -> updatr");
+    let text = ws
+        .read("loops/execution/standard.loop")
+        .replace("CHECKER_PASS -> updater", "CHECKER_PASS -> updatr");
     ws.write("loops/execution/standard.loop", &text);
     let run = ws.run(&["compile", "validate"]).fails(1);
     assert_eq!(run.value("ok"), Some("false"));
-    assert!(run.stderr.contains("millrace::unknown_target"), "{}", run.stderr);
-    assert!(run.stderr.contains("loops/execution/standard.loop:"), "{}", run.stderr);
-    assert!(run.stderr.contains("did you mean `updater`?"), "{}", run.stderr);
-    assert!(run.stderr.contains("error: mode `default_codex` does not compile"));
+    assert!(
+        run.stderr.contains("millrace::unknown_target"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("loops/execution/standard.loop:"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("did you mean `updater`?"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("error: mode `default_codex` does not compile")
+    );
 }
 
 #[test]
 fn deny_warnings_turns_warnings_into_a_failure() {
     let ws = TestWorkspace::new();
-    let text = ws.read("loops/execution/standard.loop").replace("  entry task", "  budget spare = 1\n  entry task");
+    let text = ws
+        .read("loops/execution/standard.loop")
+        .replace("  entry task", "  budget spare = 1\n  entry task");
     ws.write("loops/execution/standard.loop", &text);
     let run = ws.run(&["compile", "validate"]).ok();
     assert_eq!(run.value("warnings"), Some("1"));
     assert!(run.stderr.contains("millrace::unused_budget"));
-    ws.run(&["compile", "validate", "--deny", "warnings"]).fails(1);
+    ws.run(&["compile", "validate", "--deny", "warnings"])
+        .fails(1);
 }
 
 #[test]
 fn currentness_follows_edits_to_prompts_and_config() {
     let ws = TestWorkspace::new();
     ws.run(&["compile", "validate"]).ok();
-    assert_eq!(ws.run(&["compile", "show"]).ok().value("currentness_before"), Some("current"));
+    assert_eq!(
+        ws.run(&["compile", "show"])
+            .ok()
+            .value("currentness_before"),
+        Some("current")
+    );
     ws.write("entrypoints/execution/builder.md", "edited prompt\n");
-    assert_eq!(ws.run(&["compile", "show"]).ok().value("currentness_before"), Some("stale"));
+    assert_eq!(
+        ws.run(&["compile", "show"])
+            .ok()
+            .value("currentness_before"),
+        Some("stale")
+    );
     let config = ws.read("millrace.toml") + "\n[params]\nmax_consultations = 1\n";
     ws.write("millrace.toml", &config);
-    assert_eq!(ws.run(&["compile", "show"]).ok().value("currentness_before"), Some("stale"));
+    assert_eq!(
+        ws.run(&["compile", "show"])
+            .ok()
+            .value("currentness_before"),
+        Some("stale")
+    );
     std::fs::remove_file(ws.path("state/compiled_plan.json")).expect("remove plan");
-    assert_eq!(ws.run(&["compile", "show"]).ok().value("currentness_before"), Some("missing"));
+    assert_eq!(
+        ws.run(&["compile", "show"])
+            .ok()
+            .value("currentness_before"),
+        Some("missing")
+    );
 }
 
 #[test]
 fn graph_exports_every_format() {
     let ws = TestWorkspace::new();
     let text = ws.run(&["compile", "graph", "--plane", "execution"]).ok();
-    assert!(text.stdout.contains("checker FIX_NEEDED -> fixer [spends fix_cycles]"));
-    let json = ws.run(&["compile", "graph", "--format", "json", "--plane", "planning"]).ok();
-    let body = json.stdout.split_once("\n[").map(|(_, rest)| format!("[{rest}")).expect("json body");
+    assert!(
+        text.stdout
+            .contains("checker FIX_NEEDED -> fixer [spends fix_cycles]")
+    );
+    let json = ws
+        .run(&[
+            "compile", "graph", "--format", "json", "--plane", "planning",
+        ])
+        .ok();
+    let body = json
+        .stdout
+        .split_once("\n[")
+        .map(|(_, rest)| format!("[{rest}"))
+        .expect("json body");
     let value: serde_json::Value = serde_json::from_str(&body).expect("valid json");
     assert_eq!(value[0]["loop_id"], "planning.standard");
     let mermaid = ws.run(&["compile", "graph", "--format", "mermaid"]).ok();
     assert!(mermaid.stdout.contains("flowchart LR"));
     let out = ws.root().join("g.dot");
-    let dot = ws.run(&["compile", "graph", "--format", "dot", "--output", out.to_str().expect("utf8")]).ok();
+    let dot = ws
+        .run(&[
+            "compile",
+            "graph",
+            "--format",
+            "dot",
+            "--output",
+            out.to_str().expect("utf8"),
+        ])
+        .ok();
     assert_eq!(dot.value("output"), out.to_str());
     let text = std::fs::read_to_string(&out).expect("dot written");
     assert!(text.contains("style=dashed, color=red") && text.contains("shape=doubleoctagon"));
@@ -132,11 +220,20 @@ fn graph_exports_every_format() {
 /// Graphviz must accept the DOT export (CI installs it; locally it may be absent).
 fn renders_with_graphviz(path: &std::path::Path) {
     let Ok(output) = Command::new("dot").arg("-Tsvg").arg(path).output() else {
-        assert!(std::env::var_os("CI").is_none(), "graphviz `dot` must be installed in CI");
-        eprintln!("graphviz `dot` not installed; install it (apt-get install graphviz) to check DOT rendering");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "graphviz `dot` must be installed in CI"
+        );
+        eprintln!(
+            "graphviz `dot` not installed; install it (apt-get install graphviz) to check DOT rendering"
+        );
         return;
     };
-    assert!(output.status.success(), "dot failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "dot failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(String::from_utf8_lossy(&output.stdout).contains("<svg"));
 }
 
@@ -151,7 +248,9 @@ fn a_closed_pipe_is_not_an_error() {
         .spawn()
         .expect("spawn");
     let mut first = String::new();
-    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut first).expect("read");
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut first)
+        .expect("read");
     assert_eq!(first, "ok: true\n");
     let output = child.wait_with_output().expect("wait");
     assert_eq!(output.status.code(), Some(0));
@@ -162,12 +261,21 @@ fn a_closed_pipe_is_not_an_error() {
 fn modes_list_and_show() {
     let ws = TestWorkspace::new();
     let list = millrace(&["modes", "list"], ws.root()).ok();
-    assert!(list.stdout.contains("default_codex: execution_loop=execution.standard planning_loop=planning.standard\n"));
-    assert!(list.stdout.contains("standard_plain -> default_codex (alias)"));
+    assert!(list.stdout.contains(
+        "default_codex: execution_loop=execution.standard planning_loop=planning.standard\n"
+    ));
+    assert!(
+        list.stdout
+            .contains("standard_plain -> default_codex (alias)")
+    );
     let show = millrace(&["modes", "show", "standard_plain"], ws.root()).ok();
     assert_eq!(show.value("mode_id"), Some("default_codex"));
     let unknown = millrace(&["modes", "show", "default_codx"], ws.root()).fails(1);
-    assert!(unknown.stderr.contains("unknown mode `default_codx`; did you mean `default_codex`?"));
+    assert!(
+        unknown
+            .stderr
+            .contains("unknown mode `default_codx`; did you mean `default_codex`?")
+    );
     ws.run(&["modes", "list"]).ok();
 }
 
@@ -176,7 +284,10 @@ fn loop_check_reports_bounds_and_errors() {
     let ws = TestWorkspace::new();
     let good = ws.path("loops/execution/standard.loop");
     let run = millrace(&["loop", "check", good.to_str().expect("utf8")], ws.root()).ok();
-    assert_eq!(run.value("loop"), Some("execution.standard max_stage_runs=26"));
+    assert_eq!(
+        run.value("loop"),
+        Some("execution.standard max_stage_runs=26")
+    );
     let bad = ws.root().join("bad.loop");
     std::fs::write(&bad, "loop execution.bad {\n  entry task -> builder\n  builder { BUILDER_COMPLETE -> builder }\n}\n").expect("write");
     let run = millrace(&["loop", "check", bad.to_str().expect("utf8")], ws.root()).fails(1);
@@ -187,10 +298,17 @@ fn loop_check_reports_bounds_and_errors() {
 fn loop_fmt_formats_and_checks() {
     let ws = TestWorkspace::new();
     let file = ws.root().join("messy.loop");
-    std::fs::write(&file, "mode   messy{\n   loop execution.standard\n\n\n  runner script}\n").expect("write");
+    std::fs::write(
+        &file,
+        "mode   messy{\n   loop execution.standard\n\n\n  runner script}\n",
+    )
+    .expect("write");
     let path = file.to_str().expect("utf8");
     millrace(&["loop", "fmt", "--check", path], ws.root()).fails(1);
     millrace(&["loop", "fmt", path], ws.root()).ok();
-    assert_eq!(std::fs::read_to_string(&file).expect("read"), "mode messy {\n  loop execution.standard\n\n  runner script\n}\n");
+    assert_eq!(
+        std::fs::read_to_string(&file).expect("read"),
+        "mode messy {\n  loop execution.standard\n\n  runner script\n}\n"
+    );
     millrace(&["loop", "fmt", "--check", path], ws.root()).ok();
 }

@@ -5,7 +5,9 @@
 use std::collections::BTreeSet;
 
 use millrace::check::Overrides;
-use millrace::plan::{self, CompileOptions, Plan, PlanePlan, RoutePlan, Target, shipped_reader, shipped_sources};
+use millrace::plan::{
+    self, CompileOptions, Plan, PlanePlan, RoutePlan, Target, shipped_reader, shipped_sources,
+};
 
 pub const SHIPPED_MODES: &[&str] = &[
     "default_codex",
@@ -21,9 +23,18 @@ pub const SHIPPED_MODES: &[&str] = &[
 
 pub fn compile_shipped(mode: &str) -> Plan {
     let overrides = Overrides::default();
-    let options = CompileOptions { mode, overrides: &overrides, deny_warnings: true, extra_inputs: Vec::new() };
+    let options = CompileOptions {
+        mode,
+        overrides: &overrides,
+        deny_warnings: true,
+        extra_inputs: Vec::new(),
+    };
     let compilation = plan::compile(shipped_sources(), options, &shipped_reader);
-    let rendered = millrace::check::render(&compilation.sources, &compilation.diagnostics.sorted(), false);
+    let rendered = millrace::check::render(
+        &compilation.sources,
+        &compilation.diagnostics.sorted(),
+        false,
+    );
     match compilation.outcome {
         Ok((_, plan)) => plan,
         Err(_) => panic!("mode {mode} does not compile:\n{rendered}"),
@@ -34,7 +45,10 @@ pub fn compile_shipped(mode: &str) -> Plan {
 fn every_shipped_mode_compiles_without_warnings() {
     for mode in SHIPPED_MODES {
         let plan = compile_shipped(mode);
-        assert!(plan.planes.values().all(|p| p.max_stage_runs > 0), "{mode} has a plane with no bound");
+        assert!(
+            plan.planes.values().all(|p| p.max_stage_runs > 0),
+            "{mode} has a plane with no bound"
+        );
     }
     assert_eq!(compile_shipped("standard_plain").mode_id, "default_codex");
 }
@@ -67,8 +81,18 @@ fn reference_budget_name(ours: &str) -> String {
     }
 }
 
-fn route_facts(loop_id: &str, p: &PlanePlan, node: &str, outcome: &str, route: &RoutePlan, facts: &mut BTreeSet<String>) {
-    facts.insert(format!("{loop_id}\troute\t{node}\t{outcome}\t{}", target(&route.to)));
+fn route_facts(
+    loop_id: &str,
+    p: &PlanePlan,
+    node: &str,
+    outcome: &str,
+    route: &RoutePlan,
+    facts: &mut BTreeSet<String>,
+) {
+    facts.insert(format!(
+        "{loop_id}\troute\t{node}\t{outcome}\t{}",
+        target(&route.to)
+    ));
     if !route.result_keys.is_empty() {
         facts.insert(format!(
             "{loop_id}\tresume\t{node}\t{outcome}\t{}\tkeys={}\texcept={}",
@@ -81,7 +105,10 @@ fn route_facts(loop_id: &str, p: &PlanePlan, node: &str, outcome: &str, route: &
     while let (Some(budget), Some(exhausted)) = (&step.budget, &step.exhausted) {
         let limit = p.budgets.get(budget).map_or(0, |b| b.limit);
         let name = reference_budget_name(budget);
-        facts.insert(format!("{loop_id}\tbudget\t{node}\t{outcome}\t{name}\t{limit}\t{}", target(&exhausted.to)));
+        facts.insert(format!(
+            "{loop_id}\tbudget\t{node}\t{outcome}\t{name}\t{limit}\t{}",
+            target(&exhausted.to)
+        ));
         step = exhausted;
     }
 }
@@ -99,7 +126,10 @@ pub fn plane_facts(p: &PlanePlan) -> BTreeSet<String> {
         facts.insert(format!("{id}\ton_drained\t{node}"));
     }
     for (name, fin) in &p.finals {
-        facts.insert(format!("{id}\tfinal\t{name}\t{}\t{}", fin.class, fin.status));
+        facts.insert(format!(
+            "{id}\tfinal\t{name}\t{}\t{}",
+            fin.class, fin.status
+        ));
     }
     for (name, node) in &p.nodes {
         for (outcome, route) in &node.routes {
@@ -111,7 +141,11 @@ pub fn plane_facts(p: &PlanePlan) -> BTreeSet<String> {
 
 fn our_routing_facts() -> BTreeSet<String> {
     let mut facts = BTreeSet::new();
-    for mode in ["default_codex", "default_codex_integrated", "blueprint_learning_codex"] {
+    for mode in [
+        "default_codex",
+        "default_codex_integrated",
+        "blueprint_learning_codex",
+    ] {
         for p in compile_shipped(mode).planes.values() {
             facts.extend(plane_facts(p));
         }
@@ -123,10 +157,22 @@ fn our_mode_facts() -> BTreeSet<String> {
     let mut facts = BTreeSet::new();
     for mode in SHIPPED_MODES.iter().filter(|m| **m != "demo") {
         let plan = compile_shipped(mode);
-        let mut loops: Vec<String> = plan.planes.iter().map(|(p, l)| format!("{p}:{}", l.loop_id)).collect();
+        let mut loops: Vec<String> = plan
+            .planes
+            .iter()
+            .map(|(p, l)| format!("{p}:{}", l.loop_id))
+            .collect();
         loops.sort();
-        let runners: BTreeSet<&str> = plan.planes.values().flat_map(|p| p.nodes.values().map(|n| n.runner.as_str())).collect();
-        let concurrency = if plan.concurrency.is_empty() { "serial" } else { "yes" };
+        let runners: BTreeSet<&str> = plan
+            .planes
+            .values()
+            .flat_map(|p| p.nodes.values().map(|n| n.runner.as_str()))
+            .collect();
+        let concurrency = if plan.concurrency.is_empty() {
+            "serial"
+        } else {
+            "yes"
+        };
         facts.insert(format!(
             "{mode}\tloops={}\trunners={}\tlearning_rules={}\tconcurrency={concurrency}",
             loops.join(","),
@@ -134,22 +180,41 @@ fn our_mode_facts() -> BTreeSet<String> {
             plan.learn.len()
         ));
         for rule in &plan.learn {
-            facts.insert(format!("{mode}\tlearn\t{}\t{}\t{}\t{}", rule.source, rule.outcomes.join("|"), rule.target, rule.action));
+            facts.insert(format!(
+                "{mode}\tlearn\t{}\t{}\t{}\t{}",
+                rule.source,
+                rule.outcomes.join("|"),
+                rule.target,
+                rule.action
+            ));
         }
     }
     facts
 }
 
 fn reference(file: &str) -> BTreeSet<String> {
-    let text = std::fs::read_to_string(format!("tests/reference/{file}")).expect("reference facts are readable");
-    text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()).map(str::to_string).collect()
+    let text = std::fs::read_to_string(format!("tests/reference/{file}"))
+        .expect("reference facts are readable");
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// The `-`/`+` lines of the fenced `facts-diff` block in the differences document.
 fn documented_differences() -> BTreeSet<String> {
-    let doc = std::fs::read_to_string("docs/reference-differences.md").expect("differences document exists");
-    let block = doc.split("```facts-diff\n").nth(1).and_then(|rest| rest.split("```").next()).unwrap_or_default();
-    block.lines().filter(|l| l.starts_with("- ") || l.starts_with("+ ")).map(|l| l.replace("  ", "\t")).collect()
+    let doc = std::fs::read_to_string("docs/reference-differences.md")
+        .expect("differences document exists");
+    let block = doc
+        .split("```facts-diff\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .unwrap_or_default();
+    block
+        .lines()
+        .filter(|l| l.starts_with("- ") || l.starts_with("+ "))
+        .map(|l| l.replace("  ", "\t"))
+        .collect()
 }
 
 fn diff(reference: &BTreeSet<String>, ours: &BTreeSet<String>) -> BTreeSet<String> {
@@ -168,7 +233,15 @@ fn routing_equals_the_reference_except_documented_differences() {
     assert!(
         undocumented.is_empty() && stale.is_empty(),
         "undocumented differences (fields separated by two spaces in the document):\n{}\n\ndocumented but not real:\n{}",
-        undocumented.iter().map(|s| s.replace('\t', "  ")).collect::<Vec<_>>().join("\n"),
-        stale.iter().map(|s| s.replace('\t', "  ")).collect::<Vec<_>>().join("\n"),
+        undocumented
+            .iter()
+            .map(|s| s.replace('\t', "  "))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        stale
+            .iter()
+            .map(|s| s.replace('\t', "  "))
+            .collect::<Vec<_>>()
+            .join("\n"),
     );
 }

@@ -27,13 +27,21 @@ impl Run {
 
     #[track_caller]
     pub fn ok(self) -> Run {
-        assert_eq!(self.code, 0, "expected success\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, 0,
+            "expected success\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
         self
     }
 
     #[track_caller]
     pub fn fails(self, code: i32) -> Run {
-        assert_eq!(self.code, code, "expected exit {code}\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, code,
+            "expected exit {code}\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
         self
     }
 }
@@ -51,7 +59,9 @@ impl TestWorkspace {
     }
 
     pub fn empty() -> TestWorkspace {
-        TestWorkspace { dir: tempfile::tempdir().expect("temp dir") }
+        TestWorkspace {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
     }
 
     pub fn root(&self) -> &Path {
@@ -83,7 +93,10 @@ impl TestWorkspace {
         let mut all: Vec<String> = args.iter().map(|a| a.to_string()).collect();
         all.push("--workspace".into());
         all.push(self.root().display().to_string());
-        millrace(&all.iter().map(String::as_str).collect::<Vec<_>>(), self.root())
+        millrace(
+            &all.iter().map(String::as_str).collect::<Vec<_>>(),
+            self.root(),
+        )
     }
 }
 

@@ -18,6 +18,8 @@ pub struct FlatLoop {
     pub catches: Vec<CatchDecl>,
     pub finals: BTreeMap<String, FinalDecl>,
     pub nodes: Vec<FlatNode>,
+    /// Node name -> position in `nodes`, so lookups stay O(log n).
+    index: BTreeMap<String, usize>,
 }
 
 /// A node block after overlays: later routes for an outcome replace earlier ones.
@@ -72,6 +74,7 @@ impl FlatLoop {
 
     fn drop(&mut self, name: &str) {
         self.nodes.retain(|n| n.name.text != name);
+        self.index = self.nodes.iter().enumerate().map(|(i, n)| (n.name.text.clone(), i)).collect();
         self.finals.remove(name);
         self.budgets.remove(name);
         self.params.remove(name);
@@ -79,14 +82,20 @@ impl FlatLoop {
 
     /// True when `drop` could remove `name`.
     pub fn defines(&self, name: &str) -> bool {
-        self.nodes.iter().any(|n| n.name.text == name)
+        self.has_node(name)
             || self.finals.contains_key(name)
             || self.budgets.contains_key(name)
             || self.params.contains_key(name)
     }
 
+    /// True when a node of this name exists.
+    pub fn has_node(&self, name: &str) -> bool {
+        self.index.contains_key(name)
+    }
+
     fn apply_node(&mut self, def: &NodeDef) {
-        let Some(node) = self.nodes.iter_mut().find(|n| n.name.text == def.name.text) else {
+        let Some(node) = self.index.get(&def.name.text).and_then(|&i| self.nodes.get_mut(i)) else {
+            self.index.insert(def.name.text.clone(), self.nodes.len());
             self.nodes.push(FlatNode {
                 name: def.name.clone(),
                 kind: def.kind.clone(),

@@ -269,7 +269,7 @@ impl LoopChecker<'_> {
     }
 
     fn dest(&mut self, name: &Name) -> Option<Dest> {
-        if self.flat.nodes.iter().any(|n| n.name.text == name.text) {
+        if self.flat.has_node(&name.text) {
             return Some(Dest::Node(name.text.clone()));
         }
         if self.flat.finals.contains_key(&name.text) {

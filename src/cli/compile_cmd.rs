@@ -11,8 +11,8 @@ use super::output::{CliError, CliResult, Out, fail, report};
 use crate::check::Plane;
 use crate::lower::{Lowered, PlaneGraph, to_dot, to_mermaid, to_text};
 use crate::plan::{
-    self, CompileFailure, CompileOptions, Compilation, Currentness, Plan, RoutePlan, currentness, inputs_now,
-    plan_from_json, plan_to_json, workspace_reader,
+    self, Compilation, CompileFailure, CompileOptions, Currentness, Plan, RoutePlan, currentness,
+    inputs_now, plan_from_json, plan_to_json, workspace_reader,
 };
 
 #[derive(Debug, Subcommand)]
@@ -102,7 +102,11 @@ pub fn compile_and_persist(args: &CompileArgs, out: &mut Out) -> Result<Compiled
             out.kv("fingerprint", &plan.fingerprint)?;
             out.kv("plan_path", workspace.plan_path().display())?;
             out.kv("warnings", warnings)?;
-            Ok(Compiled { lowered, plan, before })
+            Ok(Compiled {
+                lowered,
+                plan,
+                before,
+            })
         }
         Err(failure) => {
             out.kv("ok", false)?;
@@ -114,7 +118,9 @@ pub fn compile_and_persist(args: &CompileArgs, out: &mut Out) -> Result<Compiled
                 CompileFailure::Diagnostics if errors == 0 => {
                     fail(format!("{warnings} warning(s) denied by `--deny warnings`"))
                 }
-                _ => fail(format!("mode `{mode}` does not compile ({errors} error(s))")),
+                _ => fail(format!(
+                    "mode `{mode}` does not compile ({errors} error(s))"
+                )),
             }
         }
     }
@@ -133,7 +139,11 @@ fn compile_workspace(
         deny_warnings,
         extra_inputs: vec![config.digest.clone()],
     };
-    Ok(plan::compile(sources, options, &workspace_reader(&workspace.agents)))
+    Ok(plan::compile(
+        sources,
+        options,
+        &workspace_reader(&workspace.agents),
+    ))
 }
 
 /// Reads the persisted plan, if any.
@@ -148,10 +158,23 @@ pub fn load_plan(workspace: &Workspace) -> Result<Option<Plan>, CliError> {
 }
 
 /// Whether the persisted plan matches the workspace's inputs right now.
-pub fn persisted_currentness(workspace: &Workspace, config: &ConfigInput, mode: &str) -> Currentness {
-    let Ok(Some(plan)) = load_plan(workspace) else { return Currentness::Missing };
-    let Ok(sources) = workspace_sources(workspace) else { return Currentness::Stale };
-    let now = inputs_now(&plan, &sources, &workspace_reader(&workspace.agents), vec![config.digest.clone()]);
+pub fn persisted_currentness(
+    workspace: &Workspace,
+    config: &ConfigInput,
+    mode: &str,
+) -> Currentness {
+    let Ok(Some(plan)) = load_plan(workspace) else {
+        return Currentness::Missing;
+    };
+    let Ok(sources) = workspace_sources(workspace) else {
+        return Currentness::Stale;
+    };
+    let now = inputs_now(
+        &plan,
+        &sources,
+        &workspace_reader(&workspace.agents),
+        vec![config.digest.clone()],
+    );
     currentness(Some(&plan), mode, &now)
 }
 
@@ -179,22 +202,39 @@ pub fn describe_plan(plan: &Plan) -> String {
     let mut s = String::new();
     for (plane, p) in &plan.planes {
         let _ = writeln!(s, "loop: {plane} {}", p.loop_id);
-        let exact = if p.max_stage_runs_exact { "" } else { " (upper bound)" };
+        let exact = if p.max_stage_runs_exact {
+            ""
+        } else {
+            " (upper bound)"
+        };
         let _ = writeln!(s, "max_stage_runs: {plane} {}{exact}", p.max_stage_runs);
         for entry in &p.entries {
-            let _ = writeln!(s, "entry: {plane} {} -> {}", entry.family, entry.nodes.join(", "));
+            let _ = writeln!(
+                s,
+                "entry: {plane} {} -> {}",
+                entry.family,
+                entry.nodes.join(", ")
+            );
         }
         if let Some(node) = &p.completion {
             let _ = writeln!(s, "completion: {plane} on drained -> {node}");
         }
         for (name, b) in &p.budgets {
-            let per = if b.per_failure_class { " per failure_class" } else { "" };
+            let per = if b.per_failure_class {
+                " per failure_class"
+            } else {
+                ""
+            };
             let _ = writeln!(s, "budget: {plane} {name} limit={}{per}", b.limit);
         }
     }
     for rule in &plan.learn {
         let outcomes = rule.outcomes.join("|");
-        let _ = writeln!(s, "learn: {}/{} {outcomes} -> learning/{} ({})", rule.source_plane, rule.source, rule.target, rule.action);
+        let _ = writeln!(
+            s,
+            "learn: {}/{} {outcomes} -> learning/{} ({})",
+            rule.source_plane, rule.source, rule.target, rule.action
+        );
     }
     for (plane, with) in &plan.concurrency {
         let with: Vec<&str> = with.iter().map(|p| p.as_str()).collect();
@@ -209,13 +249,19 @@ pub fn describe_plan(plan: &Plan) -> String {
 }
 
 fn describe_node(s: &mut String, plane: Plane, name: &str, p: &plan::PlanePlan) {
-    let Some(node) = p.nodes.get(name) else { return };
+    let Some(node) = p.nodes.get(name) else {
+        return;
+    };
     let none = || "none".to_string();
     let _ = writeln!(s, "node: {plane}/{name}");
     let _ = writeln!(s, "  stage_kind: {}", node.stage_kind);
     let _ = writeln!(s, "  runner: {}", node.runner);
     let _ = writeln!(s, "  model: {}", node.model.clone().unwrap_or_else(none));
-    let _ = writeln!(s, "  thinking: {}", node.thinking.clone().unwrap_or_else(none));
+    let _ = writeln!(
+        s,
+        "  thinking: {}",
+        node.thinking.clone().unwrap_or_else(none)
+    );
     let _ = writeln!(s, "  timeout_s: {}", node.timeout_s);
     let _ = writeln!(s, "  entrypoint: {}", node.entrypoint);
     for skill in &node.skills {
@@ -228,8 +274,18 @@ fn describe_node(s: &mut String, plane: Plane, name: &str, p: &plan::PlanePlan) 
         }
     }
     for effect in &node.effects {
-        let ports: Vec<String> = effect.ports.iter().map(|(p, t)| format!("{p} -> {t}")).collect();
-        let _ = writeln!(s, "  effect: {} on {} {}", effect.id, effect.on.join(", "), ports.join(" "));
+        let ports: Vec<String> = effect
+            .ports
+            .iter()
+            .map(|(p, t)| format!("{p} -> {t}"))
+            .collect();
+        let _ = writeln!(
+            s,
+            "  effect: {} on {} {}",
+            effect.id,
+            effect.on.join(", "),
+            ports.join(" ")
+        );
     }
 }
 
@@ -244,28 +300,42 @@ pub fn describe_route(route: &RoutePlan) -> String {
         let _ = write!(text, " except {}", route.except.join(", "));
     }
     if let (Some(budget), Some(exhausted)) = (&route.budget, &route.exhausted) {
-        let _ = write!(text, " [spends {budget}] else {}", describe_route(exhausted));
+        let _ = write!(
+            text,
+            " [spends {budget}] else {}",
+            describe_route(exhausted)
+        );
     }
     text
 }
 
 fn graph(args: &GraphArgs) -> CliResult {
     let plane = match args.plane.as_deref().map(|p| (p, Plane::parse(p))) {
-        Some((name, None)) => return fail(format!("unknown plane `{name}`; planes: execution, planning, learning")),
+        Some((name, None)) => {
+            return fail(format!(
+                "unknown plane `{name}`; planes: execution, planning, learning"
+            ));
+        }
         Some((_, plane)) => plane,
         None => None,
     };
     let mut header = Out::new();
     let compiled = compile_and_persist(&args.compile, &mut header)?;
-    let graphs: Vec<&PlaneGraph> =
-        compiled.lowered.planes.iter().map(|(g, _)| g).filter(|g| plane.is_none_or(|p| g.plane == p)).collect();
+    let graphs: Vec<&PlaneGraph> = compiled
+        .lowered
+        .planes
+        .iter()
+        .map(|(g, _)| g)
+        .filter(|g| plane.is_none_or(|p| g.plane == p))
+        .collect();
     if graphs.is_empty() {
         return fail("the mode has no loop for that plane");
     }
     let text = export(&graphs, args.format);
     match &args.output {
         Some(path) => {
-            std::fs::write(path, text).map_err(|e| CliError::Failed(format!("cannot write {}: {e}", path.display())))?;
+            std::fs::write(path, text)
+                .map_err(|e| CliError::Failed(format!("cannot write {}: {e}", path.display())))?;
             header.kv("output", path.display())?;
             Ok(())
         }
@@ -281,9 +351,21 @@ fn export(graphs: &[&PlaneGraph], format: GraphFormat) -> String {
             text.push('\n');
             text
         }
-        GraphFormat::Text => graphs.iter().map(|g| to_text(g)).collect::<Vec<_>>().join("\n"),
-        GraphFormat::Dot => graphs.iter().map(|g| to_dot(g)).collect::<Vec<_>>().join("\n"),
-        GraphFormat::Mermaid => graphs.iter().map(|g| to_mermaid(g)).collect::<Vec<_>>().join("\n"),
+        GraphFormat::Text => graphs
+            .iter()
+            .map(|g| to_text(g))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        GraphFormat::Dot => graphs
+            .iter()
+            .map(|g| to_dot(g))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        GraphFormat::Mermaid => graphs
+            .iter()
+            .map(|g| to_mermaid(g))
+            .collect::<Vec<_>>()
+            .join("\n"),
     }
 }
 
@@ -291,8 +373,12 @@ fn graph_json(g: &PlaneGraph) -> serde_json::Value {
     use crate::lower::{EdgeKind, GraphNode};
     use petgraph::visit::EdgeRef;
     let node_json = |n: &GraphNode| match n {
-        GraphNode::Stage { name, kind } => serde_json::json!({"id": name, "type": "stage", "stage_kind": kind}),
-        GraphNode::Final { name, class } => serde_json::json!({"id": format!("final:{name}"), "type": "final", "class": class}),
+        GraphNode::Stage { name, kind } => {
+            serde_json::json!({"id": name, "type": "stage", "stage_kind": kind})
+        }
+        GraphNode::Final { name, class } => {
+            serde_json::json!({"id": format!("final:{name}"), "type": "final", "class": class})
+        }
     };
     let id = |i| match &g.graph[i] {
         GraphNode::Stage { name, .. } => name.clone(),

@@ -26,11 +26,17 @@ pub fn compile_settings(path: &Path, bytes: &[u8]) -> Result<CompileSettings, Cl
         }
     }
     for (stage, value) in sub_table(&table, "stages").into_iter().flatten() {
-        overrides.stages.insert(stage.clone(), stage_override(value));
+        overrides
+            .stages
+            .insert(stage.clone(), stage_override(value));
     }
-    overrides.default_runner = sub_table(&table, "runners").and_then(|r| text_of(r.get("default_runner")));
+    overrides.default_runner =
+        sub_table(&table, "runners").and_then(|r| text_of(r.get("default_runner")));
     let default_mode = sub_table(&table, "runtime").and_then(|r| text_of(r.get("default_mode")));
-    Ok(CompileSettings { default_mode, overrides })
+    Ok(CompileSettings {
+        default_mode,
+        overrides,
+    })
 }
 
 fn sub_table<'a>(table: &'a toml::Table, key: &str) -> Option<&'a toml::Table> {
@@ -47,6 +53,9 @@ fn stage_override(value: &toml::Value) -> StageOverride {
         runner: get("runner"),
         model: get("model"),
         thinking: get("thinking_level").or_else(|| get("model_reasoning_effort")),
-        timeout_s: value.get("timeout_seconds").and_then(toml::Value::as_integer).and_then(|n| u64::try_from(n).ok()),
+        timeout_s: value
+            .get("timeout_seconds")
+            .and_then(toml::Value::as_integer)
+            .and_then(|n| u64::try_from(n).ok()),
     }
 }

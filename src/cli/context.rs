@@ -62,7 +62,10 @@ pub fn load_config(workspace: &Workspace, config: Option<&Path>) -> Result<Confi
 
 /// The mode to compile: `--mode`, else the config's default, else `default_codex`.
 pub fn mode_name(explicit: Option<&str>, config: &ConfigInput) -> String {
-    explicit.map(str::to_string).or_else(|| config.default_mode.clone()).unwrap_or_else(|| "default_codex".into())
+    explicit
+        .map(str::to_string)
+        .or_else(|| config.default_mode.clone())
+        .unwrap_or_else(|| "default_codex".into())
 }
 
 /// Loads the workspace's own `.loop` files.

@@ -19,14 +19,39 @@ pub struct InitArgs {
 
 /// Directories of a workspace, relative to `millrace-agents/`.
 pub const LAYOUT: &[&str] = &[
-    "tasks/queue", "tasks/active", "tasks/done", "tasks/blocked",
-    "specs/queue", "specs/active", "specs/done", "specs/blocked",
-    "probes/queue", "probes/active", "probes/done", "probes/blocked",
-    "incidents/incoming", "incidents/active", "incidents/resolved", "incidents/blocked",
-    "learning/requests/queue", "learning/requests/active", "learning/requests/done", "learning/requests/blocked",
-    "state/mailbox/incoming", "state/mailbox/processed", "state/mailbox/failed",
-    "runs", "logs", "arbiter/targets", "arbiter/contracts/ideas", "arbiter/contracts/root-specs",
-    "arbiter/rubrics", "arbiter/verdicts", "arbiter/reports", "intake/ideas", "recon/packets",
+    "tasks/queue",
+    "tasks/active",
+    "tasks/done",
+    "tasks/blocked",
+    "specs/queue",
+    "specs/active",
+    "specs/done",
+    "specs/blocked",
+    "probes/queue",
+    "probes/active",
+    "probes/done",
+    "probes/blocked",
+    "incidents/incoming",
+    "incidents/active",
+    "incidents/resolved",
+    "incidents/blocked",
+    "learning/requests/queue",
+    "learning/requests/active",
+    "learning/requests/done",
+    "learning/requests/blocked",
+    "state/mailbox/incoming",
+    "state/mailbox/processed",
+    "state/mailbox/failed",
+    "runs",
+    "logs",
+    "arbiter/targets",
+    "arbiter/contracts/ideas",
+    "arbiter/contracts/root-specs",
+    "arbiter/rubrics",
+    "arbiter/verdicts",
+    "arbiter/reports",
+    "intake/ideas",
+    "recon/packets",
     "diagnostics/blocked",
 ];
 
@@ -47,9 +72,15 @@ pub fn run(args: &InitArgs) -> CliResult {
         std::fs::create_dir_all(agents.join(dir)).map_err(|e| io_error(&agents.join(dir), e))?;
     }
     std::fs::create_dir_all(root.join("ideas/inbox")).map_err(|e| io_error(&root, e))?;
-    created += usize::from(write_missing(&agents.join(CONFIG_FILE), DEFAULT_CONFIG.as_bytes())?);
+    created += usize::from(write_missing(
+        &agents.join(CONFIG_FILE),
+        DEFAULT_CONFIG.as_bytes(),
+    )?);
     for file in assets::shipped_files() {
-        created += usize::from(write_missing(&agents.join(&file.relative_path), file.contents)?);
+        created += usize::from(write_missing(
+            &agents.join(&file.relative_path),
+            file.contents,
+        )?);
     }
     let mut out = Out::new();
     out.kv("workspace", root.display())?;

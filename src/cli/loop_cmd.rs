@@ -17,10 +17,12 @@ use crate::syntax::{self, FileId, Item, SourceMap};
 #[derive(Debug, Subcommand)]
 pub enum LoopCommand {
     /// Check `.loop` files: syntax, names, routing totality, reachability, termination
-    #[command(long_about = "Check `.loop` files: syntax, names, routing totality, reachability, final \
+    #[command(
+        long_about = "Check `.loop` files: syntax, names, routing totality, reachability, final \
 classes and termination (every cycle must spend a budget). The files are checked together with the \
 shipped stage kinds, loops and modes (or a workspace's, with --workspace); an item in a given file \
-replaces the definition of the same name. Prints each loop's `max_stage_runs`.")]
+replaces the definition of the same name. Prints each loop's `max_stage_runs`."
+    )]
     Check(CheckArgs),
     /// Format `.loop` files in place (or only report with --check)
     Fmt(FmtArgs),
@@ -57,7 +59,8 @@ pub fn run(command: LoopCommand) -> CliResult {
 }
 
 fn read(path: &PathBuf) -> Result<String, CliError> {
-    std::fs::read_to_string(path).map_err(|e| CliError::Failed(format!("cannot read {}: {e}", path.display())))
+    std::fs::read_to_string(path)
+        .map_err(|e| CliError::Failed(format!("cannot read {}: {e}", path.display())))
 }
 
 /// Names of the items a source text defines.
@@ -82,16 +85,25 @@ fn build_sources(args: &CheckArgs) -> Result<(SourceMap, Vec<FileId>), CliError>
         Some(path) => super::context::workspace_sources(&Workspace::open(path)?)?,
         None => shipped_sources(),
     };
-    let given: Vec<(String, String)> =
-        args.files.iter().map(|p| Ok((p.display().to_string(), read(p)?))).collect::<Result<_, CliError>>()?;
-    let shadowed: BTreeSet<String> = given.iter().flat_map(|(_, text)| item_names(text)).collect();
+    let given: Vec<(String, String)> = args
+        .files
+        .iter()
+        .map(|p| Ok((p.display().to_string(), read(p)?)))
+        .collect::<Result<_, CliError>>()?;
+    let shadowed: BTreeSet<String> = given
+        .iter()
+        .flat_map(|(_, text)| item_names(text))
+        .collect();
     let mut sources = SourceMap::new();
     for (_, file) in context.files() {
         if item_names(&file.text).is_disjoint(&shadowed) {
             sources.add(file.name.clone(), file.text.clone());
         }
     }
-    let ids = given.into_iter().map(|(name, text)| sources.add(name, text)).collect();
+    let ids = given
+        .into_iter()
+        .map(|(name, text)| sources.add(name, text))
+        .collect();
     Ok((sources, ids))
 }
 
@@ -99,7 +111,10 @@ fn check_files(args: &CheckArgs) -> CliResult {
     let (sources, ids) = build_sources(args)?;
     let mut checked = check::check(&sources);
     let mut out = Out::new();
-    let defined: BTreeSet<String> = ids.iter().flat_map(|id| item_names(&sources.get(*id).text)).collect();
+    let defined: BTreeSet<String> = ids
+        .iter()
+        .flat_map(|id| item_names(&sources.get(*id).text))
+        .collect();
     if !checked.diagnostics.has_errors() {
         analyse(&mut checked, &defined, &mut out)?;
     }
@@ -121,11 +136,20 @@ fn analyse(checked: &mut Checked, defined: &BTreeSet<String>, out: &mut Out) -> 
             continue;
         }
         match prove_termination(&build(&standalone(lp), &[])) {
-            Ok(bound) => out.kv("loop", format!("{name} max_stage_runs={}", bound.max_stage_runs))?,
+            Ok(bound) => out.kv(
+                "loop",
+                format!("{name} max_stage_runs={}", bound.max_stage_runs),
+            )?,
             Err(d) => found.push(d),
         }
     }
-    let modes: Vec<String> = checked.program.modes.keys().filter(|m| defined.contains(*m)).cloned().collect();
+    let modes: Vec<String> = checked
+        .program
+        .modes
+        .keys()
+        .filter(|m| defined.contains(*m))
+        .cloned()
+        .collect();
     for name in modes {
         let resolved = check::select_mode(&checked.program, &name, &Overrides::default());
         match resolved.map(lower) {
@@ -150,7 +174,10 @@ fn fmt_files(args: &FmtArgs) -> CliResult {
         let (_, errors) = syntax::parse(FileId(0), &text);
         if !errors.is_empty() {
             report(&sources, &check::check(&sources).diagnostics);
-            return fail(format!("{} has syntax errors; fix them before formatting", path.display()));
+            return fail(format!(
+                "{} has syntax errors; fix them before formatting",
+                path.display()
+            ));
         }
         let formatted = syntax::format(&text);
         if formatted == text {
@@ -159,9 +186,14 @@ fn fmt_files(args: &FmtArgs) -> CliResult {
             unformatted += 1;
             out.kv("would_reformat", path.display())?;
         } else {
-            std::fs::write(path, formatted).map_err(|e| CliError::Failed(format!("cannot write {}: {e}", path.display())))?;
+            std::fs::write(path, formatted)
+                .map_err(|e| CliError::Failed(format!("cannot write {}: {e}", path.display())))?;
             out.kv("formatted", path.display())?;
         }
     }
-    if unformatted > 0 { fail(format!("{unformatted} file(s) are not formatted")) } else { Ok(()) }
+    if unformatted > 0 {
+        fail(format!("{unformatted} file(s) are not formatted"))
+    } else {
+        Ok(())
+    }
 }

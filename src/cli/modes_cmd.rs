@@ -41,7 +41,10 @@ fn sources(args: &ModesArgs) -> Result<(SourceMap, Option<Workspace>), CliError>
     match &args.workspace {
         Some(path) => {
             let workspace = Workspace::open(path)?;
-            Ok((super::context::workspace_sources(&workspace)?, Some(workspace)))
+            Ok((
+                super::context::workspace_sources(&workspace)?,
+                Some(workspace),
+            ))
         }
         None => Ok((shipped_sources(), None)),
     }
@@ -61,7 +64,11 @@ fn list(args: &ModesArgs) -> CliResult {
     let program = checked_program(&sources)?;
     let mut out = Out::new();
     for (name, mode) in &program.modes {
-        let loops: Vec<String> = mode.loops.iter().map(|(p, l)| format!("{p}_loop={l}")).collect();
+        let loops: Vec<String> = mode
+            .loops
+            .iter()
+            .map(|(p, l)| format!("{p}_loop={l}"))
+            .collect();
         out.line(format!("{name}: {}", loops.join(" ")))?;
     }
     for (alias, target) in &program.aliases {
@@ -73,7 +80,12 @@ fn list(args: &ModesArgs) -> CliResult {
 fn show(mode_id: &str, args: &ModesArgs) -> CliResult {
     let (sources, workspace) = sources(args)?;
     let overrides = Overrides::default();
-    let options = CompileOptions { mode: mode_id, overrides: &overrides, deny_warnings: false, extra_inputs: Vec::new() };
+    let options = CompileOptions {
+        mode: mode_id,
+        overrides: &overrides,
+        deny_warnings: false,
+        extra_inputs: Vec::new(),
+    };
     let compilation = match &workspace {
         Some(ws) => plan::compile(sources, options, &workspace_reader(&ws.agents)),
         None => plan::compile(sources, options, &shipped_reader),

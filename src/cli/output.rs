@@ -36,7 +36,9 @@ pub struct Out {
 
 impl Out {
     pub fn new() -> Self {
-        Out { out: io::stdout().lock() }
+        Out {
+            out: io::stdout().lock(),
+        }
     }
 
     pub fn kv(&mut self, key: &str, value: impl Display) -> io::Result<()> {

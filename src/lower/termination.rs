@@ -77,8 +77,8 @@ fn cycle_in(plane: &PlaneGraph, scc: &[NodeIndex]) -> Vec<EdgeIndex> {
             if edge.target() == start {
                 return walk_back(plane, &parent, node, edge.id(), start);
             }
-            if !parent.contains_key(&edge.target()) {
-                parent.insert(edge.target(), edge.id());
+            if let std::collections::hash_map::Entry::Vacant(slot) = parent.entry(edge.target()) {
+                slot.insert(edge.id());
                 queue.push_back(edge.target());
             }
         }

@@ -17,7 +17,11 @@ pub fn format(text: &str) -> String {
             continue;
         }
         let count = segments.len().max(1);
-        for (i, tokens) in segments.into_iter().chain(std::iter::repeat_n(Vec::new(), usize::from(count == 0))).enumerate() {
+        for (i, tokens) in segments
+            .into_iter()
+            .chain(std::iter::repeat_n(Vec::new(), usize::from(count == 0)))
+            .enumerate()
+        {
             let comment = if i + 1 == count { comment } else { None };
             if tokens.is_empty() && comment.is_none() {
                 continue;
@@ -49,7 +53,8 @@ fn split_blocks(tokens: Vec<String>) -> Vec<Vec<String>> {
     let mut segments = vec![Vec::new()];
     let mut open_here: Vec<usize> = Vec::new();
     for token in tokens {
-        if token == "}" && open_here.pop().is_none() && !segments.last().is_some_and(Vec::is_empty) {
+        if token == "}" && open_here.pop().is_none() && !segments.last().is_some_and(Vec::is_empty)
+        {
             segments.push(Vec::new());
         }
         let is_open = token == "{";
@@ -143,7 +148,8 @@ fn tokenize(code: &str) -> Vec<String> {
         } else if rest.starts_with("->") {
             2
         } else if is_word_char(c) {
-            rest.find(|ch: char| !is_word_char(ch)).unwrap_or(rest.len())
+            rest.find(|ch: char| !is_word_char(ch))
+                .unwrap_or(rest.len())
         } else {
             c.len_utf8()
         };
@@ -172,8 +178,10 @@ mod tests {
 
     #[test]
     fn normalizes_layout_and_keeps_comments() {
-        let messy = "loop   a.b{\n\n   entry task->x   # start\n  x {A->y,z}\n\n\n}\nmode m{loop a.b}\n";
-        let expected = "loop a.b {\n  entry task -> x # start\n  x { A -> y, z }\n}\n\nmode m { loop a.b }\n";
+        let messy =
+            "loop   a.b{\n\n   entry task->x   # start\n  x {A->y,z}\n\n\n}\nmode m{loop a.b}\n";
+        let expected =
+            "loop a.b {\n  entry task -> x # start\n  x { A -> y, z }\n}\n\nmode m { loop a.b }\n";
         let split = "mode m { loop a.b\n  runner script }\n";
         assert_eq!(format(split), "mode m {\n  loop a.b\n  runner script\n}\n");
         assert_eq!(format(messy), expected);
