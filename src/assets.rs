@@ -39,9 +39,14 @@ pub fn shipped_files() -> Vec<ShippedFile> {
 
 fn collect(prefix: &'static str, dir: &'static Dir<'static>, out: &mut Vec<ShippedFile>) {
     for file in dir.files() {
-        let Some(path) = file.path().to_str() else { continue };
+        let Some(path) = file.path().to_str() else {
+            continue;
+        };
         let relative_path: &'static str = Box::leak(format!("{prefix}/{path}").into_boxed_str());
-        out.push(ShippedFile { relative_path, contents: file.contents() });
+        out.push(ShippedFile {
+            relative_path,
+            contents: file.contents(),
+        });
     }
     for sub in dir.dirs() {
         collect(prefix, sub, out);

@@ -1,1 +1,3 @@
 //! The one integration-test binary; each area of behaviour is a module.
+
+mod workspace;

@@ -1,0 +1,4 @@
+//! Tests of the workspace module: layout, documents, queues, state, journal, lock, config.
+
+mod atomic;
+mod paths;
