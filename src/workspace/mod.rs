@@ -5,8 +5,11 @@
 //! lifecycle directory at every instant.
 
 pub mod atomic;
+pub mod documents;
 pub mod family;
 pub mod paths;
+pub mod timestamp;
 
 pub use family::{Family, LifecycleState, Plane};
 pub use paths::{MailboxDir, WorkspacePaths};
+pub use timestamp::Timestamp;

@@ -1,4 +1,6 @@
 //! Tests of the workspace module: layout, documents, queues, state, journal, lock, config.
 
 mod atomic;
+mod document_props;
+mod documents;
 mod paths;
