@@ -7,7 +7,9 @@
 pub mod atomic;
 pub mod documents;
 pub mod family;
+pub mod intake;
 pub mod paths;
+pub mod queue;
 pub mod timestamp;
 
 pub use family::{Family, LifecycleState, Plane};

@@ -3,4 +3,7 @@
 mod atomic;
 mod document_props;
 mod documents;
+mod intake;
 mod paths;
+mod queue;
+mod support;
