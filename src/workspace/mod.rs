@@ -10,6 +10,7 @@ pub mod family;
 pub mod intake;
 pub mod paths;
 pub mod queue;
+pub mod state;
 pub mod timestamp;
 
 pub use family::{Family, LifecycleState, Plane};

@@ -6,4 +6,5 @@ mod documents;
 mod intake;
 mod paths;
 mod queue;
+mod state;
 mod support;
