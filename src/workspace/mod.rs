@@ -8,6 +8,7 @@ pub mod atomic;
 pub mod documents;
 pub mod family;
 pub mod intake;
+pub mod journal;
 pub mod paths;
 pub mod queue;
 pub mod state;

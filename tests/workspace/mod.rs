@@ -4,6 +4,7 @@ mod atomic;
 mod document_props;
 mod documents;
 mod intake;
+mod journal;
 mod paths;
 mod queue;
 mod state;
