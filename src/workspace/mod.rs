@@ -9,6 +9,7 @@ pub mod documents;
 pub mod family;
 pub mod intake;
 pub mod journal;
+pub mod lock;
 pub mod paths;
 pub mod queue;
 pub mod state;

@@ -5,6 +5,7 @@ mod document_props;
 mod documents;
 mod intake;
 mod journal;
+mod lock;
 mod paths;
 mod queue;
 mod state;
