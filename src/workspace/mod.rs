@@ -5,6 +5,7 @@
 //! lifecycle directory at every instant.
 
 pub mod atomic;
+pub mod config;
 pub mod documents;
 pub mod family;
 pub mod intake;

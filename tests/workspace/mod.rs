@@ -1,6 +1,7 @@
 //! Tests of the workspace module: layout, documents, queues, state, journal, lock, config.
 
 mod atomic;
+mod config;
 mod document_props;
 mod documents;
 mod intake;
