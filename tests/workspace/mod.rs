@@ -2,6 +2,7 @@
 
 mod atomic;
 mod config;
+mod doctor;
 mod document_props;
 mod documents;
 mod intake;
