@@ -4,3 +4,4 @@ mod check;
 mod cli;
 mod shipped;
 mod support;
+mod workspace;

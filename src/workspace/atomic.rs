@@ -1,0 +1,86 @@
+//! Durable file primitives: the one atomic write, no-clobber creation and moves, line appends.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::path::Path;
+
+use tempfile::NamedTempFile;
+
+/// Writes `bytes` to `path` atomically: a temp file in the same directory,
+/// fsync, rename over `path`, fsync of the directory. Readers see the old or
+/// the new content, never a torn file.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let temp = filled_temp(path, bytes)?;
+    temp.persist(path).map_err(|error| error.error)?;
+    sync_parent(path)
+}
+
+/// Like [`write_atomic`], but fails with [`io::ErrorKind::AlreadyExists`]
+/// instead of replacing an existing file. Two writers racing for one name:
+/// exactly one wins.
+pub fn write_atomic_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let temp = filled_temp(path, bytes)?;
+    temp.persist_noclobber(path).map_err(|error| error.error)?;
+    sync_parent(path)
+}
+
+/// Renames `from` to `to`, failing with [`io::ErrorKind::AlreadyExists`] when
+/// `to` exists, and with [`io::ErrorKind::NotFound`] when `from` is gone (for
+/// example claimed by another process). The file is in exactly one place at
+/// every instant.
+pub fn rename_no_replace(from: &Path, to: &Path) -> io::Result<()> {
+    match rustix::fs::renameat_with(
+        rustix::fs::CWD,
+        from,
+        rustix::fs::CWD,
+        to,
+        rustix::fs::RenameFlags::NOREPLACE,
+    ) {
+        Ok(()) => sync_parent(to),
+        Err(errno) if errno == rustix::io::Errno::INVAL || errno == rustix::io::Errno::NOSYS => {
+            rename_checked(from, to)
+        }
+        Err(errno) => Err(errno.into()),
+    }
+}
+
+/// Fallback for file systems without `RENAME_NOREPLACE`: check, then rename.
+fn rename_checked(from: &Path, to: &Path) -> io::Result<()> {
+    if to.exists() {
+        return Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            "destination exists",
+        ));
+    }
+    std::fs::rename(from, to)?;
+    sync_parent(to)
+}
+
+/// Appends one line (a `\n` is added) with a single `write` on a file opened
+/// for appending, so concurrent appenders never interleave within a line.
+pub fn append_line(path: &Path, line: &str) -> io::Result<()> {
+    let mut file = OpenOptions::new().create(true).append(true).open(path)?;
+    let mut buffer = Vec::with_capacity(line.len() + 1);
+    buffer.extend_from_slice(line.as_bytes());
+    buffer.push(b'\n');
+    file.write_all(&buffer)
+}
+
+/// Fsyncs the directory holding `path`, making a rename or creation durable.
+pub fn sync_parent(path: &Path) -> io::Result<()> {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => File::open(dir)?.sync_all(),
+        _ => File::open(".")?.sync_all(),
+    }
+}
+
+fn filled_temp(path: &Path, bytes: &[u8]) -> io::Result<NamedTempFile> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let mut temp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)?;
+    temp.write_all(bytes)?;
+    temp.as_file().sync_all()?;
+    Ok(temp)
+}

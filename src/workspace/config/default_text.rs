@@ -1,0 +1,108 @@
+//! The commented `millrace.toml` that `millrace init` writes.
+
+/// The text of a fresh `millrace.toml`: every setting at its default, commented.
+pub fn default_toml() -> &'static str {
+    DEFAULT_TOML
+}
+
+const DEFAULT_TOML: &str = r#"# millrace.toml: the local operator's settings. Values here override loops and modes.
+# Every key is optional; a key millrace does not know is an error.
+
+[runtime]
+# The mode `millrace run` uses when none is given.
+default_mode = "default_codex"
+# Seconds an idle daemon sleeps when no event wakes it.
+idle_sleep_seconds = 1.0
+
+[runners]
+# The runner of stages that bind none: codex_cli, pi_rpc, claude_code, command, script.
+default_runner = "codex_cli"
+
+[runners.codex]
+command = "codex"
+args = ["exec"]
+# profile = "work"
+# basic | elevated | maximum
+permission_default = "maximum"
+# permission_by_stage = { checker = "basic" }
+# permission_by_model = { "gpt-5-codex" = "elevated" }
+skip_git_repo_check = true
+# Each item is passed as `-c ITEM`.
+extra_config = []
+# env = { CODEX_HOME = "/path" }
+
+[runners.pi]
+command = "pi"
+args = []
+# provider = "anthropic"
+# thinking = "high"
+disable_context_files = true
+disable_skills = true
+# failure_full | full
+event_log_policy = "failure_full"
+
+[runners.claude]
+command = "claude"
+args = []
+# permission_mode = "bypassPermissions"
+
+[runners.command]
+# command = "/usr/local/bin/my-runner"
+args = []
+
+[recovery]
+# Checker -> fixer rounds per task.
+max_fix_cycles = 2
+# Troubleshooter attempts before the consultant is asked.
+max_troubleshoot_attempts_before_consult = 2
+# Mechanic attempts in planning.
+max_mechanic_attempts = 2
+stale_state_recovery_enabled = true
+
+[auto_recovery]
+# Requeue blocked work whose failure was transient (network, rate limit, timeout).
+enabled = true
+blocked_dependency_retry_enabled = true
+max_auto_requeues_per_work_item = 3
+# Wait before the n-th automatic requeue, in seconds; the last value repeats.
+cooldown_seconds = [300, 900, 3600]
+# Retries of a transient runner failure inside one stage: exponential backoff.
+backoff_base_seconds = 2.0
+backoff_max_seconds = 60.0
+# Random spread of each delay, as a fraction.
+backoff_jitter = 0.2
+max_transient_retries = 2
+
+[watchers]
+enabled = true
+debounce_ms = 250
+watch_ideas_inbox = true
+watch_specs_queue = true
+
+[usage_governance]
+# Pause new stages when token use reaches a threshold (checked between stages).
+enabled = false
+auto_resume = true
+
+[[usage_governance.rules]]
+rule_id = "rolling-5h-default"
+# rolling_5h | calendar_week | daemon_session | per_run
+window = "rolling_5h"
+threshold = 750000
+
+[[usage_governance.rules]]
+rule_id = "calendar-week-default"
+window = "calendar_week"
+threshold = 5000000
+
+[params]
+# Loop parameters by name, overriding loops and modes.
+# max_fix_cycles = 3
+
+# Per-stage bindings, overriding loops and modes:
+# [stages.builder]
+# runner = "codex_cli"
+# model = "gpt-5-codex"
+# thinking_level = "high"
+# timeout_seconds = 3600
+"#;

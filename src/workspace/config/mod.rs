@@ -1,0 +1,138 @@
+//! `millrace.toml`: the typed configuration, friendly errors for unknown keys, and the `init` text.
+
+mod default_text;
+mod model;
+mod unknown;
+
+use std::path::{Path, PathBuf};
+
+use thiserror::Error;
+
+pub use default_text::default_toml;
+pub use model::{
+    AutoRecoveryConfig, ClaudeConfig, CodexConfig, CommandConfig, Config, Permission, PiConfig,
+    RecoveryConfig, RunnersConfig, RuntimeConfig, StageConfig, UsageGovernanceConfig, UsageRule,
+    UsageWindow, WatchersConfig,
+};
+
+/// Reading `millrace.toml` failed.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read `{}`: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A key millrace does not know.
+    #[error("{}:{line}: unknown key `{key}`{}", path.display(), suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_default())]
+    UnknownKey {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// The dotted key (`runners.codex.permision_default`).
+        key: String,
+        /// The closest known key at that place, when one is close.
+        suggestion: Option<String>,
+    },
+    /// Any other problem: bad TOML, a wrong type, a value out of range.
+    #[error("{}{}: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line, when known.
+        line: Option<usize>,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl Config {
+    /// Reads and checks `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Config::parse(&text, path)
+    }
+
+    /// Reads `path`, or the defaults when it does not exist.
+    pub fn load_or_default(path: &Path) -> Result<Config, ConfigError> {
+        if path.exists() {
+            Config::load(path)
+        } else {
+            Ok(Config::default())
+        }
+    }
+
+    /// Parses and checks TOML text; `path` is used in messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let config: Config =
+            toml::from_str(text).map_err(|error| unknown::to_config_error(&error, text, path))?;
+        config.validate(path, text)?;
+        Ok(config)
+    }
+
+    /// The names of the stages configured under `[stages]` (for the checker to validate).
+    pub fn stage_names(&self) -> impl Iterator<Item = &str> {
+        self.stages.keys().map(String::as_str)
+    }
+
+    fn validate(&self, path: &Path, text: &str) -> Result<(), ConfigError> {
+        let checks: [(bool, &str, &str); 8] = [
+            (
+                self.runtime.run_style == "daemon",
+                "run_style",
+                "`runtime.run_style` must be `daemon`",
+            ),
+            (
+                self.runtime.idle_sleep_seconds > 0.0,
+                "idle_sleep_seconds",
+                "`runtime.idle_sleep_seconds` must be > 0",
+            ),
+            (
+                self.recovery.max_fix_cycles > 0,
+                "max_fix_cycles",
+                "`recovery.max_fix_cycles` must be > 0",
+            ),
+            (
+                self.recovery.max_troubleshoot_attempts_before_consult > 0,
+                "max_troubleshoot_attempts_before_consult",
+                "`recovery.max_troubleshoot_attempts_before_consult` must be > 0",
+            ),
+            (
+                self.recovery.max_mechanic_attempts > 0,
+                "max_mechanic_attempts",
+                "`recovery.max_mechanic_attempts` must be > 0",
+            ),
+            (
+                !self.auto_recovery.cooldown_seconds.is_empty(),
+                "cooldown_seconds",
+                "`auto_recovery.cooldown_seconds` needs at least one value",
+            ),
+            (
+                (0.0..=1.0).contains(&self.auto_recovery.backoff_jitter),
+                "backoff_jitter",
+                "`auto_recovery.backoff_jitter` must be between 0 and 1",
+            ),
+            (
+                self.auto_recovery.backoff_base_seconds <= self.auto_recovery.backoff_max_seconds,
+                "backoff_base_seconds",
+                "`auto_recovery.backoff_base_seconds` must not exceed `backoff_max_seconds`",
+            ),
+        ];
+        match checks.iter().find(|(ok, _, _)| !ok) {
+            None => Ok(()),
+            Some((_, key, message)) => Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                line: unknown::line_of_key(text, key),
+                message: message.to_string(),
+            }),
+        }
+    }
+}

@@ -1,0 +1,368 @@
+//! The typed `millrace.toml`: every section, field, and default.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// The whole `millrace.toml`. Every section and field is optional; unknown keys are errors.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// `[runtime]`: the daemon.
+    pub runtime: RuntimeConfig,
+    /// `[runners]`: how stages run.
+    pub runners: RunnersConfig,
+    /// `[recovery]`: recovery budgets, overriding loop params of the same meaning.
+    pub recovery: RecoveryConfig,
+    /// `[auto_recovery]`: automatic requeues of blocked work and transient runner retries.
+    pub auto_recovery: AutoRecoveryConfig,
+    /// `[watchers]`: file events on intake folders and the mailbox.
+    pub watchers: WatchersConfig,
+    /// `[usage_governance]`: pausing when token use passes a threshold.
+    pub usage_governance: UsageGovernanceConfig,
+    /// `[params]`: loop parameters by name (`max_fix_cycles = 3`), overriding loops and modes.
+    pub params: BTreeMap<String, i64>,
+    /// `[stages.<stage>]`: per-stage bindings, overriding loops and modes.
+    pub stages: BTreeMap<String, StageConfig>,
+}
+
+/// `[runtime]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RuntimeConfig {
+    /// The mode `run` uses when none is given.
+    pub default_mode: String,
+    /// Accepted for compatibility with reference workspaces; only `daemon`.
+    pub run_style: String,
+    /// How long an idle daemon sleeps when no event wakes it (seconds, > 0).
+    pub idle_sleep_seconds: f64,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> RuntimeConfig {
+        RuntimeConfig {
+            default_mode: "default_codex".to_string(),
+            run_style: "daemon".to_string(),
+            idle_sleep_seconds: 1.0,
+        }
+    }
+}
+
+/// `[runners]` and its per-runner tables.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RunnersConfig {
+    /// The runner of stages that bind none.
+    pub default_runner: String,
+    /// `[runners.codex]`.
+    pub codex: CodexConfig,
+    /// `[runners.pi]`.
+    pub pi: PiConfig,
+    /// `[runners.claude]`.
+    pub claude: ClaudeConfig,
+    /// `[runners.command]`.
+    pub command: CommandConfig,
+}
+
+impl Default for RunnersConfig {
+    fn default() -> RunnersConfig {
+        RunnersConfig {
+            default_runner: "codex_cli".to_string(),
+            codex: CodexConfig::default(),
+            pi: PiConfig::default(),
+            claude: ClaudeConfig::default(),
+            command: CommandConfig::default(),
+        }
+    }
+}
+
+/// Codex sandbox permission levels.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Permission {
+    /// Workspace-write sandbox.
+    Basic,
+    /// Workspace-write with network.
+    Elevated,
+    /// No sandbox (the reference default).
+    #[default]
+    Maximum,
+}
+
+/// `[runners.codex]`: the Codex CLI.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CodexConfig {
+    /// The program.
+    pub command: String,
+    /// Arguments before millrace's own.
+    pub args: Vec<String>,
+    /// A Codex profile (`--profile`).
+    pub profile: Option<String>,
+    /// Permission level of stages not listed below.
+    pub permission_default: Permission,
+    /// Permission by stage name.
+    pub permission_by_stage: BTreeMap<String, Permission>,
+    /// Permission by model name.
+    pub permission_by_model: BTreeMap<String, Permission>,
+    /// Legacy reasoning effort (`low|medium|high|xhigh`); prefer `stages.<stage>.thinking_level`.
+    pub model_reasoning_effort: Option<String>,
+    /// Pass `--skip-git-repo-check`.
+    pub skip_git_repo_check: bool,
+    /// Each item becomes `-c ITEM`.
+    pub extra_config: Vec<String>,
+    /// Environment added to the process.
+    pub env: BTreeMap<String, String>,
+}
+
+impl Default for CodexConfig {
+    fn default() -> CodexConfig {
+        CodexConfig {
+            command: "codex".to_string(),
+            args: vec!["exec".to_string()],
+            profile: None,
+            permission_default: Permission::Maximum,
+            permission_by_stage: BTreeMap::new(),
+            permission_by_model: BTreeMap::new(),
+            model_reasoning_effort: None,
+            skip_git_repo_check: true,
+            extra_config: Vec::new(),
+            env: BTreeMap::new(),
+        }
+    }
+}
+
+/// `[runners.pi]`: the Pi agent in RPC mode.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PiConfig {
+    /// The program.
+    pub command: String,
+    /// Extra arguments (not `--mode`, `--provider`, `--model`, `--thinking`, ...).
+    pub args: Vec<String>,
+    /// The provider (`--provider`).
+    pub provider: Option<String>,
+    /// Default thinking level (`--thinking`).
+    pub thinking: Option<String>,
+    /// Pass `--no-context-files`.
+    pub disable_context_files: bool,
+    /// Pass `--no-skills`.
+    pub disable_skills: bool,
+    /// `failure_full` (keep the event log of failed runs) or `full`.
+    pub event_log_policy: String,
+    /// Environment added to the process.
+    pub env: BTreeMap<String, String>,
+}
+
+impl Default for PiConfig {
+    fn default() -> PiConfig {
+        PiConfig {
+            command: "pi".to_string(),
+            args: Vec::new(),
+            provider: None,
+            thinking: None,
+            disable_context_files: true,
+            disable_skills: true,
+            event_log_policy: "failure_full".to_string(),
+            env: BTreeMap::new(),
+        }
+    }
+}
+
+/// `[runners.claude]`: Claude Code in print mode.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClaudeConfig {
+    /// The program.
+    pub command: String,
+    /// Arguments before millrace's own.
+    pub args: Vec<String>,
+    /// `--permission-mode` (`bypassPermissions`, `acceptEdits`, ...).
+    pub permission_mode: Option<String>,
+    /// Environment added to the process.
+    pub env: BTreeMap<String, String>,
+}
+
+impl Default for ClaudeConfig {
+    fn default() -> ClaudeConfig {
+        ClaudeConfig {
+            command: "claude".to_string(),
+            args: Vec::new(),
+            permission_mode: None,
+            env: BTreeMap::new(),
+        }
+    }
+}
+
+/// `[runners.command]`: any program speaking the command-runner protocol.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CommandConfig {
+    /// The program (required to use this runner).
+    pub command: Option<String>,
+    /// Its arguments.
+    pub args: Vec<String>,
+    /// Environment added to the process.
+    pub env: BTreeMap<String, String>,
+}
+
+/// `[recovery]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RecoveryConfig {
+    /// Checker → fixer rounds per task (> 0).
+    pub max_fix_cycles: u32,
+    /// Troubleshooter attempts before the consultant (> 0).
+    pub max_troubleshoot_attempts_before_consult: u32,
+    /// Mechanic attempts in planning (> 0).
+    pub max_mechanic_attempts: u32,
+    /// Recover stale active state at startup.
+    pub stale_state_recovery_enabled: bool,
+}
+
+impl Default for RecoveryConfig {
+    fn default() -> RecoveryConfig {
+        RecoveryConfig {
+            max_fix_cycles: 2,
+            max_troubleshoot_attempts_before_consult: 2,
+            max_mechanic_attempts: 2,
+            stale_state_recovery_enabled: true,
+        }
+    }
+}
+
+/// `[auto_recovery]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AutoRecoveryConfig {
+    /// Requeue blocked work whose failure was transient.
+    pub enabled: bool,
+    /// Only requeue blocked tasks that queued work depends on.
+    pub blocked_dependency_retry_enabled: bool,
+    /// Automatic requeues per work item.
+    pub max_auto_requeues_per_work_item: u32,
+    /// Wait before the n-th automatic requeue (seconds; the last value repeats).
+    pub cooldown_seconds: Vec<u64>,
+    /// First delay of a transient runner retry (seconds).
+    pub backoff_base_seconds: f64,
+    /// Longest delay of a transient runner retry (seconds).
+    pub backoff_max_seconds: f64,
+    /// Random spread of a retry delay, as a fraction in 0..=1.
+    pub backoff_jitter: f64,
+    /// Retries of a transient runner failure within one stage.
+    pub max_transient_retries: u32,
+}
+
+impl Default for AutoRecoveryConfig {
+    fn default() -> AutoRecoveryConfig {
+        AutoRecoveryConfig {
+            enabled: true,
+            blocked_dependency_retry_enabled: true,
+            max_auto_requeues_per_work_item: 3,
+            cooldown_seconds: vec![300, 900, 3600],
+            backoff_base_seconds: 2.0,
+            backoff_max_seconds: 60.0,
+            backoff_jitter: 0.2,
+            max_transient_retries: 2,
+        }
+    }
+}
+
+/// `[watchers]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WatchersConfig {
+    /// Use file events; off means timer polling only.
+    pub enabled: bool,
+    /// Coalesce events arriving within this many milliseconds.
+    pub debounce_ms: u64,
+    /// Turn files dropped in `ideas/inbox/` into specs.
+    pub watch_ideas_inbox: bool,
+    /// Index specs written straight into `specs/queue/`.
+    pub watch_specs_queue: bool,
+}
+
+impl Default for WatchersConfig {
+    fn default() -> WatchersConfig {
+        WatchersConfig {
+            enabled: true,
+            debounce_ms: 250,
+            watch_ideas_inbox: true,
+            watch_specs_queue: true,
+        }
+    }
+}
+
+/// The window a usage rule sums tokens over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UsageWindow {
+    /// The last five hours.
+    #[serde(rename = "rolling_5h")]
+    Rolling5h,
+    /// The current calendar week.
+    CalendarWeek,
+    /// Since the daemon started.
+    DaemonSession,
+    /// One run.
+    PerRun,
+}
+
+/// One usage rule: pause when the window's total tokens reach the threshold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UsageRule {
+    /// A name for messages and events.
+    pub rule_id: String,
+    /// The window.
+    pub window: UsageWindow,
+    /// Total tokens at which new stages stop starting.
+    pub threshold: u64,
+}
+
+/// `[usage_governance]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UsageGovernanceConfig {
+    /// Evaluate rules between stages.
+    pub enabled: bool,
+    /// Resume by itself when no rule blocks any more.
+    pub auto_resume: bool,
+    /// `[[usage_governance.rules]]`.
+    pub rules: Vec<UsageRule>,
+}
+
+impl Default for UsageGovernanceConfig {
+    fn default() -> UsageGovernanceConfig {
+        UsageGovernanceConfig {
+            enabled: false,
+            auto_resume: true,
+            rules: vec![
+                UsageRule {
+                    rule_id: "rolling-5h-default".to_string(),
+                    window: UsageWindow::Rolling5h,
+                    threshold: 750_000,
+                },
+                UsageRule {
+                    rule_id: "calendar-week-default".to_string(),
+                    window: UsageWindow::CalendarWeek,
+                    threshold: 5_000_000,
+                },
+            ],
+        }
+    }
+}
+
+/// `[stages.<stage>]`: bindings of one stage.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StageConfig {
+    /// The runner (`codex_cli`, `pi_rpc`, `claude_code`, `command`, `script`).
+    pub runner: Option<String>,
+    /// The model.
+    pub model: Option<String>,
+    /// The thinking level, passed to the runner as is.
+    pub thinking_level: Option<String>,
+    /// Stage timeout in seconds.
+    pub timeout_seconds: Option<u64>,
+}

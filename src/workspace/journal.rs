@@ -1,0 +1,358 @@
+//! The event journal (`logs/runtime_events.jsonl`): typed events, append-only, rotated by size, tailed from the end.
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use thiserror::Error;
+
+use super::atomic::append_line;
+use super::family::{Family, LifecycleState, Plane};
+use super::paths::WorkspacePaths;
+use super::state::WorkItemRef;
+use super::timestamp::Timestamp;
+
+/// The journal schema version.
+pub const JOURNAL_SCHEMA_VERSION: &str = "1.0";
+/// Rotate when the journal would grow past this many bytes.
+pub const DEFAULT_MAX_BYTES: u64 = 8 * 1024 * 1024;
+/// Rotated files kept (`runtime_events.1.jsonl` is the newest).
+pub const DEFAULT_MAX_FILES: usize = 5;
+const TAIL_CHUNK: u64 = 8 * 1024;
+
+/// Writing or reading the journal failed.
+#[derive(Debug, Error)]
+pub enum JournalError {
+    /// A file operation failed.
+    #[error("cannot {action} `{}`: {source}", path.display())]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: io::Error,
+    },
+    /// A line that is not a journal record.
+    #[error("`{}`: not a runtime event: {message}", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        message: String,
+    },
+}
+
+/// A runtime event: `event_type` and `data` of a journal line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event_type", content = "data", rename_all = "snake_case")]
+pub enum RuntimeEvent {
+    /// The daemon started.
+    RuntimeStarted {
+        mode_id: String,
+        plan_id: String,
+        session_id: String,
+    },
+    /// The daemon stopped.
+    RuntimeClosed { reason: String },
+    /// The ownership lock was taken.
+    RuntimeDaemonLockAcquired { owner_pid: u32, session_id: String },
+    /// A stale lock was recovered (its owner was dead).
+    RuntimeDaemonLockRecovered {
+        previous_pid: u32,
+        previous_hostname: String,
+        previous_session_id: String,
+        reason: String,
+    },
+    /// Another live daemon holds the lock.
+    RuntimeDaemonLockDenied {
+        owner_pid: u32,
+        owner_hostname: String,
+        owner_session_id: String,
+    },
+    /// The lock was released.
+    RuntimeDaemonLockReleased { session_id: String },
+    /// Nothing to do.
+    RuntimeTickIdle { reason: String },
+    /// Paused.
+    RuntimeTickPaused { pause_sources: Vec<String> },
+    /// Stopped on request.
+    RuntimeTickStopped { reason: String },
+    /// A stage started.
+    StageStarted {
+        plane: Plane,
+        run_id: String,
+        node: String,
+        stage: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        work_item: Option<WorkItemRef>,
+    },
+    /// A stage finished with an outcome.
+    StageCompleted {
+        plane: Plane,
+        run_id: String,
+        node: String,
+        outcome: String,
+        result_class: String,
+        duration_seconds: f64,
+    },
+    /// The router chose what runs next.
+    RouterDecision {
+        plane: Plane,
+        run_id: String,
+        node: String,
+        outcome: String,
+        action: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to: Option<String>,
+        reason: String,
+    },
+    /// A work item entered a queue.
+    WorkItemEnqueued {
+        family: Family,
+        id: String,
+        source: String,
+    },
+    /// A work item was claimed.
+    WorkItemClaimed {
+        family: Family,
+        id: String,
+        plane: Plane,
+    },
+    /// A work item changed lifecycle state.
+    WorkItemMoved {
+        family: Family,
+        id: String,
+        from: LifecycleState,
+        to: LifecycleState,
+        reason: String,
+    },
+    /// A bad document was quarantined.
+    WorkItemQuarantined {
+        family: Family,
+        path: String,
+        reason: String,
+    },
+    /// An idea became a spec.
+    IdeaNormalizedToSpec { idea_path: String, spec_id: String },
+    /// A mailbox command was applied.
+    MailboxCommandApplied { command: String, command_id: String },
+    /// A mailbox command failed.
+    MailboxCommandFailed {
+        command: String,
+        command_id: String,
+        error: String,
+    },
+    /// The configuration was reloaded.
+    RuntimeConfigReloaded { plan_id: String },
+    /// A runtime error the daemon survived.
+    RuntimeError { origin: String, message: String },
+}
+
+impl RuntimeEvent {
+    /// The `event_type` string.
+    pub fn event_type(&self) -> String {
+        match serde_json::to_value(self) {
+            Ok(Value::Object(map)) => map
+                .get("event_type")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+            _ => String::new(),
+        }
+    }
+}
+
+/// One journal line as written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JournalRecord {
+    /// `1.0`.
+    pub schema_version: String,
+    /// `runtime_event`.
+    pub kind: String,
+    /// When.
+    pub occurred_at: Timestamp,
+    /// What.
+    #[serde(flatten)]
+    pub event: RuntimeEvent,
+}
+
+/// One journal line as read: the event kept as data, so lines of event types
+/// this build does not know are still shown.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JournalLine {
+    /// The record's schema version.
+    pub schema_version: String,
+    /// When.
+    pub occurred_at: Timestamp,
+    /// The event type.
+    pub event_type: String,
+    /// The event's fields.
+    #[serde(default)]
+    pub data: Value,
+}
+
+impl JournalLine {
+    /// The typed event, when this build knows its type.
+    pub fn event(&self) -> Option<RuntimeEvent> {
+        let mut object = serde_json::Map::new();
+        object.insert(
+            "event_type".to_string(),
+            Value::String(self.event_type.clone()),
+        );
+        object.insert("data".to_string(), self.data.clone());
+        serde_json::from_value(Value::Object(object)).ok()
+    }
+}
+
+/// The append-only, size-rotated event journal.
+#[derive(Debug, Clone)]
+pub struct Journal {
+    path: PathBuf,
+    max_bytes: u64,
+    max_files: usize,
+}
+
+impl Journal {
+    /// The journal of a workspace, with the default limits.
+    pub fn new(paths: &WorkspacePaths) -> Journal {
+        Journal::with_limits(paths.events_file(), DEFAULT_MAX_BYTES, DEFAULT_MAX_FILES)
+    }
+
+    /// A journal at `path` rotated past `max_bytes`, keeping `max_files` rotated files.
+    pub fn with_limits(path: PathBuf, max_bytes: u64, max_files: usize) -> Journal {
+        Journal {
+            path,
+            max_bytes,
+            max_files: max_files.max(1),
+        }
+    }
+
+    /// The current journal file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends `event` stamped now.
+    pub fn append(&self, event: RuntimeEvent) -> Result<(), JournalError> {
+        self.append_at(event, Timestamp::now())
+    }
+
+    /// Appends `event` stamped `occurred_at`: one `write` of one line.
+    pub fn append_at(
+        &self,
+        event: RuntimeEvent,
+        occurred_at: Timestamp,
+    ) -> Result<(), JournalError> {
+        let record = JournalRecord {
+            schema_version: JOURNAL_SCHEMA_VERSION.to_string(),
+            kind: "runtime_event".to_string(),
+            occurred_at,
+            event,
+        };
+        let line = serde_json::to_string(&record)
+            .map_err(|error| self.io("encode")(io::Error::other(error)))?;
+        self.rotate_if_needed(line.len() as u64 + 1)?;
+        append_line(&self.path, &line).map_err(self.io("append to"))
+    }
+
+    /// The `n`th rotated file (`runtime_events.<n>.jsonl`); 0 is the current file.
+    pub fn rotated_path(&self, n: usize) -> PathBuf {
+        if n == 0 {
+            return self.path.clone();
+        }
+        let stem = self
+            .path
+            .file_stem()
+            .and_then(|stem| stem.to_str())
+            .unwrap_or("runtime_events");
+        self.path.with_file_name(format!("{stem}.{n}.jsonl"))
+    }
+
+    fn rotate_if_needed(&self, incoming: u64) -> Result<(), JournalError> {
+        let size = std::fs::metadata(&self.path)
+            .map(|meta| meta.len())
+            .unwrap_or(0);
+        if size == 0 || size + incoming <= self.max_bytes {
+            return Ok(());
+        }
+        for n in (1..=self.max_files).rev() {
+            let from = self.rotated_path(n - 1);
+            if from.exists() {
+                std::fs::rename(&from, self.rotated_path(n)).map_err(self.io("rotate"))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The last `n` events, oldest first, reading backwards from the end of the
+    /// current file (and of rotated files when it holds fewer). Never reads a
+    /// file whole; lines that are not records are skipped.
+    pub fn tail(&self, n: usize) -> Result<Vec<JournalLine>, JournalError> {
+        let mut lines: Vec<JournalLine> = Vec::new();
+        for file in 0..=self.max_files {
+            if lines.len() >= n {
+                break;
+            }
+            let path = self.rotated_path(file);
+            let raw = last_lines(&path, n - lines.len()).map_err(|source| JournalError::Io {
+                action: "read",
+                path: path.clone(),
+                source,
+            })?;
+            let mut older: Vec<JournalLine> = raw
+                .iter()
+                .filter_map(|line| serde_json::from_str(line).ok())
+                .collect();
+            older.append(&mut lines);
+            lines = older;
+        }
+        Ok(lines)
+    }
+
+    fn io(&self, action: &'static str) -> impl FnOnce(io::Error) -> JournalError + '_ {
+        move |source| JournalError::Io {
+            action,
+            path: self.path.clone(),
+            source,
+        }
+    }
+}
+
+/// The last `n` non-empty lines of `path`, read in chunks from the end.
+fn last_lines(path: &Path, n: usize) -> io::Result<Vec<String>> {
+    let mut file = match File::open(path) {
+        Ok(file) => file,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(error) => return Err(error),
+    };
+    let mut pos = file.metadata()?.len();
+    let mut buf: Vec<u8> = Vec::new();
+    while pos > 0 && complete_lines(&buf) <= n {
+        let step = TAIL_CHUNK.min(pos);
+        pos -= step;
+        file.seek(SeekFrom::Start(pos))?;
+        let mut chunk = vec![0; step as usize];
+        file.read_exact(&mut chunk)?;
+        chunk.extend_from_slice(&buf);
+        buf = chunk;
+    }
+    let text = String::from_utf8_lossy(&buf);
+    let mut lines: Vec<&str> = text.split('\n').collect();
+    if pos > 0 && !lines.is_empty() {
+        lines.remove(0);
+    }
+    let lines: Vec<String> = lines
+        .into_iter()
+        .filter(|line| !line.trim().is_empty())
+        .map(str::to_string)
+        .collect();
+    Ok(lines[lines.len().saturating_sub(n)..].to_vec())
+}
+
+fn complete_lines(buf: &[u8]) -> usize {
+    buf.iter().filter(|byte| **byte == b'\n').count()
+}

@@ -1,0 +1,169 @@
+//! The in-memory queue index: ids per lifecycle state, queued items in claim order.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use crate::workspace::documents::WorkDocument;
+use crate::workspace::family::{Family, LifecycleState};
+use crate::workspace::timestamp::Timestamp;
+
+/// The claim order of queued items: oldest `Created-At` first, then id.
+/// Items whose document could not be read sort first, so a claim quarantines them promptly.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ClaimKey {
+    /// Creation time (`None` when the document could not be read).
+    pub created_at: Option<Timestamp>,
+    /// The item id.
+    pub id: String,
+}
+
+/// What a claim needs to know about a queued item without reading it again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct QueuedItem {
+    pub key: ClaimKey,
+    pub depends_on: Vec<String>,
+    pub root_spec_id: Option<String>,
+}
+
+impl QueuedItem {
+    /// The claim facts of a parsed document.
+    pub fn from_document(document: &WorkDocument) -> QueuedItem {
+        QueuedItem {
+            key: ClaimKey {
+                created_at: document.created_at().cloned(),
+                id: document.id().to_string(),
+            },
+            depends_on: document.depends_on().to_vec(),
+            root_spec_id: document.root_spec_id().map(str::to_string),
+        }
+    }
+
+    /// An item whose document does not parse (yet): claimable first, to be quarantined.
+    pub fn unreadable(id: &str) -> QueuedItem {
+        let key = ClaimKey {
+            created_at: None,
+            id: id.to_string(),
+        };
+        QueuedItem {
+            key,
+            depends_on: Vec::new(),
+            root_spec_id: None,
+        }
+    }
+}
+
+/// Which queued items a claim may take.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClaimFilter {
+    /// Only items of this lineage (effective root spec id), while a closure target is open.
+    pub root_spec_id: Option<String>,
+}
+
+#[derive(Debug, Default)]
+struct FamilyIndex {
+    ids: BTreeMap<LifecycleState, BTreeSet<String>>,
+    order: BTreeSet<ClaimKey>,
+    queued: HashMap<String, QueuedItem>,
+}
+
+/// Every work item id by family and state, and the queued ones in claim order.
+#[derive(Debug, Default)]
+pub(crate) struct QueueIndex {
+    families: HashMap<Family, FamilyIndex>,
+}
+
+impl QueueIndex {
+    /// Records `id` in `state`; queued items carry their claim facts.
+    pub fn insert(&mut self, family: Family, state: LifecycleState, item: QueuedItem) {
+        let index = self.families.entry(family).or_default();
+        index
+            .ids
+            .entry(state)
+            .or_default()
+            .insert(item.key.id.clone());
+        if state == LifecycleState::Queued {
+            if let Some(old) = index.queued.remove(&item.key.id) {
+                index.order.remove(&old.key);
+            }
+            index.order.insert(item.key.clone());
+            index.queued.insert(item.key.id.clone(), item);
+        }
+    }
+
+    /// Forgets `id` in `state`; true when it was known there.
+    pub fn remove(&mut self, family: Family, state: LifecycleState, id: &str) -> bool {
+        let Some(index) = self.families.get_mut(&family) else {
+            return false;
+        };
+        if state == LifecycleState::Queued {
+            if let Some(old) = index.queued.remove(id) {
+                index.order.remove(&old.key);
+            }
+        }
+        index.ids.get_mut(&state).is_some_and(|ids| ids.remove(id))
+    }
+
+    /// True when `id` is known in `state`.
+    pub fn contains(&self, family: Family, state: LifecycleState, id: &str) -> bool {
+        self.ids(family, state).is_some_and(|ids| ids.contains(id))
+    }
+
+    /// Every state `id` is known in (more than one is an integrity problem).
+    pub fn states_of(&self, family: Family, id: &str) -> Vec<LifecycleState> {
+        let states = family.states().iter().copied();
+        states
+            .filter(|state| self.contains(family, *state, id))
+            .collect()
+    }
+
+    /// How many items are in `state`.
+    pub fn count(&self, family: Family, state: LifecycleState) -> usize {
+        self.ids(family, state).map_or(0, BTreeSet::len)
+    }
+
+    /// The ids in `state`, sorted.
+    pub fn ids(&self, family: Family, state: LifecycleState) -> Option<&BTreeSet<String>> {
+        self.families
+            .get(&family)
+            .and_then(|index| index.ids.get(&state))
+    }
+
+    /// The first queued item in claim order that `filter` allows, whose every
+    /// dependency is done, and that is not in `skip`.
+    pub fn next_candidate(
+        &self,
+        family: Family,
+        filter: &ClaimFilter,
+        skip: &HashSet<String>,
+    ) -> Option<&QueuedItem> {
+        let index = self.families.get(&family)?;
+        index
+            .order
+            .iter()
+            .filter(|key| !skip.contains(&key.id))
+            .filter_map(|key| index.queued.get(&key.id))
+            .find(|item| self.eligible(family, filter, item))
+    }
+
+    /// True when `filter` allows `item` and every dependency is done.
+    pub fn eligible(&self, family: Family, filter: &ClaimFilter, item: &QueuedItem) -> bool {
+        let done = self.ids(family, LifecycleState::Done);
+        let is_done = |id: &String| done.is_some_and(|done| done.contains(id));
+        lineage_allows(filter, item) && item.depends_on.iter().all(is_done)
+    }
+
+    /// The queued item `id`, if known.
+    pub fn queued(&self, family: Family, id: &str) -> Option<&QueuedItem> {
+        self.families
+            .get(&family)
+            .and_then(|index| index.queued.get(id))
+    }
+}
+
+/// Unreadable items pass any filter: claiming them quarantines them.
+fn lineage_allows(filter: &ClaimFilter, item: &QueuedItem) -> bool {
+    match &filter.root_spec_id {
+        None => true,
+        Some(_) if item.key.created_at.is_none() => true,
+        Some(root) => item.root_spec_id.as_deref() == Some(root.as_str()),
+    }
+}

@@ -1,0 +1,588 @@
+//! The queue store: enqueue, claim by atomic rename, lifecycle moves, quarantine, lookup, depths.
+//!
+//! A work item is one file in exactly one lifecycle directory. The store keeps an
+//! in-memory index (rebuilt by a scan at open, kept current by its own moves and
+//! by [`QueueStore::apply_event`]) so a claim needs no directory scan.
+
+mod audit;
+mod error;
+mod index;
+mod scan;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+pub use audit::{MoveReason, MoveRecord, QuarantineRecord, read_requeue_log};
+pub use error::QueueError;
+pub use index::{ClaimFilter, ClaimKey};
+
+use self::index::{QueueIndex, QueuedItem};
+use crate::workspace::atomic::{rename_no_replace, write_atomic_new};
+use crate::workspace::documents::{self, DocumentError, WorkDocument};
+use crate::workspace::family::{Family, LifecycleState, Plane};
+use crate::workspace::paths::WorkspacePaths;
+use crate::workspace::timestamp::Timestamp;
+
+/// Where a work item is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located {
+    /// Its family.
+    pub family: Family,
+    /// Its lifecycle state.
+    pub state: LifecycleState,
+    /// Its document.
+    pub path: PathBuf,
+}
+
+/// A claimed item: now in the active directory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claimed {
+    /// The family.
+    pub family: Family,
+    /// The document path in `active/`.
+    pub path: PathBuf,
+    /// The parsed document.
+    pub document: WorkDocument,
+}
+
+/// Queued items per family.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueDepths {
+    /// Queued count by family (families with none may be absent).
+    pub by_family: BTreeMap<Family, usize>,
+}
+
+impl QueueDepths {
+    /// Queued items of `family`.
+    pub fn family(&self, family: Family) -> usize {
+        self.by_family.get(&family).copied().unwrap_or(0)
+    }
+
+    /// Queued items a plane may claim.
+    pub fn plane(&self, plane: Plane) -> usize {
+        plane
+            .families()
+            .iter()
+            .map(|family| self.family(*family))
+            .sum()
+    }
+}
+
+/// A change a file watcher saw in a lifecycle directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileEvent {
+    /// A file appeared (created, or renamed into the directory).
+    Created(PathBuf),
+    /// A file disappeared (removed, or renamed away).
+    Removed(PathBuf),
+}
+
+/// Counts queued documents per family from directory entries, without reading
+/// any document: what `status` and `queue ls` need when no daemon index is at hand.
+pub fn count_queued(paths: &WorkspacePaths) -> Result<QueueDepths, QueueError> {
+    let mut depths = QueueDepths::default();
+    for family in Family::ALL {
+        let dir = paths.lifecycle_dir(family, LifecycleState::Queued);
+        depths
+            .by_family
+            .insert(family, scan::count_documents(&dir, family.extension())?);
+    }
+    Ok(depths)
+}
+
+/// Finds `id` on disk in every family and state (a few `stat` calls, no index).
+pub fn locate_on_disk(paths: &WorkspacePaths, id: &str) -> Vec<Located> {
+    let mut found = Vec::new();
+    for family in Family::ALL {
+        for &state in family.states() {
+            let path = paths.item_path(family, state, id);
+            if path.is_file() {
+                found.push(Located {
+                    family,
+                    state,
+                    path,
+                });
+            }
+        }
+    }
+    found
+}
+
+/// The queues of one workspace.
+#[derive(Debug)]
+pub struct QueueStore {
+    paths: WorkspacePaths,
+    index: QueueIndex,
+    dirs: HashMap<PathBuf, (Family, LifecycleState)>,
+}
+
+enum Attempt {
+    Claimed(Box<Claimed>),
+    Skip,
+    Retry,
+}
+
+impl QueueStore {
+    /// Opens the queues, scanning every lifecycle directory once.
+    pub fn open(paths: &WorkspacePaths) -> Result<QueueStore, QueueError> {
+        let mut dirs = HashMap::new();
+        for family in Family::ALL {
+            for &state in family.states() {
+                dirs.insert(paths.lifecycle_dir(family, state), (family, state));
+            }
+        }
+        Ok(QueueStore {
+            paths: paths.clone(),
+            index: scan::scan(paths)?,
+            dirs,
+        })
+    }
+
+    /// Rebuilds the index from the directories.
+    pub fn refresh(&mut self) -> Result<(), QueueError> {
+        self.index = scan::scan(&self.paths)?;
+        Ok(())
+    }
+
+    /// The workspace paths.
+    pub fn paths(&self) -> &WorkspacePaths {
+        &self.paths
+    }
+
+    /// Writes `document` canonically into its family's queue. Refuses an id that
+    /// exists in any lifecycle state of the family; the write is atomic and
+    /// never replaces a file.
+    pub fn enqueue(&mut self, document: &WorkDocument) -> Result<PathBuf, QueueError> {
+        let (family, id) = (document.family(), document.id());
+        if let Some(found) = self.find(family, id) {
+            return Err(duplicate(family, id, found.state));
+        }
+        let path = self.paths.item_path(family, LifecycleState::Queued, id);
+        match write_atomic_new(&path, document.render().as_bytes()) {
+            Err(error) if error.kind() == ErrorKind::AlreadyExists => {
+                return Err(duplicate(family, id, LifecycleState::Queued));
+            }
+            result => result.map_err(QueueError::io("write", &path))?,
+        }
+        self.index.insert(
+            family,
+            LifecycleState::Queued,
+            QueuedItem::from_document(document),
+        );
+        Ok(path)
+    }
+
+    /// Claims the next item for `plane`: families in the plane's claim order,
+    /// oldest first, dependencies done, lineage as `filter` says.
+    pub fn claim(
+        &mut self,
+        plane: Plane,
+        filter: &ClaimFilter,
+    ) -> Result<Option<Claimed>, QueueError> {
+        for &family in plane.families() {
+            if let Some(claimed) = self.claim_family(family, filter)? {
+                return Ok(Some(claimed));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Claims the next item of one family by `rename(queue/x, active/x)`.
+    /// An item another process took first is skipped; an unparsable one is quarantined.
+    pub fn claim_family(
+        &mut self,
+        family: Family,
+        filter: &ClaimFilter,
+    ) -> Result<Option<Claimed>, QueueError> {
+        let mut skip = HashSet::new();
+        loop {
+            let Some(item) = self.index.next_candidate(family, filter, &skip) else {
+                return Ok(None);
+            };
+            let id = item.key.id.clone();
+            match self.try_claim(family, &id, filter)? {
+                Attempt::Claimed(claimed) => return Ok(Some(*claimed)),
+                Attempt::Skip => drop(skip.insert(id)),
+                Attempt::Retry => {}
+            }
+        }
+    }
+
+    fn try_claim(
+        &mut self,
+        family: Family,
+        id: &str,
+        filter: &ClaimFilter,
+    ) -> Result<Attempt, QueueError> {
+        let queued = self.paths.item_path(family, LifecycleState::Queued, id);
+        let active = self.paths.item_path(family, LifecycleState::Active, id);
+        match rename_no_replace(&queued, &active) {
+            Ok(()) => {}
+            Err(error) if error.kind() == ErrorKind::NotFound => {
+                self.index.remove(family, LifecycleState::Queued, id);
+                return Ok(Attempt::Retry);
+            }
+            Err(error) if error.kind() == ErrorKind::AlreadyExists => return Ok(Attempt::Skip),
+            Err(error) => return Err(QueueError::io("claim", &queued)(error)),
+        }
+        self.index.remove(family, LifecycleState::Queued, id);
+        self.index
+            .insert(family, LifecycleState::Active, QueuedItem::unreadable(id));
+        self.inspect_claimed(family, id, active, filter)
+    }
+
+    /// Reads a just-claimed document: quarantine if bad, put back if no longer eligible.
+    fn inspect_claimed(
+        &mut self,
+        family: Family,
+        id: &str,
+        active: PathBuf,
+        filter: &ClaimFilter,
+    ) -> Result<Attempt, QueueError> {
+        let document = match documents::read_document(family, &active) {
+            Ok(document) => document,
+            Err(DocumentError::Io { source, .. }) if source.kind() == ErrorKind::NotFound => {
+                self.index.remove(family, LifecycleState::Active, id);
+                return Ok(Attempt::Retry);
+            }
+            Err(error) => {
+                let origin = self.paths.lifecycle_dir(family, LifecycleState::Queued);
+                self.quarantine(family, &active, &origin, &error.to_string())?;
+                return Ok(Attempt::Retry);
+            }
+        };
+        let item = QueuedItem::from_document(&document);
+        if self.index.eligible(family, filter, &item) {
+            return Ok(Attempt::Claimed(Box::new(Claimed {
+                family,
+                path: active,
+                document,
+            })));
+        }
+        let queued = self.paths.item_path(family, LifecycleState::Queued, id);
+        rename_no_replace(&active, &queued).map_err(QueueError::io("return", &active))?;
+        self.index.remove(family, LifecycleState::Active, id);
+        self.index.insert(family, LifecycleState::Queued, item);
+        Ok(Attempt::Retry)
+    }
+
+    /// Moves `path` aside as `<origin>/<file>.invalid` and records why in
+    /// `<origin>/invalid-artifacts.jsonl`. Returns the quarantined path.
+    pub fn quarantine(
+        &mut self,
+        family: Family,
+        path: &Path,
+        origin: &Path,
+        reason: &str,
+    ) -> Result<PathBuf, QueueError> {
+        let name = path
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let target = free_quarantine_name(origin, &name);
+        rename_no_replace(path, &target).map_err(QueueError::io("quarantine", path))?;
+        if let Some((family, state, id)) = self.classify(path) {
+            self.index.remove(family, state, &id);
+        }
+        let record = QuarantineRecord {
+            schema_version: "1.0".to_string(),
+            kind: "invalid_artifact".to_string(),
+            work_item_family_id: family,
+            original_path: origin.join(&name),
+            quarantined_path: target.clone(),
+            reason: reason.to_string(),
+            quarantined_at: Timestamp::now(),
+        };
+        audit::append_record(&origin.join("invalid-artifacts.jsonl"), &record)?;
+        Ok(target)
+    }
+
+    /// Moves item `id` from one lifecycle state to another, with one audit line:
+    /// requeues go to `<queue_dir>/<id>.requeue.jsonl`, other moves to
+    /// `<family_dir>/transitions.jsonl`. Returns the new path.
+    pub fn move_item(
+        &mut self,
+        family: Family,
+        id: &str,
+        from: LifecycleState,
+        to: LifecycleState,
+        reason: &MoveReason,
+    ) -> Result<PathBuf, QueueError> {
+        for state in [from, to] {
+            if !family.states().contains(&state) {
+                return Err(QueueError::NoSuchState { family, state });
+            }
+        }
+        let source = self.paths.item_path(family, from, id);
+        let target = self.paths.item_path(family, to, id);
+        match rename_no_replace(&source, &target) {
+            Ok(()) => {}
+            Err(error) if error.kind() == ErrorKind::NotFound => {
+                self.index.remove(family, from, id);
+                return Err(QueueError::NotFound {
+                    family,
+                    id: id.to_string(),
+                    state: from,
+                });
+            }
+            Err(error) if error.kind() == ErrorKind::AlreadyExists => {
+                return Err(QueueError::DestinationExists {
+                    family,
+                    id: id.to_string(),
+                    state: to,
+                });
+            }
+            Err(error) => return Err(QueueError::io("move", &source)(error)),
+        }
+        self.index.remove(family, from, id);
+        let dir = self.paths.lifecycle_dir(family, to);
+        let item = if to == LifecycleState::Queued {
+            scan::queued_item(family, &dir, id)
+        } else {
+            QueuedItem::unreadable(id)
+        };
+        self.index.insert(family, to, item);
+        self.audit_move(family, id, from, to, reason)?;
+        Ok(target)
+    }
+
+    fn audit_move(
+        &self,
+        family: Family,
+        id: &str,
+        from: LifecycleState,
+        to: LifecycleState,
+        reason: &MoveReason,
+    ) -> Result<(), QueueError> {
+        let requeue = to == LifecycleState::Queued;
+        let log = if requeue {
+            audit::requeue_log(&self.paths.lifecycle_dir(family, to), id)
+        } else {
+            self.paths.family_dir(family).join("transitions.jsonl")
+        };
+        let attempt_number = if requeue {
+            Some(read_requeue_log(&log)?.len() + 1)
+        } else {
+            None
+        };
+        let record = MoveRecord {
+            schema_version: "1.0".to_string(),
+            kind: if requeue {
+                "work_item_requeue"
+            } else {
+                "work_item_transition"
+            }
+            .to_string(),
+            work_item_family_id: family,
+            work_item_id: id.to_string(),
+            from,
+            to,
+            reason: reason.clone(),
+            attempt_number,
+            occurred_at: Timestamp::now(),
+        };
+        audit::append_record(&log, &record)
+    }
+
+    /// Active → done (resolved, approved).
+    pub fn complete(
+        &mut self,
+        family: Family,
+        id: &str,
+        reason: &MoveReason,
+    ) -> Result<PathBuf, QueueError> {
+        self.move_item(
+            family,
+            id,
+            LifecycleState::Active,
+            LifecycleState::Done,
+            reason,
+        )
+    }
+
+    /// Active → blocked.
+    pub fn block(
+        &mut self,
+        family: Family,
+        id: &str,
+        reason: &MoveReason,
+    ) -> Result<PathBuf, QueueError> {
+        self.move_item(
+            family,
+            id,
+            LifecycleState::Active,
+            LifecycleState::Blocked,
+            reason,
+        )
+    }
+
+    /// Active → queue (retry-active, clear-stale-state, crash recovery).
+    pub fn requeue(
+        &mut self,
+        family: Family,
+        id: &str,
+        reason: &MoveReason,
+    ) -> Result<PathBuf, QueueError> {
+        self.move_item(
+            family,
+            id,
+            LifecycleState::Active,
+            LifecycleState::Queued,
+            reason,
+        )
+    }
+
+    /// Blocked → queue (retry-blocked, auto-recovery).
+    pub fn retry_blocked(
+        &mut self,
+        family: Family,
+        id: &str,
+        reason: &MoveReason,
+    ) -> Result<PathBuf, QueueError> {
+        self.move_item(
+            family,
+            id,
+            LifecycleState::Blocked,
+            LifecycleState::Queued,
+            reason,
+        )
+    }
+
+    /// How many requeues of `id` were recorded (only automatic ones if `auto_only`).
+    pub fn requeue_count(
+        &self,
+        family: Family,
+        id: &str,
+        auto_only: bool,
+    ) -> Result<usize, QueueError> {
+        let log = audit::requeue_log(
+            &self.paths.lifecycle_dir(family, LifecycleState::Queued),
+            id,
+        );
+        let records = read_requeue_log(&log)?;
+        Ok(records
+            .iter()
+            .filter(|record| !auto_only || record.reason.auto)
+            .count())
+    }
+
+    /// Where `id` of `family` is (the first state, in lifecycle order), by the index
+    /// and then by the disk for items the index has not seen.
+    pub fn find(&self, family: Family, id: &str) -> Option<Located> {
+        let indexed = self.index.states_of(family, id).into_iter().next();
+        let on_disk = || {
+            let states = family.states().iter().copied();
+            states
+                .into_iter()
+                .find(|state| self.paths.item_path(family, *state, id).is_file())
+        };
+        let state = indexed.or_else(on_disk)?;
+        Some(Located {
+            family,
+            state,
+            path: self.paths.item_path(family, state, id),
+        })
+    }
+
+    /// Every place `id` is known, across families (more than one per family is an integrity problem).
+    pub fn locate(&self, id: &str) -> Vec<Located> {
+        let mut found = Vec::new();
+        for family in Family::ALL {
+            for state in self.index.states_of(family, id) {
+                found.push(Located {
+                    family,
+                    state,
+                    path: self.paths.item_path(family, state, id),
+                });
+            }
+        }
+        found
+    }
+
+    /// Reads the document at a located place.
+    pub fn read(&self, located: &Located) -> Result<WorkDocument, QueueError> {
+        Ok(documents::read_document(located.family, &located.path)?)
+    }
+
+    /// Queued items per family, from the index.
+    pub fn depths(&self) -> QueueDepths {
+        let by_family = Family::ALL
+            .iter()
+            .map(|family| (*family, self.count(*family, LifecycleState::Queued)));
+        QueueDepths {
+            by_family: by_family.collect(),
+        }
+    }
+
+    /// How many items of `family` are in `state`.
+    pub fn count(&self, family: Family, state: LifecycleState) -> usize {
+        self.index.count(family, state)
+    }
+
+    /// The ids of `family` in `state`: claim order for the queue, sorted otherwise.
+    pub fn ids(&self, family: Family, state: LifecycleState) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .index
+            .ids(family, state)
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect();
+        if state == LifecycleState::Queued {
+            ids.sort_by_key(|id| self.index.queued(family, id).map(|item| item.key.clone()));
+        }
+        ids
+    }
+
+    /// Applies a watcher's event to the index. Paths outside the lifecycle
+    /// directories, temp files and side files are ignored.
+    pub fn apply_event(&mut self, event: &FileEvent) {
+        let (path, created) = match event {
+            FileEvent::Created(path) => (path, true),
+            FileEvent::Removed(path) => (path, false),
+        };
+        let Some((family, state, id)) = self.classify(path) else {
+            return;
+        };
+        if !created {
+            self.index.remove(family, state, &id);
+            return;
+        }
+        let dir = self.paths.lifecycle_dir(family, state);
+        let item = if state == LifecycleState::Queued {
+            scan::queued_item(family, &dir, &id)
+        } else {
+            QueuedItem::unreadable(&id)
+        };
+        self.index.insert(family, state, item);
+    }
+
+    fn classify(&self, path: &Path) -> Option<(Family, LifecycleState, String)> {
+        let (family, state) = *self.dirs.get(path.parent()?)?;
+        let name = path.file_name()?.to_str()?;
+        let id = scan::document_stem(name, family.extension())?;
+        Some((family, state, id.to_string()))
+    }
+}
+
+/// `<origin>/<name>.invalid`, or `<name>.<n>.invalid` when taken.
+fn free_quarantine_name(origin: &Path, name: &str) -> PathBuf {
+    let mut candidate = origin.join(format!("{name}.invalid"));
+    let mut n = 1;
+    while candidate.exists() {
+        candidate = origin.join(format!("{name}.{n}.invalid"));
+        n += 1;
+    }
+    candidate
+}
+
+fn duplicate(family: Family, id: &str, state: LifecycleState) -> QueueError {
+    QueueError::Duplicate {
+        family,
+        id: id.to_string(),
+        state,
+    }
+}

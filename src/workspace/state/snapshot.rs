@@ -1,0 +1,109 @@
+//! The runtime snapshot (`state/runtime_snapshot.json`): what the daemon is doing right now.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::SCHEMA_VERSION;
+use crate::workspace::family::{Family, Plane};
+use crate::workspace::timestamp::Timestamp;
+
+/// A reference to a work item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkItemRef {
+    /// Its family.
+    pub family: Family,
+    /// Its id.
+    pub id: String,
+}
+
+/// The run a plane is executing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActiveRun {
+    /// The run id (`runs/<run_id>/`).
+    pub run_id: String,
+    /// The graph node being run.
+    pub node: String,
+    /// The stage kind of that node.
+    pub stage: String,
+    /// The work item, when the run has one (a closure run has none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub work_item: Option<WorkItemRef>,
+    /// The plan the run was launched with (it is routed with that plan).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_id: Option<String>,
+    /// When the run started.
+    pub started_at: Timestamp,
+}
+
+/// The runtime snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RuntimeSnapshot {
+    /// `1.0`.
+    pub schema_version: String,
+    /// `runtime_snapshot`.
+    pub kind: String,
+    /// True while a daemon runs.
+    pub process_running: bool,
+    /// The active mode.
+    pub mode_id: Option<String>,
+    /// The compiled plan in force.
+    pub plan_id: Option<String>,
+    /// True when any pause source is set.
+    pub paused: bool,
+    /// Why the runtime is paused (`operator`, `usage_governance`), sorted, unique.
+    pub pause_sources: Vec<String>,
+    /// A stop was asked; the daemon exits after in-flight work.
+    pub stop_requested: bool,
+    /// The run each busy plane is executing.
+    pub active_runs: BTreeMap<Plane, ActiveRun>,
+    /// The last status marker per plane (`IDLE`, `BUILDER_RUNNING`, ...).
+    pub status_markers: BTreeMap<Plane, String>,
+    /// Queued items per plane.
+    pub queue_depths: BTreeMap<Plane, usize>,
+    /// The last runtime error, for `status`.
+    pub last_error: Option<String>,
+    /// When the daemon started.
+    pub started_at: Option<Timestamp>,
+    /// When this snapshot was written.
+    pub updated_at: Timestamp,
+}
+
+impl Default for RuntimeSnapshot {
+    fn default() -> RuntimeSnapshot {
+        RuntimeSnapshot {
+            schema_version: SCHEMA_VERSION.to_string(),
+            kind: "runtime_snapshot".to_string(),
+            process_running: false,
+            mode_id: None,
+            plan_id: None,
+            paused: false,
+            pause_sources: Vec::new(),
+            stop_requested: false,
+            active_runs: BTreeMap::new(),
+            status_markers: BTreeMap::new(),
+            queue_depths: BTreeMap::new(),
+            last_error: None,
+            started_at: None,
+            updated_at: Timestamp::now(),
+        }
+    }
+}
+
+impl RuntimeSnapshot {
+    /// Adds a pause source; `paused` follows.
+    pub fn pause(&mut self, source: &str) {
+        if !self.pause_sources.iter().any(|s| s == source) {
+            self.pause_sources.push(source.to_string());
+            self.pause_sources.sort();
+        }
+        self.paused = true;
+    }
+
+    /// Removes a pause source; `paused` stays true while others remain.
+    pub fn resume(&mut self, source: &str) {
+        self.pause_sources.retain(|s| s != source);
+        self.paused = !self.pause_sources.is_empty();
+    }
+}

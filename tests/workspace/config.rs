@@ -1,0 +1,112 @@
+//! `millrace.toml`: defaults, the init text, friendly unknown-key errors with lines.
+
+use std::path::Path;
+
+use millrace::workspace::config::{self, Config, ConfigError, Permission, UsageWindow};
+
+fn parse(text: &str) -> Result<Config, ConfigError> {
+    Config::parse(text, Path::new("millrace-agents/millrace.toml"))
+}
+
+fn error(text: &str) -> String {
+    parse(text).expect_err("invalid config").to_string()
+}
+
+#[test]
+fn the_init_text_parses_to_the_defaults() {
+    assert_eq!(
+        parse(config::default_toml()).expect("default text"),
+        Config::default()
+    );
+    assert_eq!(parse("").expect("empty"), Config::default());
+}
+
+#[test]
+fn defaults_follow_the_reference() {
+    let config = Config::default();
+    assert_eq!(config.runtime.default_mode, "default_codex");
+    assert_eq!(config.runners.codex.permission_default, Permission::Maximum);
+    assert_eq!(config.recovery.max_fix_cycles, 2);
+    assert_eq!(config.auto_recovery.cooldown_seconds, [300, 900, 3600]);
+    assert_eq!(config.watchers.debounce_ms, 250);
+    assert!(!config.usage_governance.enabled);
+    assert_eq!(
+        config.usage_governance.rules[0].window,
+        UsageWindow::Rolling5h
+    );
+}
+
+#[test]
+fn a_reference_bootstrap_config_is_accepted() {
+    let text = "[runtime]\ndefault_mode = \"default_codex\"\nrun_style = \"daemon\"\n\n[runners.codex]\npermission_default = \"maximum\"\n";
+    assert_eq!(parse(text).expect("reference config"), Config::default());
+}
+
+#[test]
+fn sections_and_free_tables_parse() {
+    let text = r#"
+[runners.codex]
+permission_by_stage = { checker = "basic" }
+env = { CODEX_HOME = "/tmp/codex" }
+
+[params]
+max_fix_cycles = 4
+
+[stages.builder]
+model = "gpt-5-codex"
+thinking_level = "high"
+timeout_seconds = 7200
+"#;
+    let config = parse(text).expect("valid");
+    assert_eq!(
+        config.runners.codex.permission_by_stage["checker"],
+        Permission::Basic
+    );
+    assert_eq!(config.params["max_fix_cycles"], 4);
+    assert_eq!(config.stages["builder"].timeout_seconds, Some(7200));
+    assert_eq!(config.stage_names().collect::<Vec<_>>(), ["builder"]);
+}
+
+#[test]
+fn unknown_keys_name_the_dotted_key_line_and_closest_known_key() {
+    insta::assert_snapshot!(
+        error("[runtime]\ndefault_mode = \"x\"\n\n[runners.codex]\npermision_default = \"basic\"\n"),
+        @"millrace-agents/millrace.toml:5: unknown key `runners.codex.permision_default`; did you mean `permission_default`?"
+    );
+    insta::assert_snapshot!(
+        error("[runtime]\nidle_sleep_second = 2.0\n"),
+        @"millrace-agents/millrace.toml:2: unknown key `runtime.idle_sleep_second`; did you mean `idle_sleep_seconds`?"
+    );
+    insta::assert_snapshot!(
+        error("[runers]\ndefault_runner = \"pi_rpc\"\n"),
+        @"millrace-agents/millrace.toml:1: unknown key `runers`; did you mean `runners`?"
+    );
+    insta::assert_snapshot!(
+        error("[stages.builder]\nmodle = \"m\"\n"),
+        @"millrace-agents/millrace.toml:2: unknown key `stages.builder.modle`; did you mean `model`?"
+    );
+    insta::assert_snapshot!(
+        error("[runners]\ncodex.comand = \"c\"\n"),
+        @"millrace-agents/millrace.toml:2: unknown key `runners.codex.comand`; did you mean `command`?"
+    );
+}
+
+#[test]
+fn bad_values_name_file_and_line() {
+    insta::assert_snapshot!(
+        error("[runners.codex]\npermission_default = \"maximal\"\n"),
+        @"millrace-agents/millrace.toml:2: unknown value `maximal`, expected one of `basic`, `elevated`, `maximum`; did you mean `maximum`?"
+    );
+    insta::assert_snapshot!(
+        error("[recovery]\nmax_fix_cycles = 0\n"),
+        @"millrace-agents/millrace.toml:2: `recovery.max_fix_cycles` must be > 0"
+    );
+    insta::assert_snapshot!(
+        error("[watchers]\ndebounce_ms = \"fast\"\n"),
+        @"millrace-agents/millrace.toml:2: invalid type: string \"fast\", expected u64"
+    );
+    insta::assert_snapshot!(
+        error("[runtime\n"),
+        @"millrace-agents/millrace.toml:1: unclosed table, expected `]`"
+    );
+}
