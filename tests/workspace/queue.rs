@@ -395,3 +395,52 @@ fn claim_one(store: &mut QueueStore, filter: &ClaimFilter, claimed: &mut Vec<Str
     claimed.push(id);
     true
 }
+
+#[test]
+fn queue_depth_counts_are_cached_until_the_directory_changes() {
+    let (_temp, paths) = workspace();
+    let mut store = QueueStore::open(&paths).expect("open");
+    for n in 0..3 {
+        store
+            .enqueue(&task(&format!("t{n}"), n, &[], None))
+            .expect("enqueue");
+    }
+    let dir = paths.lifecycle_dir(Family::Task, LifecycleState::Queued);
+    let an_hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    std::fs::File::open(&dir)
+        .expect("dir")
+        .set_modified(an_hour_ago)
+        .expect("set mtime");
+    assert_eq!(
+        queue::count_queued(&paths)
+            .expect("count")
+            .family(Family::Task),
+        3
+    );
+    assert!(
+        paths.state_dir().join("queue_depth_cache.json").is_file(),
+        "quiet dir cached"
+    );
+    assert_eq!(
+        queue::count_queued(&paths)
+            .expect("cached")
+            .family(Family::Task),
+        3
+    );
+    store.enqueue(&task("t9", 9, &[], None)).expect("enqueue");
+    assert_eq!(
+        queue::count_queued(&paths)
+            .expect("count")
+            .family(Family::Task),
+        4
+    );
+    store
+        .claim(Plane::Execution, &ClaimFilter::default())
+        .expect("claim");
+    assert_eq!(
+        queue::count_queued(&paths)
+            .expect("count")
+            .plane(Plane::Execution),
+        3
+    );
+}

@@ -5,6 +5,7 @@
 //! by [`QueueStore::apply_event`]) so a claim needs no directory scan.
 
 mod audit;
+mod depth_cache;
 mod error;
 mod index;
 mod scan;
@@ -80,17 +81,14 @@ pub enum FileEvent {
     Removed(PathBuf),
 }
 
-/// Counts queued documents per family from directory entries, without reading
-/// any document: what `status` and `queue ls` need when no daemon index is at hand.
+/// Counts queued documents per family without reading any document: what
+/// `status` and `queue ls` need when no daemon index is at hand. Counts of
+/// queue directories unchanged since the last call come from a small cache
+/// (`state/queue_depth_cache.json`), so large quiet queues cost a few `stat`s.
 pub fn count_queued(paths: &WorkspacePaths) -> Result<QueueDepths, QueueError> {
-    let mut depths = QueueDepths::default();
-    for family in Family::ALL {
-        let dir = paths.lifecycle_dir(family, LifecycleState::Queued);
-        depths
-            .by_family
-            .insert(family, scan::count_documents(&dir, family.extension())?);
-    }
-    Ok(depths)
+    Ok(QueueDepths {
+        by_family: depth_cache::cached_counts(paths)?,
+    })
 }
 
 /// Finds `id` on disk in every family and state (a few `stat` calls, no index).
