@@ -95,6 +95,15 @@ pub fn compile_and_persist(args: &CompileArgs, out: &mut Out) -> Result<Compiled
     let errors = compilation.diagnostics.errors().count();
     match compilation.outcome {
         Ok((lowered, plan)) => {
+            let findings = plan::lint(&plan, &workspace_reader(&workspace.agents));
+            for f in &findings {
+                eprintln!("warning: {}: {} ({}) [millrace::stage_contract]", f.path, f.message, f.node);
+            }
+            let warnings = warnings + findings.len();
+            if args.deny.is_some() && warnings > 0 {
+                out.kv("ok", false)?;
+                return fail(format!("{warnings} warning(s) denied by `--deny warnings`"));
+            }
             persist(&workspace, &plan)?;
             out.kv("ok", true)?;
             out.kv("mode_id", &plan.mode_id)?;

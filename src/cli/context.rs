@@ -33,6 +33,11 @@ impl Workspace {
         Ok(Workspace { agents })
     }
 
+    /// The workspace root (the directory holding `millrace-agents/`).
+    pub fn root(&self) -> PathBuf {
+        self.agents.parent().map(Path::to_path_buf).unwrap_or_default()
+    }
+
     pub fn plan_path(&self) -> PathBuf {
         self.agents.join(PLAN_FILE)
     }

@@ -66,6 +66,16 @@ default_mode = \"default_codex\"
 
 pub fn run(args: &InitArgs) -> CliResult {
     let root = std::path::absolute(&args.workspace).unwrap_or_else(|_| args.workspace.clone());
+    let created = install(&root)?;
+    let mut out = Out::new();
+    out.kv("workspace", root.display())?;
+    out.kv("initialized", true)?;
+    out.kv("files_created", created)?;
+    Ok(())
+}
+
+/// Creates the layout and installs missing files; returns how many it wrote.
+pub fn install(root: &Path) -> Result<usize, CliError> {
     let agents = root.join(AGENTS_DIR);
     let mut created = 0usize;
     for dir in LAYOUT {

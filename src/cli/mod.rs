@@ -4,11 +4,14 @@
 mod compile_cmd;
 mod config_bridge;
 mod context;
+mod demo_cmd;
 mod fsutil;
 mod init_cmd;
 mod loop_cmd;
 mod modes_cmd;
 mod output;
+mod run_cmd;
+mod runs_cmd;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
@@ -25,6 +28,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run a whole demo with no agent installed: a temporary workspace, sample work, the daemon, the traces
+    Demo(demo_cmd::DemoArgs),
     /// Create or repair a workspace: `millrace-agents/` with config, loops, modes, prompts and queues
     Init(init_cmd::InitArgs),
     /// Compile the workspace's `.loop` files into the frozen plan the daemon runs
@@ -36,6 +41,12 @@ enum Command {
     /// Check and format `.loop` files
     #[command(subcommand, name = "loop")]
     Loop(loop_cmd::LoopCommand),
+    /// Run the daemon
+    #[command(subcommand)]
+    Run(run_cmd::RunCommand),
+    /// Inspect runs: what each stage answered and where the work went
+    #[command(subcommand)]
+    Runs(runs_cmd::RunsCommand),
     /// Print the version
     Version,
     /// Print shell completions: `millrace completions bash > /etc/bash_completion.d/millrace`
@@ -59,7 +70,10 @@ pub fn run() -> i32 {
 
 fn dispatch(command: Command) -> CliResult {
     match command {
+        Command::Demo(args) => demo_cmd::run(&args),
         Command::Init(args) => init_cmd::run(&args),
+        Command::Run(command) => run_cmd::run(command),
+        Command::Runs(command) => runs_cmd::run(command),
         Command::Compile(command) => compile_cmd::run(command),
         Command::Modes(command) => modes_cmd::run(command),
         Command::Loop(command) => loop_cmd::run(command),

@@ -4,6 +4,7 @@
 mod compile;
 mod fingerprint;
 mod freeze;
+mod lint;
 mod model;
 
 pub use compile::{
@@ -12,6 +13,7 @@ pub use compile::{
 };
 pub use fingerprint::{Currentness, MISSING, currentness, digest, fingerprint};
 pub use freeze::freeze;
+pub use lint::{LintFinding, lint};
 pub use model::*;
 
 /// Loading a saved plan failed.

@@ -3,4 +3,21 @@
 //! persists every step. It contains no stage names: behaviour that differs
 //! per stage is data in the plan (routes, finals, handoffs, effects by id).
 
+mod apply;
+mod closure;
+mod counts;
+mod daemon;
+mod dispatch;
+mod effects;
+mod engine;
+mod evidence;
+mod finish;
+mod handoff;
+mod monitor;
+mod planes;
 pub mod route;
+
+pub use closure::ClosureTarget;
+pub use daemon::{DaemonOptions, DaemonSummary, run_daemon};
+pub use engine::RuntimeError;
+pub use evidence::{RunTrace, StageResult, TraceEdge, TraceNode};

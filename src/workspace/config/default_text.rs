@@ -50,6 +50,10 @@ args = []
 # command = "/usr/local/bin/my-runner"
 args = []
 
+[runners.script]
+# The built-in script runner's answers, relative to millrace-agents/.
+file = "script.toml"
+
 [recovery]
 # Checker -> fixer rounds per task.
 max_fix_cycles = 2

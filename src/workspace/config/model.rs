@@ -62,6 +62,7 @@ pub struct RunnersConfig {
     pub claude: ClaudeConfig,
     /// `[runners.command]`.
     pub command: CommandConfig,
+    pub script: ScriptConfig,
 }
 
 impl Default for RunnersConfig {
@@ -72,6 +73,7 @@ impl Default for RunnersConfig {
             pi: PiConfig::default(),
             claude: ClaudeConfig::default(),
             command: CommandConfig::default(),
+            script: ScriptConfig::default(),
         }
     }
 }
@@ -204,6 +206,20 @@ pub struct CommandConfig {
     pub args: Vec<String>,
     /// Environment added to the process.
     pub env: BTreeMap<String, String>,
+}
+
+/// `[runners.script]`: the built-in runner that answers from a script file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ScriptConfig {
+    /// The script file, relative to `millrace-agents/` (see `docs/script-runner.md`).
+    pub file: String,
+}
+
+impl Default for ScriptConfig {
+    fn default() -> ScriptConfig {
+        ScriptConfig { file: "script.toml".to_string() }
+    }
 }
 
 /// `[recovery]`.

@@ -1,0 +1,110 @@
+//! `millrace demo`: a whole run with no agent installed. It makes a
+//! workspace in the `demo` mode (every stage played by the built-in `script`
+//! runner), queues two tasks and an idea, runs the daemon until idle with the
+//! monitor on, and prints the path each run took.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+use super::compile_cmd::{CompileArgs, compile_and_persist};
+use super::init_cmd::install;
+use super::output::{CliError, CliResult, Out};
+use super::run_cmd::runners_config;
+use super::runs_cmd::trace_text;
+use crate::runtime::{DaemonOptions, RunTrace, run_daemon};
+use crate::workspace::config::Config;
+use crate::workspace::documents::read_import;
+use crate::workspace::queue::QueueStore;
+use crate::workspace::{Family, WorkspacePaths};
+
+const SCRIPT: &str = include_str!("../../assets/demo/script.toml");
+const TASKS: &[(&str, &str)] = &[
+    ("demo-hello.md", include_str!("../../assets/demo/demo-hello.md")),
+    ("demo-fix-me.md", include_str!("../../assets/demo/demo-fix-me.md")),
+];
+const IDEA: (&str, &str) = ("greeting.md", include_str!("../../assets/demo/greeting.md"));
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Where to make the demo workspace [default: a new directory under the system temp dir]
+    #[arg(long)]
+    pub workspace: Option<PathBuf>,
+}
+
+pub fn run(args: &DemoArgs) -> CliResult {
+    let root = match &args.workspace {
+        Some(path) => std::path::absolute(path).unwrap_or_else(|_| path.clone()),
+        None => new_temp_dir()?,
+    };
+    let mut out = Out::new();
+    out.kv("workspace", root.display())?;
+    prepare(&root)?;
+    let compile = CompileArgs { workspace: root.clone(), mode: Some("demo".into()), config: None, deny: None };
+    let compiled = compile_and_persist(&compile, &mut Out::quiet())?;
+    out.kv("mode", &compiled.plan.mode_id)?;
+    out.kv("plan_id", &compiled.plan.plan_id)?;
+    out.line("")?;
+    let paths = WorkspacePaths::new(&root);
+    let config = Config::load(&paths.config_file()).map_err(|e| CliError::Failed(e.to_string()))?;
+    let options = DaemonOptions {
+        max_ticks: None,
+        until_idle: true,
+        monitor_stdout: true,
+        monitor_log: None,
+        runners: runners_config(paths.agents_dir(), &config),
+        heartbeat: Duration::from_secs(30),
+    };
+    let summary = run_daemon(paths.clone(), compiled.plan, options).map_err(|e| CliError::Failed(e.to_string()))?;
+    out.line("")?;
+    out.kv("ticks", summary.ticks)?;
+    print_traces(&paths, &mut out)?;
+    out.line("")?;
+    out.line(format!("next: millrace status --workspace {}", root.display()))?;
+    out.line(format!("next: millrace runs ls --workspace {}", root.display()))?;
+    Ok(())
+}
+
+fn new_temp_dir() -> Result<PathBuf, CliError> {
+    let dir = tempfile::Builder::new().prefix("millrace-demo-").tempdir().map_err(|e| CliError::Failed(format!("cannot make a temp dir: {e}")))?;
+    Ok(dir.keep())
+}
+
+/// Initializes the workspace in the demo mode and queues the sample work.
+fn prepare(root: &std::path::Path) -> Result<(), CliError> {
+    install(root)?;
+    let paths = WorkspacePaths::new(root);
+    let config = "# The demo workspace: every stage is played by the script runner.\n\n[runtime]\ndefault_mode = \"demo\"\n";
+    write(&paths.config_file(), config)?;
+    write(&paths.agents_dir().join("script.toml"), SCRIPT)?;
+    let mut queue = QueueStore::open(&paths).map_err(|e| CliError::Failed(e.to_string()))?;
+    let staging = tempfile::tempdir().map_err(|e| CliError::Failed(e.to_string()))?;
+    for (name, text) in TASKS {
+        let path = staging.path().join(name);
+        write(&path, text)?;
+        let document = read_import(Family::Task, &path).map_err(|e| CliError::Failed(e.to_string()))?;
+        if queue.find(Family::Task, document.id()).is_none() {
+            queue.enqueue(&document).map_err(|e| CliError::Failed(e.to_string()))?;
+        }
+    }
+    write(&paths.ideas_inbox().join(IDEA.0), IDEA.1)
+}
+
+fn write(path: &std::path::Path, text: &str) -> Result<(), CliError> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| CliError::Failed(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    std::fs::write(path, text).map_err(|e| CliError::Failed(format!("cannot write {}: {e}", path.display())))
+}
+
+fn print_traces(paths: &WorkspacePaths, out: &mut Out) -> CliResult {
+    let Ok(entries) = std::fs::read_dir(paths.runs_dir()) else { return Ok(()) };
+    let mut traces: Vec<RunTrace> = entries.filter_map(Result::ok).filter_map(|e| RunTrace::load(&e.path())).collect();
+    traces.sort_by(|a, b| a.nodes.first().map(|n| &n.request_id).cmp(&b.nodes.first().map(|n| &n.request_id)).then(a.run_id.cmp(&b.run_id)));
+    for trace in traces {
+        out.line("")?;
+        out.raw(&trace_text(&trace))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,129 @@
+//! The stage-contract lint: an agent only does what its entrypoint says, so
+//! each node's entrypoint must exist, name exactly its legal outcomes as
+//! marker lines, name every artifact the runtime reads from it, and contain
+//! no placeholder text; its skills must exist. Findings are warnings: an
+//! operator's edited copies still compile.
+
+use std::collections::BTreeSet;
+
+use super::compile::InputReader;
+use super::model::{NodePlan, Plan};
+
+/// One problem in a stage's contract files.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct LintFinding {
+    /// The file, relative to `millrace-agents/`.
+    pub path: String,
+    /// The node whose contract it is (`plane/node`).
+    pub node: String,
+    pub message: String,
+}
+
+/// Files the runtime reads after an effect, by effect id.
+fn effect_artifacts(effect: &str) -> &'static [&'static str] {
+    match effect {
+        "planner_disposition" => &["planner_disposition.json"],
+        "recon_handoff" => &["recon_packet.md", "generated_task", "generated_spec"],
+        "blueprint_manifest" => &["blueprint_manifest.json", "blueprint_drafts.json"],
+        "blueprint_candidate" => &["blueprint_packet.json", "blueprint.md"],
+        "blueprint_evaluation" => &["blueprint_evaluation.json", "generated_task.json", "blueprint_critique.json"],
+        _ => &[],
+    }
+}
+
+const PLACEHOLDERS: &[&str] = &["TODO", "TBD", "FIXME", "lorem ipsum", "XXX"];
+
+/// Lints every node of the plan; each file is checked once per node.
+pub fn lint(plan: &Plan, read: &InputReader<'_>) -> Vec<LintFinding> {
+    let mut findings = BTreeSet::new();
+    for (plane, p) in &plan.planes {
+        for (name, node) in &p.nodes {
+            let at = format!("{plane}/{name}");
+            lint_node(&at, node, read, &mut findings);
+        }
+    }
+    findings.into_iter().collect()
+}
+
+fn lint_node(at: &str, node: &NodePlan, read: &InputReader<'_>, out: &mut BTreeSet<LintFinding>) {
+    let finding = |path: &str, message: String| LintFinding { path: path.to_string(), node: at.to_string(), message };
+    for skill in &node.skills {
+        match read(skill) {
+            None => drop(out.insert(finding(skill, "the skill file is missing".into()))),
+            Some(bytes) => placeholder_findings(skill, &String::from_utf8_lossy(&bytes), &finding, out),
+        }
+    }
+    let Some(bytes) = read(&node.entrypoint) else {
+        out.insert(finding(&node.entrypoint, "the entrypoint file is missing".into()));
+        return;
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    marker_findings(&node.entrypoint, &text, node, &finding, out);
+    artifact_findings(&node.entrypoint, &text, node, &finding, out);
+    placeholder_findings(&node.entrypoint, &text, &finding, out);
+}
+
+/// `### NAME` lines: every legal outcome, and nothing else.
+fn marker_findings(
+    path: &str,
+    text: &str,
+    node: &NodePlan,
+    finding: &dyn Fn(&str, String) -> LintFinding,
+    out: &mut BTreeSet<LintFinding>,
+) {
+    let markers: BTreeSet<&str> = text.lines().filter_map(|l| l.trim().strip_prefix("### ")).map(str::trim).collect();
+    for outcome in &node.outcomes {
+        if !markers.contains(outcome.name.as_str()) {
+            out.insert(finding(path, format!("does not name the legal outcome `### {}`", outcome.name)));
+        }
+    }
+    for marker in markers {
+        if node.outcome(marker).is_none() {
+            out.insert(finding(path, format!("names `### {marker}`, which is not an outcome of stage `{}`", node.stage_kind)));
+        }
+    }
+}
+
+/// Every artifact the runtime reads from this node, and every result key.
+fn artifact_findings(
+    path: &str,
+    text: &str,
+    node: &NodePlan,
+    finding: &dyn Fn(&str, String) -> LintFinding,
+    out: &mut BTreeSet<LintFinding>,
+) {
+    let mut needed: BTreeSet<String> = BTreeSet::new();
+    for effect in &node.effects {
+        needed.extend(effect_artifacts(&effect.id).iter().map(|s| s.to_string()));
+    }
+    let keys: BTreeSet<&String> = node.routes.values().flat_map(|r| r.result_keys.iter()).collect();
+    if !keys.is_empty() {
+        needed.insert("stage_result_metadata.json".into());
+        needed.extend(keys.into_iter().cloned());
+    }
+    for name in needed {
+        if !text.contains(&name) {
+            out.insert(finding(path, format!("does not name `{name}`, which the runtime reads from this stage")));
+        }
+    }
+}
+
+fn placeholder_findings(
+    path: &str,
+    text: &str,
+    finding: &dyn Fn(&str, String) -> LintFinding,
+    out: &mut BTreeSet<LintFinding>,
+) {
+    for (n, line) in text.lines().enumerate() {
+        let lower = line.to_lowercase();
+        let hit = PLACEHOLDERS.iter().find(|p| {
+            if p.chars().all(|c| c.is_ascii_uppercase()) { line.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| w == **p) } else { lower.contains(&p.to_lowercase()) }
+        });
+        if let Some(word) = hit {
+            out.insert(finding(path, format!("line {}: placeholder text `{word}`", n + 1)));
+        }
+        if line.trim() == "..." || line.trim() == "…" {
+            out.insert(finding(path, format!("line {}: placeholder text `...`", n + 1)));
+        }
+    }
+}

@@ -1,0 +1,232 @@
+//! Applying a finished stage: normalize the runner's answer, persist the
+//! stage result, enqueue learn requests, run effects, route through the
+//! plan, record the trace, and either start the next node or end the run.
+
+use super::counts::ItemCounts;
+use super::effects::{EffectContext, EffectResult, run_effect};
+use super::engine::{Completion, Engine, InFlight, RuntimeError, io_error};
+use super::evidence::{ResultParts, RunTrace, TraceEdge, TraceNode, stage_result};
+use super::handoff::{HandoffSource, learning_request};
+use super::monitor::short;
+use super::planes::to_ws_plane;
+use super::route::{Decision, Finished, route};
+use crate::check::{BLOCKED, Plane, ResultClass};
+use crate::plan::{NodePlan, Target};
+use crate::runners::{RunnerExit, StageOutcome, normalize};
+use crate::workspace::journal::RuntimeEvent;
+use crate::workspace::state::item_key;
+
+/// The facts of one applied stage, passed along to routing and the trace.
+pub struct Applied {
+    pub plane: Plane,
+    pub inflight: InFlight,
+    pub outcome: StageOutcome,
+    pub result_path: String,
+    pub result_class: ResultClass,
+}
+
+impl Engine {
+    /// Applies a runner's completion. A cancelled stage (daemon stop) stays
+    /// pending in the snapshot and is started again on the next run.
+    pub fn apply(&mut self, completion: Completion) -> Result<(), RuntimeError> {
+        let Some(inflight) = self.inflight.remove(&completion.plane) else { return Ok(()) };
+        if completion.result.exit == RunnerExit::Cancelled {
+            self.monitor.line(&format!("stage cancelled {}/{} (it will run again)", completion.plane, inflight.request.node));
+            return Ok(());
+        }
+        let outcome = normalize(&inflight.request, &completion.result);
+        let node = self.node_plan(completion.plane, &inflight.request.node)?;
+        let result_class = result_class(&node, &outcome);
+        let result_path = self.write_result(&inflight, &outcome, result_class, &completion)?;
+        let applied = Applied { plane: completion.plane, inflight, outcome, result_path, result_class };
+        self.announce_done(&applied, &completion);
+        self.learn(&applied)?;
+        let decision = self.decide(&applied, &node)?;
+        self.record_trace(&applied, &decision)?;
+        self.follow(applied, decision)
+    }
+
+    pub fn node_plan(&self, plane: Plane, node: &str) -> Result<NodePlan, RuntimeError> {
+        self.plan.node(plane, node).cloned().ok_or_else(|| RuntimeError::Plan(format!("node `{node}` is not in the plan")))
+    }
+
+    fn write_result(&self, inflight: &InFlight, outcome: &StageOutcome, class: ResultClass, c: &Completion) -> Result<String, RuntimeError> {
+        let result = stage_result(ResultParts {
+            request: &inflight.request,
+            outcome,
+            result_class: class.to_string(),
+            exit: serde_json::to_value(&c.result.exit).unwrap_or_default(),
+            duration_seconds: inflight.started.elapsed().as_secs_f64(),
+            tokens: c.result.tokens,
+            artifacts: c.result.artifacts.clone(),
+            started_at: inflight.started_at.clone(),
+        });
+        let path = result.write(&inflight.request.run_dir).map_err(io_error("write stage result"))?;
+        Ok(path.display().to_string())
+    }
+
+    fn announce_done(&mut self, a: &Applied, c: &Completion) {
+        let r = &a.inflight.request;
+        let secs = a.inflight.started.elapsed().as_secs_f64();
+        let tokens = c.result.tokens.map_or_else(|| "none".to_string(), |t| format!("in={} cached={} out={} total={}", t.input, t.cached_input, t.output, t.total));
+        let failure = a.outcome.failure_class.map(|f| format!(" failure={}", f.as_str())).unwrap_or_default();
+        self.monitor.line(&format!("stage done {}/{} run={} result={} dur={secs:.1}s tokens={tokens}{failure}", a.plane, r.node, short(&r.run_id), a.outcome.outcome));
+        self.event(RuntimeEvent::StageCompleted {
+            plane: to_ws_plane(a.plane),
+            run_id: r.run_id.clone(),
+            node: r.node.clone(),
+            outcome: a.outcome.outcome.clone(),
+            result_class: a.result_class.to_string(),
+            duration_seconds: secs,
+        });
+    }
+
+    /// Learn rules of the mode: matching stages enqueue learning requests.
+    fn learn(&mut self, a: &Applied) -> Result<(), RuntimeError> {
+        if self.plan.plane(Plane::Learning).is_none() {
+            return Ok(());
+        }
+        let rules: Vec<_> = self.plan.learn.iter().filter(|r| r.source_plane == a.plane && r.source == a.inflight.request.node && r.outcomes.contains(&a.outcome.outcome)).cloned().collect();
+        for rule in rules {
+            let source = self.handoff_source(a, "learn");
+            let Some(document) = learning_request(&rule, &a.outcome.outcome, &source) else { continue };
+            self.queue.enqueue(&document)?;
+            self.monitor.line(&format!("learn {}/{} {} -> learning/{} request={}", a.plane, rule.source, a.outcome.outcome, rule.target, document.id()));
+            self.event(RuntimeEvent::WorkItemEnqueued { family: document.family(), id: document.id().to_string(), source: format!("learn rule {}", rule.source) });
+        }
+        Ok(())
+    }
+
+    pub fn handoff_source<'a>(&self, a: &'a Applied, final_name: &'a str) -> HandoffSource<'a> {
+        let closure = a.inflight.request.closure_target.as_ref();
+        HandoffSource {
+            plane: to_ws_plane(a.plane),
+            node: &a.inflight.request.node,
+            run_id: &a.inflight.request.run_id,
+            final_name,
+            failure_class: a.outcome.failure_class.map(|c| c.as_str()),
+            document: a.inflight.document.as_ref(),
+            root_spec_id: closure.map(|c| c.root_spec_id.as_str()),
+            root_idea_id: None,
+            result_path: a.result_path.clone(),
+            artifacts: vec![a.inflight.request.run_dir.display().to_string()],
+        }
+    }
+
+    /// Effects first (they may take a port), then the plan's route.
+    fn decide(&mut self, a: &Applied, node: &NodePlan) -> Result<Decision, RuntimeError> {
+        for effect in node.effects.iter().filter(|e| e.on.contains(&a.outcome.outcome)) {
+            let mut ctx = EffectContext {
+                queue: &mut self.queue,
+                paths: &self.paths,
+                run_dir: &a.inflight.request.run_dir,
+                outcome: &a.outcome.outcome,
+                document: a.inflight.document.as_ref(),
+            };
+            match run_effect(&effect.id, &mut ctx) {
+                EffectResult::Proceed { note } => self.monitor.line(&format!("effect {} applied: {note}", effect.id)),
+                EffectResult::Port { port, reason } => {
+                    self.monitor.line(&format!("effect {} {port}: {reason}", effect.id));
+                    self.event(RuntimeEvent::RuntimeError { origin: format!("effect {}", effect.id), message: reason.clone() });
+                    if let Some(target) = effect.ports.get(port) {
+                        return Ok(Decision { to: target.clone(), spends: Vec::new(), reason: format!("effect {} {port}: {reason}", effect.id) });
+                    }
+                    return self.route_outcome(a, BLOCKED, Some("effect_fault"));
+                }
+            }
+        }
+        let class = a.outcome.failure_class.map(|c| c.as_str());
+        self.route_outcome(a, &a.outcome.outcome.clone(), class)
+    }
+
+    fn item_key(&self, a: &Applied) -> String {
+        match &a.inflight.document {
+            Some(doc) => item_key(doc.family(), doc.id()),
+            None => a.inflight.request.run_id.clone(),
+        }
+    }
+
+    /// Routes `outcome` and records the budgets it spends.
+    fn route_outcome(&mut self, a: &Applied, outcome: &str, class: Option<&str>) -> Result<Decision, RuntimeError> {
+        let item = self.item_key(a);
+        let plane_plan = self.plan.plane(a.plane).ok_or_else(|| RuntimeError::Plan(format!("plane {} is not in the plan", a.plane)))?;
+        let finished = Finished { node: &a.inflight.request.node, outcome, failure_class: class, metadata: &a.outcome.metadata };
+        let counts = ItemCounts { counters: &self.counters, item: &item };
+        let decision = route(plane_plan, &counts, &finished).map_err(|e| RuntimeError::Plan(e.to_string()))?;
+        for spend in &decision.spends {
+            self.counters.increment(&item, &spend.budget, spend.class.as_deref());
+        }
+        self.save_counters()?;
+        Ok(decision)
+    }
+
+    fn record_trace(&mut self, a: &Applied, decision: &Decision) -> Result<(), RuntimeError> {
+        let r = &a.inflight.request;
+        let mut trace = RunTrace::load(&r.run_dir).unwrap_or_else(|| RunTrace {
+            schema_version: "1.0".into(),
+            run_id: r.run_id.clone(),
+            plane: r.plane.clone(),
+            plan_id: r.plan_id.clone(),
+            work_item_family: r.work_item.as_ref().map(|w| w.family.clone()),
+            work_item_id: r.work_item.as_ref().map(|w| w.id.clone()),
+            status: "running".into(),
+            nodes: Vec::new(),
+            edges: Vec::new(),
+        });
+        trace.nodes.push(TraceNode {
+            request_id: r.request_id.clone(),
+            node: r.node.clone(),
+            stage_kind: r.stage_kind.clone(),
+            outcome: a.outcome.outcome.clone(),
+            result_class: a.result_class.to_string(),
+            failure_class: a.outcome.failure_class.map(|c| c.as_str().to_string()),
+            result_path: a.result_path.clone().into(),
+        });
+        trace.edges.push(TraceEdge { from: r.node.clone(), outcome: a.outcome.outcome.clone(), to: decision.to.to_string(), reason: decision.reason.clone(), spawned: Vec::new() });
+        if let Target::Final(name) = &decision.to {
+            trace.status = name.clone();
+        }
+        trace.write(&r.run_dir).map_err(io_error("write run trace"))
+    }
+
+    /// The next node of the same run, or the end of the run.
+    fn follow(&mut self, a: Applied, decision: Decision) -> Result<(), RuntimeError> {
+        self.event(RuntimeEvent::RouterDecision {
+            plane: to_ws_plane(a.plane),
+            run_id: a.inflight.request.run_id.clone(),
+            node: a.inflight.request.node.clone(),
+            outcome: a.outcome.outcome.clone(),
+            action: match &decision.to { Target::Node(_) => "run_stage".into(), Target::Final(_) => "final".into() },
+            to: Some(decision.to.to_string()),
+            reason: decision.reason.clone(),
+        });
+        match decision.to.clone() {
+            Target::Node(next) => self.continue_run(a, &next, &decision.reason),
+            Target::Final(name) => self.finish_run(a, &name, &decision.reason),
+        }
+    }
+
+    fn continue_run(&mut self, a: Applied, next: &str, reason: &str) -> Result<(), RuntimeError> {
+        self.monitor.line(&format!("route {} -> {next} reason={reason}", a.plane));
+        let Some(mut run) = self.snapshot.active_runs.get(&to_ws_plane(a.plane)).cloned() else {
+            return Err(RuntimeError::Plan(format!("no active run recorded for plane {}", a.plane)));
+        };
+        run.node = next.to_string();
+        self.snapshot.active_runs.insert(to_ws_plane(a.plane), run.clone());
+        self.save_snapshot()?;
+        if self.draining || self.snapshot.paused {
+            return Ok(());
+        }
+        self.start_stage(a.plane, run, a.inflight.document)
+    }
+}
+
+/// The class of a normalized outcome: a runner failure is recoverable, a
+/// declared `BLOCKED` is blocked, any other outcome takes its first class.
+fn result_class(node: &NodePlan, outcome: &StageOutcome) -> ResultClass {
+    if outcome.outcome == BLOCKED {
+        let transient = outcome.failure_class.is_some_and(|c| c.is_transient());
+        return if transient { ResultClass::RecoverableFailure } else { ResultClass::Blocked };
+    }
+    node.outcome(&outcome.outcome).and_then(|o| o.classes.first().copied()).unwrap_or(ResultClass::Blocked)
+}

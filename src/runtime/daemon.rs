@@ -1,0 +1,256 @@
+//! The daemon's event loop on tokio: it wakes on a runner's exit, a file
+//! event in an intake folder, a signal or a timer; it never polls a child.
+//! A tick applies finished stages, takes intake, and dispatches.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use notify::{EventKind, RecursiveMode, Watcher};
+use tokio::sync::{mpsc, watch};
+
+use super::engine::{Completion, Engine, RuntimeError, io_error};
+use super::monitor::Monitor;
+use crate::plan::Plan;
+use crate::runners::{Runners, RunnersConfig};
+use crate::workspace::intake::{IdeaOutcome, normalize_idea};
+use crate::workspace::journal::{Journal, RuntimeEvent};
+use crate::workspace::lock::{self, RuntimeLock};
+use crate::workspace::queue::{FileEvent, QueueStore};
+use crate::workspace::state::StateStore;
+use crate::workspace::{Family, LifecycleState, Timestamp, WorkspacePaths};
+
+/// How the daemon runs.
+pub struct DaemonOptions {
+    /// Stop after this many ticks (finishing the stage in flight).
+    pub max_ticks: Option<u64>,
+    /// Exit when nothing is claimable or running.
+    pub until_idle: bool,
+    pub monitor_stdout: bool,
+    pub monitor_log: Option<PathBuf>,
+    pub runners: RunnersConfig,
+    /// The longest the daemon sleeps without an event (a safety net).
+    pub heartbeat: Duration,
+}
+
+/// What the daemon did, for the exit summary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DaemonSummary {
+    pub ticks: u64,
+    pub interrupted: bool,
+}
+
+/// Runs the daemon on `plan` until it stops.
+pub fn run_daemon(paths: WorkspacePaths, plan: Plan, options: DaemonOptions) -> Result<DaemonSummary, RuntimeError> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(io_error("start the async runtime"))?;
+    runtime.block_on(async move {
+        let (mut engine, lock, mut loops) = start(paths, plan, &options)?;
+        let result = event_loop(&mut engine, &mut loops, &options).await;
+        let reason = if result.as_ref().is_ok_and(|s| s.interrupted) { "signal" } else { "finished" };
+        shut_down(&mut engine, lock, reason)?;
+        result
+    })
+}
+
+/// The channels the loop waits on.
+struct Loops {
+    done_rx: mpsc::UnboundedReceiver<Completion>,
+    fs_rx: mpsc::UnboundedReceiver<notify::Event>,
+    cancel_tx: watch::Sender<bool>,
+    _watcher: Option<notify::RecommendedWatcher>,
+}
+
+fn start(paths: WorkspacePaths, plan: Plan, options: &DaemonOptions) -> Result<(Engine, RuntimeLock, Loops), RuntimeError> {
+    let runners = Runners::new(options.runners.clone());
+    check_runners(&plan, &runners)?;
+    let journal = Journal::new(&paths);
+    let (lock, recovered) = lock::acquire(&paths, None)?;
+    let mut monitor = Monitor::new(options.monitor_stdout, options.monitor_log.as_deref()).map_err(io_error("open the monitor log"))?;
+    if let Some(old) = recovered {
+        monitor.line(&format!("recovered stale lock pid={} reason={:?}", old.previous.owner_pid, old.reason));
+        let _ = journal.append(RuntimeEvent::RuntimeDaemonLockRecovered {
+            previous_pid: old.previous.owner_pid,
+            previous_hostname: old.previous.owner_hostname.clone(),
+            previous_session_id: old.previous.owner_session_id.clone(),
+            reason: format!("{:?}", old.reason),
+        });
+    }
+    let state = StateStore::new(&paths);
+    let (done_tx, done_rx) = mpsc::unbounded_channel();
+    let (cancel_tx, cancel_rx) = watch::channel(false);
+    let (fs_tx, fs_rx) = mpsc::unbounded_channel();
+    let watcher = watch_intake(&paths, fs_tx);
+    let mut engine = Engine {
+        queue: QueueStore::open(&paths)?,
+        snapshot: state.load_snapshot()?,
+        counters: state.load_counters()?,
+        state,
+        journal,
+        monitor,
+        runners: Arc::new(runners),
+        inflight: Default::default(),
+        done_tx,
+        cancel_rx,
+        draining: false,
+        plan,
+        paths,
+    };
+    announce(&mut engine, &lock)?;
+    Ok((engine, lock, Loops { done_rx, fs_rx, cancel_tx, _watcher: watcher }))
+}
+
+/// Every node's runner must exist before anything starts.
+fn check_runners(plan: &Plan, runners: &Runners) -> Result<(), RuntimeError> {
+    for (plane, p) in &plan.planes {
+        for (name, node) in &p.nodes {
+            if runners.get(&node.runner).is_none() {
+                return Err(RuntimeError::Plan(format!(
+                    "mode `{}` binds {plane}/{name} to runner `{}`, which is not available in this build; bind another runner (`runner command` or `runner script`) in the mode or in `[stages.{name}]`",
+                    plan.mode_id, node.runner
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn announce(engine: &mut Engine, lock: &RuntimeLock) -> Result<(), RuntimeError> {
+    engine.snapshot.process_running = true;
+    engine.snapshot.stop_requested = false;
+    engine.snapshot.mode_id = Some(engine.plan.mode_id.clone());
+    engine.snapshot.plan_id = Some(engine.plan.plan_id.clone());
+    engine.snapshot.started_at = Some(Timestamp::now());
+    engine.save_snapshot()?;
+    let session_id = lock.record().owner_session_id.clone();
+    engine.event(RuntimeEvent::RuntimeDaemonLockAcquired { owner_pid: std::process::id(), session_id: session_id.clone() });
+    engine.event(RuntimeEvent::RuntimeStarted { mode_id: engine.plan.mode_id.clone(), plan_id: engine.plan.plan_id.clone(), session_id });
+    let line = format!("runtime started mode={} plan={} currentness=current", engine.plan.mode_id, engine.plan.plan_id);
+    engine.monitor.line(&line);
+    Ok(())
+}
+
+/// Watches the intake folders so new work wakes the daemon.
+fn watch_intake(paths: &WorkspacePaths, tx: mpsc::UnboundedSender<notify::Event>) -> Option<notify::RecommendedWatcher> {
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if let Ok(event) = event {
+            let _ = tx.send(event);
+        }
+    })
+    .ok()?;
+    let mut dirs = vec![paths.ideas_inbox()];
+    dirs.extend(Family::ALL.iter().map(|f| paths.lifecycle_dir(*f, LifecycleState::Queued)));
+    for dir in dirs {
+        let _ = watcher.watch(&dir, RecursiveMode::NonRecursive);
+    }
+    Some(watcher)
+}
+
+async fn event_loop(engine: &mut Engine, loops: &mut Loops, options: &DaemonOptions) -> Result<DaemonSummary, RuntimeError> {
+    let mut summary = DaemonSummary { ticks: 0, interrupted: false };
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).map_err(io_error("install the SIGTERM handler"))?;
+    loop {
+        summary.ticks += 1;
+        engine.intake_ideas()?;
+        engine.sync_queues();
+        let started = engine.dispatch()?;
+        if options.max_ticks.is_some_and(|n| summary.ticks >= n) {
+            engine.draining = true;
+        }
+        if engine.inflight.is_empty() {
+            if engine.draining || (options.until_idle && !started) {
+                break;
+            }
+            if !started {
+                engine.monitor.idle("no_work");
+                engine.event(RuntimeEvent::RuntimeTickIdle { reason: "no_work".into() });
+            }
+        }
+        tokio::select! {
+            Some(completion) = loops.done_rx.recv() => engine.apply(completion)?,
+            Some(event) = loops.fs_rx.recv() => engine.file_event(&event),
+            _ = tokio::signal::ctrl_c() => interrupt(engine, loops, &mut summary),
+            _ = terminate.recv() => interrupt(engine, loops, &mut summary),
+            _ = tokio::time::sleep(options.heartbeat) => {}
+        }
+    }
+    Ok(summary)
+}
+
+/// The first signal finishes the stages in flight; a second cancels them
+/// (their runs stay pending and start again with the next daemon).
+fn interrupt(engine: &mut Engine, loops: &Loops, summary: &mut DaemonSummary) {
+    summary.interrupted = true;
+    if engine.draining {
+        let _ = loops.cancel_tx.send(true);
+        engine.monitor.line("second signal: cancelling the stages in flight");
+    } else {
+        engine.draining = true;
+        engine.monitor.line("signal: finishing the stages in flight, then stopping");
+    }
+}
+
+fn shut_down(engine: &mut Engine, lock: RuntimeLock, reason: &str) -> Result<(), RuntimeError> {
+    engine.snapshot.process_running = false;
+    engine.save_snapshot()?;
+    engine.event(RuntimeEvent::RuntimeClosed { reason: reason.into() });
+    engine.monitor.line(&format!("stopped reason={reason}"));
+    let session_id = lock.record().owner_session_id.clone();
+    lock.release()?;
+    engine.event(RuntimeEvent::RuntimeDaemonLockReleased { session_id });
+    Ok(())
+}
+
+impl Engine {
+    /// Ideas dropped in `ideas/inbox/` become specs.
+    pub fn intake_ideas(&mut self) -> Result<(), RuntimeError> {
+        let Ok(entries) = std::fs::read_dir(self.paths.ideas_inbox()) else { return Ok(()) };
+        let mut ideas: Vec<PathBuf> = entries.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "md")).collect();
+        ideas.sort();
+        for idea in ideas {
+            match normalize_idea(&mut self.queue, &idea) {
+                Ok(IdeaOutcome::Normalized { spec_id, .. }) => {
+                    self.monitor.line(&format!("idea {} -> spec {spec_id}", idea.display()));
+                    self.event(RuntimeEvent::IdeaNormalizedToSpec { idea_path: idea.display().to_string(), spec_id });
+                }
+                Ok(IdeaOutcome::AlreadyRepresented { .. }) => {}
+                Err(e) => self.event(RuntimeEvent::RuntimeError { origin: "idea intake".into(), message: e.to_string() }),
+            }
+        }
+        Ok(())
+    }
+
+    /// Brings the queue index up to date with the queue directories (stages
+    /// and operators write documents there): one directory listing per
+    /// family, documents read only when new.
+    pub fn sync_queues(&mut self) {
+        for family in Family::ALL {
+            let dir = self.paths.lifecycle_dir(family, LifecycleState::Queued);
+            let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+            let ext = family.extension();
+            let on_disk: std::collections::BTreeSet<String> = entries
+                .filter_map(Result::ok)
+                .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_suffix(&format!(".{ext}")).map(str::to_string)))
+                .collect();
+            let indexed: std::collections::BTreeSet<String> = self.queue.ids(family, LifecycleState::Queued).into_iter().collect();
+            for id in on_disk.difference(&indexed) {
+                self.queue.apply_event(&FileEvent::Created(dir.join(format!("{id}.{ext}"))));
+            }
+            for id in indexed.difference(&on_disk) {
+                self.queue.apply_event(&FileEvent::Removed(dir.join(format!("{id}.{ext}"))));
+            }
+        }
+    }
+
+    /// Keeps the queue index current with files other processes moved.
+    pub fn file_event(&mut self, event: &notify::Event) {
+        let created = matches!(event.kind, EventKind::Create(_) | EventKind::Modify(notify::event::ModifyKind::Name(_)));
+        let removed = matches!(event.kind, EventKind::Remove(_));
+        for path in &event.paths {
+            if removed || (created && !path.exists()) {
+                self.queue.apply_event(&FileEvent::Removed(path.clone()));
+            } else if created {
+                self.queue.apply_event(&FileEvent::Created(path.clone()));
+            }
+        }
+    }
+}
