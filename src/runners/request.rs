@@ -94,7 +94,8 @@ pub struct StageRequest {
 impl StageRequest {
     /// `<run_dir>/<name>.<request_id>.<ext>`: per-request artifact paths.
     pub fn artifact(&self, name: &str, ext: &str) -> PathBuf {
-        self.run_dir.join(format!("{name}.{}.{ext}", self.request_id))
+        self.run_dir
+            .join(format!("{name}.{}.{ext}", self.request_id))
     }
 }
 
@@ -162,7 +163,10 @@ pub enum RunnerExit {
     /// Killed at its timeout (its whole process group).
     TimedOut,
     /// It could not run or failed in a classified way.
-    Failed { class: FailureClass, message: String },
+    Failed {
+        class: FailureClass,
+        message: String,
+    },
     /// Stopped because the daemon is shutting down; the stage is not finished.
     Cancelled,
 }
@@ -211,4 +215,8 @@ pub struct StageOutcome {
     /// (result keys such as `resume_stage`).
     #[serde(default)]
     pub metadata: BTreeMap<String, serde_json::Value>,
+    /// Why `stage_result_metadata.json` was present but unreadable (it is
+    /// then ignored and `metadata` is empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata_error: Option<String>,
 }
