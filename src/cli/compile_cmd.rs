@@ -97,7 +97,10 @@ pub fn compile_and_persist(args: &CompileArgs, out: &mut Out) -> Result<Compiled
         Ok((lowered, plan)) => {
             let findings = plan::lint(&plan, &workspace_reader(&workspace.agents));
             for f in &findings {
-                eprintln!("warning: {}: {} ({}) [millrace::stage_contract]", f.path, f.message, f.node);
+                eprintln!(
+                    "warning: {}: {} ({}) [millrace::stage_contract]",
+                    f.path, f.message, f.node
+                );
             }
             let warnings = warnings + findings.len();
             if args.deny.is_some() && warnings > 0 {

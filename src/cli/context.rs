@@ -35,7 +35,10 @@ impl Workspace {
 
     /// The workspace root (the directory holding `millrace-agents/`).
     pub fn root(&self) -> PathBuf {
-        self.agents.parent().map(Path::to_path_buf).unwrap_or_default()
+        self.agents
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default()
     }
 
     pub fn plan_path(&self) -> PathBuf {

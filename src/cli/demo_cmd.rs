@@ -12,7 +12,7 @@ use super::compile_cmd::{CompileArgs, compile_and_persist};
 use super::init_cmd::install;
 use super::output::{CliError, CliResult, Out};
 use super::run_cmd::runners_config;
-use super::runs_cmd::trace_text;
+use super::runs_cmd::{run_dirs, trace_text};
 use crate::runtime::{DaemonOptions, RunTrace, run_daemon};
 use crate::workspace::config::Config;
 use crate::workspace::documents::read_import;
@@ -21,8 +21,14 @@ use crate::workspace::{Family, WorkspacePaths};
 
 const SCRIPT: &str = include_str!("../../assets/demo/script.toml");
 const TASKS: &[(&str, &str)] = &[
-    ("demo-hello.md", include_str!("../../assets/demo/demo-hello.md")),
-    ("demo-fix-me.md", include_str!("../../assets/demo/demo-fix-me.md")),
+    (
+        "demo-hello.md",
+        include_str!("../../assets/demo/demo-hello.md"),
+    ),
+    (
+        "demo-fix-me.md",
+        include_str!("../../assets/demo/demo-fix-me.md"),
+    ),
 ];
 const IDEA: (&str, &str) = ("greeting.md", include_str!("../../assets/demo/greeting.md"));
 
@@ -41,7 +47,12 @@ pub fn run(args: &DemoArgs) -> CliResult {
     let mut out = Out::new();
     out.kv("workspace", root.display())?;
     prepare(&root)?;
-    let compile = CompileArgs { workspace: root.clone(), mode: Some("demo".into()), config: None, deny: None };
+    let compile = CompileArgs {
+        workspace: root.clone(),
+        mode: Some("demo".into()),
+        config: None,
+        deny: None,
+    };
     let compiled = compile_and_persist(&compile, &mut Out::quiet())?;
     out.kv("mode", &compiled.plan.mode_id)?;
     out.kv("plan_id", &compiled.plan.plan_id)?;
@@ -56,18 +67,28 @@ pub fn run(args: &DemoArgs) -> CliResult {
         runners: runners_config(paths.agents_dir(), &config),
         heartbeat: Duration::from_secs(30),
     };
-    let summary = run_daemon(paths.clone(), compiled.plan, options).map_err(|e| CliError::Failed(e.to_string()))?;
+    let summary = run_daemon(paths.clone(), compiled.plan, options)
+        .map_err(|e| CliError::Failed(e.to_string()))?;
     out.line("")?;
     out.kv("ticks", summary.ticks)?;
-    print_traces(&paths, &mut out)?;
+    print_traces(&root, &mut out)?;
     out.line("")?;
-    out.line(format!("next: millrace status --workspace {}", root.display()))?;
-    out.line(format!("next: millrace runs ls --workspace {}", root.display()))?;
+    out.line(format!(
+        "next: millrace status --workspace {}",
+        root.display()
+    ))?;
+    out.line(format!(
+        "next: millrace runs ls --workspace {}",
+        root.display()
+    ))?;
     Ok(())
 }
 
 fn new_temp_dir() -> Result<PathBuf, CliError> {
-    let dir = tempfile::Builder::new().prefix("millrace-demo-").tempdir().map_err(|e| CliError::Failed(format!("cannot make a temp dir: {e}")))?;
+    let dir = tempfile::Builder::new()
+        .prefix("millrace-demo-")
+        .tempdir()
+        .map_err(|e| CliError::Failed(format!("cannot make a temp dir: {e}")))?;
     Ok(dir.keep())
 }
 
@@ -83,9 +104,12 @@ fn prepare(root: &std::path::Path) -> Result<(), CliError> {
     for (name, text) in TASKS {
         let path = staging.path().join(name);
         write(&path, text)?;
-        let document = read_import(Family::Task, &path).map_err(|e| CliError::Failed(e.to_string()))?;
+        let document =
+            read_import(Family::Task, &path).map_err(|e| CliError::Failed(e.to_string()))?;
         if queue.find(Family::Task, document.id()).is_none() {
-            queue.enqueue(&document).map_err(|e| CliError::Failed(e.to_string()))?;
+            queue
+                .enqueue(&document)
+                .map_err(|e| CliError::Failed(e.to_string()))?;
         }
     }
     write(&paths.ideas_inbox().join(IDEA.0), IDEA.1)
@@ -93,16 +117,19 @@ fn prepare(root: &std::path::Path) -> Result<(), CliError> {
 
 fn write(path: &std::path::Path, text: &str) -> Result<(), CliError> {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| CliError::Failed(format!("cannot create {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| CliError::Failed(format!("cannot create {}: {e}", dir.display())))?;
     }
-    std::fs::write(path, text).map_err(|e| CliError::Failed(format!("cannot write {}: {e}", path.display())))
+    std::fs::write(path, text)
+        .map_err(|e| CliError::Failed(format!("cannot write {}: {e}", path.display())))
 }
 
-fn print_traces(paths: &WorkspacePaths, out: &mut Out) -> CliResult {
-    let Ok(entries) = std::fs::read_dir(paths.runs_dir()) else { return Ok(()) };
-    let mut traces: Vec<RunTrace> = entries.filter_map(Result::ok).filter_map(|e| RunTrace::load(&e.path())).collect();
-    traces.sort_by(|a, b| a.nodes.first().map(|n| &n.request_id).cmp(&b.nodes.first().map(|n| &n.request_id)).then(a.run_id.cmp(&b.run_id)));
-    for trace in traces {
+fn print_traces(root: &std::path::Path, out: &mut Out) -> CliResult {
+    let workspace = super::context::Workspace::open(root)?;
+    for dir in run_dirs(&workspace) {
+        let Some(trace) = RunTrace::load(&dir) else {
+            continue;
+        };
         out.line("")?;
         out.raw(&trace_text(&trace))?;
     }

@@ -81,7 +81,7 @@ pub fn install(root: &Path) -> Result<usize, CliError> {
     for dir in LAYOUT {
         std::fs::create_dir_all(agents.join(dir)).map_err(|e| io_error(&agents.join(dir), e))?;
     }
-    std::fs::create_dir_all(root.join("ideas/inbox")).map_err(|e| io_error(&root, e))?;
+    std::fs::create_dir_all(root.join("ideas/inbox")).map_err(|e| io_error(root, e))?;
     created += usize::from(write_missing(
         &agents.join(CONFIG_FILE),
         DEFAULT_CONFIG.as_bytes(),
@@ -92,11 +92,7 @@ pub fn install(root: &Path) -> Result<usize, CliError> {
             file.contents,
         )?);
     }
-    let mut out = Out::new();
-    out.kv("workspace", root.display())?;
-    out.kv("initialized", true)?;
-    out.kv("files_created", created)?;
-    Ok(())
+    Ok(created)
 }
 
 /// Writes `bytes` unless the file exists; returns whether it wrote.

@@ -31,13 +31,20 @@ pub fn fail<T>(message: impl Into<String>) -> Result<T, CliError> {
 
 /// Standard output, written line by line.
 pub struct Out {
-    out: io::StdoutLock<'static>,
+    out: Box<dyn Write>,
 }
 
 impl Out {
     pub fn new() -> Self {
         Out {
-            out: io::stdout().lock(),
+            out: Box::new(io::stdout().lock()),
+        }
+    }
+
+    /// An `Out` that discards everything (a command reusing another quietly).
+    pub fn quiet() -> Self {
+        Out {
+            out: Box::new(io::sink()),
         }
     }
 

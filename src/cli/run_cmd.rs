@@ -17,12 +17,14 @@ use crate::workspace::config::Config;
 #[derive(Debug, Subcommand)]
 pub enum RunCommand {
     /// Run the daemon: claim work, run stages, route by the compiled plan, persist every step
-    #[command(long_about = "Run the daemon: claim work, run each stage through its runner, route its \
+    #[command(
+        long_about = "Run the daemon: claim work, run each stage through its runner, route its \
 outcome by the compiled plan, and persist every step. The workspace's .loop files are compiled first; \
 a plan that no longer compiles is refused with its diagnostics. Stops on Ctrl-C or SIGTERM after \
 finishing the stage in flight (a second signal cancels it; it runs again next time).\n\n\
 Examples:\n  millrace run daemon --monitor basic\n  millrace run daemon --mode demo --until-idle\n  \
-millrace run daemon --max-ticks 3")]
+millrace run daemon --max-ticks 3"
+    )]
     Daemon(DaemonArgs),
 }
 
@@ -78,10 +80,18 @@ pub fn runners_config(agents: &std::path::Path, config: &Config) -> RunnersConfi
 
 fn daemon(args: &DaemonArgs) -> CliResult {
     let mut out = Out::new();
-    let compile = CompileArgs { workspace: args.workspace.clone(), mode: args.mode.clone(), config: args.config.clone(), deny: None };
+    let compile = CompileArgs {
+        workspace: args.workspace.clone(),
+        mode: args.mode.clone(),
+        config: args.config.clone(),
+        deny: None,
+    };
     let compiled = compile_and_persist(&compile, &mut Out::quiet())?;
     let workspace = Workspace::open(&args.workspace)?;
-    let config_path = args.config.clone().unwrap_or_else(|| workspace.agents.join("millrace.toml"));
+    let config_path = args
+        .config
+        .clone()
+        .unwrap_or_else(|| workspace.agents.join("millrace.toml"));
     let config = Config::load(&config_path).map_err(|e| CliError::Failed(e.to_string()))?;
     let options = DaemonOptions {
         max_ticks: args.max_ticks,
@@ -93,7 +103,12 @@ fn daemon(args: &DaemonArgs) -> CliResult {
     };
     let plan_id = compiled.plan.plan_id.clone();
     let mode_id = compiled.plan.mode_id.clone();
-    let summary = run_daemon(WorkspacePaths::new(workspace.root()), compiled.plan, options).map_err(|e| CliError::Failed(e.to_string()))?;
+    let summary = run_daemon(
+        WorkspacePaths::new(workspace.root()),
+        compiled.plan,
+        options,
+    )
+    .map_err(|e| CliError::Failed(e.to_string()))?;
     out.kv("run_mode", "daemon")?;
     out.kv("active_mode_id", mode_id)?;
     out.kv("mode_override", args.mode.as_deref().unwrap_or("none"))?;

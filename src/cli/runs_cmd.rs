@@ -64,12 +64,21 @@ pub fn run(command: RunsCommand) -> CliResult {
 }
 
 /// Run directories, oldest first.
-fn run_dirs(workspace: &Workspace) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(workspace.agents.join("runs")) else { return Vec::new() };
+pub fn run_dirs(workspace: &Workspace) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(workspace.agents.join("runs")) else {
+        return Vec::new();
+    };
     let mut dirs: Vec<(std::time::SystemTime, PathBuf)> = entries
         .filter_map(Result::ok)
         .filter(|e| e.path().is_dir())
-        .map(|e| (e.metadata().and_then(|m| m.created().or_else(|_| m.modified())).unwrap_or(std::time::UNIX_EPOCH), e.path()))
+        .map(|e| {
+            (
+                e.metadata()
+                    .and_then(|m| m.created().or_else(|_| m.modified()))
+                    .unwrap_or(std::time::UNIX_EPOCH),
+                e.path(),
+            )
+        })
         .collect();
     dirs.sort();
     dirs.into_iter().map(|(_, p)| p).collect()
@@ -79,18 +88,29 @@ fn find_run(workspace: &Workspace, id: &str) -> Result<PathBuf, CliError> {
     let wanted = id.strip_prefix("run-").unwrap_or(id);
     let matches: Vec<PathBuf> = run_dirs(workspace)
         .into_iter()
-        .filter(|d| d.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.strip_prefix("run-").unwrap_or(n).starts_with(wanted)))
+        .filter(|d| {
+            d.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.strip_prefix("run-").unwrap_or(n).starts_with(wanted))
+        })
         .collect();
     match matches.as_slice() {
         [one] => Ok(one.clone()),
         [] => fail(format!("run not found: {id}")),
-        many => fail(format!("run id `{id}` is ambiguous ({} runs match); give more of it", many.len())),
+        many => fail(format!(
+            "run id `{id}` is ambiguous ({} runs match); give more of it",
+            many.len()
+        )),
     }
 }
 
 fn load_trace(dir: &Path) -> RunTrace {
     RunTrace::load(dir).unwrap_or_else(|| RunTrace {
-        run_id: dir.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string(),
+        run_id: dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string(),
         status: "no_trace".into(),
         ..RunTrace::default()
     })
@@ -122,7 +142,11 @@ fn summary(trace: &RunTrace) -> String {
     let _ = writeln!(s, "work_item: {work}");
     let _ = writeln!(s, "plan_id: {}", trace.plan_id);
     let _ = writeln!(s, "stages: {}", trace.nodes.len());
-    let _ = writeln!(s, "last_outcome: {}", trace.nodes.last().map_or(&none, |n| &n.outcome));
+    let _ = writeln!(
+        s,
+        "last_outcome: {}",
+        trace.nodes.last().map_or(&none, |n| &n.outcome)
+    );
     s
 }
 
@@ -133,7 +157,9 @@ fn show(args: &RunArg) -> CliResult {
     let mut out = Out::new();
     out.raw(&summary(&trace))?;
     for node in &trace.nodes {
-        let Some(result) = read_result(&node.result_path) else { continue };
+        let Some(result) = read_result(&node.result_path) else {
+            continue;
+        };
         out.line("")?;
         out.raw(&describe_result(&result))?;
     }
@@ -157,7 +183,15 @@ fn describe_result(r: &StageResult) -> String {
     let _ = writeln!(s, "  model: {}", opt(&r.model));
     let _ = writeln!(s, "  thinking: {}", opt(&r.thinking));
     let _ = writeln!(s, "  duration_seconds: {:.3}", r.duration_seconds);
-    let tokens = r.tokens.map_or_else(|| "none".into(), |t| format!("input={} cached={} output={} thinking={} total={}", t.input, t.cached_input, t.output, t.thinking, t.total));
+    let tokens = r.tokens.map_or_else(
+        || "none".into(),
+        |t| {
+            format!(
+                "input={} cached={} output={} thinking={} total={}",
+                t.input, t.cached_input, t.output, t.thinking, t.total
+            )
+        },
+    );
     let _ = writeln!(s, "  tokens: {tokens}");
     let _ = writeln!(s, "  prompt: {}", r.prompt_path.display());
     s
@@ -167,13 +201,18 @@ fn tail(args: &RunArg) -> CliResult {
     let workspace = Workspace::open(&args.ws.workspace)?;
     let dir = find_run(&workspace, &args.run_id)?;
     let trace = load_trace(&dir);
-    let Some(last) = trace.nodes.last() else { return fail(format!("run {} has no finished stage yet", trace.run_id)) };
+    let Some(last) = trace.nodes.last() else {
+        return fail(format!("run {} has no finished stage yet", trace.run_id));
+    };
     let message = dir.join(format!("last_message.{}.txt", last.request_id));
     let stdout = dir.join(format!("stdout.{}.txt", last.request_id));
     let text = std::fs::read_to_string(&message).or_else(|_| std::fs::read_to_string(&stdout));
     match text {
         Ok(text) => Ok(Out::new().raw(&text)?),
-        Err(_) => fail(format!("run {} kept no final message for its last stage", trace.run_id)),
+        Err(_) => fail(format!(
+            "run {} kept no final message for its last stage",
+            trace.run_id
+        )),
     }
 }
 
@@ -182,12 +221,16 @@ fn trace(args: &TraceArgs) -> CliResult {
     let dir = find_run(&workspace, &args.run.run_id)?;
     let trace = load_trace(&dir);
     let text = match args.format {
-        TraceFormat::Json => format!("{}\n", serde_json::to_string_pretty(&trace).unwrap_or_default()),
+        TraceFormat::Json => format!(
+            "{}\n",
+            serde_json::to_string_pretty(&trace).unwrap_or_default()
+        ),
         TraceFormat::Text => trace_text(&trace),
     };
     match &args.output {
         Some(path) => {
-            std::fs::write(path, text).map_err(|e| CliError::Failed(format!("cannot write {}: {e}", path.display())))?;
+            std::fs::write(path, text)
+                .map_err(|e| CliError::Failed(format!("cannot write {}: {e}", path.display())))?;
             Ok(Out::new().kv("output", path.display())?)
         }
         None => Ok(Out::new().raw(&text)?),
@@ -198,7 +241,11 @@ fn trace(args: &TraceArgs) -> CliResult {
 pub fn trace_text(trace: &RunTrace) -> String {
     let mut s = summary(trace);
     for edge in &trace.edges {
-        let _ = writeln!(s, "{} {} -> {} ({})", edge.from, edge.outcome, edge.to, edge.reason);
+        let _ = writeln!(
+            s,
+            "{} {} -> {} ({})",
+            edge.from, edge.outcome, edge.to, edge.reason
+        );
     }
     s
 }

@@ -26,7 +26,11 @@ fn effect_artifacts(effect: &str) -> &'static [&'static str] {
         "recon_handoff" => &["recon_packet.md", "generated_task", "generated_spec"],
         "blueprint_manifest" => &["blueprint_manifest.json", "blueprint_drafts.json"],
         "blueprint_candidate" => &["blueprint_packet.json", "blueprint.md"],
-        "blueprint_evaluation" => &["blueprint_evaluation.json", "generated_task.json", "blueprint_critique.json"],
+        "blueprint_evaluation" => &[
+            "blueprint_evaluation.json",
+            "generated_task.json",
+            "blueprint_critique.json",
+        ],
         _ => &[],
     }
 }
@@ -46,15 +50,24 @@ pub fn lint(plan: &Plan, read: &InputReader<'_>) -> Vec<LintFinding> {
 }
 
 fn lint_node(at: &str, node: &NodePlan, read: &InputReader<'_>, out: &mut BTreeSet<LintFinding>) {
-    let finding = |path: &str, message: String| LintFinding { path: path.to_string(), node: at.to_string(), message };
+    let finding = |path: &str, message: String| LintFinding {
+        path: path.to_string(),
+        node: at.to_string(),
+        message,
+    };
     for skill in &node.skills {
         match read(skill) {
             None => drop(out.insert(finding(skill, "the skill file is missing".into()))),
-            Some(bytes) => placeholder_findings(skill, &String::from_utf8_lossy(&bytes), &finding, out),
+            Some(bytes) => {
+                placeholder_findings(skill, &String::from_utf8_lossy(&bytes), &finding, out)
+            }
         }
     }
     let Some(bytes) = read(&node.entrypoint) else {
-        out.insert(finding(&node.entrypoint, "the entrypoint file is missing".into()));
+        out.insert(finding(
+            &node.entrypoint,
+            "the entrypoint file is missing".into(),
+        ));
         return;
     };
     let text = String::from_utf8_lossy(&bytes);
@@ -71,15 +84,28 @@ fn marker_findings(
     finding: &dyn Fn(&str, String) -> LintFinding,
     out: &mut BTreeSet<LintFinding>,
 ) {
-    let markers: BTreeSet<&str> = text.lines().filter_map(|l| l.trim().strip_prefix("### ")).map(str::trim).collect();
+    let markers: BTreeSet<&str> = text
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("### "))
+        .map(str::trim)
+        .collect();
     for outcome in &node.outcomes {
         if !markers.contains(outcome.name.as_str()) {
-            out.insert(finding(path, format!("does not name the legal outcome `### {}`", outcome.name)));
+            out.insert(finding(
+                path,
+                format!("does not name the legal outcome `### {}`", outcome.name),
+            ));
         }
     }
     for marker in markers {
         if node.outcome(marker).is_none() {
-            out.insert(finding(path, format!("names `### {marker}`, which is not an outcome of stage `{}`", node.stage_kind)));
+            out.insert(finding(
+                path,
+                format!(
+                    "names `### {marker}`, which is not an outcome of stage `{}`",
+                    node.stage_kind
+                ),
+            ));
         }
     }
 }
@@ -96,14 +122,21 @@ fn artifact_findings(
     for effect in &node.effects {
         needed.extend(effect_artifacts(&effect.id).iter().map(|s| s.to_string()));
     }
-    let keys: BTreeSet<&String> = node.routes.values().flat_map(|r| r.result_keys.iter()).collect();
+    let keys: BTreeSet<&String> = node
+        .routes
+        .values()
+        .flat_map(|r| r.result_keys.iter())
+        .collect();
     if !keys.is_empty() {
         needed.insert("stage_result_metadata.json".into());
         needed.extend(keys.into_iter().cloned());
     }
     for name in needed {
         if !text.contains(&name) {
-            out.insert(finding(path, format!("does not name `{name}`, which the runtime reads from this stage")));
+            out.insert(finding(
+                path,
+                format!("does not name `{name}`, which the runtime reads from this stage"),
+            ));
         }
     }
 }
@@ -117,13 +150,24 @@ fn placeholder_findings(
     for (n, line) in text.lines().enumerate() {
         let lower = line.to_lowercase();
         let hit = PLACEHOLDERS.iter().find(|p| {
-            if p.chars().all(|c| c.is_ascii_uppercase()) { line.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| w == **p) } else { lower.contains(&p.to_lowercase()) }
+            if p.chars().all(|c| c.is_ascii_uppercase()) {
+                line.split(|c: char| !c.is_ascii_alphanumeric())
+                    .any(|w| w == **p)
+            } else {
+                lower.contains(&p.to_lowercase())
+            }
         });
         if let Some(word) = hit {
-            out.insert(finding(path, format!("line {}: placeholder text `{word}`", n + 1)));
+            out.insert(finding(
+                path,
+                format!("line {}: placeholder text `{word}`", n + 1),
+            ));
         }
         if line.trim() == "..." || line.trim() == "…" {
-            out.insert(finding(path, format!("line {}: placeholder text `...`", n + 1)));
+            out.insert(finding(
+                path,
+                format!("line {}: placeholder text `...`", n + 1),
+            ));
         }
     }
 }

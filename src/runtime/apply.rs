@@ -29,16 +29,27 @@ impl Engine {
     /// Applies a runner's completion. A cancelled stage (daemon stop) stays
     /// pending in the snapshot and is started again on the next run.
     pub fn apply(&mut self, completion: Completion) -> Result<(), RuntimeError> {
-        let Some(inflight) = self.inflight.remove(&completion.plane) else { return Ok(()) };
+        let Some(inflight) = self.inflight.remove(&completion.plane) else {
+            return Ok(());
+        };
         if completion.result.exit == RunnerExit::Cancelled {
-            self.monitor.line(&format!("stage cancelled {}/{} (it will run again)", completion.plane, inflight.request.node));
+            self.monitor.line(&format!(
+                "stage cancelled {}/{} (it will run again)",
+                completion.plane, inflight.request.node
+            ));
             return Ok(());
         }
         let outcome = normalize(&inflight.request, &completion.result);
         let node = self.node_plan(completion.plane, &inflight.request.node)?;
         let result_class = result_class(&node, &outcome);
         let result_path = self.write_result(&inflight, &outcome, result_class, &completion)?;
-        let applied = Applied { plane: completion.plane, inflight, outcome, result_path, result_class };
+        let applied = Applied {
+            plane: completion.plane,
+            inflight,
+            outcome,
+            result_path,
+            result_class,
+        };
         self.announce_done(&applied, &completion);
         self.learn(&applied)?;
         let decision = self.decide(&applied, &node)?;
@@ -47,10 +58,19 @@ impl Engine {
     }
 
     pub fn node_plan(&self, plane: Plane, node: &str) -> Result<NodePlan, RuntimeError> {
-        self.plan.node(plane, node).cloned().ok_or_else(|| RuntimeError::Plan(format!("node `{node}` is not in the plan")))
+        self.plan
+            .node(plane, node)
+            .cloned()
+            .ok_or_else(|| RuntimeError::Plan(format!("node `{node}` is not in the plan")))
     }
 
-    fn write_result(&self, inflight: &InFlight, outcome: &StageOutcome, class: ResultClass, c: &Completion) -> Result<String, RuntimeError> {
+    fn write_result(
+        &self,
+        inflight: &InFlight,
+        outcome: &StageOutcome,
+        class: ResultClass,
+        c: &Completion,
+    ) -> Result<String, RuntimeError> {
         let result = stage_result(ResultParts {
             request: &inflight.request,
             outcome,
@@ -61,16 +81,36 @@ impl Engine {
             artifacts: c.result.artifacts.clone(),
             started_at: inflight.started_at.clone(),
         });
-        let path = result.write(&inflight.request.run_dir).map_err(io_error("write stage result"))?;
+        let path = result
+            .write(&inflight.request.run_dir)
+            .map_err(io_error("write stage result"))?;
         Ok(path.display().to_string())
     }
 
     fn announce_done(&mut self, a: &Applied, c: &Completion) {
         let r = &a.inflight.request;
         let secs = a.inflight.started.elapsed().as_secs_f64();
-        let tokens = c.result.tokens.map_or_else(|| "none".to_string(), |t| format!("in={} cached={} out={} total={}", t.input, t.cached_input, t.output, t.total));
-        let failure = a.outcome.failure_class.map(|f| format!(" failure={}", f.as_str())).unwrap_or_default();
-        self.monitor.line(&format!("stage done {}/{} run={} result={} dur={secs:.1}s tokens={tokens}{failure}", a.plane, r.node, short(&r.run_id), a.outcome.outcome));
+        let tokens = c.result.tokens.map_or_else(
+            || "none".to_string(),
+            |t| {
+                format!(
+                    "in={} cached={} out={} total={}",
+                    t.input, t.cached_input, t.output, t.total
+                )
+            },
+        );
+        let failure = a
+            .outcome
+            .failure_class
+            .map(|f| format!(" failure={}", f.as_str()))
+            .unwrap_or_default();
+        self.monitor.line(&format!(
+            "stage done {}/{} run={} result={} dur={secs:.1}s tokens={tokens}{failure}",
+            a.plane,
+            r.node,
+            short(&r.run_id),
+            a.outcome.outcome
+        ));
         self.event(RuntimeEvent::StageCompleted {
             plane: to_ws_plane(a.plane),
             run_id: r.run_id.clone(),
@@ -86,13 +126,36 @@ impl Engine {
         if self.plan.plane(Plane::Learning).is_none() {
             return Ok(());
         }
-        let rules: Vec<_> = self.plan.learn.iter().filter(|r| r.source_plane == a.plane && r.source == a.inflight.request.node && r.outcomes.contains(&a.outcome.outcome)).cloned().collect();
+        let rules: Vec<_> = self
+            .plan
+            .learn
+            .iter()
+            .filter(|r| {
+                r.source_plane == a.plane
+                    && r.source == a.inflight.request.node
+                    && r.outcomes.contains(&a.outcome.outcome)
+            })
+            .cloned()
+            .collect();
         for rule in rules {
             let source = self.handoff_source(a, "learn");
-            let Some(document) = learning_request(&rule, &a.outcome.outcome, &source) else { continue };
+            let Some(document) = learning_request(&rule, &a.outcome.outcome, &source) else {
+                continue;
+            };
             self.queue.enqueue(&document)?;
-            self.monitor.line(&format!("learn {}/{} {} -> learning/{} request={}", a.plane, rule.source, a.outcome.outcome, rule.target, document.id()));
-            self.event(RuntimeEvent::WorkItemEnqueued { family: document.family(), id: document.id().to_string(), source: format!("learn rule {}", rule.source) });
+            self.monitor.line(&format!(
+                "learn {}/{} {} -> learning/{} request={}",
+                a.plane,
+                rule.source,
+                a.outcome.outcome,
+                rule.target,
+                document.id()
+            ));
+            self.event(RuntimeEvent::WorkItemEnqueued {
+                family: document.family(),
+                id: document.id().to_string(),
+                source: format!("learn rule {}", rule.source),
+            });
         }
         Ok(())
     }
@@ -115,7 +178,11 @@ impl Engine {
 
     /// Effects first (they may take a port), then the plan's route.
     fn decide(&mut self, a: &Applied, node: &NodePlan) -> Result<Decision, RuntimeError> {
-        for effect in node.effects.iter().filter(|e| e.on.contains(&a.outcome.outcome)) {
+        for effect in node
+            .effects
+            .iter()
+            .filter(|e| e.on.contains(&a.outcome.outcome))
+        {
             let mut ctx = EffectContext {
                 queue: &mut self.queue,
                 paths: &self.paths,
@@ -124,12 +191,22 @@ impl Engine {
                 document: a.inflight.document.as_ref(),
             };
             match run_effect(&effect.id, &mut ctx) {
-                EffectResult::Proceed { note } => self.monitor.line(&format!("effect {} applied: {note}", effect.id)),
+                EffectResult::Proceed { note } => self
+                    .monitor
+                    .line(&format!("effect {} applied: {note}", effect.id)),
                 EffectResult::Port { port, reason } => {
-                    self.monitor.line(&format!("effect {} {port}: {reason}", effect.id));
-                    self.event(RuntimeEvent::RuntimeError { origin: format!("effect {}", effect.id), message: reason.clone() });
+                    self.monitor
+                        .line(&format!("effect {} {port}: {reason}", effect.id));
+                    self.event(RuntimeEvent::RuntimeError {
+                        origin: format!("effect {}", effect.id),
+                        message: reason.clone(),
+                    });
                     if let Some(target) = effect.ports.get(port) {
-                        return Ok(Decision { to: target.clone(), spends: Vec::new(), reason: format!("effect {} {port}: {reason}", effect.id) });
+                        return Ok(Decision {
+                            to: target.clone(),
+                            spends: Vec::new(),
+                            reason: format!("effect {} {port}: {reason}", effect.id),
+                        });
                     }
                     return self.route_outcome(a, BLOCKED, Some("effect_fault"));
                 }
@@ -147,14 +224,32 @@ impl Engine {
     }
 
     /// Routes `outcome` and records the budgets it spends.
-    fn route_outcome(&mut self, a: &Applied, outcome: &str, class: Option<&str>) -> Result<Decision, RuntimeError> {
+    fn route_outcome(
+        &mut self,
+        a: &Applied,
+        outcome: &str,
+        class: Option<&str>,
+    ) -> Result<Decision, RuntimeError> {
         let item = self.item_key(a);
-        let plane_plan = self.plan.plane(a.plane).ok_or_else(|| RuntimeError::Plan(format!("plane {} is not in the plan", a.plane)))?;
-        let finished = Finished { node: &a.inflight.request.node, outcome, failure_class: class, metadata: &a.outcome.metadata };
-        let counts = ItemCounts { counters: &self.counters, item: &item };
-        let decision = route(plane_plan, &counts, &finished).map_err(|e| RuntimeError::Plan(e.to_string()))?;
+        let plane_plan = self
+            .plan
+            .plane(a.plane)
+            .ok_or_else(|| RuntimeError::Plan(format!("plane {} is not in the plan", a.plane)))?;
+        let finished = Finished {
+            node: &a.inflight.request.node,
+            outcome,
+            failure_class: class,
+            metadata: &a.outcome.metadata,
+        };
+        let counts = ItemCounts {
+            counters: &self.counters,
+            item: &item,
+        };
+        let decision =
+            route(plane_plan, &counts, &finished).map_err(|e| RuntimeError::Plan(e.to_string()))?;
         for spend in &decision.spends {
-            self.counters.increment(&item, &spend.budget, spend.class.as_deref());
+            self.counters
+                .increment(&item, &spend.budget, spend.class.as_deref());
         }
         self.save_counters()?;
         Ok(decision)
@@ -182,7 +277,13 @@ impl Engine {
             failure_class: a.outcome.failure_class.map(|c| c.as_str().to_string()),
             result_path: a.result_path.clone().into(),
         });
-        trace.edges.push(TraceEdge { from: r.node.clone(), outcome: a.outcome.outcome.clone(), to: decision.to.to_string(), reason: decision.reason.clone(), spawned: Vec::new() });
+        trace.edges.push(TraceEdge {
+            from: r.node.clone(),
+            outcome: a.outcome.outcome.clone(),
+            to: decision.to.to_string(),
+            reason: decision.reason.clone(),
+            spawned: Vec::new(),
+        });
         if let Target::Final(name) = &decision.to {
             trace.status = name.clone();
         }
@@ -196,7 +297,10 @@ impl Engine {
             run_id: a.inflight.request.run_id.clone(),
             node: a.inflight.request.node.clone(),
             outcome: a.outcome.outcome.clone(),
-            action: match &decision.to { Target::Node(_) => "run_stage".into(), Target::Final(_) => "final".into() },
+            action: match &decision.to {
+                Target::Node(_) => "run_stage".into(),
+                Target::Final(_) => "final".into(),
+            },
             to: Some(decision.to.to_string()),
             reason: decision.reason.clone(),
         });
@@ -207,12 +311,23 @@ impl Engine {
     }
 
     fn continue_run(&mut self, a: Applied, next: &str, reason: &str) -> Result<(), RuntimeError> {
-        self.monitor.line(&format!("route {} -> {next} reason={reason}", a.plane));
-        let Some(mut run) = self.snapshot.active_runs.get(&to_ws_plane(a.plane)).cloned() else {
-            return Err(RuntimeError::Plan(format!("no active run recorded for plane {}", a.plane)));
+        self.monitor
+            .line(&format!("route {} -> {next} reason={reason}", a.plane));
+        let Some(mut run) = self
+            .snapshot
+            .active_runs
+            .get(&to_ws_plane(a.plane))
+            .cloned()
+        else {
+            return Err(RuntimeError::Plan(format!(
+                "no active run recorded for plane {}",
+                a.plane
+            )));
         };
         run.node = next.to_string();
-        self.snapshot.active_runs.insert(to_ws_plane(a.plane), run.clone());
+        self.snapshot
+            .active_runs
+            .insert(to_ws_plane(a.plane), run.clone());
         self.save_snapshot()?;
         if self.draining || self.snapshot.paused {
             return Ok(());
@@ -226,7 +341,13 @@ impl Engine {
 fn result_class(node: &NodePlan, outcome: &StageOutcome) -> ResultClass {
     if outcome.outcome == BLOCKED {
         let transient = outcome.failure_class.is_some_and(|c| c.is_transient());
-        return if transient { ResultClass::RecoverableFailure } else { ResultClass::Blocked };
+        return if transient {
+            ResultClass::RecoverableFailure
+        } else {
+            ResultClass::Blocked
+        };
     }
-    node.outcome(&outcome.outcome).and_then(|o| o.classes.first().copied()).unwrap_or(ResultClass::Blocked)
+    node.outcome(&outcome.outcome)
+        .and_then(|o| o.classes.first().copied())
+        .unwrap_or(ResultClass::Blocked)
 }

@@ -57,28 +57,44 @@ pub fn save(paths: &WorkspacePaths, target: &ClosureTarget) -> std::io::Result<(
 
 /// Every target on disk, oldest first.
 pub fn all(paths: &WorkspacePaths) -> Vec<ClosureTarget> {
-    let Ok(entries) = std::fs::read_dir(paths.arbiter_targets_dir()) else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir(paths.arbiter_targets_dir()) else {
+        return Vec::new();
+    };
     let mut targets: Vec<ClosureTarget> = entries
         .filter_map(Result::ok)
         .filter_map(|e| serde_json::from_slice(&std::fs::read(e.path()).ok()?).ok())
         .collect();
-    targets.sort_by(|a, b| a.opened_at.cmp(&b.opened_at).then(a.root_spec_id.cmp(&b.root_spec_id)));
+    targets.sort_by(|a, b| {
+        a.opened_at
+            .cmp(&b.opened_at)
+            .then(a.root_spec_id.cmp(&b.root_spec_id))
+    });
     targets
 }
 
 /// The open target whose lineage claims are restricted to, if any.
 pub fn focus(paths: &WorkspacePaths) -> Option<ClosureTarget> {
-    all(paths).into_iter().find(|t| t.closure_open && !t.waiting_for_operator)
+    all(paths)
+        .into_iter()
+        .find(|t| t.closure_open && !t.waiting_for_operator)
 }
 
 /// Opens a target when a root spec is claimed (idempotent).
-pub fn open_for(paths: &WorkspacePaths, document: &WorkDocument, active_path: &Path) -> std::io::Result<Option<ClosureTarget>> {
-    let WorkDocument::Spec(spec) = document else { return Ok(None) };
+pub fn open_for(
+    paths: &WorkspacePaths,
+    document: &WorkDocument,
+    active_path: &Path,
+) -> std::io::Result<Option<ClosureTarget>> {
+    let WorkDocument::Spec(spec) = document else {
+        return Ok(None);
+    };
     let root = spec.root_spec_id.as_deref().unwrap_or(&spec.spec_id);
     if root != spec.spec_id || load(paths, root).is_some() {
         return Ok(None);
     }
-    let spec_copy = paths.arbiter_contracts_dir(false).join(format!("{root}.md"));
+    let spec_copy = paths
+        .arbiter_contracts_dir(false)
+        .join(format!("{root}.md"));
     write_atomic(&spec_copy, &std::fs::read(active_path)?)?;
     let idea_copy = match &spec.root_idea_id {
         Some(idea) => copy_idea(paths, idea)?,
@@ -104,7 +120,9 @@ pub fn open_for(paths: &WorkspacePaths, document: &WorkDocument, active_path: &P
 
 fn copy_idea(paths: &WorkspacePaths, idea: &str) -> std::io::Result<Option<PathBuf>> {
     let source = paths.intake_ideas_dir().join(format!("{idea}.md"));
-    let Ok(text) = std::fs::read(&source) else { return Ok(None) };
+    let Ok(text) = std::fs::read(&source) else {
+        return Ok(None);
+    };
     let copy = paths.arbiter_contracts_dir(true).join(format!("{idea}.md"));
     write_atomic(&copy, &text)?;
     Ok(Some(copy))
@@ -116,13 +134,20 @@ const LINEAGE_FAMILIES: &[Family] = &[Family::Task, Family::Spec, Family::Probe,
 pub fn lineage_has_work(queue: &QueueStore, root: &str) -> bool {
     for &family in LINEAGE_FAMILIES {
         for &state in family.states() {
-            if !matches!(state, LifecycleState::Queued | LifecycleState::Active | LifecycleState::Blocked) {
+            if !matches!(
+                state,
+                LifecycleState::Queued | LifecycleState::Active | LifecycleState::Blocked
+            ) {
                 continue;
             }
             for id in queue.ids(family, state) {
                 let located = queue.find(family, &id);
                 let doc = located.and_then(|l| queue.read(&l).ok());
-                let lineage = doc.as_ref().and_then(|d| d.root_spec_id().map(str::to_string).or_else(|| spec_root(d)));
+                let lineage = doc.as_ref().and_then(|d| {
+                    d.root_spec_id()
+                        .map(str::to_string)
+                        .or_else(|| spec_root(d))
+                });
                 if lineage.as_deref() == Some(root) {
                     return true;
                 }

@@ -41,12 +41,23 @@ pub struct DaemonSummary {
 }
 
 /// Runs the daemon on `plan` until it stops.
-pub fn run_daemon(paths: WorkspacePaths, plan: Plan, options: DaemonOptions) -> Result<DaemonSummary, RuntimeError> {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(io_error("start the async runtime"))?;
+pub fn run_daemon(
+    paths: WorkspacePaths,
+    plan: Plan,
+    options: DaemonOptions,
+) -> Result<DaemonSummary, RuntimeError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(io_error("start the async runtime"))?;
     runtime.block_on(async move {
         let (mut engine, lock, mut loops) = start(paths, plan, &options)?;
         let result = event_loop(&mut engine, &mut loops, &options).await;
-        let reason = if result.as_ref().is_ok_and(|s| s.interrupted) { "signal" } else { "finished" };
+        let reason = if result.as_ref().is_ok_and(|s| s.interrupted) {
+            "signal"
+        } else {
+            "finished"
+        };
         shut_down(&mut engine, lock, reason)?;
         result
     })
@@ -60,14 +71,22 @@ struct Loops {
     _watcher: Option<notify::RecommendedWatcher>,
 }
 
-fn start(paths: WorkspacePaths, plan: Plan, options: &DaemonOptions) -> Result<(Engine, RuntimeLock, Loops), RuntimeError> {
+fn start(
+    paths: WorkspacePaths,
+    plan: Plan,
+    options: &DaemonOptions,
+) -> Result<(Engine, RuntimeLock, Loops), RuntimeError> {
     let runners = Runners::new(options.runners.clone());
     check_runners(&plan, &runners)?;
     let journal = Journal::new(&paths);
     let (lock, recovered) = lock::acquire(&paths, None)?;
-    let mut monitor = Monitor::new(options.monitor_stdout, options.monitor_log.as_deref()).map_err(io_error("open the monitor log"))?;
+    let mut monitor = Monitor::new(options.monitor_stdout, options.monitor_log.as_deref())
+        .map_err(io_error("open the monitor log"))?;
     if let Some(old) = recovered {
-        monitor.line(&format!("recovered stale lock pid={} reason={:?}", old.previous.owner_pid, old.reason));
+        monitor.line(&format!(
+            "recovered stale lock pid={} reason={:?}",
+            old.previous.owner_pid, old.reason
+        ));
         let _ = journal.append(RuntimeEvent::RuntimeDaemonLockRecovered {
             previous_pid: old.previous.owner_pid,
             previous_hostname: old.previous.owner_hostname.clone(),
@@ -96,7 +115,16 @@ fn start(paths: WorkspacePaths, plan: Plan, options: &DaemonOptions) -> Result<(
         paths,
     };
     announce(&mut engine, &lock)?;
-    Ok((engine, lock, Loops { done_rx, fs_rx, cancel_tx, _watcher: watcher }))
+    Ok((
+        engine,
+        lock,
+        Loops {
+            done_rx,
+            fs_rx,
+            cancel_tx,
+            _watcher: watcher,
+        },
+    ))
 }
 
 /// Every node's runner must exist before anything starts.
@@ -122,32 +150,69 @@ fn announce(engine: &mut Engine, lock: &RuntimeLock) -> Result<(), RuntimeError>
     engine.snapshot.started_at = Some(Timestamp::now());
     engine.save_snapshot()?;
     let session_id = lock.record().owner_session_id.clone();
-    engine.event(RuntimeEvent::RuntimeDaemonLockAcquired { owner_pid: std::process::id(), session_id: session_id.clone() });
-    engine.event(RuntimeEvent::RuntimeStarted { mode_id: engine.plan.mode_id.clone(), plan_id: engine.plan.plan_id.clone(), session_id });
-    let line = format!("runtime started mode={} plan={} currentness=current", engine.plan.mode_id, engine.plan.plan_id);
+    engine.event(RuntimeEvent::RuntimeDaemonLockAcquired {
+        owner_pid: std::process::id(),
+        session_id: session_id.clone(),
+    });
+    engine.event(RuntimeEvent::RuntimeStarted {
+        mode_id: engine.plan.mode_id.clone(),
+        plan_id: engine.plan.plan_id.clone(),
+        session_id,
+    });
+    let line = format!(
+        "runtime started mode={} plan={} currentness=current",
+        engine.plan.mode_id, engine.plan.plan_id
+    );
     engine.monitor.line(&line);
     Ok(())
 }
 
 /// Watches the intake folders so new work wakes the daemon.
-fn watch_intake(paths: &WorkspacePaths, tx: mpsc::UnboundedSender<notify::Event>) -> Option<notify::RecommendedWatcher> {
+fn watch_intake(
+    paths: &WorkspacePaths,
+    tx: mpsc::UnboundedSender<notify::Event>,
+) -> Option<notify::RecommendedWatcher> {
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        // Only arrivals and departures matter; reads (access events) would
+        // wake the daemon for its own work.
+        let relevant = |e: &notify::Event| {
+            matches!(
+                e.kind,
+                EventKind::Create(_)
+                    | EventKind::Remove(_)
+                    | EventKind::Modify(notify::event::ModifyKind::Name(_))
+            )
+        };
         if let Ok(event) = event {
-            let _ = tx.send(event);
+            if relevant(&event) {
+                let _ = tx.send(event);
+            }
         }
     })
     .ok()?;
     let mut dirs = vec![paths.ideas_inbox()];
-    dirs.extend(Family::ALL.iter().map(|f| paths.lifecycle_dir(*f, LifecycleState::Queued)));
+    dirs.extend(
+        Family::ALL
+            .iter()
+            .map(|f| paths.lifecycle_dir(*f, LifecycleState::Queued)),
+    );
     for dir in dirs {
         let _ = watcher.watch(&dir, RecursiveMode::NonRecursive);
     }
     Some(watcher)
 }
 
-async fn event_loop(engine: &mut Engine, loops: &mut Loops, options: &DaemonOptions) -> Result<DaemonSummary, RuntimeError> {
-    let mut summary = DaemonSummary { ticks: 0, interrupted: false };
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).map_err(io_error("install the SIGTERM handler"))?;
+async fn event_loop(
+    engine: &mut Engine,
+    loops: &mut Loops,
+    options: &DaemonOptions,
+) -> Result<DaemonSummary, RuntimeError> {
+    let mut summary = DaemonSummary {
+        ticks: 0,
+        interrupted: false,
+    };
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(io_error("install the SIGTERM handler"))?;
     loop {
         summary.ticks += 1;
         engine.intake_ideas()?;
@@ -162,12 +227,19 @@ async fn event_loop(engine: &mut Engine, loops: &mut Loops, options: &DaemonOpti
             }
             if !started {
                 engine.monitor.idle("no_work");
-                engine.event(RuntimeEvent::RuntimeTickIdle { reason: "no_work".into() });
+                engine.event(RuntimeEvent::RuntimeTickIdle {
+                    reason: "no_work".into(),
+                });
             }
         }
         tokio::select! {
             Some(completion) = loops.done_rx.recv() => engine.apply(completion)?,
-            Some(event) = loops.fs_rx.recv() => engine.file_event(&event),
+            Some(event) = loops.fs_rx.recv() => {
+                engine.file_event(&event);
+                while let Ok(event) = loops.fs_rx.try_recv() {
+                    engine.file_event(&event);
+                }
+            }
             _ = tokio::signal::ctrl_c() => interrupt(engine, loops, &mut summary),
             _ = terminate.recv() => interrupt(engine, loops, &mut summary),
             _ = tokio::time::sleep(options.heartbeat) => {}
@@ -182,17 +254,23 @@ fn interrupt(engine: &mut Engine, loops: &Loops, summary: &mut DaemonSummary) {
     summary.interrupted = true;
     if engine.draining {
         let _ = loops.cancel_tx.send(true);
-        engine.monitor.line("second signal: cancelling the stages in flight");
+        engine
+            .monitor
+            .line("second signal: cancelling the stages in flight");
     } else {
         engine.draining = true;
-        engine.monitor.line("signal: finishing the stages in flight, then stopping");
+        engine
+            .monitor
+            .line("signal: finishing the stages in flight, then stopping");
     }
 }
 
 fn shut_down(engine: &mut Engine, lock: RuntimeLock, reason: &str) -> Result<(), RuntimeError> {
     engine.snapshot.process_running = false;
     engine.save_snapshot()?;
-    engine.event(RuntimeEvent::RuntimeClosed { reason: reason.into() });
+    engine.event(RuntimeEvent::RuntimeClosed {
+        reason: reason.into(),
+    });
     engine.monitor.line(&format!("stopped reason={reason}"));
     let session_id = lock.record().owner_session_id.clone();
     lock.release()?;
@@ -203,17 +281,30 @@ fn shut_down(engine: &mut Engine, lock: RuntimeLock, reason: &str) -> Result<(),
 impl Engine {
     /// Ideas dropped in `ideas/inbox/` become specs.
     pub fn intake_ideas(&mut self) -> Result<(), RuntimeError> {
-        let Ok(entries) = std::fs::read_dir(self.paths.ideas_inbox()) else { return Ok(()) };
-        let mut ideas: Vec<PathBuf> = entries.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "md")).collect();
+        let Ok(entries) = std::fs::read_dir(self.paths.ideas_inbox()) else {
+            return Ok(());
+        };
+        let mut ideas: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "md"))
+            .collect();
         ideas.sort();
         for idea in ideas {
             match normalize_idea(&mut self.queue, &idea) {
                 Ok(IdeaOutcome::Normalized { spec_id, .. }) => {
-                    self.monitor.line(&format!("idea {} -> spec {spec_id}", idea.display()));
-                    self.event(RuntimeEvent::IdeaNormalizedToSpec { idea_path: idea.display().to_string(), spec_id });
+                    self.monitor
+                        .line(&format!("idea {} -> spec {spec_id}", idea.display()));
+                    self.event(RuntimeEvent::IdeaNormalizedToSpec {
+                        idea_path: idea.display().to_string(),
+                        spec_id,
+                    });
                 }
                 Ok(IdeaOutcome::AlreadyRepresented { .. }) => {}
-                Err(e) => self.event(RuntimeEvent::RuntimeError { origin: "idea intake".into(), message: e.to_string() }),
+                Err(e) => self.event(RuntimeEvent::RuntimeError {
+                    origin: "idea intake".into(),
+                    message: e.to_string(),
+                }),
             }
         }
         Ok(())
@@ -225,25 +316,40 @@ impl Engine {
     pub fn sync_queues(&mut self) {
         for family in Family::ALL {
             let dir = self.paths.lifecycle_dir(family, LifecycleState::Queued);
-            let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
             let ext = family.extension();
             let on_disk: std::collections::BTreeSet<String> = entries
                 .filter_map(Result::ok)
-                .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_suffix(&format!(".{ext}")).map(str::to_string)))
+                .filter_map(|e| {
+                    e.file_name()
+                        .to_str()
+                        .and_then(|n| n.strip_suffix(&format!(".{ext}")).map(str::to_string))
+                })
                 .collect();
-            let indexed: std::collections::BTreeSet<String> = self.queue.ids(family, LifecycleState::Queued).into_iter().collect();
+            let indexed: std::collections::BTreeSet<String> = self
+                .queue
+                .ids(family, LifecycleState::Queued)
+                .into_iter()
+                .collect();
             for id in on_disk.difference(&indexed) {
-                self.queue.apply_event(&FileEvent::Created(dir.join(format!("{id}.{ext}"))));
+                self.queue
+                    .apply_event(&FileEvent::Created(dir.join(format!("{id}.{ext}"))));
             }
             for id in indexed.difference(&on_disk) {
-                self.queue.apply_event(&FileEvent::Removed(dir.join(format!("{id}.{ext}"))));
+                self.queue
+                    .apply_event(&FileEvent::Removed(dir.join(format!("{id}.{ext}"))));
             }
         }
     }
 
     /// Keeps the queue index current with files other processes moved.
     pub fn file_event(&mut self, event: &notify::Event) {
-        let created = matches!(event.kind, EventKind::Create(_) | EventKind::Modify(notify::event::ModifyKind::Name(_)));
+        let created = matches!(
+            event.kind,
+            EventKind::Create(_) | EventKind::Modify(notify::event::ModifyKind::Name(_))
+        );
         let removed = matches!(event.kind, EventKind::Remove(_));
         for path in &event.paths {
             if removed || (created && !path.exists()) {

@@ -11,7 +11,9 @@ use super::evidence::RunTrace;
 use super::monitor::short;
 use super::planes::{to_ws_family, to_ws_plane};
 use crate::check::Plane;
-use crate::runners::{BudgetUse, ClosureRef, PreviousStage, RequestKind, StageRequest, WorkItemRef, compose_prompt};
+use crate::runners::{
+    BudgetUse, ClosureRef, PreviousStage, RequestKind, StageRequest, WorkItemRef, compose_prompt,
+};
 use crate::workspace::atomic::write_atomic;
 use crate::workspace::documents::WorkDocument;
 use crate::workspace::journal::RuntimeEvent;
@@ -53,11 +55,20 @@ impl Engine {
         let pending: Vec<(Plane, ActiveRun)> = Plane::ALL
             .iter()
             .filter(|p| !self.inflight.contains_key(p))
-            .filter_map(|p| self.snapshot.active_runs.get(&to_ws_plane(*p)).map(|r| (*p, r.clone())))
+            .filter_map(|p| {
+                self.snapshot
+                    .active_runs
+                    .get(&to_ws_plane(*p))
+                    .map(|r| (*p, r.clone()))
+            })
             .collect();
         let mut started = false;
         for (plane, run) in pending {
-            self.monitor.line(&format!("resumed active {plane}/{} run={}", run.node, short(&run.run_id)));
+            self.monitor.line(&format!(
+                "resumed active {plane}/{} run={}",
+                run.node,
+                short(&run.run_id)
+            ));
             let document = match &run.work_item {
                 Some(item) => self.active_document(item.family, &item.id)?,
                 None => None,
@@ -72,9 +83,15 @@ impl Engine {
         Ok(started)
     }
 
-    fn active_document(&mut self, family: Family, id: &str) -> Result<Option<WorkDocument>, RuntimeError> {
+    fn active_document(
+        &mut self,
+        family: Family,
+        id: &str,
+    ) -> Result<Option<WorkDocument>, RuntimeError> {
         match self.queue.find(family, id) {
-            Some(located) if located.state == LifecycleState::Active => Ok(Some(self.queue.read(&located)?)),
+            Some(located) if located.state == LifecycleState::Active => {
+                Ok(Some(self.queue.read(&located)?))
+            }
             _ => Ok(None),
         }
     }
@@ -82,8 +99,14 @@ impl Engine {
     /// A pending run whose item is no longer active cannot resume.
     fn drop_orphan_run(&mut self, plane: Plane, run: &ActiveRun) -> Result<(), RuntimeError> {
         self.snapshot.active_runs.remove(&to_ws_plane(plane));
-        let message = format!("run {} of {plane} had no active work item; dropped", run.run_id);
-        self.event(RuntimeEvent::RuntimeError { origin: "reconciliation".into(), message: message.clone() });
+        let message = format!(
+            "run {} of {plane} had no active work item; dropped",
+            run.run_id
+        );
+        self.event(RuntimeEvent::RuntimeError {
+            origin: "reconciliation".into(),
+            message: message.clone(),
+        });
         self.monitor.line(&message);
         self.save_snapshot()
     }
@@ -92,28 +115,48 @@ impl Engine {
         if plane == Plane::Learning {
             return ClaimFilter::default();
         }
-        ClaimFilter { root_spec_id: closure::focus(&self.paths).map(|t| t.root_spec_id) }
+        ClaimFilter {
+            root_spec_id: closure::focus(&self.paths).map(|t| t.root_spec_id),
+        }
     }
 
     /// Claims the next item of `plane` (families in claim order, only those
     /// the loop has an entry for) and starts its entry node.
     fn claim_and_start(&mut self, plane: Plane) -> Result<bool, RuntimeError> {
-        let Some(plane_plan) = self.plan.plane(plane) else { return Ok(false) };
+        let Some(plane_plan) = self.plan.plane(plane) else {
+            return Ok(false);
+        };
         let entries = plane_plan.entries.clone();
         let filter = self.claim_filter(plane);
         for &family in to_ws_plane(plane).families() {
-            let Some(entry) = entries.iter().find(|e| to_ws_family(e.family) == family) else { continue };
-            let Some(claimed) = self.queue.claim_family(family, &filter)? else { continue };
-            self.event(RuntimeEvent::WorkItemClaimed { family, id: claimed.document.id().to_string(), plane: to_ws_plane(plane) });
-            if let Some(target) = closure::open_for(&self.paths, &claimed.document, &claimed.path).map_err(io_error("open closure target"))? {
-                self.monitor.line(&format!("closure target opened root_spec={}", target.root_spec_id));
+            let Some(entry) = entries.iter().find(|e| to_ws_family(e.family) == family) else {
+                continue;
+            };
+            let Some(claimed) = self.queue.claim_family(family, &filter)? else {
+                continue;
+            };
+            self.event(RuntimeEvent::WorkItemClaimed {
+                family,
+                id: claimed.document.id().to_string(),
+                plane: to_ws_plane(plane),
+            });
+            if let Some(target) = closure::open_for(&self.paths, &claimed.document, &claimed.path)
+                .map_err(io_error("open closure target"))?
+            {
+                self.monitor.line(&format!(
+                    "closure target opened root_spec={}",
+                    target.root_spec_id
+                ));
             }
             let node = entry_node(&entry.nodes, &claimed.document);
             let run = ActiveRun {
                 run_id: new_id("run"),
                 node,
                 stage: String::new(),
-                work_item: Some(SnapshotItem { family, id: claimed.document.id().to_string() }),
+                work_item: Some(SnapshotItem {
+                    family,
+                    id: claimed.document.id().to_string(),
+                }),
                 plan_id: Some(self.plan.plan_id.clone()),
                 started_at: Timestamp::now(),
             };
@@ -125,17 +168,27 @@ impl Engine {
 
     /// The `on drained` stage, when a closure target's lineage has no work left.
     fn start_closure(&mut self) -> Result<bool, RuntimeError> {
-        let Some(plane) = Plane::ALL.iter().copied().find(|p| self.plan.plane(*p).is_some_and(|pp| pp.completion.is_some())) else {
+        let Some(plane) = Plane::ALL.iter().copied().find(|p| {
+            self.plan
+                .plane(*p)
+                .is_some_and(|pp| pp.completion.is_some())
+        }) else {
             return Ok(false);
         };
         if !self.may_start(plane) {
             return Ok(false);
         }
-        let Some(target) = closure::focus(&self.paths) else { return Ok(false) };
+        let Some(target) = closure::focus(&self.paths) else {
+            return Ok(false);
+        };
         if closure::lineage_has_work(&self.queue, &target.root_spec_id) {
             return Ok(false);
         }
-        let node = self.plan.plane(plane).and_then(|p| p.completion.clone()).unwrap_or_default();
+        let node = self
+            .plan
+            .plane(plane)
+            .and_then(|p| p.completion.clone())
+            .unwrap_or_default();
         let run = ActiveRun {
             run_id: new_id("run"),
             node,
@@ -150,26 +203,49 @@ impl Engine {
 
     /// Builds and persists the request and prompt, marks the plane running,
     /// and hands the stage to its runner.
-    pub fn start_stage(&mut self, plane: Plane, mut run: ActiveRun, document: Option<WorkDocument>) -> Result<(), RuntimeError> {
+    pub fn start_stage(
+        &mut self,
+        plane: Plane,
+        mut run: ActiveRun,
+        document: Option<WorkDocument>,
+    ) -> Result<(), RuntimeError> {
         let request = self.build_request(plane, &run, document.as_ref())?;
         run.stage = request.stage_kind.clone();
         std::fs::create_dir_all(&request.run_dir).map_err(io_error("create run directory"))?;
         let prompt = compose_prompt(&request);
         write_atomic(&request.prompt_path, prompt.as_bytes()).map_err(io_error("write prompt"))?;
         let json = serde_json::to_vec_pretty(&request).unwrap_or_default();
-        write_atomic(&request.artifact("request", "json"), &json).map_err(io_error("write request"))?;
+        write_atomic(&request.artifact("request", "json"), &json)
+            .map_err(io_error("write request"))?;
         self.set_status(plane, StatusMarker::running(&request.stage_kind))?;
-        self.snapshot.active_runs.insert(to_ws_plane(plane), run.clone());
+        self.snapshot
+            .active_runs
+            .insert(to_ws_plane(plane), run.clone());
         self.save_snapshot()?;
         self.announce_start(plane, &request, &run);
         self.spawn_runner(plane, request.clone());
-        self.inflight.insert(plane, InFlight { request, document, started_at: Timestamp::now(), started: Instant::now() });
+        self.inflight.insert(
+            plane,
+            InFlight {
+                request,
+                document,
+                started_at: Timestamp::now(),
+                started: Instant::now(),
+            },
+        );
         Ok(())
     }
 
     fn announce_start(&mut self, plane: Plane, request: &StageRequest, run: &ActiveRun) {
-        let work = run.work_item.as_ref().map_or_else(|| "closure_target".to_string(), |w| format!("{}:{}", w.family.as_str(), w.id));
-        self.monitor.line(&format!("stage start {plane}/{} run={} work={work}", request.node, short(&run.run_id)));
+        let work = run.work_item.as_ref().map_or_else(
+            || "closure_target".to_string(),
+            |w| format!("{}:{}", w.family.as_str(), w.id),
+        );
+        self.monitor.line(&format!(
+            "stage start {plane}/{} run={} work={work}",
+            request.node,
+            short(&run.run_id)
+        ));
         self.event(RuntimeEvent::StageStarted {
             plane: to_ws_plane(plane),
             run_id: run.run_id.clone(),
@@ -189,7 +265,10 @@ impl Engine {
                 None => crate::runners::RunnerResult {
                     exit: crate::runners::RunnerExit::Failed {
                         class: crate::runners::FailureClass::RunnerBinaryMissing,
-                        message: format!("runner `{}` is not available in this build", request.runner),
+                        message: format!(
+                            "runner `{}` is not available in this build",
+                            request.runner
+                        ),
                     },
                     last_message: None,
                     tokens: None,
@@ -201,8 +280,16 @@ impl Engine {
         });
     }
 
-    fn build_request(&self, plane: Plane, run: &ActiveRun, document: Option<&WorkDocument>) -> Result<StageRequest, RuntimeError> {
-        let node = self.plan.node(plane, &run.node).ok_or_else(|| RuntimeError::Plan(format!("node `{}` is not in the plan", run.node)))?;
+    fn build_request(
+        &self,
+        plane: Plane,
+        run: &ActiveRun,
+        document: Option<&WorkDocument>,
+    ) -> Result<StageRequest, RuntimeError> {
+        let node = self
+            .plan
+            .node(plane, &run.node)
+            .ok_or_else(|| RuntimeError::Plan(format!("node `{}` is not in the plan", run.node)))?;
         let agents = self.paths.agents_dir();
         let run_dir = self.run_dir(&run.run_id);
         let request_id = new_id("request");
@@ -210,11 +297,17 @@ impl Engine {
             (Some(doc), Some(item)) => Some(WorkItemRef {
                 family: item.family.as_str().to_string(),
                 id: doc.id().to_string(),
-                path: self.paths.item_path(item.family, LifecycleState::Active, doc.id()),
+                path: self
+                    .paths
+                    .item_path(item.family, LifecycleState::Active, doc.id()),
             }),
             _ => None,
         };
-        let closure_target = if run.work_item.is_none() { closure::focus(&self.paths).map(|t| self.closure_ref(&t, &run.run_id)) } else { None };
+        let closure_target = if run.work_item.is_none() {
+            closure::focus(&self.paths).map(|t| self.closure_ref(&t, &run.run_id))
+        } else {
+            None
+        };
         Ok(StageRequest {
             prompt_path: run_dir.join(format!("prompt.{request_id}.md")),
             request_id,
@@ -224,7 +317,11 @@ impl Engine {
             plane: plane.to_string(),
             node: run.node.clone(),
             stage_kind: node.stage_kind.clone(),
-            request_kind: if work_item.is_some() { RequestKind::WorkItem } else { RequestKind::ClosureTarget },
+            request_kind: if work_item.is_some() {
+                RequestKind::WorkItem
+            } else {
+                RequestKind::ClosureTarget
+            },
             work_item,
             closure_target,
             legal_outcomes: node.outcomes.iter().map(|o| o.name.clone()).collect(),
@@ -244,11 +341,25 @@ impl Engine {
     }
 
     fn budgets_used(&self, plane: Plane, run: &ActiveRun) -> BTreeMap<String, BudgetUse> {
-        let item = run.work_item.as_ref().map(|w| item_key(w.family, &w.id)).unwrap_or_else(|| run.run_id.clone());
-        let Some(pp) = self.plan.plane(plane) else { return BTreeMap::new() };
+        let item = run
+            .work_item
+            .as_ref()
+            .map(|w| item_key(w.family, &w.id))
+            .unwrap_or_else(|| run.run_id.clone());
+        let Some(pp) = self.plan.plane(plane) else {
+            return BTreeMap::new();
+        };
         pp.budgets
             .iter()
-            .map(|(name, b)| (name.clone(), BudgetUse { used: u64::from(self.counters.total(&item, name)), limit: b.cap.unwrap_or(b.limit) }))
+            .map(|(name, b)| {
+                (
+                    name.clone(),
+                    BudgetUse {
+                        used: u64::from(self.counters.total(&item, name)),
+                        limit: b.cap.unwrap_or(b.limit),
+                    },
+                )
+            })
             .collect()
     }
 
@@ -257,7 +368,10 @@ impl Engine {
         let root = &target.root_spec_id;
         ClosureRef {
             root_spec_id: root.clone(),
-            target_path: self.paths.arbiter_targets_dir().join(format!("{root}.json")),
+            target_path: self
+                .paths
+                .arbiter_targets_dir()
+                .join(format!("{root}.json")),
             root_spec_contract_path: Some(target.root_spec_contract.clone()),
             root_idea_contract_path: target.root_idea_contract.clone(),
             rubric_path: arbiter.join("rubrics").join(format!("{root}.md")),
@@ -271,7 +385,9 @@ impl Engine {
 /// the entry's nodes, else the first.
 fn entry_node(nodes: &[String], document: &WorkDocument) -> String {
     if let WorkDocument::LearningRequest(request) = document {
-        let target = request.target_stage.and_then(|t| serde_json::to_value(t).ok());
+        let target = request
+            .target_stage
+            .and_then(|t| serde_json::to_value(t).ok());
         if let Some(name) = target.as_ref().and_then(|v| v.as_str()) {
             if nodes.iter().any(|n| n == name) {
                 return name.to_string();
@@ -283,6 +399,16 @@ fn entry_node(nodes: &[String], document: &WorkDocument) -> String {
 
 /// Stages of this run so far, from its trace.
 fn previous_stages(run_dir: &std::path::Path) -> Vec<PreviousStage> {
-    let Some(trace) = RunTrace::load(run_dir) else { return Vec::new() };
-    trace.nodes.into_iter().map(|n| PreviousStage { node: n.node, outcome: n.outcome, result_path: n.result_path }).collect()
+    let Some(trace) = RunTrace::load(run_dir) else {
+        return Vec::new();
+    };
+    trace
+        .nodes
+        .into_iter()
+        .map(|n| PreviousStage {
+            node: n.node,
+            outcome: n.outcome,
+            result_path: n.result_path,
+        })
+        .collect()
 }

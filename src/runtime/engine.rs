@@ -29,7 +29,10 @@ pub enum RuntimeError {
     #[error("{0}")]
     Lock(#[from] crate::workspace::lock::LockError),
     #[error("{what}: {source}")]
-    Io { what: String, source: std::io::Error },
+    Io {
+        what: String,
+        source: std::io::Error,
+    },
     #[error("{0}")]
     Plan(String),
 }
@@ -80,10 +83,15 @@ impl Engine {
     }
 
     pub fn save_snapshot(&mut self) -> Result<(), RuntimeError> {
-        self.snapshot.queue_depths = self.queue.depths().by_family.iter().fold(BTreeMap::new(), |mut acc, (f, n)| {
-            *acc.entry(f.plane()).or_insert(0) += n;
-            acc
-        });
+        self.snapshot.queue_depths =
+            self.queue
+                .depths()
+                .by_family
+                .iter()
+                .fold(BTreeMap::new(), |mut acc, (f, n)| {
+                    *acc.entry(f.plane()).or_insert(0) += n;
+                    acc
+                });
         Ok(self.state.save_snapshot(&mut self.snapshot)?)
     }
 
@@ -92,13 +100,16 @@ impl Engine {
     }
 
     pub fn set_status(&mut self, plane: Plane, marker: StatusMarker) -> Result<(), RuntimeError> {
-        self.snapshot.status_markers.insert(to_ws_plane(plane), marker.as_str().to_string());
+        self.snapshot
+            .status_markers
+            .insert(to_ws_plane(plane), marker.as_str().to_string());
         Ok(self.state.write_status(to_ws_plane(plane), &marker)?)
     }
 
     /// True when a run is pending or running in `plane`.
     pub fn busy(&self, plane: Plane) -> bool {
-        self.inflight.contains_key(&plane) || self.snapshot.active_runs.contains_key(&to_ws_plane(plane))
+        self.inflight.contains_key(&plane)
+            || self.snapshot.active_runs.contains_key(&to_ws_plane(plane))
     }
 
     /// Whether `plane` may start beside the planes that are busy now.
@@ -107,10 +118,20 @@ impl Engine {
             return false;
         }
         let together = |a: Plane, b: Plane| {
-            self.plan.concurrency.get(&a).is_some_and(|w| w.contains(&b))
-                || self.plan.concurrency.get(&b).is_some_and(|w| w.contains(&a))
+            self.plan
+                .concurrency
+                .get(&a)
+                .is_some_and(|w| w.contains(&b))
+                || self
+                    .plan
+                    .concurrency
+                    .get(&b)
+                    .is_some_and(|w| w.contains(&a))
         };
-        Plane::ALL.iter().filter(|p| **p != plane && self.busy(**p)).all(|p| together(plane, *p))
+        Plane::ALL
+            .iter()
+            .filter(|p| **p != plane && self.busy(**p))
+            .all(|p| together(plane, *p))
     }
 
     pub fn run_dir(&self, run_id: &str) -> PathBuf {

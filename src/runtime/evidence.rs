@@ -47,7 +47,9 @@ pub struct StageResult {
 
 impl StageResult {
     pub fn path(run_dir: &Path, request_id: &str) -> PathBuf {
-        run_dir.join("stage_results").join(format!("{request_id}.json"))
+        run_dir
+            .join("stage_results")
+            .join(format!("{request_id}.json"))
     }
 
     pub fn write(&self, run_dir: &Path) -> std::io::Result<PathBuf> {

@@ -23,7 +23,10 @@ impl Engine {
             .and_then(|p| p.finals.get(name))
             .cloned()
             .ok_or_else(|| RuntimeError::Plan(format!("final `{name}` is not in the plan")))?;
-        self.set_status(a.plane, StatusMarker::new(&fin.status).unwrap_or_else(StatusMarker::idle))?;
+        self.set_status(
+            a.plane,
+            StatusMarker::new(&fin.status).unwrap_or_else(StatusMarker::idle),
+        )?;
         let spawned = self.handoff(&a, name, &fin)?;
         match &a.inflight.document {
             Some(document) => self.settle_item(document, &fin, name)?,
@@ -31,29 +34,61 @@ impl Engine {
         }
         self.snapshot.active_runs.remove(&to_ws_plane(a.plane));
         self.save_snapshot()?;
-        let verb = if matches!(fin.class, ResultClass::Success | ResultClass::NoOp) { "done" } else { "blocked" };
-        let spawned = spawned.map(|id| format!(" spawned={id}")).unwrap_or_default();
-        self.monitor.line(&format!("route {} {verb} final={name} reason={reason}{spawned}", a.plane));
+        let verb = if matches!(fin.class, ResultClass::Success | ResultClass::NoOp) {
+            "done"
+        } else {
+            "blocked"
+        };
+        let spawned = spawned
+            .map(|id| format!(" spawned={id}"))
+            .unwrap_or_default();
+        self.monitor.line(&format!(
+            "route {} {verb} final={name} reason={reason}{spawned}",
+            a.plane
+        ));
         Ok(())
     }
 
     /// A final with `handoff <family>` creates that work item, with lineage.
-    fn handoff(&mut self, a: &Applied, name: &str, fin: &FinalPlan) -> Result<Option<String>, RuntimeError> {
-        let Some(family) = fin.handoff else { return Ok(None) };
+    fn handoff(
+        &mut self,
+        a: &Applied,
+        name: &str,
+        fin: &FinalPlan,
+    ) -> Result<Option<String>, RuntimeError> {
+        let Some(family) = fin.handoff else {
+            return Ok(None);
+        };
         if family != Family::Incident {
-            return Err(RuntimeError::Plan(format!("final `{name}` hands off to `{family}`, which the runtime cannot create")));
+            return Err(RuntimeError::Plan(format!(
+                "final `{name}` hands off to `{family}`, which the runtime cannot create"
+            )));
         }
         let mut source = self.handoff_source(a, name);
-        let target = a.inflight.request.closure_target.as_ref().and_then(|c| closure::load(&self.paths, &c.root_spec_id));
+        let target = a
+            .inflight
+            .request
+            .closure_target
+            .as_ref()
+            .and_then(|c| closure::load(&self.paths, &c.root_spec_id));
         source.root_idea_id = target.as_ref().and_then(|t| t.root_idea_id.as_deref());
         let document = handoff_incident(&source);
         self.queue.enqueue(&document)?;
-        self.event(RuntimeEvent::WorkItemEnqueued { family: document.family(), id: document.id().to_string(), source: format!("handoff from {}", a.inflight.request.node) });
+        self.event(RuntimeEvent::WorkItemEnqueued {
+            family: document.family(),
+            id: document.id().to_string(),
+            source: format!("handoff from {}", a.inflight.request.node),
+        });
         Ok(Some(document.id().to_string()))
     }
 
     /// Success and no-op finish the item; every other class blocks it.
-    fn settle_item(&mut self, document: &WorkDocument, fin: &FinalPlan, name: &str) -> Result<(), RuntimeError> {
+    fn settle_item(
+        &mut self,
+        document: &WorkDocument,
+        fin: &FinalPlan,
+        name: &str,
+    ) -> Result<(), RuntimeError> {
         let reason = MoveReason::new("runtime", &format!("final {name} ({})", fin.class));
         let (family, id) = (document.family(), document.id());
         let done = matches!(fin.class, ResultClass::Success | ResultClass::NoOp);
@@ -67,9 +102,18 @@ impl Engine {
     }
 
     /// Closes, re-opens for remediation, or parks a closure target.
-    fn settle_closure(&mut self, a: &Applied, fin: &FinalPlan, remediation: bool) -> Result<(), RuntimeError> {
-        let Some(closure_ref) = &a.inflight.request.closure_target else { return Ok(()) };
-        let Some(mut target) = closure::load(&self.paths, &closure_ref.root_spec_id) else { return Ok(()) };
+    fn settle_closure(
+        &mut self,
+        a: &Applied,
+        fin: &FinalPlan,
+        remediation: bool,
+    ) -> Result<(), RuntimeError> {
+        let Some(closure_ref) = &a.inflight.request.closure_target else {
+            return Ok(());
+        };
+        let Some(mut target) = closure::load(&self.paths, &closure_ref.root_spec_id) else {
+            return Ok(());
+        };
         target.last_run_id = Some(a.inflight.request.run_id.clone());
         if closure_ref.verdict_path.is_file() {
             target.latest_verdict = Some(closure_ref.verdict_path.display().to_string());
@@ -78,12 +122,20 @@ impl Engine {
             ResultClass::Success | ResultClass::NoOp => {
                 target.closure_open = false;
                 target.closed_at = Some(Timestamp::now());
-                self.monitor.line(&format!("closure target closed root_spec={}", target.root_spec_id));
+                self.monitor.line(&format!(
+                    "closure target closed root_spec={}",
+                    target.root_spec_id
+                ));
             }
-            _ if remediation && target.remediation_rounds < MAX_REMEDIATION_ROUNDS => target.remediation_rounds += 1,
+            _ if remediation && target.remediation_rounds < MAX_REMEDIATION_ROUNDS => {
+                target.remediation_rounds += 1
+            }
             _ => {
                 target.waiting_for_operator = true;
-                self.monitor.line(&format!("closure target waits for an operator root_spec={}", target.root_spec_id));
+                self.monitor.line(&format!(
+                    "closure target waits for an operator root_spec={}",
+                    target.root_spec_id
+                ));
             }
         }
         closure::save(&self.paths, &target).map_err(io_error("write closure target"))

@@ -6,7 +6,9 @@ use serde_json::json;
 
 use crate::plan::LearnRulePlan;
 use crate::workspace::Timestamp;
-use crate::workspace::documents::{ConsultantDecision, Incident, LearningRequest, Severity, WorkDocument};
+use crate::workspace::documents::{
+    ConsultantDecision, Incident, LearningRequest, Severity, WorkDocument,
+};
 use crate::workspace::{Family, Plane};
 
 /// Where the handoff comes from.
@@ -34,22 +36,42 @@ pub fn hex8() -> String {
 /// `arbiter-gap-<root>-<hex8>` when a closure target asks for remediation.
 pub fn handoff_incident(source: &HandoffSource<'_>) -> WorkDocument {
     let source_id = source.document.map(|d| d.id().to_string());
-    let root_spec = source.document.and_then(|d| d.root_spec_id().map(str::to_string)).or(source.root_spec_id.map(str::to_string));
-    let root_idea = source.document.and_then(|d| d.root_idea_id().map(str::to_string)).or(source.root_idea_id.map(str::to_string));
+    let root_spec = source
+        .document
+        .and_then(|d| d.root_spec_id().map(str::to_string))
+        .or(source.root_spec_id.map(str::to_string));
+    let root_idea = source
+        .document
+        .and_then(|d| d.root_idea_id().map(str::to_string))
+        .or(source.root_idea_id.map(str::to_string));
     let (id, title) = match (&source_id, &root_spec) {
-        (Some(id), _) => (format!("incident-{id}-{}", hex8()), format!("Planning needed for {id}")),
-        (None, Some(root)) => (format!("arbiter-gap-{root}-{}", hex8()), format!("Arbiter remediation for {root}")),
-        (None, None) => (format!("incident-{}-{}", source.node, hex8()), format!("Planning needed after {}", source.node)),
+        (Some(id), _) => (
+            format!("incident-{id}-{}", hex8()),
+            format!("Planning needed for {id}"),
+        ),
+        (None, Some(root)) => (
+            format!("arbiter-gap-{root}-{}", hex8()),
+            format!("Arbiter remediation for {root}"),
+        ),
+        (None, None) => (
+            format!("incident-{}-{}", source.node, hex8()),
+            format!("Planning needed after {}", source.node),
+        ),
     };
     let trigger = format!("{}_{}", source.node, source.final_name);
     let family = source.document.map(WorkDocument::family);
     WorkDocument::Incident(Incident {
         incident_id: id,
         title,
-        summary: format!("Stage `{}` ended in `{}` and handed the work to planning.", source.node, source.final_name),
+        summary: format!(
+            "Stage `{}` ended in `{}` and handed the work to planning.",
+            source.node, source.final_name
+        ),
         source_stage: source.node.to_string(),
         source_plane: source.plane,
-        failure_class: source.failure_class.map_or_else(|| trigger.clone(), str::to_string),
+        failure_class: source
+            .failure_class
+            .map_or_else(|| trigger.clone(), str::to_string),
         trigger_reason: trigger,
         consultant_decision: ConsultantDecision::NeedsPlanning,
         severity: Severity::High,
@@ -72,7 +94,11 @@ pub fn handoff_incident(source: &HandoffSource<'_>) -> WorkDocument {
 }
 
 /// The learning request a learn rule enqueues: `learn-<hex12>`.
-pub fn learning_request(rule: &LearnRulePlan, outcome: &str, source: &HandoffSource<'_>) -> Option<WorkDocument> {
+pub fn learning_request(
+    rule: &LearnRulePlan,
+    outcome: &str,
+    source: &HandoffSource<'_>,
+) -> Option<WorkDocument> {
     let requested_action = serde_json::from_value(json!(rule.action.as_str())).ok()?;
     let target_stage = serde_json::from_value(json!(rule.target)).ok();
     let id = format!("learn-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
@@ -93,7 +119,9 @@ pub fn learning_request(rule: &LearnRulePlan, outcome: &str, source: &HandoffSou
         source_refs: Vec::new(),
         preferred_output_paths: Vec::new(),
         originating_run_ids: vec![source.run_id.to_string()],
-        artifact_paths: std::iter::once(source.result_path.clone()).chain(source.artifacts.iter().cloned()).collect(),
+        artifact_paths: std::iter::once(source.result_path.clone())
+            .chain(source.artifacts.iter().cloned())
+            .collect(),
         references: Vec::new(),
         body: String::new(),
     }))

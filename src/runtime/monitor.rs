@@ -17,10 +17,19 @@ pub struct Monitor {
 impl Monitor {
     pub fn new(stdout: bool, log: Option<&Path>) -> std::io::Result<Monitor> {
         let log = match log {
-            Some(path) => Some(std::fs::OpenOptions::new().create(true).append(true).open(path)?),
+            Some(path) => Some(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)?,
+            ),
             None => None,
         };
-        Ok(Monitor { stdout, log, idle_shown: false })
+        Ok(Monitor {
+            stdout,
+            log,
+            idle_shown: false,
+        })
     }
 
     /// Prints a line (and forgets that idle was shown).

@@ -22,23 +22,3 @@ pub fn to_ws_family(family: check::Family) -> workspace::Family {
         check::Family::BlueprintDraft => workspace::Family::BlueprintDraft,
     }
 }
-
-pub fn from_ws_family(family: workspace::Family) -> check::Family {
-    match family {
-        workspace::Family::Task => check::Family::Task,
-        workspace::Family::Spec => check::Family::Spec,
-        workspace::Family::Probe => check::Family::Probe,
-        workspace::Family::Incident => check::Family::Incident,
-        workspace::Family::LearningRequest => check::Family::LearningRequest,
-        workspace::Family::BlueprintDraft => check::Family::BlueprintDraft,
-    }
-}
-
-/// The plane whose loop receives a family's work items.
-pub fn plane_of(family: check::Family) -> check::Plane {
-    match family {
-        check::Family::Task => check::Plane::Execution,
-        check::Family::LearningRequest => check::Plane::Learning,
-        _ => check::Plane::Planning,
-    }
-}

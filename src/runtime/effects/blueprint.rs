@@ -15,7 +15,11 @@ pub fn manifest(ctx: &mut EffectContext<'_>) -> EffectResult {
     }
     let drafts = match read_json(ctx.run_dir, "blueprint_drafts.json") {
         Ok(Value::Array(drafts)) if !drafts.is_empty() => drafts,
-        Ok(_) => return EffectResult::fault("blueprint_draft_invalid: blueprint_drafts.json must be a non-empty list"),
+        Ok(_) => {
+            return EffectResult::fault(
+                "blueprint_draft_invalid: blueprint_drafts.json must be a non-empty list",
+            );
+        }
         Err(reason) => return EffectResult::fault(format!("blueprint_draft_invalid: {reason}")),
     };
     let path = ctx.run_dir.join("blueprint_drafts.json");
@@ -30,7 +34,9 @@ pub fn manifest(ctx: &mut EffectContext<'_>) -> EffectResult {
         }
         ids.push(document.id().to_string());
     }
-    EffectResult::Proceed { note: format!("queued blueprint drafts {}", ids.join(", ")) }
+    EffectResult::Proceed {
+        note: format!("queued blueprint drafts {}", ids.join(", ")),
+    }
 }
 
 /// `blueprint_packet.json` + `blueprint.md`, kept as the draft's candidate.
@@ -43,9 +49,15 @@ pub fn candidate(ctx: &mut EffectContext<'_>) -> EffectResult {
         return EffectResult::fault("blueprint_packet_invalid: blueprint.md is missing");
     }
     let draft = ctx.item_id().unwrap_or("draft");
-    let kept = ctx.paths.agents_dir().join("blueprints/packets/candidates").join(format!("{draft}.json"));
+    let kept = ctx
+        .paths
+        .agents_dir()
+        .join("blueprints/packets/candidates")
+        .join(format!("{draft}.json"));
     match write_atomic(&kept, packet.to_string().as_bytes()) {
-        Ok(()) => EffectResult::Proceed { note: format!("candidate kept at {}", kept.display()) },
+        Ok(()) => EffectResult::Proceed {
+            note: format!("candidate kept at {}", kept.display()),
+        },
         Err(e) => EffectResult::fault(format!("blueprint_packet_invalid: {e}")),
     }
 }
@@ -57,19 +69,24 @@ pub fn evaluation(ctx: &mut EffectContext<'_>) -> EffectResult {
     }
     if !ctx.outcome.ends_with("APPROVED") {
         return match read_json(ctx.run_dir, "blueprint_critique.json") {
-            Ok(_) => EffectResult::Proceed { note: "critique recorded for the next revision".into() },
+            Ok(_) => EffectResult::Proceed {
+                note: "critique recorded for the next revision".into(),
+            },
             Err(reason) => EffectResult::fault(format!("blueprint_critique_invalid: {reason}")),
         };
     }
     let path = ctx.run_dir.join("generated_task.json");
-    let task = match std::fs::read_to_string(&path).map_err(|e| e.to_string()).and_then(|text| {
-        parse_json(Family::Task, &path, &text).map_err(|e| e.to_string())
-    }) {
+    let task = match std::fs::read_to_string(&path)
+        .map_err(|e| e.to_string())
+        .and_then(|text| parse_json(Family::Task, &path, &text).map_err(|e| e.to_string()))
+    {
         Ok(task) => task,
         Err(reason) => return EffectResult::fault(format!("generated_task_invalid: {reason}")),
     };
     match enqueue(ctx, &task) {
-        Ok(at) => EffectResult::Proceed { note: format!("approved task {} at {at}", task.id()) },
+        Ok(at) => EffectResult::Proceed {
+            note: format!("approved task {} at {at}", task.id()),
+        },
         Err(reason) => EffectResult::fault(format!("blueprint_task_promotion_invalid: {reason}")),
     }
 }

@@ -46,7 +46,10 @@ pub enum EffectResult {
 
 impl EffectResult {
     pub fn fault(reason: impl Into<String>) -> EffectResult {
-        EffectResult::Port { port: "fault", reason: reason.into() }
+        EffectResult::Port {
+            port: "fault",
+            reason: reason.into(),
+        }
     }
 }
 
@@ -73,7 +76,8 @@ pub fn run_effect(id: &str, ctx: &mut EffectContext<'_>) -> EffectResult {
 /// Reads a JSON artifact of the run directory.
 pub fn read_json(run_dir: &Path, name: &str) -> Result<serde_json::Value, String> {
     let path = run_dir.join(name);
-    let bytes = std::fs::read(&path).map_err(|e| format!("{name}_missing: cannot read {}: {e}", path.display()))?;
+    let bytes = std::fs::read(&path)
+        .map_err(|e| format!("{name}_missing: cannot read {}: {e}", path.display()))?;
     serde_json::from_slice(&bytes).map_err(|e| format!("{name}_invalid: {e}"))
 }
 
@@ -82,5 +86,11 @@ pub fn enqueue(ctx: &mut EffectContext<'_>, document: &WorkDocument) -> Result<S
     ctx.queue
         .enqueue(document)
         .map(|path| path.display().to_string())
-        .map_err(|e| format!("cannot enqueue {} {}: {e}", document.family().as_str(), document.id()))
+        .map_err(|e| {
+            format!(
+                "cannot enqueue {} {}: {e}",
+                document.family().as_str(),
+                document.id()
+            )
+        })
 }

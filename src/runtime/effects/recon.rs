@@ -12,23 +12,37 @@ use crate::workspace::documents::parse;
 pub fn recon_handoff(ctx: &mut EffectContext<'_>) -> EffectResult {
     let packet = ctx.run_dir.join("recon_packet.md");
     let Ok(text) = std::fs::read(&packet) else {
-        return EffectResult::fault(format!("recon_handoff_invalid: {} is missing", packet.display()));
+        return EffectResult::fault(format!(
+            "recon_handoff_invalid: {} is missing",
+            packet.display()
+        ));
     };
     let probe = ctx.item_id().unwrap_or("probe").to_string();
     let kept = ctx.paths.recon_packets_dir().join(format!("{probe}.md"));
     if let Err(e) = write_atomic(&kept, &text) {
-        return EffectResult::fault(format!("recon_handoff_invalid: cannot keep the packet: {e}"));
+        return EffectResult::fault(format!(
+            "recon_handoff_invalid: cannot keep the packet: {e}"
+        ));
     }
-    let family = if ctx.outcome.ends_with("EXECUTION") { Family::Task } else { Family::Spec };
+    let family = if ctx.outcome.ends_with("EXECUTION") {
+        Family::Task
+    } else {
+        Family::Spec
+    };
     promote(ctx, family)
 }
 
 /// Finds `generated_<task|spec>.json` or `.md`, parses it and enqueues it.
 fn promote(ctx: &mut EffectContext<'_>, family: Family) -> EffectResult {
     let stem = format!("generated_{}", family.as_str());
-    let candidates: Vec<PathBuf> = ["json", "md"].iter().map(|ext| ctx.run_dir.join(format!("{stem}.{ext}"))).collect();
+    let candidates: Vec<PathBuf> = ["json", "md"]
+        .iter()
+        .map(|ext| ctx.run_dir.join(format!("{stem}.{ext}")))
+        .collect();
     let Some(path) = candidates.iter().find(|p| p.is_file()) else {
-        return EffectResult::fault(format!("recon_handoff_invalid: neither {stem}.json nor {stem}.md was written"));
+        return EffectResult::fault(format!(
+            "recon_handoff_invalid: neither {stem}.json nor {stem}.md was written"
+        ));
     };
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
@@ -39,7 +53,9 @@ fn promote(ctx: &mut EffectContext<'_>, family: Family) -> EffectResult {
         Err(e) => return EffectResult::fault(format!("recon_handoff_invalid: {e}")),
     };
     match enqueue(ctx, &document) {
-        Ok(at) => EffectResult::Proceed { note: format!("promoted {} {} to {at}", family.as_str(), document.id()) },
+        Ok(at) => EffectResult::Proceed {
+            note: format!("promoted {} {} to {at}", family.as_str(), document.id()),
+        },
         Err(reason) => EffectResult::fault(format!("recon_handoff_invalid: {reason}")),
     }
 }

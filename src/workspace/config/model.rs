@@ -218,7 +218,9 @@ pub struct ScriptConfig {
 
 impl Default for ScriptConfig {
     fn default() -> ScriptConfig {
-        ScriptConfig { file: "script.toml".to_string() }
+        ScriptConfig {
+            file: "script.toml".to_string(),
+        }
     }
 }
 
