@@ -214,7 +214,10 @@ async fn event_loop(
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(io_error("install the SIGTERM handler"))?;
     loop {
-        summary.ticks += 1;
+        // Once draining, iterations only wait for stages in flight: not ticks.
+        if !engine.draining {
+            summary.ticks += 1;
+        }
         engine.intake_ideas()?;
         engine.sync_queues();
         let started = engine.dispatch()?;

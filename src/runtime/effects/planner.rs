@@ -17,7 +17,9 @@ pub fn planner_disposition(ctx: &mut EffectContext<'_>) -> EffectResult {
     let doc = match read_json(ctx.run_dir, "planner_disposition.json") {
         Ok(doc) => doc,
         Err(reason) => {
-            return EffectResult::fault(format!("planner_disposition_missing_or_invalid: {reason}"));
+            return EffectResult::fault(format!(
+                "planner_disposition_missing_or_invalid: {reason}"
+            ));
         }
     };
     if let Err(reason) = check_source(ctx, &doc) {
