@@ -12,6 +12,7 @@ pub mod family;
 pub mod intake;
 pub mod journal;
 pub mod lock;
+pub mod mailbox;
 pub mod paths;
 pub mod queue;
 pub mod state;
