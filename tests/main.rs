@@ -2,5 +2,6 @@
 
 mod check;
 mod cli;
+mod runners;
 mod shipped;
 mod support;
