@@ -239,3 +239,13 @@ async fn cancellation_during_a_delay_consumes_nothing() {
     assert_eq!(result.exit, RunnerExit::Cancelled);
     assert!(!progress_path(&stage.request.agents_dir).exists());
 }
+
+#[test]
+fn the_documented_example_is_a_valid_script() {
+    let doc = include_str!("../../docs/script-runner.md");
+    let start = doc.find("```toml\n").expect("a TOML example") + "```toml\n".len();
+    let length = doc[start..].find("```").expect("the example's end");
+    let stage = Stage::checker();
+    let runner = script(&stage, &doc[start..start + length]);
+    assert!(runner.validate().is_ok(), "{:?}", runner.validate());
+}
