@@ -3,6 +3,7 @@
 mod check;
 mod cli;
 mod daemon;
+mod runners;
 mod shipped;
 mod support;
 mod workspace;

@@ -110,3 +110,31 @@ pub fn millrace(args: &[&str], dir: &Path) -> Run {
         .expect("millrace runs");
     Run::from(output)
 }
+
+/// The live (not zombie) processes of process group `pgid`, as
+/// `(pid, state)`, read from `/proc/*/stat`.
+pub fn live_group_members(pgid: i32) -> Vec<(i32, char)> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut members = Vec::new();
+    for entry in entries.flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // `pid (comm) state ppid pgrp ...`; comm may contain spaces.
+        let Some(after) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+            continue;
+        };
+        let fields: Vec<&str> = after.split_whitespace().collect();
+        let state = fields.first().and_then(|s| s.chars().next()).unwrap_or('?');
+        let pgrp = fields.get(2).and_then(|s| s.parse::<i32>().ok());
+        if pgrp == Some(pgid) && state != 'Z' && state != 'X' {
+            members.push((pid, state));
+        }
+    }
+    members
+}

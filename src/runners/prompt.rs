@@ -140,10 +140,10 @@ fn finish(out: &mut String, request: &StageRequest) {
     for outcome in &request.legal_outcomes {
         let _ = writeln!(out, "{}", marker_line(outcome));
     }
-    out.push_str("Write no other line that starts with `###` followed by an ");
-    out.push_str("upper-case word, anywhere in that message, and do not invent ");
-    out.push_str("or rename outcomes. A missing, repeated-but-different or unknown ");
-    out.push_str("marker stops the work item as blocked.\n");
+    out.push_str("Write no other line of the form `### WORD` anywhere in that ");
+    out.push_str("message, and do not invent or rename outcomes.\n");
+    out.push_str("A final message without a marker line, with two different ");
+    out.push_str("markers, or with a marker not listed above blocks the work item.\n");
 }
 
 fn line(out: &mut String, key: &str, value: &str) {

@@ -38,9 +38,10 @@
 //!   during the wait leaves no trace.
 //!
 //! The answer (`message`, a blank line, `### OUTCOME`) is written to
-//! `last_message.<request_id>.txt` in the run directory. A script that does
-//! not parse fails the stage with `runner_transport_failure` and a message
-//! naming the file and line.
+//! `last_message.<request_id>.txt` in the run directory. A
+//! `stage_result_metadata.json` left by an earlier stage of the run is
+//! removed first. A script that does not parse fails the stage with
+//! `runner_transport_failure` and a message naming the file and line.
 
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -90,7 +91,9 @@ impl ScriptRunner {
 
     async fn run_stage(&self, request: &StageRequest, mut cancel: Cancel) -> RunnerResult {
         let started = Instant::now();
-        let exit_or_answer = match self.load() {
+        let cleared =
+            remove_stage_metadata(request).map_err(|e| io_error(&metadata_path(request), e));
+        let exit_or_answer = match cleared.and_then(|()| self.load()) {
             Err(error) => Err(failed(error)),
             Ok(script) => {
                 let step = script.step_for(&request.node, subject_id(request));
@@ -182,9 +185,8 @@ async fn wait(delay: Duration, cancel: &mut Cancel) -> bool {
     }
 }
 
-/// Clears stale metadata, then writes the step's files and metadata.
+/// Writes the step's files and metadata.
 fn apply(request: &StageRequest, step: Option<&Step>) -> Result<Vec<PathBuf>, ScriptError> {
-    remove_stage_metadata(request).map_err(|e| io_error(&metadata_path(request), e))?;
     let Some(step) = step else {
         return Ok(Vec::new());
     };
