@@ -6,4 +6,5 @@ mod daemon;
 mod runners;
 mod shipped;
 mod support;
+mod torture;
 mod workspace;

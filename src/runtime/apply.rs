@@ -139,9 +139,13 @@ impl Engine {
             .collect();
         for rule in rules {
             let source = self.handoff_source(a, "learn");
-            let Some(document) = learning_request(&rule, &a.outcome.outcome, &source) else {
+            let seed = a.inflight.request.request_id.as_str();
+            let Some(document) = learning_request(&rule, &a.outcome.outcome, &source, seed) else {
                 continue;
             };
+            if self.queue.find(document.family(), document.id()).is_some() {
+                continue;
+            }
             self.queue.enqueue(&document)?;
             self.monitor.line(&format!(
                 "learn {}/{} {} -> learning/{} request={}",

@@ -115,6 +115,7 @@ fn start(
         paths,
     };
     announce(&mut engine, &lock)?;
+    engine.reconcile_at_start()?;
     Ok((
         engine,
         lock,

@@ -15,6 +15,7 @@ mod finish;
 mod handoff;
 mod monitor;
 mod planes;
+mod recovery;
 pub mod route;
 
 pub use closure::ClosureTarget;
