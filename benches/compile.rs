@@ -52,7 +52,12 @@ fn workspace() -> tempfile::TempDir {
 fn compile_mode_from_disk(root: &std::path::Path, mode: &str) {
     let sources = load_sources(root).expect("sources");
     let overrides = Overrides::default();
-    let options = CompileOptions { mode, overrides: &overrides, deny_warnings: false, extra_inputs: Vec::new() };
+    let options = CompileOptions {
+        mode,
+        overrides: &overrides,
+        deny_warnings: false,
+        extra_inputs: Vec::new(),
+    };
     let compilation = plan::compile(sources, options, &workspace_reader(root));
     assert!(compilation.outcome.is_ok(), "{mode} compiles");
 }
@@ -60,16 +65,24 @@ fn compile_mode_from_disk(root: &std::path::Path, mode: &str) {
 /// A loop of `n` nodes: a chain of builders with a checker every tenth node
 /// whose `FIX_NEEDED` goes five nodes back within a budget.
 fn generated_loop(n: usize) -> String {
-    let mut text = String::from("loop execution.generated {\n  budget retries = 2\n  entry task -> n0\n  catch BLOCKED -> stuck\n");
+    let mut text = String::from(
+        "loop execution.generated {\n  budget retries = 2\n  entry task -> n0\n  catch BLOCKED -> stuck\n",
+    );
     for i in 0..n {
-        let next = if i + 1 == n { "done".to_string() } else { format!("n{}", i + 1) };
+        let next = if i + 1 == n {
+            "done".to_string()
+        } else {
+            format!("n{}", i + 1)
+        };
         if i % 10 == 9 {
             let back = i - 5;
             text.push_str(&format!(
                 "  n{i}: checker {{\n    CHECKER_PASS -> {next}\n    FIX_NEEDED -> n{back} within retries else stuck\n  }}\n"
             ));
         } else {
-            text.push_str(&format!("  n{i}: builder {{ BUILDER_COMPLETE -> {next} }}\n"));
+            text.push_str(&format!(
+                "  n{i}: builder {{ BUILDER_COMPLETE -> {next} }}\n"
+            ));
         }
     }
     text.push_str("  final done: success\n  final stuck: blocked\n}\n");
@@ -85,14 +98,20 @@ fn bench_generated(n: usize) {
     });
     let mut total_runs = 0;
     let all = median(5, || total_runs = parse_check_lower(&sources));
-    println!("generated loop, {n:>6} nodes: parse {}, parse+check+lower {} (max_stage_runs {total_runs})", ms(parse), ms(all));
+    println!(
+        "generated loop, {n:>6} nodes: parse {}, parse+check+lower {} (max_stage_runs {total_runs})",
+        ms(parse),
+        ms(all)
+    );
 }
 
 fn parse_check_lower(sources: &SourceMap) -> u64 {
     let checked = check::check(sources);
     assert!(!checked.diagnostics.has_errors(), "generated loop checks");
     let lp = &checked.program.loops["execution.generated"];
-    prove_termination(&build(&standalone(lp), &[])).expect("terminates").max_stage_runs
+    prove_termination(&build(&standalone(lp), &[]))
+        .expect("terminates")
+        .max_stage_runs
 }
 
 fn main() {

@@ -74,7 +74,12 @@ impl FlatLoop {
 
     fn drop(&mut self, name: &str) {
         self.nodes.retain(|n| n.name.text != name);
-        self.index = self.nodes.iter().enumerate().map(|(i, n)| (n.name.text.clone(), i)).collect();
+        self.index = self
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.name.text.clone(), i))
+            .collect();
         self.finals.remove(name);
         self.budgets.remove(name);
         self.params.remove(name);
@@ -94,7 +99,11 @@ impl FlatLoop {
     }
 
     fn apply_node(&mut self, def: &NodeDef) {
-        let Some(node) = self.index.get(&def.name.text).and_then(|&i| self.nodes.get_mut(i)) else {
+        let Some(node) = self
+            .index
+            .get(&def.name.text)
+            .and_then(|&i| self.nodes.get_mut(i))
+        else {
             self.index.insert(def.name.text.clone(), self.nodes.len());
             self.nodes.push(FlatNode {
                 name: def.name.clone(),

@@ -94,7 +94,8 @@ pub struct StageRequest {
 impl StageRequest {
     /// `<run_dir>/<name>.<request_id>.<ext>`: per-request artifact paths.
     pub fn artifact(&self, name: &str, ext: &str) -> PathBuf {
-        self.run_dir.join(format!("{name}.{}.{ext}", self.request_id))
+        self.run_dir
+            .join(format!("{name}.{}.{ext}", self.request_id))
     }
 }
 
@@ -162,7 +163,10 @@ pub enum RunnerExit {
     /// Killed at its timeout (its whole process group).
     TimedOut,
     /// It could not run or failed in a classified way.
-    Failed { class: FailureClass, message: String },
+    Failed {
+        class: FailureClass,
+        message: String,
+    },
     /// Stopped because the daemon is shutting down; the stage is not finished.
     Cancelled,
 }

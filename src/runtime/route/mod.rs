@@ -50,15 +50,37 @@ pub struct Finished<'a> {
 }
 
 /// Routes a finished stage through its plane's plan.
-pub fn route(plane: &PlanePlan, counts: &dyn BudgetCounts, finished: &Finished<'_>) -> Result<Decision, RouteError> {
-    let node = plane.nodes.get(finished.node).ok_or_else(|| RouteError::UnknownNode { node: finished.node.into() })?;
-    let route = node.routes.get(finished.outcome).ok_or_else(|| RouteError::NoRoute {
-        node: finished.node.into(),
-        outcome: finished.outcome.into(),
-    })?;
-    let mut walk = Walk { plane, counts, finished, spends: Vec::new(), reasons: vec![format!("outcome {}", finished.outcome)] };
+pub fn route(
+    plane: &PlanePlan,
+    counts: &dyn BudgetCounts,
+    finished: &Finished<'_>,
+) -> Result<Decision, RouteError> {
+    let node = plane
+        .nodes
+        .get(finished.node)
+        .ok_or_else(|| RouteError::UnknownNode {
+            node: finished.node.into(),
+        })?;
+    let route = node
+        .routes
+        .get(finished.outcome)
+        .ok_or_else(|| RouteError::NoRoute {
+            node: finished.node.into(),
+            outcome: finished.outcome.into(),
+        })?;
+    let mut walk = Walk {
+        plane,
+        counts,
+        finished,
+        spends: Vec::new(),
+        reasons: vec![format!("outcome {}", finished.outcome)],
+    };
     let to = walk.follow(route);
-    Ok(Decision { to, spends: walk.spends, reason: walk.reasons.join("; ") })
+    Ok(Decision {
+        to,
+        spends: walk.spends,
+        reason: walk.reasons.join("; "),
+    })
 }
 
 struct Walk<'a> {
@@ -78,23 +100,38 @@ impl Walk<'_> {
         let (used, limit) = self.usage(budget, class.as_deref());
         if used < limit {
             self.reasons.push(format!("{budget} {}/{limit}", used + 1));
-            self.spends.push(Spend { budget: budget.clone(), class });
+            self.spends.push(Spend {
+                budget: budget.clone(),
+                class,
+            });
             self.resolve(route)
         } else {
-            self.reasons.push(format!("{budget} exhausted ({used}/{limit})"));
+            self.reasons
+                .push(format!("{budget} exhausted ({used}/{limit})"));
             self.follow(exhausted)
         }
     }
 
     /// The failure class a `per failure_class` budget is counted under.
     fn class_for(&self, budget: &str) -> Option<String> {
-        let per_class = self.plane.budgets.get(budget).is_some_and(|b| b.per_failure_class);
-        per_class.then(|| self.finished.failure_class.unwrap_or("stage_declared").to_string())
+        let per_class = self
+            .plane
+            .budgets
+            .get(budget)
+            .is_some_and(|b| b.per_failure_class);
+        per_class.then(|| {
+            self.finished
+                .failure_class
+                .unwrap_or("stage_declared")
+                .to_string()
+        })
     }
 
     /// (used, effective limit): a cap over all classes can lower the limit.
     fn usage(&self, budget: &str, class: Option<&str>) -> (u64, u64) {
-        let Some(plan) = self.plane.budgets.get(budget) else { return (0, 0) };
+        let Some(plan) = self.plane.budgets.get(budget) else {
+            return (0, 0);
+        };
         let used = self.counts.used(budget, class);
         match plan.cap {
             Some(cap) if self.counts.total(budget) >= cap => (used.max(plan.limit), plan.limit),
@@ -105,7 +142,9 @@ impl Walk<'_> {
     /// A result key may name the next node (not one listed after `except`).
     fn resolve(&mut self, route: &RoutePlan) -> Target {
         for key in &route.result_keys {
-            let Some(Value::String(name)) = self.finished.metadata.get(key) else { continue };
+            let Some(Value::String(name)) = self.finished.metadata.get(key) else {
+                continue;
+            };
             if self.plane.nodes.contains_key(name) && !route.except.contains(name) {
                 self.reasons.push(format!("result.{key}={name}"));
                 return Target::Node(name.clone());

@@ -10,7 +10,12 @@ use crate::plan::{self, CompileOptions, Plan, shipped_reader, shipped_sources};
 
 fn default_plan() -> Plan {
     let overrides = Overrides::default();
-    let options = CompileOptions { mode: "default_codex", overrides: &overrides, deny_warnings: false, extra_inputs: vec![] };
+    let options = CompileOptions {
+        mode: "default_codex",
+        overrides: &overrides,
+        deny_warnings: false,
+        extra_inputs: vec![],
+    };
     match plan::compile(shipped_sources(), options, &shipped_reader).outcome {
         Ok((_, plan)) => plan,
         Err(_) => panic!("the default mode compiles"),
@@ -31,10 +36,22 @@ impl BudgetCounts for Counts {
 
 fn go(counts: &Counts, node: &str, outcome: &str, metadata: &[(&str, &str)]) -> Decision {
     let plan = default_plan();
-    let metadata: BTreeMap<String, Value> =
-        metadata.iter().map(|(k, v)| (k.to_string(), Value::String(v.to_string()))).collect();
-    let finished = Finished { node, outcome, failure_class: None, metadata: &metadata };
-    route(plan.plane(Plane::Execution).expect("execution"), counts, &finished).expect("routes")
+    let metadata: BTreeMap<String, Value> = metadata
+        .iter()
+        .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
+        .collect();
+    let finished = Finished {
+        node,
+        outcome,
+        failure_class: None,
+        metadata: &metadata,
+    };
+    route(
+        plan.plane(Plane::Execution).expect("execution"),
+        counts,
+        &finished,
+    )
+    .expect("routes")
 }
 
 #[test]
@@ -56,17 +73,35 @@ fn a_budgeted_route_spends_until_exhausted_then_falls_through() {
     counts.0.insert("troubleshoot_attempts".into(), 2);
     let d = go(&counts, "checker", "FIX_NEEDED", &[]);
     assert_eq!(d.to, Target::Node("consultant".into()));
-    assert!(d.reason.contains("fix_cycles exhausted") && d.reason.contains("troubleshoot_attempts exhausted"));
+    assert!(
+        d.reason.contains("fix_cycles exhausted")
+            && d.reason.contains("troubleshoot_attempts exhausted")
+    );
 }
 
 #[test]
 fn result_keys_pick_the_resume_node_except_excluded_ones() {
     let counts = Counts::default();
-    let d = go(&counts, "troubleshooter", "TROUBLESHOOT_COMPLETE", &[("resume_stage", "fixer")]);
+    let d = go(
+        &counts,
+        "troubleshooter",
+        "TROUBLESHOOT_COMPLETE",
+        &[("resume_stage", "fixer")],
+    );
     assert_eq!(d.to, Target::Node("fixer".into()));
-    let d = go(&counts, "troubleshooter", "TROUBLESHOOT_COMPLETE", &[("resume_stage", "consultant")]);
+    let d = go(
+        &counts,
+        "troubleshooter",
+        "TROUBLESHOOT_COMPLETE",
+        &[("resume_stage", "consultant")],
+    );
     assert_eq!(d.to, Target::Node("builder".into()));
-    let d = go(&counts, "troubleshooter", "TROUBLESHOOT_COMPLETE", &[("resume_stage", "nowhere")]);
+    let d = go(
+        &counts,
+        "troubleshooter",
+        "TROUBLESHOOT_COMPLETE",
+        &[("resume_stage", "nowhere")],
+    );
     assert_eq!(d.to, Target::Node("builder".into()));
 }
 
