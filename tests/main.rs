@@ -2,6 +2,7 @@
 
 mod check;
 mod cli;
+mod cli_workspace;
 mod shipped;
 mod support;
 mod workspace;
