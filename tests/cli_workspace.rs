@@ -281,8 +281,10 @@ fn status_follows_queues_plan_snapshot_and_journal() {
     }
     let compiled = ws.run(&["compile", "validate"]).ok();
     let paths = WorkspacePaths::new(ws.root());
-    let mut snapshot = RuntimeSnapshot::default();
-    snapshot.mode_id = Some("default_codex".into());
+    let mut snapshot = RuntimeSnapshot {
+        mode_id: Some("default_codex".into()),
+        ..RuntimeSnapshot::default()
+    };
     snapshot.pause("operator");
     snapshot.active_runs.insert(
         Plane::Execution,
