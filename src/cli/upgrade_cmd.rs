@@ -31,14 +31,7 @@ pub struct UpgradeArgs {
 pub fn run(args: &UpgradeArgs) -> CliResult {
     let workspace = Workspace::open(&args.workspace)?;
     let paths = workspace.paths();
-    let Some(manifest) = baseline::load(&paths).map_err(|e| CliError::Failed(e.to_string()))?
-    else {
-        return fail(format!(
-            "no baseline manifest at {}; run `millrace init --workspace {}` to write one",
-            baseline::manifest_path(&paths).display(),
-            workspace.root.display()
-        ));
-    };
+    let manifest = load_manifest(&workspace)?;
     let shipped = assets::shipped_files();
     let candidate: BTreeMap<String, &[u8]> = shipped
         .iter()
@@ -46,16 +39,14 @@ pub fn run(args: &UpgradeArgs) -> CliResult {
         .collect();
     let entries = baseline::plan(&paths, &manifest, &candidate);
     let mut out = Out::new();
-    if !args.apply {
-        return report(&mut out, false, &manifest, &candidate, &entries, None);
-    }
-    let conflicts: Vec<&str> = entries
-        .iter()
-        .filter(|e| e.disposition == Disposition::Conflict)
-        .map(|e| e.path.as_str())
-        .collect();
-    if !conflicts.is_empty() {
+    let conflicts = conflicts(&entries);
+    if !args.apply || !conflicts.is_empty() {
         report(&mut out, false, &manifest, &candidate, &entries, None)?;
+    }
+    if !args.apply {
+        return Ok(());
+    }
+    if !conflicts.is_empty() {
         return fail(format!(
             "upgrade conflict(s) detected: {}; each was edited here and changed in this build. \
              To take the new version: save your edits elsewhere, delete the file, run \
@@ -72,6 +63,26 @@ pub fn run(args: &UpgradeArgs) -> CliResult {
         &entries,
         Some(&result),
     )
+}
+
+fn load_manifest(workspace: &Workspace) -> Result<BaselineManifest, CliError> {
+    let paths = workspace.paths();
+    match baseline::load(&paths) {
+        Ok(Some(manifest)) => Ok(manifest),
+        Ok(None) => fail(format!(
+            "no baseline manifest at {}; run `millrace init --workspace {}` to write one",
+            baseline::manifest_path(&paths).display(),
+            workspace.root.display()
+        )),
+        Err(error) => fail(error.to_string()),
+    }
+}
+
+fn conflicts(entries: &[PlannedEntry]) -> Vec<&str> {
+    let conflicting = entries
+        .iter()
+        .filter(|e| e.disposition == Disposition::Conflict);
+    conflicting.map(|e| e.path.as_str()).collect()
 }
 
 /// Installs the candidate bytes where the disposition allows, then the new manifest.
