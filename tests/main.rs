@@ -2,6 +2,7 @@
 
 mod check;
 mod cli;
+mod cli_workspace;
 mod daemon;
 mod runners;
 mod shipped;
