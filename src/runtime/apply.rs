@@ -51,6 +51,16 @@ impl Engine {
             result_class,
         };
         self.announce_done(&applied, &completion);
+        let item = self.item_key(&applied);
+        let node_name = applied.inflight.request.node.clone();
+        if self.schedule_retry(
+            applied.plane,
+            &item,
+            &node_name,
+            applied.outcome.failure_class,
+        )? {
+            return Ok(());
+        }
         self.learn(&applied)?;
         let decision = self.decide(&applied, &node)?;
         self.record_trace(&applied, &decision)?;

@@ -54,7 +54,7 @@ impl Engine {
     fn resume_pending(&mut self) -> Result<bool, RuntimeError> {
         let pending: Vec<(Plane, ActiveRun)> = Plane::ALL
             .iter()
-            .filter(|p| !self.inflight.contains_key(p))
+            .filter(|p| !self.inflight.contains_key(p) && !self.waiting(**p))
             .filter_map(|p| {
                 self.snapshot
                     .active_runs

@@ -29,7 +29,17 @@ impl Engine {
         )?;
         let spawned = self.handoff(&a, name, &fin)?;
         match &a.inflight.document {
-            Some(document) => self.settle_item(document, &fin, name)?,
+            Some(document) => {
+                self.settle_item(document, &fin, name)?;
+                if !matches!(fin.class, ResultClass::Success | ResultClass::NoOp) {
+                    self.write_blocked_diagnostics(
+                        document,
+                        &a.inflight.request.node,
+                        name,
+                        a.outcome.failure_class,
+                    )?;
+                }
+            }
             None => self.settle_closure(&a, &fin, spawned.is_some())?,
         }
         self.snapshot.active_runs.remove(&to_ws_plane(a.plane));

@@ -16,6 +16,7 @@ mod handoff;
 mod monitor;
 mod planes;
 mod recovery;
+mod retry;
 pub mod route;
 
 pub use closure::ClosureTarget;
