@@ -8,7 +8,7 @@ use petgraph::algo::tarjan_scc;
 use petgraph::graph::{EdgeIndex, NodeIndex};
 use petgraph::visit::EdgeRef;
 
-use super::graph::{GraphEdge, GraphNode, PlaneGraph};
+use super::graph::{EdgeKind, GraphEdge, GraphNode, PlaneGraph};
 use crate::check::{Diagnostic, Diagnostics, Kind};
 
 /// The most stage runs one work item can take in a plane.
@@ -126,8 +126,29 @@ fn cycle_diagnostic(plane: &PlaneGraph, cycle: &[EdgeIndex]) -> Diagnostic {
         .last()
         .map(|&e| plane.graph[e].span)
         .unwrap_or(plane.loop_span);
+    let mut uncapped = Vec::new();
+    let mut resumes_to = Vec::new();
+    for &edge in cycle {
+        let weight = &plane.graph[edge];
+        if let Some(budget) = &weight.spends {
+            let unbounded = plane.limits.get(budget).is_some_and(Option::is_none);
+            if unbounded && !uncapped.contains(budget) {
+                uncapped.push(budget.clone());
+            }
+        }
+        if weight.kind == EdgeKind::Resume {
+            if let Some((_, to)) = plane.graph.edge_endpoints(edge) {
+                resumes_to.push(plane.graph[to].name().to_string());
+            }
+        }
+    }
+    let kind = Kind::UnboundedCycle {
+        cycle: names,
+        uncapped,
+        resumes_to,
+    };
     let mut diagnostic = Diagnostic::new(
-        Kind::UnboundedCycle { cycle: names },
+        kind,
         closing,
         "closes the cycle",
     );

@@ -16,10 +16,18 @@ pub struct SyntaxError {
     pub expected: Vec<String>,
     /// What stands at the error position, as the user wrote it.
     pub found: String,
+    /// A message that replaces "expected ..., found ..." (an unclosed `{`,
+    /// an unterminated string).
+    pub custom: Option<(String, String)>,
+    /// A hint: the keyword or spelling that was probably meant.
+    pub help: Option<String>,
 }
 
 impl SyntaxError {
     pub fn message(&self) -> String {
+        if let Some((message, _)) = &self.custom {
+            return message.clone();
+        }
         match self.expected.as_slice() {
             [] => format!("unexpected {}", self.found),
             [one] => format!("expected {one}, found {}", self.found),
@@ -30,6 +38,21 @@ impl SyntaxError {
                     rest.join(", "),
                     self.found
                 )
+            }
+        }
+    }
+
+    /// The label on the error's span.
+    pub fn label(&self) -> String {
+        if let Some((_, label)) = &self.custom {
+            return label.clone();
+        }
+        match self.expected.as_slice() {
+            [] => "unexpected here".to_string(),
+            [one] => format!("expected {one}"),
+            many => {
+                let (last, rest) = many.split_last().unwrap_or((&many[0], &[]));
+                format!("expected {} or {last}", rest.join(", "))
             }
         }
     }
@@ -113,19 +136,141 @@ impl<'t> Builder<'t> {
         items
     }
 
-    /// Re-reads a recovered region with the strict rule to say what was expected.
+    /// Re-reads a recovered region with the strict rule to say what was
+    /// expected. Text after a complete statement on the same line is re-read
+    /// together with that statement, so the error names what could follow it.
     fn recover(&mut self, pair: &Pair<'_, Rule>, strict: Rule) {
-        let offset = pair.as_span().start();
-        let region = pair.as_str();
-        let error = match LoopParser::parse(strict, region) {
-            Err(error) => self.pest_error(&error, offset),
-            Ok(_) => SyntaxError {
+        let start = pair.as_span().start();
+        let end = pair.as_span().end();
+        let mut error = None;
+        if let Some(stmt_start) = self.statement_start(start) {
+            error = self
+                .reparse(stmt_start, end, strict)
+                .filter(|e| e.span.start as usize >= start);
+            if error.is_none() {
+                let rest = &self.text[start..];
+                error = Some(self.error_at(start, vec!["end of line".into()], describe_found(rest)));
+            }
+        }
+        let mut error = error
+            .or_else(|| self.reparse(start, end, strict))
+            .unwrap_or_else(|| SyntaxError {
                 span: self.span(pair),
                 expected: Vec::new(),
-                found: describe_found(region),
-            },
-        };
+                found: describe_found(pair.as_str()),
+                custom: None,
+                help: None,
+            });
+        self.refine(&mut error, start, end, strict);
         self.errors.push(error);
+    }
+
+    /// Where the statement starts that a region at `start` trails on the same
+    /// line, or `None` when the region starts its own statement.
+    fn statement_start(&self, start: usize) -> Option<usize> {
+        let before = &self.text[..start];
+        let trimmed = before.trim_end_matches([' ', '\t']);
+        match trimmed.chars().last() {
+            None | Some('\n' | '\r' | '{' | ';') => None,
+            Some(_) => {
+                let from = trimmed.rfind(['\n', '{', ';']).map_or(0, |i| i + 1);
+                let skipped = trimmed[from..].len() - trimmed[from..].trim_start().len();
+                Some(from + skipped)
+            }
+        }
+    }
+
+    /// Parses `text[start..end]` with a strict rule; the error, if any.
+    fn reparse(&self, start: usize, end: usize, strict: Rule) -> Option<SyntaxError> {
+        let region = &self.text[start..end];
+        LoopParser::parse(strict, region.trim_end())
+            .err()
+            .map(|e| self.pest_error(&e, start))
+    }
+
+    fn error_at(&self, pos: usize, expected: Vec<String>, found: String) -> SyntaxError {
+        let rest = self.text.get(pos..).unwrap_or("");
+        let width = found_width(rest).max(1);
+        let end = (pos + width).min(self.text.len()).max(pos);
+        SyntaxError {
+            span: Span::new(self.file, pos, end),
+            expected,
+            found,
+            custom: None,
+            help: None,
+        }
+    }
+
+    /// Says more where the generic "expected ..." would mislead: an unclosed
+    /// `{`, an unterminated string, a lowercase outcome, a misspelt keyword.
+    fn refine(&self, error: &mut SyntaxError, start: usize, end: usize, strict: Rule) {
+        let pos = error.span.start as usize;
+        let region = &self.text[start..end];
+        let at_end = pos >= start + region.trim_end().len();
+        if at_end && error.expected.iter().any(|e| e == "`}`") {
+            if let Some(open) = unclosed_brace(region) {
+                let open = start + open;
+                error.span = Span::new(self.file, open, open + 1);
+                let message = "unclosed `{`".to_string();
+                error.custom = Some((message, "this `{` is never closed".into()));
+                error.help = Some("close the block with a `}` on its own line".into());
+                return;
+            }
+        }
+        let rest = &self.text[pos..];
+        if rest.starts_with('"') && !rest[1..].lines().next().unwrap_or("").contains('"') {
+            let line_end = rest.find(['\n', '\r']).unwrap_or(rest.len());
+            error.span = Span::new(self.file, pos, pos + line_end.max(1));
+            let label = "this string is not closed before the end of the line";
+            error.custom = Some(("unterminated string".into(), label.into()));
+            error.help = Some("add the closing `\"`".into());
+            return;
+        }
+        let word = &rest[..found_width(rest)];
+        let is_lower_word = word.starts_with(|c: char| c.is_ascii_lowercase())
+            && word.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        let wants_outcome = error.expected.iter().any(|e| e == OUTCOME_LABEL)
+            || (strict == Rule::strict_node_stmt && pos == start && looks_like_route(rest));
+        if is_lower_word && wants_outcome {
+            error.expected = vec![OUTCOME_LABEL.into()];
+            error.help = Some(format!(
+                "outcomes are written in UPPER_SNAKE_CASE: `{}`",
+                word.to_uppercase()
+            ));
+            return;
+        }
+        let first = region.trim_start();
+        let first = &first[..found_width(first)];
+        if let Some(keyword) = close_keyword(first, strict) {
+            error.help = Some(format!("did you mean `{keyword}`?"));
+        } else if strict == Rule::strict_loop_stmt && error.expected.iter().any(|e| e == "`{`") {
+            error.help = Some(format!("a node's routes go in a block: `{first} {{ ... }}`"));
+        } else if error.expected == ["`(`"] && is_lower_word {
+            error.help = Some(format!("write the learn action in parentheses: `({word})`"));
+        }
+    }
+
+    /// A name that a statement which did not parse was declaring.
+    fn broken_name(&self, pair: &Pair<'_, Rule>) -> Option<Name> {
+        let start = pair.as_span().start();
+        let text = pair.as_str();
+        let first_len = found_width(text);
+        let first = &text[..first_len];
+        let (offset, word) = if matches!(first, "final" | "budget" | "param") {
+            let rest = &text[first_len..];
+            let skipped = rest.len() - rest.trim_start().len();
+            let rest = rest.trim_start();
+            (first_len + skipped, &rest[..found_width(rest)])
+        } else {
+            (0, first)
+        };
+        let ident = word.starts_with(|c: char| c.is_ascii_lowercase())
+            && word.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        let keyword = KEYWORDS.contains(&word);
+        (ident && !keyword).then(|| Name {
+            text: word.to_string(),
+            span: Span::new(self.file, start + offset, start + offset + word.len()),
+        })
     }
 
     fn pest_error(&self, error: &pest::error::Error<Rule>, offset: usize) -> SyntaxError {
@@ -134,18 +279,11 @@ impl<'t> Builder<'t> {
             InputLocation::Span((s, _)) => s,
         } + offset;
         let rest = self.text.get(pos..).unwrap_or("");
-        let found = describe_found(rest);
-        let width = found_width(rest).max(1);
-        let end = (pos + width).min(self.text.len()).max(pos);
         let expected = match &error.variant {
             ErrorVariant::ParsingError { positives, .. } => expected_labels(positives),
             ErrorVariant::CustomError { message } => vec![message.clone()],
         };
-        SyntaxError {
-            span: Span::new(self.file, pos, end),
-            expected,
-            found,
-        }
+        self.error_at(pos, expected, describe_found(rest))
     }
 
     fn stage(&mut self, pair: Pair<'_, Rule>) -> StageDef {
@@ -199,12 +337,21 @@ impl<'t> Builder<'t> {
     fn loop_def(&mut self, pair: Pair<'_, Rule>) -> LoopDef {
         let span = self.span(&pair);
         let (mut name, mut extends, mut stmts) = (None, None, Vec::new());
+        let (mut recovered, mut broken) = (false, Vec::new());
         for inner in pair.into_inner() {
             match inner.as_rule() {
                 Rule::loop_name => name = Some(self.name(inner)),
                 Rule::extends => extends = self.extends(inner),
-                Rule::bad_stmt => self.recover(&inner, Rule::strict_loop_stmt),
-                _ => stmts.extend(self.loop_stmt(inner)),
+                Rule::bad_stmt | Rule::bad_node => {
+                    recovered = true;
+                    broken.extend(self.broken_name(&inner));
+                    self.recover(&inner, Rule::strict_loop_stmt);
+                }
+                _ => {
+                    let before = self.errors.len();
+                    stmts.extend(self.loop_stmt(inner));
+                    recovered |= self.errors.len() > before;
+                }
             }
         }
         let name = name.unwrap_or_else(|| placeholder(span));
@@ -212,6 +359,8 @@ impl<'t> Builder<'t> {
             name,
             extends,
             stmts,
+            recovered,
+            broken,
             span,
         }
     }
@@ -527,10 +676,13 @@ impl<'t> Builder<'t> {
             concurrent: Vec::new(),
             bindings: Vec::new(),
             stage_bindings: Vec::new(),
+            recovered: false,
             span,
         };
         for inner in pair.into_inner() {
+            let before = self.errors.len();
             self.mode_stmt(&mut mode, inner);
+            mode.recovered |= self.errors.len() > before;
         }
         mode
     }
@@ -688,6 +840,10 @@ fn found_width(rest: &str) -> usize {
         return 0;
     }
     let word = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '$';
+    if first == '"' {
+        let line = rest.find(['\n', '\r']).unwrap_or(rest.len());
+        return rest[1..line].find('"').map_or(line, |close| close + 2);
+    }
     if !word(first) {
         return if rest.starts_with("->") {
             2
@@ -708,6 +864,8 @@ fn expected_labels(positives: &[Rule]) -> Vec<String> {
             labels.push(label.to_string());
         }
     }
+    // "end of line" reads best last: "expected `within`, `except` or end of line".
+    labels.sort_by_key(|l| l == "end of line");
     labels
 }
 
@@ -769,9 +927,7 @@ fn rule_label(rule: Rule) -> Option<&'static str> {
         Rule::lparen => "`(`",
         Rule::rparen => "`)`",
         Rule::ident | Rule::node_head => "a name",
-        Rule::outcome | Rule::outcome_list | Rule::route_decl | Rule::outcome_decl => {
-            "an outcome (UPPER_SNAKE_CASE)"
-        }
+        Rule::outcome | Rule::outcome_list | Rule::route_decl | Rule::outcome_decl => OUTCOME_LABEL,
         Rule::loop_name => "a loop name such as `execution.standard`",
         Rule::int | Rule::duration => "a number",
         Rule::param_ref => "a `$param` reference",
@@ -784,7 +940,103 @@ fn rule_label(rule: Rule) -> Option<&'static str> {
         Rule::stage_def | Rule::loop_def | Rule::mode_def | Rule::alias_def => {
             "an item (`stage`, `loop`, `mode` or `alias`)"
         }
-        Rule::EOI => "end of file",
+        Rule::EOI => "end of line",
+        Rule::strict_item => "an item (`stage`, `loop`, `mode` or `alias`)",
+        Rule::strict_stage_stmt => "an outcome (`OUTCOME: class`), `writes` or `families`",
+        Rule::strict_loop_stmt => {
+            "a loop statement (`param`, `budget`, `entry`, `on drained`, `catch`, `final`, `drop` or a node)"
+        }
+        Rule::strict_node_stmt => "a route (`OUTCOME -> target`), an `effect` or a binding",
+        Rule::strict_mode_stmt => {
+            "a mode statement (`loop`, `set`, `learn`, `concurrent`, a binding or a node block)"
+        }
+        Rule::strict_binding_stmt => {
+            "a binding (`runner`, `model`, `thinking`, `timeout`, `entrypoint`, `skill`)"
+        }
+        Rule::strict_learn_stmt => "a learn rule (`node OUTCOME -> target (action)`)",
         _ => return None,
     })
+}
+
+const OUTCOME_LABEL: &str = "an outcome (UPPER_SNAKE_CASE)";
+
+/// Every keyword of the language (a name may not be one).
+const KEYWORDS: &[&str] = &[
+    "stage", "in", "loop", "extends", "mode", "alias", "param", "budget", "per", "cap", "entry",
+    "on", "drained", "catch", "within", "else", "result", "or", "except", "effect", "final",
+    "status", "emits", "handoff", "drop", "set", "learn", "concurrent", "with", "runner", "model",
+    "thinking", "timeout", "entrypoint", "skill", "writes", "families",
+];
+
+/// The keyword that a misspelt first word of a statement probably meant.
+fn close_keyword(word: &str, strict: Rule) -> Option<&'static str> {
+    let candidates: &[&'static str] = match strict {
+        Rule::strict_item => &["stage", "loop", "mode", "alias"],
+        Rule::strict_stage_stmt => &["writes", "families"],
+        Rule::strict_loop_stmt => &["param", "budget", "entry", "on", "catch", "final", "drop"],
+        Rule::strict_node_stmt | Rule::strict_binding_stmt => {
+            &["effect", "runner", "model", "thinking", "timeout", "entrypoint", "skill"]
+        }
+        Rule::strict_mode_stmt => &[
+            "loop", "set", "learn", "concurrent", "runner", "model", "thinking", "timeout",
+            "entrypoint", "skill",
+        ],
+        _ => &[],
+    };
+    if word.len() < 2 || candidates.contains(&word) {
+        return None;
+    }
+    let best = candidates
+        .iter()
+        .map(|k| (strsim::levenshtein(word, k), *k))
+        .min()?;
+    (best.0 <= 1 || (best.0 == 2 && word.len() >= 5)).then_some(best.1)
+}
+
+/// True when `rest` reads like a route: a word, maybe more, then `->`.
+fn looks_like_route(rest: &str) -> bool {
+    rest.lines()
+        .next()
+        .and_then(|line| line.split_once("->"))
+        .is_some_and(|(head, _)| {
+            head.split(|c: char| c == ',' || c.is_whitespace())
+                .filter(|w| !w.is_empty())
+                .all(|w| w.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        })
+}
+
+/// The `{` in `region` that is never closed. Braces are matched by
+/// indentation: a `}` that starts a line closes the block opened on the
+/// nearest line indented no deeper, so a missing `}` is found where it was
+/// forgotten, not at the end of the file.
+fn unclosed_brace(region: &str) -> Option<usize> {
+    let mut stack: Vec<(usize, usize)> = Vec::new();
+    let mut unclosed = None;
+    let mut line_start = 0;
+    for line in region.split_inclusive('\n') {
+        let indent = line.len() - line.trim_start_matches([' ', '\t']).len();
+        let mut in_string = false;
+        for (i, c) in line.char_indices() {
+            match c {
+                '"' => in_string = !in_string,
+                '#' if !in_string => break,
+                '{' if !in_string => stack.push((indent, line_start + i)),
+                '}' if !in_string => {
+                    if line[..i].trim().is_empty() {
+                        while let Some(&(open_indent, open)) = stack.last() {
+                            if open_indent <= indent {
+                                break;
+                            }
+                            unclosed.get_or_insert(open);
+                            stack.pop();
+                        }
+                    }
+                    stack.pop();
+                }
+                _ => {}
+            }
+        }
+        line_start += line.len();
+    }
+    unclosed.or_else(|| stack.last().map(|&(_, open)| open))
 }
