@@ -38,13 +38,26 @@ pub fn check_fixture(name: &str, text: &str) -> (bool, String) {
     let mut checked = check::check(&sources);
     let mut summary = String::new();
     if !checked.diagnostics.has_errors() {
-        for (loop_name, lp) in checked.program.loops.iter().filter(|(n, _)| defined.contains(*n)) {
+        for (loop_name, lp) in checked
+            .program
+            .loops
+            .iter()
+            .filter(|(n, _)| defined.contains(*n))
+        {
             match prove_termination(&build(&standalone(lp), &[])) {
-                Ok(bound) => summary.push_str(&format!("loop {loop_name}: max_stage_runs={}\n", bound.max_stage_runs)),
+                Ok(bound) => summary.push_str(&format!(
+                    "loop {loop_name}: max_stage_runs={}\n",
+                    bound.max_stage_runs
+                )),
                 Err(d) => checked.diagnostics.extend(d),
             }
         }
-        for mode in checked.program.modes.keys().filter(|m| defined.contains(*m)) {
+        for mode in checked
+            .program
+            .modes
+            .keys()
+            .filter(|m| defined.contains(*m))
+        {
             match check::select_mode(&checked.program, mode, &Overrides::default()).map(lower) {
                 Ok(Ok(_)) => summary.push_str(&format!("mode {mode}: ok\n")),
                 Ok(Err(d)) => checked.diagnostics.extend(d),
@@ -61,10 +74,20 @@ pub fn check_fixture(name: &str, text: &str) -> (bool, String) {
 fn fixtures() {
     insta::glob!("check/*.loop", |path| {
         let text = std::fs::read_to_string(path).expect("fixture is readable");
-        let name = format!("tests/check/{}", path.file_name().and_then(|n| n.to_str()).unwrap_or_default());
+        let name = format!(
+            "tests/check/{}",
+            path.file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default()
+        );
         let (ok, output) = check_fixture(&name, &text);
         let expect_error = name.contains("/err_");
-        assert_eq!(!ok, expect_error, "{name}: expected {}\n{output}", if expect_error { "errors" } else { "success" });
+        assert_eq!(
+            !ok,
+            expect_error,
+            "{name}: expected {}\n{output}",
+            if expect_error { "errors" } else { "success" }
+        );
         insta::assert_snapshot!(output);
     });
 }

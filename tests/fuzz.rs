@@ -38,7 +38,9 @@ fn exercise(sources: &SourceMap, render_full: bool) -> BTreeSet<String> {
             }
         }
         for mode in checked.program.modes.keys() {
-            if let Ok(Err(d)) = check::select_mode(&checked.program, mode, &Overrides::default()).map(lower) {
+            if let Ok(Err(d)) =
+                check::select_mode(&checked.program, mode, &Overrides::default()).map(lower)
+            {
                 checked.diagnostics.extend(d);
             }
         }
@@ -73,9 +75,15 @@ fn check_input(text: &str, render_full: bool) -> bool {
     let twice = syntax::format(&once);
     assert_eq!(twice, once, "formatting is not idempotent for:\n{text}");
     let (_, errors) = syntax::parse(FileId(0), &once);
-    assert!(errors.is_empty(), "formatted text does not parse:\n{text}\n---\n{once}");
+    assert!(
+        errors.is_empty(),
+        "formatted text does not parse:\n{text}\n---\n{once}"
+    );
     let formatted_codes = exercise(&single(&once), false);
-    assert_eq!(formatted_codes, codes, "formatting changed the diagnostics of:\n{text}\n---\n{once}");
+    assert_eq!(
+        formatted_codes, codes,
+        "formatting changed the diagnostics of:\n{text}\n---\n{once}"
+    );
     true
 }
 
@@ -83,25 +91,142 @@ fn check_input(text: &str, render_full: bool) -> bool {
 
 const VOCABULARY: &[&str] = &[
     // keywords
-    "stage", "in", "loop", "extends", "mode", "alias", "param", "budget", "per", "cap", "entry", "on",
-    "drained", "catch", "within", "else", "result", "or", "except", "effect", "final", "status", "emits",
-    "handoff", "drop", "set", "learn", "concurrent", "with", "runner", "model", "thinking", "timeout",
-    "entrypoint", "skill", "writes", "families",
+    "stage",
+    "in",
+    "loop",
+    "extends",
+    "mode",
+    "alias",
+    "param",
+    "budget",
+    "per",
+    "cap",
+    "entry",
+    "on",
+    "drained",
+    "catch",
+    "within",
+    "else",
+    "result",
+    "or",
+    "except",
+    "effect",
+    "final",
+    "status",
+    "emits",
+    "handoff",
+    "drop",
+    "set",
+    "learn",
+    "concurrent",
+    "with",
+    "runner",
+    "model",
+    "thinking",
+    "timeout",
+    "entrypoint",
+    "skill",
+    "writes",
+    "families",
     // names the shipped sources define or use
-    "builder", "checker", "fixer", "doublechecker", "updater", "troubleshooter", "consultant", "planner",
-    "manager", "mechanic", "auditor", "recon", "arbiter", "analyst", "professor", "curator", "librarian",
-    "done", "blocked", "stuck", "task", "spec", "probe", "incident", "learning_request", "success", "no_op",
-    "followup_needed", "recoverable_failure", "escalate_planning", "execution", "planning", "learning",
-    "execution.standard", "execution.x", "planning.standard", "learning.standard", "default_codex",
-    "codex_cli", "script", "fix_cycles", "failure_class", "fault", "planner_disposition", "improve",
-    "install", "resume_stage", "result.resume_stage", "$max_fix_cycles", "$p", "high", "x", "y_1",
+    "builder",
+    "checker",
+    "fixer",
+    "doublechecker",
+    "updater",
+    "troubleshooter",
+    "consultant",
+    "planner",
+    "manager",
+    "mechanic",
+    "auditor",
+    "recon",
+    "arbiter",
+    "analyst",
+    "professor",
+    "curator",
+    "librarian",
+    "done",
+    "blocked",
+    "stuck",
+    "task",
+    "spec",
+    "probe",
+    "incident",
+    "learning_request",
+    "success",
+    "no_op",
+    "followup_needed",
+    "recoverable_failure",
+    "escalate_planning",
+    "execution",
+    "planning",
+    "learning",
+    "execution.standard",
+    "execution.x",
+    "planning.standard",
+    "learning.standard",
+    "default_codex",
+    "codex_cli",
+    "script",
+    "fix_cycles",
+    "failure_class",
+    "fault",
+    "planner_disposition",
+    "improve",
+    "install",
+    "resume_stage",
+    "result.resume_stage",
+    "$max_fix_cycles",
+    "$p",
+    "high",
+    "x",
+    "y_1",
     // outcomes
-    "BUILDER_COMPLETE", "CHECKER_PASS", "FIX_NEEDED", "BLOCKED", "PLANNER_COMPLETE", "ANALYST_NOOP", "X",
+    "BUILDER_COMPLETE",
+    "CHECKER_PASS",
+    "FIX_NEEDED",
+    "BLOCKED",
+    "PLANNER_COMPLETE",
+    "ANALYST_NOOP",
+    "X",
     // punctuation
-    "{", "}", "->", ":", "=", ",", "(", ")", "|", ";", ".", "$", "-", ">", "#", "# note",
+    "{",
+    "}",
+    "->",
+    ":",
+    "=",
+    ",",
+    "(",
+    ")",
+    "|",
+    ";",
+    ".",
+    "$",
+    "-",
+    ">",
+    "#",
+    "# note",
     // layout, strings, numbers
-    "\n", "\n", "\n", "\n  ", "\t", "\"gpt-5\"", "\"unterminated", "\"\"", "0", "1", "2", "42", "10m", "90s",
-    "2h", "7x", "18446744073709551616", "é", "\u{0}",
+    "\n",
+    "\n",
+    "\n",
+    "\n  ",
+    "\t",
+    "\"gpt-5\"",
+    "\"unterminated",
+    "\"\"",
+    "0",
+    "1",
+    "2",
+    "42",
+    "10m",
+    "90s",
+    "2h",
+    "7x",
+    "18446744073709551616",
+    "é",
+    "\u{0}",
 ];
 
 /// A loop-shaped skeleton, so that generated tokens often land inside
@@ -109,7 +234,10 @@ const VOCABULARY: &[&str] = &[
 const SKELETONS: &[(&str, &str)] = &[
     ("", ""),
     ("loop execution.x {\n  entry task -> builder\n  ", "\n}\n"),
-    ("loop execution.x {\n  entry task -> builder\n  catch BLOCKED -> done\n  builder {\n    ", "\n  }\n  final done: blocked\n}\n"),
+    (
+        "loop execution.x {\n  entry task -> builder\n  catch BLOCKED -> done\n  builder {\n    ",
+        "\n  }\n  final done: blocked\n}\n",
+    ),
     ("mode m {\n  loop execution.standard\n  ", "\n}\n"),
     ("stage s in execution {\n  ", "\n}\n"),
 ];
@@ -117,17 +245,21 @@ const SKELETONS: &[(&str, &str)] = &[
 fn token_input() -> impl Strategy<Value = String> {
     let token = prop::sample::select(VOCABULARY);
     let skeleton = prop::sample::select(SKELETONS);
-    (skeleton, prop::collection::vec((token, prop::bool::ANY), 0..48)).prop_map(|((head, tail), tokens)| {
-        let mut text = String::from(head);
-        for (token, space) in tokens {
-            text.push_str(token);
-            if space {
-                text.push(' ');
+    (
+        skeleton,
+        prop::collection::vec((token, prop::bool::ANY), 0..48),
+    )
+        .prop_map(|((head, tail), tokens)| {
+            let mut text = String::from(head);
+            for (token, space) in tokens {
+                text.push_str(token);
+                if space {
+                    text.push(' ');
+                }
             }
-        }
-        text.push_str(tail);
-        text
-    })
+            text.push_str(tail);
+            text
+        })
 }
 
 proptest! {
@@ -158,15 +290,19 @@ impl Rng {
     }
 
     fn below(&mut self, n: usize) -> usize {
-        if n == 0 { 0 } else { (self.next() % n as u64) as usize }
+        if n == 0 {
+            0
+        } else {
+            (self.next() % n as u64) as usize
+        }
     }
 }
 
 /// Characters worth inserting: the language's punctuation, both cases,
 /// digits, layout, and a multi-byte character to test span arithmetic.
 const INSERTS: &[char] = &[
-    '{', '}', '-', '>', ':', '=', ',', '(', ')', '|', ';', '.', '$', '#', '"', ' ', '\n', '\t', 'a', 'z', '_', 'A',
-    'Z', '0', '9', 'é', '→',
+    '{', '}', '-', '>', ':', '=', ',', '(', ')', '|', ';', '.', '$', '#', '"', ' ', '\n', '\t',
+    'a', 'z', '_', 'A', 'Z', '0', '9', 'é', '→',
 ];
 
 fn mutate(text: &str, rng: &mut Rng) -> String {
@@ -217,18 +353,27 @@ fn mutate(text: &str, rng: &mut Rng) -> String {
 /// now and then, among the other shipped files. Returns the mutant count.
 fn mutate_shipped(dir: &str, seed: u64) -> usize {
     let shipped = shipped_sources();
-    let files: Vec<(String, String)> = shipped.files().map(|(_, f)| (f.name.clone(), f.text.to_string())).collect();
+    let files: Vec<(String, String)> = shipped
+        .files()
+        .map(|(_, f)| (f.name.clone(), f.text.to_string()))
+        .collect();
     let mut rng = Rng(seed);
     let mut count = 0usize;
     let mut formatted = 0usize;
-    for (index, (name, text)) in files.iter().enumerate().filter(|(_, (n, _))| n.starts_with(dir)) {
+    for (index, (name, text)) in files
+        .iter()
+        .enumerate()
+        .filter(|(_, (n, _))| n.starts_with(dir))
+    {
         for _ in 0..MUTANTS_PER_FILE {
             let mutant = mutate(text, &mut rng);
             count += 1;
             formatted += usize::from(check_input(&mutant, count % RENDER_EVERY == 0));
             if count % IN_CONTEXT_EVERY == 0 {
                 let mut sources = SourceMap::new();
-                for (_, (other_name, other_text)) in files.iter().enumerate().filter(|(i, _)| *i != index) {
+                for (_, (other_name, other_text)) in
+                    files.iter().enumerate().filter(|(i, _)| *i != index)
+                {
                     sources.add(other_name.clone(), other_text.clone());
                 }
                 sources.add(name.clone(), mutant);
@@ -238,7 +383,10 @@ fn mutate_shipped(dir: &str, seed: u64) -> usize {
     }
     // Most mutants break the syntax, but enough must parse for the
     // formatter checks to mean something.
-    assert!(formatted * 20 >= count, "only {formatted} of {count} mutants parsed");
+    assert!(
+        formatted * 20 >= count,
+        "only {formatted} of {count} mutants parsed"
+    );
     eprintln!("{dir}: {count} mutants, {formatted} formatted");
     count
 }

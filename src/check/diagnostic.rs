@@ -246,7 +246,9 @@ impl Kind {
             },
             Kind::PlaneMismatch {
                 expected, found, ..
-            } => format!("use a stage kind of plane `{expected}`, or move the node to a `{found}.*` loop"),
+            } => format!(
+                "use a stage kind of plane `{expected}`, or move the node to a `{found}.*` loop"
+            ),
             Kind::InvalidValue { what, .. } => match *what {
                 "timeout" => "write a positive duration: `600`, `90s`, `10m` or `2h`".into(),
                 _ => return None,

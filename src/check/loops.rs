@@ -184,7 +184,11 @@ impl LoopChecker<'_> {
     fn finals(&mut self) -> BTreeMap<String, Final> {
         let mut finals = BTreeMap::new();
         for decl in self.flat.finals.values() {
-            let node = self.flat.nodes.iter().find(|n| n.name.text == decl.name.text);
+            let node = self
+                .flat
+                .nodes
+                .iter()
+                .find(|n| n.name.text == decl.name.text);
             if let Some(node) = node {
                 let d = duplicate("name", &decl.name);
                 self.diags
@@ -432,8 +436,12 @@ impl LoopChecker<'_> {
                 } else if self.flat.finals.contains_key(text) {
                     self.diags.push(not_a_node(node_name, "an entry"));
                 } else if !self.flat.broken.contains(text) {
-                    let known: Vec<&str> =
-                        self.flat.nodes.iter().map(|n| n.name.text.as_str()).collect();
+                    let known: Vec<&str> = self
+                        .flat
+                        .nodes
+                        .iter()
+                        .map(|n| n.name.text.as_str())
+                        .collect();
                     self.diags.push(unknown("node", node_name, &known));
                 }
             }
@@ -483,7 +491,11 @@ impl LoopChecker<'_> {
             self.diags.push(not_a_node(&decl.node, "`on drained`"));
             return None;
         }
-        let defined = self.flat.nodes.iter().any(|n| n.name.text == decl.node.text);
+        let defined = self
+            .flat
+            .nodes
+            .iter()
+            .any(|n| n.name.text == decl.node.text);
         if defined || self.flat.broken.contains(&decl.node.text) {
             return None;
         }

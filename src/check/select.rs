@@ -192,7 +192,10 @@ pub fn standalone(lp: &Loop) -> ResolvedLoop {
     let mode = Mode {
         name: String::new(),
         loops: BTreeMap::new(),
-        bindings: Bindings { runner: Some("script".into()), ..Bindings::default() },
+        bindings: Bindings {
+            runner: Some("script".into()),
+            ..Bindings::default()
+        },
         stage_bindings: BTreeMap::new(),
         sets: BTreeMap::new(),
         learn: Vec::new(),
@@ -201,6 +204,11 @@ pub fn standalone(lp: &Loop) -> ResolvedLoop {
     };
     match resolve_loop(lp, &mode, &Overrides::default()) {
         Ok(resolved) => resolved,
-        Err(_) => ResolvedLoop { source: lp.clone(), params: BTreeMap::new(), limits: BTreeMap::new(), nodes: BTreeMap::new() },
+        Err(_) => ResolvedLoop {
+            source: lp.clone(),
+            params: BTreeMap::new(),
+            limits: BTreeMap::new(),
+            nodes: BTreeMap::new(),
+        },
     }
 }

@@ -77,8 +77,8 @@ fn cycle_in(plane: &PlaneGraph, scc: &[NodeIndex]) -> Vec<EdgeIndex> {
             if edge.target() == start {
                 return walk_back(plane, &parent, node, edge.id(), start);
             }
-            if !parent.contains_key(&edge.target()) {
-                parent.insert(edge.target(), edge.id());
+            if let std::collections::hash_map::Entry::Vacant(slot) = parent.entry(edge.target()) {
+                slot.insert(edge.id());
                 queue.push_back(edge.target());
             }
         }
@@ -147,11 +147,7 @@ fn cycle_diagnostic(plane: &PlaneGraph, cycle: &[EdgeIndex]) -> Diagnostic {
         uncapped,
         resumes_to,
     };
-    let mut diagnostic = Diagnostic::new(
-        kind,
-        closing,
-        "closes the cycle",
-    );
+    let mut diagnostic = Diagnostic::new(kind, closing, "closes the cycle");
     for &edge in &cycle[..cycle.len().saturating_sub(1)] {
         let span = plane.graph[edge].span;
         if span != closing {

@@ -87,7 +87,8 @@ fn tokenize(code: &str) -> Vec<String> {
         } else if rest.starts_with("->") {
             2
         } else if is_word_char(c) {
-            rest.find(|ch: char| !is_word_char(ch)).unwrap_or(rest.len())
+            rest.find(|ch: char| !is_word_char(ch))
+                .unwrap_or(rest.len())
         } else {
             c.len_utf8()
         };
@@ -116,8 +117,10 @@ mod tests {
 
     #[test]
     fn normalizes_layout_and_keeps_comments() {
-        let messy = "loop   a.b{\n\n   entry task->x   # start\n  x {A->y,z}\n\n\n}\nmode m{loop a.b}\n";
-        let expected = "loop a.b {\n  entry task -> x # start\n  x { A -> y, z }\n}\n\nmode m { loop a.b }\n";
+        let messy =
+            "loop   a.b{\n\n   entry task->x   # start\n  x {A->y,z}\n\n\n}\nmode m{loop a.b}\n";
+        let expected =
+            "loop a.b {\n  entry task -> x # start\n  x { A -> y, z }\n}\n\nmode m { loop a.b }\n";
         assert_eq!(format(messy), expected);
         assert_eq!(format(expected), expected);
     }

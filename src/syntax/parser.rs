@@ -149,7 +149,8 @@ impl<'t> Builder<'t> {
                 .filter(|e| e.span.start as usize >= start);
             if error.is_none() {
                 let rest = &self.text[start..];
-                error = Some(self.error_at(start, vec!["end of line".into()], describe_found(rest)));
+                error =
+                    Some(self.error_at(start, vec!["end of line".into()], describe_found(rest)));
             }
         }
         let mut error = error
@@ -228,7 +229,9 @@ impl<'t> Builder<'t> {
         }
         let word = &rest[..found_width(rest)];
         let is_lower_word = word.starts_with(|c: char| c.is_ascii_lowercase())
-            && word.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            && word
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
         let wants_outcome = error.expected.iter().any(|e| e == OUTCOME_LABEL)
             || (strict == Rule::strict_node_stmt && pos == start && looks_like_route(rest));
         if is_lower_word && wants_outcome {
@@ -244,7 +247,9 @@ impl<'t> Builder<'t> {
         if let Some(keyword) = close_keyword(first, strict) {
             error.help = Some(format!("did you mean `{keyword}`?"));
         } else if strict == Rule::strict_loop_stmt && error.expected.iter().any(|e| e == "`{`") {
-            error.help = Some(format!("a node's routes go in a block: `{first} {{ ... }}`"));
+            error.help = Some(format!(
+                "a node's routes go in a block: `{first} {{ ... }}`"
+            ));
         } else if error.expected == ["`(`"] && is_lower_word {
             error.help = Some(format!("write the learn action in parentheses: `({word})`"));
         }
@@ -265,7 +270,9 @@ impl<'t> Builder<'t> {
             (0, first)
         };
         let ident = word.starts_with(|c: char| c.is_ascii_lowercase())
-            && word.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            && word
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
         let keyword = KEYWORDS.contains(&word);
         (ident && !keyword).then(|| Name {
             text: word.to_string(),
@@ -962,10 +969,43 @@ const OUTCOME_LABEL: &str = "an outcome (UPPER_SNAKE_CASE)";
 
 /// Every keyword of the language (a name may not be one).
 const KEYWORDS: &[&str] = &[
-    "stage", "in", "loop", "extends", "mode", "alias", "param", "budget", "per", "cap", "entry",
-    "on", "drained", "catch", "within", "else", "result", "or", "except", "effect", "final",
-    "status", "emits", "handoff", "drop", "set", "learn", "concurrent", "with", "runner", "model",
-    "thinking", "timeout", "entrypoint", "skill", "writes", "families",
+    "stage",
+    "in",
+    "loop",
+    "extends",
+    "mode",
+    "alias",
+    "param",
+    "budget",
+    "per",
+    "cap",
+    "entry",
+    "on",
+    "drained",
+    "catch",
+    "within",
+    "else",
+    "result",
+    "or",
+    "except",
+    "effect",
+    "final",
+    "status",
+    "emits",
+    "handoff",
+    "drop",
+    "set",
+    "learn",
+    "concurrent",
+    "with",
+    "runner",
+    "model",
+    "thinking",
+    "timeout",
+    "entrypoint",
+    "skill",
+    "writes",
+    "families",
 ];
 
 /// The keyword that a misspelt first word of a statement probably meant.
@@ -974,12 +1014,26 @@ fn close_keyword(word: &str, strict: Rule) -> Option<&'static str> {
         Rule::strict_item => &["stage", "loop", "mode", "alias"],
         Rule::strict_stage_stmt => &["writes", "families"],
         Rule::strict_loop_stmt => &["param", "budget", "entry", "on", "catch", "final", "drop"],
-        Rule::strict_node_stmt | Rule::strict_binding_stmt => {
-            &["effect", "runner", "model", "thinking", "timeout", "entrypoint", "skill"]
-        }
+        Rule::strict_node_stmt | Rule::strict_binding_stmt => &[
+            "effect",
+            "runner",
+            "model",
+            "thinking",
+            "timeout",
+            "entrypoint",
+            "skill",
+        ],
         Rule::strict_mode_stmt => &[
-            "loop", "set", "learn", "concurrent", "runner", "model", "thinking", "timeout",
-            "entrypoint", "skill",
+            "loop",
+            "set",
+            "learn",
+            "concurrent",
+            "runner",
+            "model",
+            "thinking",
+            "timeout",
+            "entrypoint",
+            "skill",
         ],
         _ => &[],
     };
