@@ -65,6 +65,8 @@ pub fn parse(file: FileId, text: &str) -> (Module, Vec<SyntaxError>) {
         file,
         text,
         errors: Vec::new(),
+        pending_broken: Vec::new(),
+        block_unclosed: false,
     };
     let mut module = Module {
         file,
@@ -85,6 +87,11 @@ struct Builder<'t> {
     file: FileId,
     text: &'t str,
     errors: Vec<SyntaxError>,
+    /// Names declared by broken lines inside a node block, for the loop.
+    pending_broken: Vec<Name>,
+    /// A node block of the current loop swallowed loop statements: its `}`
+    /// is probably missing, so the loop's own end is off too.
+    block_unclosed: bool,
 }
 
 impl<'t> Builder<'t> {
@@ -250,9 +257,38 @@ impl<'t> Builder<'t> {
             error.help = Some(format!(
                 "a node's routes go in a block: `{first} {{ ... }}`"
             ));
+        } else if strict == Rule::strict_mode_stmt && error.expected.iter().any(|e| e == "`{`") {
+            error.help = Some(format!(
+                "a node's bindings go in a block: `{first} {{ ... }}`"
+            ));
         } else if error.expected == ["`(`"] && is_lower_word {
             error.help = Some(format!("write the learn action in parentheses: `({word})`"));
         }
+    }
+
+    /// A loop statement (`final`, `entry`, ...) inside a node block: the
+    /// node's `}` is probably missing. Reported once per node.
+    fn loop_stmt_in_node(&mut self, pair: &Pair<'_, Rule>, first: &str, node: Option<&Name>) {
+        let start = pair.as_span().start();
+        let node = node.map_or("this node", |n| n.text.as_str());
+        let mut error = self.error_at(start, Vec::new(), format!("`{first}`"));
+        let message = format!("`{first}` is a loop statement, but it is inside node `{node}`");
+        error.custom = Some((message, "not allowed in a node block".into()));
+        error.help = Some(format!(
+            "close the block of `{node}` with `}}` before this line"
+        ));
+        self.errors.push(error);
+    }
+
+    /// An item keyword inside a loop: the loop is not closed.
+    fn item_inside(&mut self, pair: &Pair<'_, Rule>, first: &str, name: &Option<Name>) {
+        let start = pair.as_span().start();
+        let name = name.as_ref().map_or("", |n| n.text.as_str());
+        let mut error = self.error_at(start, Vec::new(), format!("`{first}`"));
+        let message = format!("`{first}` starts a new item, but loop `{name}` is not closed");
+        error.custom = Some((message, "inside the loop's block".into()));
+        error.help = Some("close the loop with `}` before this line".into());
+        self.errors.push(error);
     }
 
     /// A name that a statement which did not parse was declaring.
@@ -261,7 +297,12 @@ impl<'t> Builder<'t> {
         let text = pair.as_str();
         let first_len = found_width(text);
         let first = &text[..first_len];
-        let (offset, word) = if matches!(first, "final" | "budget" | "param") {
+        let declaring = matches!(first, "final" | "budget" | "param")
+            || matches!(
+                close_keyword(first, Rule::strict_loop_stmt),
+                Some("final" | "budget" | "param")
+            );
+        let (offset, word) = if declaring {
             let rest = &text[first_len..];
             let skipped = rest.len() - rest.trim_start().len();
             let rest = rest.trim_start();
@@ -344,7 +385,8 @@ impl<'t> Builder<'t> {
     fn loop_def(&mut self, pair: Pair<'_, Rule>) -> LoopDef {
         let span = self.span(&pair);
         let (mut name, mut extends, mut stmts) = (None, None, Vec::new());
-        let (mut recovered, mut broken) = (false, Vec::new());
+        let (mut recovered, mut broken, mut item_cut) = (false, Vec::new(), false);
+        self.block_unclosed = false;
         for inner in pair.into_inner() {
             match inner.as_rule() {
                 Rule::loop_name => name = Some(self.name(inner)),
@@ -352,12 +394,23 @@ impl<'t> Builder<'t> {
                 Rule::bad_stmt | Rule::bad_node => {
                     recovered = true;
                     broken.extend(self.broken_name(&inner));
-                    self.recover(&inner, Rule::strict_loop_stmt);
+                    let first = first_word(inner.as_str());
+                    if matches!(first, "stage" | "loop" | "mode" | "alias") {
+                        // A new item inside the loop: the loop's `}` (or a
+                        // node's) is missing; everything after follows from it.
+                        if !item_cut && !self.block_unclosed {
+                            self.item_inside(&inner, first, &name);
+                        }
+                        item_cut = true;
+                    } else if !item_cut {
+                        self.recover(&inner, Rule::strict_loop_stmt);
+                    }
                 }
                 _ => {
                     let before = self.errors.len();
                     stmts.extend(self.loop_stmt(inner));
                     recovered |= self.errors.len() > before;
+                    broken.append(&mut self.pending_broken);
                 }
             }
         }
@@ -583,13 +636,26 @@ impl<'t> Builder<'t> {
         let span = self.span(&pair);
         let mut words = Vec::new();
         let (mut routes, mut effects, mut bindings) = (Vec::new(), Vec::new(), Vec::new());
+        let mut misplaced = false;
         for inner in pair.into_inner() {
             match inner.as_rule() {
                 Rule::ident => words.push(self.name(inner)),
                 Rule::route_decl => routes.push(self.route_decl(inner)),
                 Rule::effect_decl => effects.push(self.effect(inner)),
                 Rule::bindings => bindings.extend(self.bindings(inner)),
-                Rule::bad_stmt => self.recover(&inner, Rule::strict_node_stmt),
+                Rule::bad_stmt => {
+                    let first = first_word(inner.as_str());
+                    if LOOP_KEYWORDS.contains(&first) {
+                        self.pending_broken.extend(self.broken_name(&inner));
+                        if !misplaced {
+                            self.loop_stmt_in_node(&inner, first, words.first());
+                        }
+                        misplaced = true;
+                        self.block_unclosed = true;
+                    } else {
+                        self.recover(&inner, Rule::strict_node_stmt);
+                    }
+                }
                 _ => {}
             }
         }
@@ -710,7 +776,7 @@ impl<'t> Builder<'t> {
             Rule::concurrent_decl => mode.concurrent.push(self.concurrent(pair)),
             Rule::bindings => mode.bindings.extend(self.bindings(pair)),
             Rule::stage_bindings => mode.stage_bindings.push(self.stage_bindings(pair)),
-            Rule::bad_stmt => self.recover(&pair, Rule::strict_mode_stmt),
+            Rule::bad_stmt | Rule::bad_node => self.recover(&pair, Rule::strict_mode_stmt),
             _ => {}
         }
     }
@@ -1093,4 +1159,13 @@ fn unclosed_brace(region: &str) -> Option<usize> {
         line_start += line.len();
     }
     unclosed.or_else(|| stack.last().map(|&(_, open)| open))
+}
+
+/// Statements that belong to a loop, not to a node block.
+const LOOP_KEYWORDS: &[&str] = &["param", "budget", "entry", "on", "catch", "final", "drop"];
+
+/// The first token of a statement.
+fn first_word(text: &str) -> &str {
+    let text = text.trim_start();
+    &text[..found_width(text)]
 }
