@@ -141,7 +141,7 @@ fn final_classes(lp: &Loop, stages: &BTreeMap<String, StageKind>, diags: &mut Di
                     except: Vec::new(),
                     budget: None,
                     from_catch: false,
-                    span: effect.span,
+                    span: effect.port_spans.get(port).copied().unwrap_or(effect.span),
                 };
                 let source = format!("the `{port}` port of effect `{}`", effect.id);
                 fits_final(lp, dest, &allowed, &source, &route_like, diags);

@@ -369,18 +369,20 @@ impl LoopChecker<'_> {
             .filter(|o| self.legal(stage, o))
             .map(|o| o.text.clone())
             .collect();
-        let mut ports = BTreeMap::new();
+        let (mut ports, mut port_spans) = (BTreeMap::new(), BTreeMap::new());
         for (port, target) in &decl.ports {
             if !spec.ports.contains(&port.text.as_str()) {
                 self.diags.push(unknown("effect port", port, spec.ports));
             } else if let Some(dest) = self.dest(target) {
                 ports.insert(port.text.clone(), dest);
+                port_spans.insert(port.text.clone(), port.span.to(target.span));
             }
         }
         Some(Effect {
             id: spec.id.to_string(),
             on,
             ports,
+            port_spans,
             span: decl.id.span,
         })
     }
