@@ -192,8 +192,15 @@ impl Kind {
             Kind::ExceptExcludesDefault { node } => {
                 format!("the default target `{node}` is also listed after `except`")
             }
-            Kind::UnboundedCycle { cycle, .. } => {
-                format!("this cycle spends no budget: {}", cycle.join(" -> "))
+            Kind::UnboundedCycle {
+                cycle, uncapped, ..
+            } => {
+                let what = if uncapped.is_empty() {
+                    "budget"
+                } else {
+                    "capped budget"
+                };
+                format!("this cycle spends no {what}: {}", cycle.join(" -> "))
             }
             Kind::NotANode { name, place } => {
                 format!("`{name}` is a final, but {place} must name a node")

@@ -112,10 +112,17 @@ fn cycle_diagnostic(plane: &PlaneGraph, cycle: &[EdgeIndex]) -> Diagnostic {
     let mut names = Vec::new();
     for &edge in cycle {
         if let Some((from, _)) = plane.graph.edge_endpoints(edge) {
+            let weight = &plane.graph[edge];
+            let how = match (&weight.kind, &weight.needs_spent, &weight.spends) {
+                (EdgeKind::Resume, _, _) => " (resumed by result key)".to_string(),
+                (_, Some(budget), _) => format!(" ({budget} spent)"),
+                (_, _, Some(budget)) => format!(" (spends uncapped {budget})"),
+                _ => String::new(),
+            };
             names.push(format!(
-                "{} {}",
+                "{} {}{how}",
                 plane.graph[from].name(),
-                plane.graph[edge].outcome
+                weight.outcome
             ));
         }
     }
