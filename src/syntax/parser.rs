@@ -268,11 +268,21 @@ impl<'t> Builder<'t> {
 
     /// A loop statement (`final`, `entry`, ...) inside a node block: the
     /// node's `}` is probably missing. Reported once per node.
-    fn loop_stmt_in_node(&mut self, pair: &Pair<'_, Rule>, first: &str, node: Option<&Name>) {
+    fn loop_stmt_in_node(
+        &mut self,
+        pair: &Pair<'_, Rule>,
+        first: &str,
+        node: Option<&Name>,
+        node_head: bool,
+    ) {
         let start = pair.as_span().start();
         let node = node.map_or("this node", |n| n.text.as_str());
         let mut error = self.error_at(start, Vec::new(), format!("`{first}`"));
-        let message = format!("`{first}` is a loop statement, but it is inside node `{node}`");
+        let message = if node_head {
+            format!("node `{first}` starts inside the block of node `{node}`")
+        } else {
+            format!("`{first}` is a loop statement, but it is inside node `{node}`")
+        };
         error.custom = Some((message, "not allowed in a node block".into()));
         error.help = Some(format!(
             "close the block of `{node}` with `}}` before this line"
@@ -640,16 +650,21 @@ impl<'t> Builder<'t> {
         for inner in pair.into_inner() {
             match inner.as_rule() {
                 Rule::ident => words.push(self.name(inner)),
+                // After a line that shows the block's `}` is missing, what
+                // follows belongs to the loop or to another node, not here.
+                _ if misplaced && inner.as_rule() != Rule::bad_stmt => {}
                 Rule::route_decl => routes.push(self.route_decl(inner)),
                 Rule::effect_decl => effects.push(self.effect(inner)),
                 Rule::bindings => bindings.extend(self.bindings(inner)),
+                Rule::bad_stmt if misplaced => {
+                    self.pending_broken.extend(self.broken_name(&inner));
+                }
                 Rule::bad_stmt => {
                     let first = first_word(inner.as_str());
-                    if LOOP_KEYWORDS.contains(&first) {
+                    let node_head = inner.as_str().trim_end().ends_with('{');
+                    if LOOP_KEYWORDS.contains(&first) || node_head {
                         self.pending_broken.extend(self.broken_name(&inner));
-                        if !misplaced {
-                            self.loop_stmt_in_node(&inner, first, words.first());
-                        }
+                        self.loop_stmt_in_node(&inner, first, words.first(), node_head);
                         misplaced = true;
                         self.block_unclosed = true;
                     } else {
