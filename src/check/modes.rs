@@ -213,11 +213,15 @@ fn check_learn_source(
                 stage: stage.name.clone(),
                 legal,
             };
-            diags.push(Diagnostic::new(
-                kind,
-                outcome.span,
-                "not legal for this stage",
-            ));
+            let suggestion = super::closest(
+                &outcome.text,
+                stage.outcomes.iter().map(|o| o.name.as_str()),
+            );
+            let label = match suggestion {
+                Some(s) => format!("not legal here; did you mean `{s}`?"),
+                None => "not legal for this stage".to_string(),
+            };
+            diags.push(Diagnostic::new(kind, outcome.span, label));
         }
     }
 }
