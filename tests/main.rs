@@ -4,6 +4,7 @@ mod check;
 mod cli;
 mod cli_workspace;
 mod daemon;
+mod fuzz;
 mod runners;
 mod shipped;
 mod support;

@@ -18,6 +18,7 @@ pub enum Severity {
 pub enum Kind {
     Syntax {
         message: String,
+        help: Option<String>,
     },
     Duplicate {
         what: &'static str,
@@ -43,7 +44,8 @@ pub enum Kind {
     FinalClassMismatch {
         target: String,
         class: String,
-        outcome: String,
+        /// What leads there: "outcome `X`", "the `fault` port of effect `e`".
+        source: String,
         allowed: Vec<String>,
     },
     ExtendsCycle {
@@ -76,6 +78,14 @@ pub enum Kind {
     },
     UnboundedCycle {
         cycle: Vec<String>,
+        /// `per failure_class` budgets without a `cap` spent on the cycle.
+        uncapped: Vec<String>,
+        /// Nodes the cycle reaches through a `result.<key>` resume.
+        resumes_to: Vec<String>,
+    },
+    NotANode {
+        name: String,
+        place: &'static str,
     },
     LearnWithoutLearningLoop {
         mode: String,
@@ -117,6 +127,7 @@ impl Kind {
             Kind::FamilyNotAccepted { .. } => "family_not_accepted",
             Kind::ExceptExcludesDefault { .. } => "except_excludes_default",
             Kind::UnboundedCycle { .. } => "unbounded_cycle",
+            Kind::NotANode { .. } => "not_a_node",
             Kind::LearnWithoutLearningLoop { .. } => "learn_without_learning_loop",
             Kind::InvalidValue { .. } => "invalid_value",
             Kind::UnusedBudget { .. } => "unused_budget",
@@ -138,7 +149,7 @@ impl Kind {
 
     pub fn message(&self) -> String {
         match self {
-            Kind::Syntax { message } => message.clone(),
+            Kind::Syntax { message, .. } => message.clone(),
             Kind::Duplicate { what, name } => format!("{what} `{name}` is defined more than once"),
             Kind::Unknown { what, name, .. } => format!("unknown {what} `{name}`"),
             Kind::IllegalOutcome { outcome, stage, .. } => {
@@ -151,11 +162,9 @@ impl Kind {
             Kind::FinalClassMismatch {
                 target,
                 class,
-                outcome,
+                source,
                 ..
-            } => format!(
-                "final `{target}` has class `{class}`, which outcome `{outcome}` cannot have"
-            ),
+            } => format!("final `{target}` has class `{class}`, which {source} cannot lead to"),
             Kind::ExtendsCycle { what, chain } => {
                 format!("{what} `extends` forms a cycle: {}", chain.join(" -> "))
             }
@@ -183,8 +192,18 @@ impl Kind {
             Kind::ExceptExcludesDefault { node } => {
                 format!("the default target `{node}` is also listed after `except`")
             }
-            Kind::UnboundedCycle { cycle } => {
-                format!("this cycle spends no budget: {}", cycle.join(" -> "))
+            Kind::UnboundedCycle {
+                cycle, uncapped, ..
+            } => {
+                let what = if uncapped.is_empty() {
+                    "budget"
+                } else {
+                    "capped budget"
+                };
+                format!("this cycle spends no {what}: {}", cycle.join(" -> "))
+            }
+            Kind::NotANode { name, place } => {
+                format!("`{name}` is a final, but {place} must name a node")
             }
             Kind::LearnWithoutLearningLoop { mode } => {
                 format!("mode `{mode}` has learn rules but selects no `learning` loop")
@@ -199,6 +218,7 @@ impl Kind {
 
     pub fn help(&self) -> Option<String> {
         Some(match self {
+            Kind::Syntax { help, .. } => return help.clone(),
             Kind::Unknown {
                 suggestion: Some(s),
                 ..
@@ -218,18 +238,56 @@ impl Kind {
             Kind::ModePlaneConflict { .. } => "a mode selects at most one loop per plane".into(),
             Kind::ModeMissingLoop { plane, .. } => format!("add `loop {plane}.<name>`"),
             Kind::MissingEntry { .. } => "add `entry <family> -> <node>`".into(),
-            Kind::UnboundedCycle { .. } => {
-                "add `within <budget> else <target>` to one route of the cycle".into()
-            }
+            Kind::UnboundedCycle {
+                uncapped,
+                resumes_to,
+                ..
+            } => unbounded_help(uncapped, resumes_to),
+            Kind::NotANode { .. } => "work starts at a node: name one of the loop's nodes".into(),
+            Kind::Duplicate { what, .. } => match *what {
+                "route for outcome" => "keep one route per outcome in a node".into(),
+                "entry for family" => {
+                    "keep one entry per family; list more nodes after `->` with commas".into()
+                }
+                _ => "rename or remove one of the two definitions".into(),
+            },
+            Kind::PlaneMismatch {
+                expected, found, ..
+            } => format!(
+                "use a stage kind of plane `{expected}`, or move the node to a `{found}.*` loop"
+            ),
+            Kind::InvalidValue { what, .. } => match *what {
+                "timeout" => "write a positive duration: `600`, `90s`, `10m` or `2h`".into(),
+                _ => return None,
+            },
+            Kind::UnusedCatch { outcome } => format!(
+                "remove the `catch`, or remove `{outcome} -> ...` from the nodes that route it"
+            ),
             Kind::LearnWithoutLearningLoop { .. } => "add `loop learning.standard`".into(),
             Kind::ExceptExcludesDefault { .. } => "remove it from `except`".into(),
             Kind::UnusedBudget { .. } => "spend it with `within`, or remove it".into(),
-            Kind::UnusedParam { .. } => "use it as `$name`, or remove it".into(),
+            Kind::UnusedParam { name } => {
+                format!("use it as `${name}` in a budget, or remove it")
+            }
             Kind::UnusedFinal { .. } => "route an outcome to it, or remove it".into(),
             Kind::FamilyNotAccepted { .. } => "enter the family at a node that accepts it".into(),
-            _ => return None,
         })
     }
+}
+
+fn unbounded_help(uncapped: &[String], resumes_to: &[String]) -> String {
+    let mut help = String::from("add `within <budget> else <target>` to one route of the cycle");
+    for budget in uncapped {
+        help.push_str(&format!(
+            "; budget `{budget}` is kept `per failure_class` without a `cap`, so it bounds nothing: add `cap <n>`"
+        ));
+    }
+    for node in resumes_to {
+        help.push_str(&format!(
+            "; a `result.<key>` may resume at any node not listed after `except`: add `except {node}`"
+        ));
+    }
+    help
 }
 
 fn unknown_code(what: &str) -> &'static str {
@@ -238,7 +296,7 @@ fn unknown_code(what: &str) -> &'static str {
         "plane" => "unknown_plane",
         "result class" => "unknown_result_class",
         "family" => "unknown_family",
-        "node" | "target" => "unknown_target",
+        "node" | "target" | "learning entry node" => "unknown_target",
         "budget" => "unknown_budget",
         "param" => "unknown_param",
         "loop" => "unknown_loop",

@@ -1,7 +1,7 @@
 //! `extends` overlays: a child item is its parent's statements with its own
 //! applied on top (same name replaces, `drop` removes, node blocks merge).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::syntax::{
     Binding, BudgetDecl, CatchDecl, DrainedDecl, EffectDecl, EntryDecl, FinalDecl, LoopDef,
@@ -20,6 +20,10 @@ pub struct FlatLoop {
     pub nodes: Vec<FlatNode>,
     /// Node name -> position in `nodes`, so lookups stay O(log n).
     index: BTreeMap<String, usize>,
+    /// True when a statement anywhere in the chain did not parse.
+    pub recovered: bool,
+    /// Names declared by statements that did not parse.
+    pub broken: BTreeSet<String>,
 }
 
 /// A node block after overlays: later routes for an outcome replace earlier ones.
@@ -34,9 +38,27 @@ pub struct FlatNode {
 
 impl FlatLoop {
     /// Applies one loop definition's statements on top of what is here.
+    ///
+    /// Within one definition the first of two same-named statements wins
+    /// (the second is reported as a duplicate), so a duplicate does not also
+    /// change what the loop means.
     pub fn apply(&mut self, def: &LoopDef) {
+        self.recovered |= def.recovered;
+        self.broken
+            .extend(def.broken.iter().map(|n| n.text.clone()));
+        let mut seen: BTreeSet<(&str, &str)> = BTreeSet::new();
         for stmt in &def.stmts {
-            self.apply_stmt(stmt);
+            let key = match stmt {
+                LoopStmt::Param(p) => Some(("param", p.name.text.as_str())),
+                LoopStmt::Budget(b) => Some(("budget", b.name.text.as_str())),
+                LoopStmt::Entry(e) => Some(("entry", e.family.text.as_str())),
+                LoopStmt::Final(f) => Some(("name", f.name.text.as_str())),
+                LoopStmt::Node(n) => Some(("name", n.name.text.as_str())),
+                _ => None,
+            };
+            if key.is_none_or(|key| seen.insert(key)) {
+                self.apply_stmt(stmt);
+            }
         }
     }
 
@@ -108,7 +130,7 @@ impl FlatLoop {
             self.nodes.push(FlatNode {
                 name: def.name.clone(),
                 kind: def.kind.clone(),
-                routes: def.routes.clone(),
+                routes: first_routes(&def.routes),
                 effects: def.effects.clone(),
                 bindings: def.bindings.clone(),
             });
@@ -123,7 +145,7 @@ impl FlatNode {
         if def.kind.is_some() {
             self.kind.clone_from(&def.kind);
         }
-        for route in &def.routes {
+        for route in &first_routes(&def.routes) {
             for outcome in &route.outcomes {
                 for old in &mut self.routes {
                     old.outcomes.retain(|o| o.text != outcome.text);
@@ -138,4 +160,19 @@ impl FlatNode {
         }
         self.bindings.extend(def.bindings.iter().cloned());
     }
+}
+
+/// The routes of one block with a repeated outcome kept only where it is
+/// first routed.
+fn first_routes(routes: &[RouteDecl]) -> Vec<RouteDecl> {
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for route in routes {
+        let mut route = route.clone();
+        route.outcomes.retain(|o| seen.insert(o.text.clone()));
+        if !route.outcomes.is_empty() {
+            out.push(route);
+        }
+    }
+    out
 }

@@ -6,11 +6,20 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::diagnostic::{Diagnostic, Diagnostics, Kind};
 use super::model::*;
 
-pub fn check(lp: &Loop, stages: &BTreeMap<String, StageKind>, diags: &mut Diagnostics) {
-    totality(lp, stages, diags);
-    reachability(lp, diags);
+/// `recovered`: part of the loop did not parse, so what it routed, entered
+/// or spent is unknown; only the rules that hold route by route are checked.
+pub fn check(
+    lp: &Loop,
+    stages: &BTreeMap<String, StageKind>,
+    recovered: bool,
+    diags: &mut Diagnostics,
+) {
     final_classes(lp, stages, diags);
-    unused(lp, diags);
+    if !recovered {
+        totality(lp, stages, diags);
+        reachability(lp, diags);
+        unused(lp, diags);
+    }
 }
 
 fn totality(lp: &Loop, stages: &BTreeMap<String, StageKind>, diags: &mut Diagnostics) {
@@ -106,12 +115,18 @@ fn final_classes(lp: &Loop, stages: &BTreeMap<String, StageKind>, diags: &mut Di
                 .map(|o| o.classes.clone())
                 .unwrap_or_default();
             let mut allowed = classes;
-            for (depth, step) in route_chain(route).enumerate() {
-                if depth == 1 {
+            let mut source = format!("outcome `{outcome}`");
+            let mut spent: Option<&str> = None;
+            for step in route_chain(route) {
+                if let Some(budget) = spent {
                     // A route taken because a budget ran out blocks the item.
-                    allowed.push(ResultClass::Blocked);
+                    if !allowed.contains(&ResultClass::Blocked) {
+                        allowed.push(ResultClass::Blocked);
+                    }
+                    source = format!("outcome `{outcome}` with budget `{budget}` spent");
                 }
-                fits_final(lp, &step.to, &allowed, outcome, step, diags);
+                fits_final(lp, &step.to, &allowed, &source, step, diags);
+                spent = step.budget.as_ref().map(|(b, _)| b.as_str());
             }
         }
         for effect in &node.effects {
@@ -126,16 +141,10 @@ fn final_classes(lp: &Loop, stages: &BTreeMap<String, StageKind>, diags: &mut Di
                     except: Vec::new(),
                     budget: None,
                     from_catch: false,
-                    span: effect.span,
+                    span: effect.port_spans.get(port).copied().unwrap_or(effect.span),
                 };
-                fits_final(
-                    lp,
-                    dest,
-                    &allowed,
-                    &format!("{} {port}", effect.id),
-                    &route_like,
-                    diags,
-                );
+                let source = format!("the `{port}` port of effect `{}`", effect.id);
+                fits_final(lp, dest, &allowed, &source, &route_like, diags);
             }
         }
     }
@@ -145,7 +154,7 @@ fn fits_final(
     lp: &Loop,
     dest: &Dest,
     allowed: &[ResultClass],
-    outcome: &str,
+    source: &str,
     route: &Route,
     diags: &mut Diagnostics,
 ) {
@@ -159,7 +168,7 @@ fn fits_final(
     let kind = Kind::FinalClassMismatch {
         target: name.clone(),
         class: fin.class.to_string(),
-        outcome: outcome.to_string(),
+        source: source.to_string(),
         allowed: allowed.iter().map(|c| format!("`{c}`")).collect(),
     };
     let note = format!("declared `{}` here", fin.class);

@@ -2,41 +2,57 @@
 //! total, every node is reachable and every final's class fits its inbound
 //! outcomes. Termination is proven later, on the lowered graph.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use super::diagnostic::{Diagnostic, Diagnostics, Kind};
 use super::effects::{EFFECTS, effect};
 use super::flatten::{FlatLoop, FlatNode};
 use super::model::*;
-use super::stages::{duplicate, parse_class, parse_family, parse_plane, unknown};
+use super::stages::{duplicate, parse_class, parse_family, parse_plane, relabel, unknown};
 use crate::syntax::{self, Binding, BindingKind, LoopDef, LoopStmt, Name, Span};
 
 /// Duplicates inside one definition (overlays may redefine, a block may not).
+/// Nodes and finals share one namespace; the rest have their own.
 pub fn report_local_duplicates(def: &LoopDef, diags: &mut Diagnostics) {
-    let mut seen: BTreeSet<(&str, &str)> = BTreeSet::new();
+    let mut seen: BTreeMap<(&str, &str), (&'static str, Span)> = BTreeMap::new();
     for stmt in &def.stmts {
-        let (what, name) = match stmt {
-            LoopStmt::Param(p) => ("param", &p.name),
-            LoopStmt::Budget(b) => ("budget", &b.name),
-            LoopStmt::Entry(e) => ("entry for family", &e.family),
-            LoopStmt::Final(f) => ("node or final", &f.name),
+        let (space, what, name) = match stmt {
+            LoopStmt::Param(p) => ("param", "param", &p.name),
+            LoopStmt::Budget(b) => ("budget", "budget", &b.name),
+            LoopStmt::Entry(e) => ("entry", "entry for family", &e.family),
+            LoopStmt::Final(f) => ("name", "final", &f.name),
             LoopStmt::Node(n) => {
                 report_duplicate_routes(n, diags);
-                ("node or final", &n.name)
+                ("name", "node", &n.name)
             }
             _ => continue,
         };
-        if !seen.insert((what, name.text.as_str())) {
-            diags.push(duplicate(what, name));
+        match seen.get(&(space, name.text.as_str())) {
+            None => {
+                seen.insert((space, &name.text), (what, name.span));
+            }
+            Some(&(first_what, first)) => {
+                let (what, note) = if first_what == what {
+                    (what, "first defined here".to_string())
+                } else {
+                    ("name", format!("first defined here as a {first_what}"))
+                };
+                diags.push(duplicate(what, name).with_note(first, note));
+            }
         }
     }
 }
 
 fn report_duplicate_routes(node: &syntax::NodeDef, diags: &mut Diagnostics) {
-    let mut seen = BTreeSet::new();
+    let mut seen: BTreeMap<&str, Span> = BTreeMap::new();
     for outcome in node.routes.iter().flat_map(|r| &r.outcomes) {
-        if !seen.insert(outcome.text.as_str()) {
-            diags.push(duplicate("route for outcome", outcome));
+        match seen.get(outcome.text.as_str()) {
+            None => {
+                seen.insert(&outcome.text, outcome.span);
+            }
+            Some(&first) => diags.push(
+                duplicate("route for outcome", outcome).with_note(first, "first routed here"),
+            ),
         }
     }
 }
@@ -91,7 +107,7 @@ pub fn check_loop(
         span: def.name.span,
     };
     if checker.diags.errors().count() == before {
-        super::loop_rules::check(&checked, stages, checker.diags);
+        super::loop_rules::check(&checked, stages, flat.recovered, checker.diags);
     }
     Some(checked)
 }
@@ -131,7 +147,7 @@ impl LoopChecker<'_> {
         match value {
             syntax::Value::Int(v) => Limit::Fixed(v.value),
             syntax::Value::Param(name) => {
-                if !params.contains_key(&name.text) {
+                if !params.contains_key(&name.text) && !self.flat.broken.contains(&name.text) {
                     let known: Vec<&str> = params.keys().map(String::as_str).collect();
                     self.diags.push(unknown("param", name, &known));
                 }
@@ -154,8 +170,9 @@ impl LoopChecker<'_> {
                 if per.key.text == "failure_class" {
                     budget.per_failure_class = true;
                 } else {
+                    let d = unknown("budget key", &per.key, &["failure_class"]);
                     self.diags
-                        .push(unknown("budget key", &per.key, &["failure_class"]));
+                        .push(relabel(d, "budgets are kept `per failure_class` only"));
                 }
                 budget.cap = per.cap.as_ref().map(|cap| self.limit(cap, params));
             }
@@ -167,13 +184,15 @@ impl LoopChecker<'_> {
     fn finals(&mut self) -> BTreeMap<String, Final> {
         let mut finals = BTreeMap::new();
         for decl in self.flat.finals.values() {
-            if self
+            let node = self
                 .flat
                 .nodes
                 .iter()
-                .any(|n| n.name.text == decl.name.text)
-            {
-                self.diags.push(duplicate("node or final", &decl.name));
+                .find(|n| n.name.text == decl.name.text);
+            if let Some(node) = node {
+                let d = duplicate("name", &decl.name);
+                self.diags
+                    .push(d.with_note(node.name.span, "first defined here as a node"));
                 continue;
             }
             let Some(class) = parse_class(&decl.class, self.diags) else {
@@ -282,7 +301,9 @@ impl LoopChecker<'_> {
             .map(|n| n.name.text.as_str())
             .collect();
         known.extend(self.flat.finals.keys().map(String::as_str));
-        self.diags.push(unknown("target", name, &known));
+        if !self.flat.broken.contains(&name.text) {
+            self.diags.push(unknown("target", name, &known));
+        }
         None
     }
 
@@ -293,7 +314,8 @@ impl LoopChecker<'_> {
             None => None,
             Some(clause) => {
                 let exhausted = self.route(&clause.exhausted, from_catch);
-                if !self.flat.budgets.contains_key(&clause.budget.text) {
+                let budget = &clause.budget.text;
+                if !self.flat.budgets.contains_key(budget) && !self.flat.broken.contains(budget) {
                     let known: Vec<&str> = self.flat.budgets.keys().map(String::as_str).collect();
                     self.diags.push(unknown("budget", &clause.budget, &known));
                 }
@@ -347,18 +369,20 @@ impl LoopChecker<'_> {
             .filter(|o| self.legal(stage, o))
             .map(|o| o.text.clone())
             .collect();
-        let mut ports = BTreeMap::new();
+        let (mut ports, mut port_spans) = (BTreeMap::new(), BTreeMap::new());
         for (port, target) in &decl.ports {
             if !spec.ports.contains(&port.text.as_str()) {
                 self.diags.push(unknown("effect port", port, spec.ports));
             } else if let Some(dest) = self.dest(target) {
                 ports.insert(port.text.clone(), dest);
+                port_spans.insert(port.text.clone(), port.span.to(target.span));
             }
         }
         Some(Effect {
             id: spec.id.to_string(),
             on,
             ports,
+            port_spans,
             span: decl.id.span,
         })
     }
@@ -385,7 +409,7 @@ impl LoopChecker<'_> {
                         used = true;
                     }
                 }
-                if !used {
+                if !used && !self.flat.recovered {
                     let kind = Kind::UnusedCatch {
                         outcome: outcome.text.clone(),
                     };
@@ -407,11 +431,19 @@ impl LoopChecker<'_> {
             };
             let mut names = Vec::new();
             for node_name in &decl.nodes {
-                if let Some(Dest::Node(name)) = self.dest(node_name) {
-                    self.accepts(nodes.get(&name), family, node_name);
-                    names.push(name);
-                } else if self.flat.finals.contains_key(&node_name.text) {
-                    let known: Vec<&str> = nodes.keys().map(String::as_str).collect();
+                let text = &node_name.text;
+                if self.flat.nodes.iter().any(|n| n.name.text == *text) {
+                    self.accepts(nodes.get(text), family, node_name);
+                    names.push(text.clone());
+                } else if self.flat.finals.contains_key(text) {
+                    self.diags.push(not_a_node(node_name, "an entry"));
+                } else if !self.flat.broken.contains(text) {
+                    let known: Vec<&str> = self
+                        .flat
+                        .nodes
+                        .iter()
+                        .map(|n| n.name.text.as_str())
+                        .collect();
                     self.diags.push(unknown("node", node_name, &known));
                 }
             }
@@ -422,7 +454,7 @@ impl LoopChecker<'_> {
                 });
             }
         }
-        if self.flat.entries.is_empty() {
+        if self.flat.entries.is_empty() && !self.flat.recovered {
             let kind = Kind::MissingEntry {
                 name: self.name.to_string(),
             };
@@ -457,10 +489,30 @@ impl LoopChecker<'_> {
         if nodes.contains_key(&decl.node.text) {
             return Some(decl.node.text.clone());
         }
+        if self.flat.finals.contains_key(&decl.node.text) {
+            self.diags.push(not_a_node(&decl.node, "`on drained`"));
+            return None;
+        }
+        let defined = self
+            .flat
+            .nodes
+            .iter()
+            .any(|n| n.name.text == decl.node.text);
+        if defined || self.flat.broken.contains(&decl.node.text) {
+            return None;
+        }
         let known: Vec<&str> = nodes.keys().map(String::as_str).collect();
         self.diags.push(unknown("node", &decl.node, &known));
         None
     }
+}
+
+fn not_a_node(name: &Name, place: &'static str) -> Diagnostic {
+    let kind = Kind::NotANode {
+        name: name.text.clone(),
+        place,
+    };
+    Diagnostic::new(kind, name.span, "a final, not a node")
 }
 
 /// Bindings as written, checked (known runner, positive timeout).

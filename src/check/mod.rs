@@ -42,12 +42,9 @@ pub fn check(sources: &SourceMap) -> Checked {
         for error in errors {
             let kind = Kind::Syntax {
                 message: error.message(),
+                help: error.help.clone(),
             };
-            let label = match error.expected.as_slice() {
-                [] => "unexpected here".to_string(),
-                expected => format!("expected {}", expected.join(" or ")),
-            };
-            diagnostics.push(Diagnostic::new(kind, error.span, label));
+            diagnostics.push(Diagnostic::new(kind, error.span, error.label()));
         }
         modules.push(module);
     }

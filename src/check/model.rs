@@ -200,6 +200,8 @@ pub struct Effect {
     pub id: String,
     pub on: Vec<String>,
     pub ports: BTreeMap<String, Dest>,
+    /// Where each port is routed (`fault -> blocked`), for diagnostics.
+    pub port_spans: BTreeMap<String, Span>,
     pub span: Span,
 }
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use super::diagnostic::{Diagnostic, Diagnostics, Kind};
 use super::loops::bindings;
 use super::model::*;
-use super::stages::{parse_plane, unknown};
+use super::stages::{parse_plane, relabel, unknown};
 use crate::syntax::{self, ModeDef, Name};
 
 /// Checks a mode given its `extends` chain, root first.
@@ -95,7 +95,15 @@ fn learn_rule(rule: &syntax::LearnRule, diags: &mut Diagnostics) -> Option<Learn
 fn validate(mode: &mut Mode, chain: &[&ModeDef], program: &Program, diags: &mut Diagnostics) {
     let def = chain.last().copied();
     let span = def.map_or(mode.span, |d| d.name.span);
-    if !mode.loops.contains_key(&Plane::Execution) {
+    // A loop that is unknown or a line that did not parse may be the
+    // execution loop: those are reported already.
+    let attempted = chain.iter().any(|d| {
+        d.recovered
+            || d.loops
+                .iter()
+                .any(|l| l.text.split('.').next() == Some(Plane::Execution.as_str()))
+    });
+    if !mode.loops.contains_key(&Plane::Execution) && !attempted {
         let kind = Kind::ModeMissingLoop {
             mode: mode.name.clone(),
             plane: "execution".into(),
@@ -177,7 +185,8 @@ fn check_learn(
             .flat_map(|e| e.nodes.iter().map(String::as_str))
             .collect();
         if !entries.contains(&rule.target.text.as_str()) {
-            diags.push(unknown("learning entry node", &rule.target, &entries));
+            let d = unknown("learning entry node", &rule.target, &entries);
+            diags.push(relabel(d, "not an entry node of the learning loop"));
         }
     }
 }
@@ -204,11 +213,15 @@ fn check_learn_source(
                 stage: stage.name.clone(),
                 legal,
             };
-            diags.push(Diagnostic::new(
-                kind,
-                outcome.span,
-                "not legal for this stage",
-            ));
+            let suggestion = super::closest(
+                &outcome.text,
+                stage.outcomes.iter().map(|o| o.name.as_str()),
+            );
+            let label = match suggestion {
+                Some(s) => format!("not legal here; did you mean `{s}`?"),
+                None => "not legal for this stage".to_string(),
+            };
+            diags.push(Diagnostic::new(kind, outcome.span, label));
         }
     }
 }

@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use super::diagnostic::{Diagnostic, Diagnostics, Kind};
 use super::flatten::FlatLoop;
 use super::model::Program;
-use super::stages::{check_stage, duplicate, unknown};
+use super::stages::{check_stage, duplicate, relabel, unknown};
 use super::{loops, modes};
-use crate::syntax::{AliasDef, Item, LoopDef, ModeDef, Module, Name, StageDef};
+use crate::syntax::{AliasDef, Item, LoopDef, ModeDef, Module, Name, Span, StageDef};
 
 /// Definitions by name, first definition wins.
 struct Defs<'m> {
@@ -46,6 +46,7 @@ pub fn check_modules(modules: &[Module], diags: &mut Diagnostics) -> Program {
 }
 
 fn collect<'m>(modules: &'m [Module], diags: &mut Diagnostics) -> Defs<'m> {
+    let mut first: BTreeMap<(&str, &str), Span> = BTreeMap::new();
     let mut defs = Defs {
         stages: BTreeMap::new(),
         loops: BTreeMap::new(),
@@ -53,11 +54,24 @@ fn collect<'m>(modules: &'m [Module], diags: &mut Diagnostics) -> Defs<'m> {
         aliases: BTreeMap::new(),
     };
     for item in modules.iter().flat_map(|m| &m.items) {
+        let (what, name) = match item {
+            Item::Stage(s) => ("stage", &s.name),
+            Item::Loop(l) => ("loop", &l.name),
+            Item::Mode(m) => ("mode", &m.name),
+            Item::Alias(a) => ("alias", &a.name),
+        };
+        if let Some(&span) = first.get(&(what, name.text.as_str())) {
+            diags.push(duplicate(what, name).with_note(span, "first defined here"));
+            continue;
+        }
+        if !name.text.is_empty() {
+            first.insert((what, &name.text), name.span);
+        }
         match item {
-            Item::Stage(s) => insert(&mut defs.stages, "stage", &s.name, s, diags),
-            Item::Loop(l) => insert(&mut defs.loops, "loop", &l.name, l, diags),
-            Item::Mode(m) => insert(&mut defs.modes, "mode", &m.name, m, diags),
-            Item::Alias(a) => insert(&mut defs.aliases, "alias", &a.name, a, diags),
+            Item::Stage(s) => insert(&mut defs.stages, &s.name, s),
+            Item::Loop(l) => insert(&mut defs.loops, &l.name, l),
+            Item::Mode(m) => insert(&mut defs.modes, &m.name, m),
+            Item::Alias(a) => insert(&mut defs.aliases, &a.name, a),
         }
     }
     for (name, alias) in &defs.aliases {
@@ -69,19 +83,8 @@ fn collect<'m>(modules: &'m [Module], diags: &mut Diagnostics) -> Defs<'m> {
     defs
 }
 
-fn insert<'m, T>(
-    map: &mut BTreeMap<&'m str, &'m T>,
-    what: &'static str,
-    name: &'m Name,
-    def: &'m T,
-    diags: &mut Diagnostics,
-) {
-    if name.text.is_empty() {
-        return;
-    }
-    if map.contains_key(name.text.as_str()) {
-        diags.push(duplicate(what, name));
-    } else {
+fn insert<'m, T>(map: &mut BTreeMap<&'m str, &'m T>, name: &'m Name, def: &'m T) {
+    if !name.text.is_empty() {
         map.insert(&name.text, def);
     }
 }
@@ -101,13 +104,20 @@ pub fn extends_chain<'m, T>(
     chain.push(current);
     while let Some(next) = parent(current) {
         if names.contains(&next.text) {
-            names.push(next.text.clone());
-            let kind = Kind::ExtendsCycle { what, chain: names };
-            diags.push(Diagnostic::new(
-                kind,
-                next.span,
-                "extends an item that extends this one",
-            ));
+            // Reported once, from the cycle's first member by name; an item
+            // that only leads into a cycle is not reported again.
+            let first = names.iter().min().is_some_and(|n| *n == name);
+            if next.text == name && first {
+                names.push(next.text.clone());
+                let links: Vec<&Name> = chain.iter().filter_map(|d| parent(d).as_ref()).collect();
+                let kind = Kind::ExtendsCycle { what, chain: names };
+                let label = format!("this `extends` leads back to `{name}`");
+                let mut d = Diagnostic::new(kind, links[0].span, label);
+                for link in &links[1..] {
+                    d = d.with_note(link.span, "part of the cycle");
+                }
+                diags.push(d);
+            }
             return None;
         }
         let Some(def) = defs.get(next.text.as_str()) else {
@@ -144,7 +154,8 @@ fn report_bad_drops(def: &LoopDef, flat: &FlatLoop, diags: &mut Diagnostics) {
                 let mut known: Vec<&str> =
                     flat.nodes.iter().map(|n| n.name.text.as_str()).collect();
                 known.extend(flat.finals.keys().map(String::as_str));
-                diags.push(unknown("inherited name", name, &known));
+                let d = unknown("node, final, budget or param", name, &known);
+                diags.push(relabel(d, "the parent loop defines no such name"));
             }
         }
     }

@@ -8,9 +8,13 @@ use crate::syntax::{Name, StageDef};
 pub fn check_stage(def: &StageDef, diags: &mut Diagnostics) -> Option<StageKind> {
     let plane = parse_plane(&def.plane, diags)?;
     let mut outcomes: Vec<OutcomeSpec> = Vec::new();
-    for decl in &def.outcomes {
-        if outcomes.iter().any(|o| o.name == decl.outcome.text) {
-            diags.push(duplicate("outcome", &decl.outcome));
+    for (i, decl) in def.outcomes.iter().enumerate() {
+        let earlier = def.outcomes[..i]
+            .iter()
+            .find(|d| d.outcome.text == decl.outcome.text);
+        if let Some(first) = earlier {
+            let d = duplicate("outcome", &decl.outcome);
+            diags.push(d.with_note(first.outcome.span, "first declared here"));
             continue;
         }
         let classes = decl
@@ -63,6 +67,12 @@ pub fn unknown(what: &'static str, name: &Name, known: &[&str]) -> Diagnostic {
         suggestion,
     };
     Diagnostic::new(kind, name.span, format!("no {what} has this name"))
+}
+
+/// The same diagnostic with another label on its primary span.
+pub fn relabel(mut diagnostic: Diagnostic, label: &str) -> Diagnostic {
+    diagnostic.label = label.to_string();
+    diagnostic
 }
 
 pub fn parse_plane(name: &Name, diags: &mut Diagnostics) -> Option<Plane> {

@@ -137,7 +137,7 @@ fn add_edges(plane: &mut PlaneGraph, lp: &ResolvedLoop) {
                     kind: EdgeKind::Effect,
                     spends: None,
                     needs_spent: None,
-                    span: effect.span,
+                    span: effect.port_spans.get(port).copied().unwrap_or(effect.span),
                 };
                 connect(plane, from, dest.name(), edge);
             }

@@ -8,7 +8,7 @@ use petgraph::algo::tarjan_scc;
 use petgraph::graph::{EdgeIndex, NodeIndex};
 use petgraph::visit::EdgeRef;
 
-use super::graph::{GraphEdge, GraphNode, PlaneGraph};
+use super::graph::{EdgeKind, GraphEdge, GraphNode, PlaneGraph};
 use crate::check::{Diagnostic, Diagnostics, Kind};
 
 /// The most stage runs one work item can take in a plane.
@@ -112,10 +112,17 @@ fn cycle_diagnostic(plane: &PlaneGraph, cycle: &[EdgeIndex]) -> Diagnostic {
     let mut names = Vec::new();
     for &edge in cycle {
         if let Some((from, _)) = plane.graph.edge_endpoints(edge) {
+            let weight = &plane.graph[edge];
+            let how = match (&weight.kind, &weight.needs_spent, &weight.spends) {
+                (EdgeKind::Resume, _, _) => " (resumed by result key)".to_string(),
+                (_, Some(budget), _) => format!(" ({budget} spent)"),
+                (_, _, Some(budget)) => format!(" (spends uncapped {budget})"),
+                _ => String::new(),
+            };
             names.push(format!(
-                "{} {}",
+                "{} {}{how}",
                 plane.graph[from].name(),
-                plane.graph[edge].outcome
+                weight.outcome
             ));
         }
     }
@@ -126,11 +133,28 @@ fn cycle_diagnostic(plane: &PlaneGraph, cycle: &[EdgeIndex]) -> Diagnostic {
         .last()
         .map(|&e| plane.graph[e].span)
         .unwrap_or(plane.loop_span);
-    let mut diagnostic = Diagnostic::new(
-        Kind::UnboundedCycle { cycle: names },
-        closing,
-        "closes the cycle",
-    );
+    let mut uncapped = Vec::new();
+    let mut resumes_to = Vec::new();
+    for &edge in cycle {
+        let weight = &plane.graph[edge];
+        if let Some(budget) = &weight.spends {
+            let unbounded = plane.limits.get(budget).is_some_and(Option::is_none);
+            if unbounded && !uncapped.contains(budget) {
+                uncapped.push(budget.clone());
+            }
+        }
+        if weight.kind == EdgeKind::Resume {
+            if let Some((_, to)) = plane.graph.edge_endpoints(edge) {
+                resumes_to.push(plane.graph[to].name().to_string());
+            }
+        }
+    }
+    let kind = Kind::UnboundedCycle {
+        cycle: names,
+        uncapped,
+        resumes_to,
+    };
+    let mut diagnostic = Diagnostic::new(kind, closing, "closes the cycle");
     for &edge in &cycle[..cycle.len().saturating_sub(1)] {
         let span = plane.graph[edge].span;
         if span != closing {

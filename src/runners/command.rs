@@ -243,6 +243,8 @@ impl CommandRunner {
             streams.drained_within(self.grace).await;
         }
         streams.input.abort();
+        group.signal(Signal::SIGKILL);
+        group.wait_empty(self.grace).await;
     }
 }
 

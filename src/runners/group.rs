@@ -45,6 +45,17 @@ impl ProcessGroup {
         }
     }
 
+    /// Waits (up to `limit`) until no process of the group is left: a killed
+    /// process closes its files before it is gone, so "output closed" is not
+    /// yet "no process". The members are not our children, so there is
+    /// nothing to await; this checks every few milliseconds, only at teardown.
+    pub async fn wait_empty(&self, limit: Duration) {
+        let deadline = tokio::time::Instant::now() + limit;
+        while killpg(self.pgid, None).is_ok() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
     /// The group is stopped and its leader reaped: dropping it is safe.
     pub fn disarm(&mut self) {
         self.armed = false;

@@ -61,6 +61,12 @@ pub struct LoopDef {
     pub name: Name,
     pub extends: Option<Name>,
     pub stmts: Vec<LoopStmt>,
+    /// True when a statement of the loop (or of one of its nodes) did not
+    /// parse: rules over the whole loop cannot be trusted then.
+    pub recovered: bool,
+    /// Names that a statement which did not parse was declaring (a node head,
+    /// `final x`, `budget x`, `param x`): known, so not reported as unknown.
+    pub broken: Vec<Name>,
     pub span: Span,
 }
 
@@ -246,6 +252,8 @@ pub struct ModeDef {
     pub concurrent: Vec<ConcurrentDecl>,
     pub bindings: Vec<Binding>,
     pub stage_bindings: Vec<StageBindings>,
+    /// True when a statement of the mode did not parse.
+    pub recovered: bool,
     pub span: Span,
 }
 

@@ -16,10 +16,18 @@ pub struct SyntaxError {
     pub expected: Vec<String>,
     /// What stands at the error position, as the user wrote it.
     pub found: String,
+    /// A message that replaces "expected ..., found ..." (an unclosed `{`,
+    /// an unterminated string).
+    pub custom: Option<(String, String)>,
+    /// A hint: the keyword or spelling that was probably meant.
+    pub help: Option<String>,
 }
 
 impl SyntaxError {
     pub fn message(&self) -> String {
+        if let Some((message, _)) = &self.custom {
+            return message.clone();
+        }
         match self.expected.as_slice() {
             [] => format!("unexpected {}", self.found),
             [one] => format!("expected {one}, found {}", self.found),
@@ -33,6 +41,21 @@ impl SyntaxError {
             }
         }
     }
+
+    /// The label on the error's span.
+    pub fn label(&self) -> String {
+        if let Some((_, label)) = &self.custom {
+            return label.clone();
+        }
+        match self.expected.as_slice() {
+            [] => "unexpected here".to_string(),
+            [one] => format!("expected {one}"),
+            many => {
+                let (last, rest) = many.split_last().unwrap_or((&many[0], &[]));
+                format!("expected {} or {last}", rest.join(", "))
+            }
+        }
+    }
 }
 
 /// Parses one file. Always returns a module (possibly partial) and the syntax
@@ -42,6 +65,8 @@ pub fn parse(file: FileId, text: &str) -> (Module, Vec<SyntaxError>) {
         file,
         text,
         errors: Vec::new(),
+        pending_broken: Vec::new(),
+        block_unclosed: false,
     };
     let mut module = Module {
         file,
@@ -62,6 +87,11 @@ struct Builder<'t> {
     file: FileId,
     text: &'t str,
     errors: Vec<SyntaxError>,
+    /// Names declared by broken lines inside a node block, for the loop.
+    pending_broken: Vec<Name>,
+    /// A node block of the current loop swallowed loop statements: its `}`
+    /// is probably missing, so the loop's own end is off too.
+    block_unclosed: bool,
 }
 
 impl<'t> Builder<'t> {
@@ -113,19 +143,192 @@ impl<'t> Builder<'t> {
         items
     }
 
-    /// Re-reads a recovered region with the strict rule to say what was expected.
+    /// Re-reads a recovered region with the strict rule to say what was
+    /// expected. Text after a complete statement on the same line is re-read
+    /// together with that statement, so the error names what could follow it.
     fn recover(&mut self, pair: &Pair<'_, Rule>, strict: Rule) {
-        let offset = pair.as_span().start();
-        let region = pair.as_str();
-        let error = match LoopParser::parse(strict, region) {
-            Err(error) => self.pest_error(&error, offset),
-            Ok(_) => SyntaxError {
+        let start = pair.as_span().start();
+        let end = pair.as_span().end();
+        let mut error = None;
+        if let Some(stmt_start) = self.statement_start(start) {
+            error = self
+                .reparse(stmt_start, end, strict)
+                .filter(|e| e.span.start as usize >= start);
+            if error.is_none() {
+                let rest = &self.text[start..];
+                error =
+                    Some(self.error_at(start, vec!["end of line".into()], describe_found(rest)));
+            }
+        }
+        let mut error = error
+            .or_else(|| self.reparse(start, end, strict))
+            .unwrap_or_else(|| SyntaxError {
                 span: self.span(pair),
                 expected: Vec::new(),
-                found: describe_found(region),
-            },
-        };
+                found: describe_found(pair.as_str()),
+                custom: None,
+                help: None,
+            });
+        self.refine(&mut error, start, end, strict);
         self.errors.push(error);
+    }
+
+    /// Where the statement starts that a region at `start` trails on the same
+    /// line, or `None` when the region starts its own statement.
+    fn statement_start(&self, start: usize) -> Option<usize> {
+        let before = &self.text[..start];
+        let trimmed = before.trim_end_matches([' ', '\t']);
+        match trimmed.chars().last() {
+            None | Some('\n' | '\r' | '{' | ';') => None,
+            Some(_) => {
+                let from = trimmed.rfind(['\n', '{', ';']).map_or(0, |i| i + 1);
+                let skipped = trimmed[from..].len() - trimmed[from..].trim_start().len();
+                Some(from + skipped)
+            }
+        }
+    }
+
+    /// Parses `text[start..end]` with a strict rule; the error, if any.
+    fn reparse(&self, start: usize, end: usize, strict: Rule) -> Option<SyntaxError> {
+        let region = &self.text[start..end];
+        LoopParser::parse(strict, region.trim_end())
+            .err()
+            .map(|e| self.pest_error(&e, start))
+    }
+
+    fn error_at(&self, pos: usize, expected: Vec<String>, found: String) -> SyntaxError {
+        let rest = self.text.get(pos..).unwrap_or("");
+        let width = found_width(rest).max(1);
+        let end = (pos + width).min(self.text.len()).max(pos);
+        SyntaxError {
+            span: Span::new(self.file, pos, end),
+            expected,
+            found,
+            custom: None,
+            help: None,
+        }
+    }
+
+    /// Says more where the generic "expected ..." would mislead: an unclosed
+    /// `{`, an unterminated string, a lowercase outcome, a misspelt keyword.
+    fn refine(&self, error: &mut SyntaxError, start: usize, end: usize, strict: Rule) {
+        let pos = error.span.start as usize;
+        let region = &self.text[start..end];
+        let at_end = pos >= start + region.trim_end().len();
+        if at_end && error.expected.iter().any(|e| e == "`}`") {
+            if let Some(open) = unclosed_brace(region) {
+                let open = start + open;
+                error.span = Span::new(self.file, open, open + 1);
+                let message = "unclosed `{`".to_string();
+                error.custom = Some((message, "this `{` is never closed".into()));
+                error.help = Some("close the block with a `}` on its own line".into());
+                return;
+            }
+        }
+        let rest = &self.text[pos..];
+        if rest.starts_with('"') && !rest[1..].lines().next().unwrap_or("").contains('"') {
+            let line_end = rest.find(['\n', '\r']).unwrap_or(rest.len());
+            error.span = Span::new(self.file, pos, pos + line_end.max(1));
+            let label = "this string is not closed before the end of the line";
+            error.custom = Some(("unterminated string".into(), label.into()));
+            error.help = Some("add the closing `\"`".into());
+            return;
+        }
+        let word = &rest[..found_width(rest)];
+        let is_lower_word = word.starts_with(|c: char| c.is_ascii_lowercase())
+            && word
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        let wants_outcome = error.expected.iter().any(|e| e == OUTCOME_LABEL)
+            || (strict == Rule::strict_node_stmt && pos == start && looks_like_route(rest));
+        if is_lower_word && wants_outcome {
+            error.expected = vec![OUTCOME_LABEL.into()];
+            error.help = Some(format!(
+                "outcomes are written in UPPER_SNAKE_CASE: `{}`",
+                word.to_uppercase()
+            ));
+            return;
+        }
+        let first = region.trim_start();
+        let first = &first[..found_width(first)];
+        if let Some(keyword) = close_keyword(first, strict) {
+            error.help = Some(format!("did you mean `{keyword}`?"));
+        } else if strict == Rule::strict_loop_stmt && error.expected.iter().any(|e| e == "`{`") {
+            error.help = Some(format!(
+                "a node's routes go in a block: `{first} {{ ... }}`"
+            ));
+        } else if strict == Rule::strict_mode_stmt && error.expected.iter().any(|e| e == "`{`") {
+            error.help = Some(format!(
+                "a node's bindings go in a block: `{first} {{ ... }}`"
+            ));
+        } else if error.expected == ["`(`"] && is_lower_word {
+            error.help = Some(format!("write the learn action in parentheses: `({word})`"));
+        }
+    }
+
+    /// A loop statement (`final`, `entry`, ...) inside a node block: the
+    /// node's `}` is probably missing. Reported once per node.
+    fn loop_stmt_in_node(
+        &mut self,
+        pair: &Pair<'_, Rule>,
+        first: &str,
+        node: Option<&Name>,
+        node_head: bool,
+    ) {
+        let start = pair.as_span().start();
+        let node = node.map_or("this node", |n| n.text.as_str());
+        let mut error = self.error_at(start, Vec::new(), format!("`{first}`"));
+        let message = if node_head {
+            format!("node `{first}` starts inside the block of node `{node}`")
+        } else {
+            format!("`{first}` is a loop statement, but it is inside node `{node}`")
+        };
+        error.custom = Some((message, "not allowed in a node block".into()));
+        error.help = Some(format!(
+            "close the block of `{node}` with `}}` before this line"
+        ));
+        self.errors.push(error);
+    }
+
+    /// An item keyword inside a loop: the loop is not closed.
+    fn item_inside(&mut self, pair: &Pair<'_, Rule>, first: &str, name: &Option<Name>) {
+        let start = pair.as_span().start();
+        let name = name.as_ref().map_or("", |n| n.text.as_str());
+        let mut error = self.error_at(start, Vec::new(), format!("`{first}`"));
+        let message = format!("`{first}` starts a new item, but loop `{name}` is not closed");
+        error.custom = Some((message, "inside the loop's block".into()));
+        error.help = Some("close the loop with `}` before this line".into());
+        self.errors.push(error);
+    }
+
+    /// A name that a statement which did not parse was declaring.
+    fn broken_name(&self, pair: &Pair<'_, Rule>) -> Option<Name> {
+        let start = pair.as_span().start();
+        let text = pair.as_str();
+        let first_len = found_width(text);
+        let first = &text[..first_len];
+        let declaring = matches!(first, "final" | "budget" | "param")
+            || matches!(
+                close_keyword(first, Rule::strict_loop_stmt),
+                Some("final" | "budget" | "param")
+            );
+        let (offset, word) = if declaring {
+            let rest = &text[first_len..];
+            let skipped = rest.len() - rest.trim_start().len();
+            let rest = rest.trim_start();
+            (first_len + skipped, &rest[..found_width(rest)])
+        } else {
+            (0, first)
+        };
+        let ident = word.starts_with(|c: char| c.is_ascii_lowercase())
+            && word
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        let keyword = KEYWORDS.contains(&word);
+        (ident && !keyword).then(|| Name {
+            text: word.to_string(),
+            span: Span::new(self.file, start + offset, start + offset + word.len()),
+        })
     }
 
     fn pest_error(&self, error: &pest::error::Error<Rule>, offset: usize) -> SyntaxError {
@@ -134,18 +337,11 @@ impl<'t> Builder<'t> {
             InputLocation::Span((s, _)) => s,
         } + offset;
         let rest = self.text.get(pos..).unwrap_or("");
-        let found = describe_found(rest);
-        let width = found_width(rest).max(1);
-        let end = (pos + width).min(self.text.len()).max(pos);
         let expected = match &error.variant {
             ErrorVariant::ParsingError { positives, .. } => expected_labels(positives),
             ErrorVariant::CustomError { message } => vec![message.clone()],
         };
-        SyntaxError {
-            span: Span::new(self.file, pos, end),
-            expected,
-            found,
-        }
+        self.error_at(pos, expected, describe_found(rest))
     }
 
     fn stage(&mut self, pair: Pair<'_, Rule>) -> StageDef {
@@ -199,12 +395,33 @@ impl<'t> Builder<'t> {
     fn loop_def(&mut self, pair: Pair<'_, Rule>) -> LoopDef {
         let span = self.span(&pair);
         let (mut name, mut extends, mut stmts) = (None, None, Vec::new());
+        let (mut recovered, mut broken, mut item_cut) = (false, Vec::new(), false);
+        self.block_unclosed = false;
         for inner in pair.into_inner() {
             match inner.as_rule() {
                 Rule::loop_name => name = Some(self.name(inner)),
                 Rule::extends => extends = self.extends(inner),
-                Rule::bad_stmt => self.recover(&inner, Rule::strict_loop_stmt),
-                _ => stmts.extend(self.loop_stmt(inner)),
+                Rule::bad_stmt | Rule::bad_node => {
+                    recovered = true;
+                    broken.extend(self.broken_name(&inner));
+                    let first = first_word(inner.as_str());
+                    if matches!(first, "stage" | "loop" | "mode" | "alias") {
+                        // A new item inside the loop: the loop's `}` (or a
+                        // node's) is missing; everything after follows from it.
+                        if !item_cut && !self.block_unclosed {
+                            self.item_inside(&inner, first, &name);
+                        }
+                        item_cut = true;
+                    } else if !item_cut {
+                        self.recover(&inner, Rule::strict_loop_stmt);
+                    }
+                }
+                _ => {
+                    let before = self.errors.len();
+                    stmts.extend(self.loop_stmt(inner));
+                    recovered |= self.errors.len() > before;
+                    broken.append(&mut self.pending_broken);
+                }
             }
         }
         let name = name.unwrap_or_else(|| placeholder(span));
@@ -212,6 +429,8 @@ impl<'t> Builder<'t> {
             name,
             extends,
             stmts,
+            recovered,
+            broken,
             span,
         }
     }
@@ -427,13 +646,31 @@ impl<'t> Builder<'t> {
         let span = self.span(&pair);
         let mut words = Vec::new();
         let (mut routes, mut effects, mut bindings) = (Vec::new(), Vec::new(), Vec::new());
+        let mut misplaced = false;
         for inner in pair.into_inner() {
             match inner.as_rule() {
                 Rule::ident => words.push(self.name(inner)),
+                // After a line that shows the block's `}` is missing, what
+                // follows belongs to the loop or to another node, not here.
+                _ if misplaced && inner.as_rule() != Rule::bad_stmt => {}
                 Rule::route_decl => routes.push(self.route_decl(inner)),
                 Rule::effect_decl => effects.push(self.effect(inner)),
                 Rule::bindings => bindings.extend(self.bindings(inner)),
-                Rule::bad_stmt => self.recover(&inner, Rule::strict_node_stmt),
+                Rule::bad_stmt if misplaced => {
+                    self.pending_broken.extend(self.broken_name(&inner));
+                }
+                Rule::bad_stmt => {
+                    let first = first_word(inner.as_str());
+                    let node_head = inner.as_str().trim_end().ends_with('{');
+                    if LOOP_KEYWORDS.contains(&first) || node_head {
+                        self.pending_broken.extend(self.broken_name(&inner));
+                        self.loop_stmt_in_node(&inner, first, words.first(), node_head);
+                        misplaced = true;
+                        self.block_unclosed = true;
+                    } else {
+                        self.recover(&inner, Rule::strict_node_stmt);
+                    }
+                }
                 _ => {}
             }
         }
@@ -527,10 +764,13 @@ impl<'t> Builder<'t> {
             concurrent: Vec::new(),
             bindings: Vec::new(),
             stage_bindings: Vec::new(),
+            recovered: false,
             span,
         };
         for inner in pair.into_inner() {
+            let before = self.errors.len();
             self.mode_stmt(&mut mode, inner);
+            mode.recovered |= self.errors.len() > before;
         }
         mode
     }
@@ -551,7 +791,7 @@ impl<'t> Builder<'t> {
             Rule::concurrent_decl => mode.concurrent.push(self.concurrent(pair)),
             Rule::bindings => mode.bindings.extend(self.bindings(pair)),
             Rule::stage_bindings => mode.stage_bindings.push(self.stage_bindings(pair)),
-            Rule::bad_stmt => self.recover(&pair, Rule::strict_mode_stmt),
+            Rule::bad_stmt | Rule::bad_node => self.recover(&pair, Rule::strict_mode_stmt),
             _ => {}
         }
     }
@@ -688,6 +928,10 @@ fn found_width(rest: &str) -> usize {
         return 0;
     }
     let word = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '$';
+    if first == '"' {
+        let line = rest.find(['\n', '\r']).unwrap_or(rest.len());
+        return rest[1..line].find('"').map_or(line, |close| close + 2);
+    }
     if !word(first) {
         return if rest.starts_with("->") {
             2
@@ -708,6 +952,8 @@ fn expected_labels(positives: &[Rule]) -> Vec<String> {
             labels.push(label.to_string());
         }
     }
+    // "end of line" reads best last: "expected `within`, `except` or end of line".
+    labels.sort_by_key(|l| l == "end of line");
     labels
 }
 
@@ -769,9 +1015,7 @@ fn rule_label(rule: Rule) -> Option<&'static str> {
         Rule::lparen => "`(`",
         Rule::rparen => "`)`",
         Rule::ident | Rule::node_head => "a name",
-        Rule::outcome | Rule::outcome_list | Rule::route_decl | Rule::outcome_decl => {
-            "an outcome (UPPER_SNAKE_CASE)"
-        }
+        Rule::outcome | Rule::outcome_list | Rule::route_decl | Rule::outcome_decl => OUTCOME_LABEL,
         Rule::loop_name => "a loop name such as `execution.standard`",
         Rule::int | Rule::duration => "a number",
         Rule::param_ref => "a `$param` reference",
@@ -784,7 +1028,159 @@ fn rule_label(rule: Rule) -> Option<&'static str> {
         Rule::stage_def | Rule::loop_def | Rule::mode_def | Rule::alias_def => {
             "an item (`stage`, `loop`, `mode` or `alias`)"
         }
-        Rule::EOI => "end of file",
+        Rule::EOI => "end of line",
+        Rule::strict_item => "an item (`stage`, `loop`, `mode` or `alias`)",
+        Rule::strict_stage_stmt => "an outcome (`OUTCOME: class`), `writes` or `families`",
+        Rule::strict_loop_stmt => {
+            "a loop statement (`param`, `budget`, `entry`, `on drained`, `catch`, `final`, `drop` or a node)"
+        }
+        Rule::strict_node_stmt => "a route (`OUTCOME -> target`), an `effect` or a binding",
+        Rule::strict_mode_stmt => {
+            "a mode statement (`loop`, `set`, `learn`, `concurrent`, a binding or a node block)"
+        }
+        Rule::strict_binding_stmt => {
+            "a binding (`runner`, `model`, `thinking`, `timeout`, `entrypoint`, `skill`)"
+        }
+        Rule::strict_learn_stmt => "a learn rule (`node OUTCOME -> target (action)`)",
         _ => return None,
     })
+}
+
+const OUTCOME_LABEL: &str = "an outcome (UPPER_SNAKE_CASE)";
+
+/// Every keyword of the language (a name may not be one).
+const KEYWORDS: &[&str] = &[
+    "stage",
+    "in",
+    "loop",
+    "extends",
+    "mode",
+    "alias",
+    "param",
+    "budget",
+    "per",
+    "cap",
+    "entry",
+    "on",
+    "drained",
+    "catch",
+    "within",
+    "else",
+    "result",
+    "or",
+    "except",
+    "effect",
+    "final",
+    "status",
+    "emits",
+    "handoff",
+    "drop",
+    "set",
+    "learn",
+    "concurrent",
+    "with",
+    "runner",
+    "model",
+    "thinking",
+    "timeout",
+    "entrypoint",
+    "skill",
+    "writes",
+    "families",
+];
+
+/// The keyword that a misspelt first word of a statement probably meant.
+fn close_keyword(word: &str, strict: Rule) -> Option<&'static str> {
+    let candidates: &[&'static str] = match strict {
+        Rule::strict_item => &["stage", "loop", "mode", "alias"],
+        Rule::strict_stage_stmt => &["writes", "families"],
+        Rule::strict_loop_stmt => &["param", "budget", "entry", "on", "catch", "final", "drop"],
+        Rule::strict_node_stmt | Rule::strict_binding_stmt => &[
+            "effect",
+            "runner",
+            "model",
+            "thinking",
+            "timeout",
+            "entrypoint",
+            "skill",
+        ],
+        Rule::strict_mode_stmt => &[
+            "loop",
+            "set",
+            "learn",
+            "concurrent",
+            "runner",
+            "model",
+            "thinking",
+            "timeout",
+            "entrypoint",
+            "skill",
+        ],
+        _ => &[],
+    };
+    if word.len() < 2 || candidates.contains(&word) {
+        return None;
+    }
+    let best = candidates
+        .iter()
+        .map(|k| (strsim::levenshtein(word, k), *k))
+        .min()?;
+    (best.0 <= 1 || (best.0 == 2 && word.len() >= 5)).then_some(best.1)
+}
+
+/// True when `rest` reads like a route: a word, maybe more, then `->`.
+fn looks_like_route(rest: &str) -> bool {
+    rest.lines()
+        .next()
+        .and_then(|line| line.split_once("->"))
+        .is_some_and(|(head, _)| {
+            head.split(|c: char| c == ',' || c.is_whitespace())
+                .filter(|w| !w.is_empty())
+                .all(|w| w.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        })
+}
+
+/// The `{` in `region` that is never closed. Braces are matched by
+/// indentation: a `}` that starts a line closes the block opened on the
+/// nearest line indented no deeper, so a missing `}` is found where it was
+/// forgotten, not at the end of the file.
+fn unclosed_brace(region: &str) -> Option<usize> {
+    let mut stack: Vec<(usize, usize)> = Vec::new();
+    let mut unclosed = None;
+    let mut line_start = 0;
+    for line in region.split_inclusive('\n') {
+        let indent = line.len() - line.trim_start_matches([' ', '\t']).len();
+        let mut in_string = false;
+        for (i, c) in line.char_indices() {
+            match c {
+                '"' => in_string = !in_string,
+                '#' if !in_string => break,
+                '{' if !in_string => stack.push((indent, line_start + i)),
+                '}' if !in_string => {
+                    if line[..i].trim().is_empty() {
+                        while let Some(&(open_indent, open)) = stack.last() {
+                            if open_indent <= indent {
+                                break;
+                            }
+                            unclosed.get_or_insert(open);
+                            stack.pop();
+                        }
+                    }
+                    stack.pop();
+                }
+                _ => {}
+            }
+        }
+        line_start += line.len();
+    }
+    unclosed.or_else(|| stack.last().map(|&(_, open)| open))
+}
+
+/// Statements that belong to a loop, not to a node block.
+const LOOP_KEYWORDS: &[&str] = &["param", "budget", "entry", "on", "catch", "final", "drop"];
+
+/// The first token of a statement.
+fn first_word(text: &str) -> &str {
+    let text = text.trim_start();
+    &text[..found_width(text)]
 }
