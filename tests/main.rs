@@ -1,8 +1,10 @@
 //! The one integration-test binary; each area of behaviour is a module.
 
+mod assets;
 mod check;
 mod cli;
 mod cli_workspace;
+mod contracts;
 mod daemon;
 mod fuzz;
 mod runners;
