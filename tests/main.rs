@@ -2,6 +2,7 @@
 
 mod check;
 mod cli;
+mod control;
 mod daemon;
 mod runners;
 mod shipped;

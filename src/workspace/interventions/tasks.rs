@@ -483,7 +483,7 @@ fn wrong_state(located: &Located, id: &str, hint: &str) -> InterventionError {
     InterventionError::WrongState {
         family: located.family,
         id: id.to_string(),
-        state: located.state.dir_name(located.family).to_string(),
+        state: located.state.as_str().to_string(),
         hint: hint.to_string(),
     }
 }
