@@ -342,9 +342,16 @@ fn clear_stale_state_reports_a_missing_or_invalid_lock() {
     let run = ws.run(&["control", "clear-stale-state"]).ok();
     assert!(detail(&run).ends_with("requeued=0; runtime_ownership_lock=missing"));
     ws.write("state/runtime_daemon.lock.json", "not json");
+    ws.write("state/runtime_snapshot.json", "{ torn");
+    ws.run(&["pause"]).fails(1);
     let run = ws.run(&["clear-stale-state"]).ok();
     assert!(detail(&run).ends_with("runtime_ownership_lock=cleared_invalid"));
     assert!(!exists(&ws, "state/runtime_daemon.lock.json"));
+    assert_eq!(
+        snapshot(&ws)["paused"],
+        false,
+        "a corrupt snapshot is reset"
+    );
 }
 
 // ---------------------------------------------------------------- queue interventions

@@ -26,7 +26,7 @@ use crate::workspace::journal::{Journal, RuntimeEvent};
 use crate::workspace::lock::{self, LockState};
 use crate::workspace::mailbox::{self, MailboxCommand};
 use crate::workspace::queue::QueueStore;
-use crate::workspace::state::{RuntimeSnapshot, StateStore};
+use crate::workspace::state::{RuntimeSnapshot, StateError, StateStore};
 
 /// What a direct command works on.
 pub struct Direct {
@@ -44,11 +44,15 @@ pub struct Direct {
 }
 
 impl Direct {
-    fn open(paths: &WorkspacePaths) -> Result<Direct, CliError> {
+    /// Opens the queues and loads the snapshot. `clear-stale-state` (`reset`)
+    /// starts from a fresh snapshot when the file is corrupt: it resets it anyway.
+    fn open(paths: &WorkspacePaths, reset: bool) -> Result<Direct, CliError> {
         let failed = |error: &dyn std::fmt::Display| CliError::Failed(error.to_string());
-        let snapshot = StateStore::new(paths)
-            .load_snapshot()
-            .map_err(|e| failed(&e))?;
+        let snapshot = match StateStore::new(paths).load_snapshot() {
+            Ok(snapshot) => snapshot,
+            Err(StateError::Invalid { .. }) if reset => RuntimeSnapshot::default(),
+            Err(error) => return Err(failed(&error)),
+        };
         Ok(Direct {
             paths: paths.clone(),
             queue: QueueStore::open(paths).map_err(|e| failed(&e))?,
@@ -90,7 +94,8 @@ pub fn route(
         return send(&paths, command);
     }
     let action = command.name();
-    let mut ctx = Direct::open(&paths)?;
+    let reset = matches!(command, MailboxCommand::ClearStaleState { .. });
+    let mut ctx = Direct::open(&paths, reset)?;
     if let Some(busy) = interventions::blocking_run(&ctx.snapshot, &command) {
         return print_direct(&action, false, &busy.to_string());
     }

@@ -26,7 +26,7 @@ pub use tasks::{
 };
 
 use crate::workspace::documents::is_valid_id;
-use crate::workspace::family::Family;
+use crate::workspace::family::{Family, Plane};
 use crate::workspace::journal::Journal;
 use crate::workspace::mailbox::MailboxCommand;
 use crate::workspace::queue::QueueStore;
@@ -160,7 +160,13 @@ pub fn validate(command: &MailboxCommand) -> Result<(), InterventionError> {
             incidents::check_invalid_name(filename)?;
             (Vec::new(), Some(reason))
         }
-        C::RetryActive { reason, .. } | C::ClearStaleState { reason } => (Vec::new(), Some(reason)),
+        C::RetryActive { reason, plane } => {
+            if let Some(plane) = plane.as_deref().filter(|p| Plane::parse(p).is_none()) {
+                return Err(InterventionError::UnknownPlane(plane.to_string()));
+            }
+            (Vec::new(), Some(reason))
+        }
+        C::ClearStaleState { reason } => (Vec::new(), Some(reason)),
         _ => (Vec::new(), None),
     };
     for (what, id) in ids {
