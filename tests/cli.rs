@@ -91,8 +91,10 @@ fn show_reports_max_stage_runs_per_plane_and_node_bindings() {
 #[test]
 fn config_stage_bindings_win_over_the_mode() {
     let ws = TestWorkspace::new();
-    let config = ws.read("millrace.toml")
-        + "\n[recovery]\nmax_fix_cycles = 5\n\n[stages.checker]\nrunner = \"command\"\nmodel = \"gpt-test\"\nthinking_level = \"high\"\ntimeout_seconds = 120\n";
+    let config = ws
+        .read("millrace.toml")
+        .replace("max_fix_cycles = 2", "max_fix_cycles = 5")
+        + "\n[stages.checker]\nrunner = \"command\"\nmodel = \"gpt-test\"\nthinking_level = \"high\"\ntimeout_seconds = 120\n";
     ws.write("millrace.toml", &config);
     let run = ws.run(&["compile", "show"]).ok();
     assert!(run.stdout.contains("node: execution/checker\n  stage_kind: checker\n  runner: command\n  model: gpt-test\n  thinking: high\n  timeout_s: 120\n"));
@@ -160,7 +162,9 @@ fn currentness_follows_edits_to_prompts_and_config() {
             .value("currentness_before"),
         Some("stale")
     );
-    let config = ws.read("millrace.toml") + "\n[params]\nmax_consultations = 1\n";
+    let config = ws
+        .read("millrace.toml")
+        .replace("[params]\n", "[params]\nmax_consultations = 1\n");
     ws.write("millrace.toml", &config);
     assert_eq!(
         ws.run(&["compile", "show"])

@@ -305,7 +305,7 @@ fn an_illegal_marker_becomes_blocked_with_its_class() {
         && r["failure_class"] == "illegal_terminal_result"));
 }
 
-fn all_results(runs: &Path) -> Vec<serde_json::Value> {
+pub fn all_results(runs: &Path) -> Vec<serde_json::Value> {
     let mut out = Vec::new();
     for run in std::fs::read_dir(runs).expect("runs").flatten() {
         for result in std::fs::read_dir(run.path().join("stage_results"))
@@ -313,15 +313,20 @@ fn all_results(runs: &Path) -> Vec<serde_json::Value> {
             .flatten()
             .flatten()
         {
+            // A crash can leave the temp file of an atomic write (`.tmp-*`).
+            if result.file_name().to_string_lossy().starts_with('.') {
+                continue;
+            }
             let text = std::fs::read_to_string(result.path()).expect("result");
-            out.push(serde_json::from_str(&text).expect("json"));
+            let parsed = serde_json::from_str(&text);
+            out.push(parsed.unwrap_or_else(|e| panic!("{}: {e}", result.path().display())));
         }
     }
     out
 }
 
 /// A workspace whose mode `cmd` runs every stage through `program`.
-fn commanded(program: &str, timeout: &str) -> TestWorkspace {
+pub fn commanded(program: &str, timeout: &str) -> TestWorkspace {
     let ws = TestWorkspace::new();
     ws.write(
         "modes/cmd.loop",

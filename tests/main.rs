@@ -2,9 +2,11 @@
 
 mod check;
 mod cli;
+mod cli_workspace;
 mod control;
 mod daemon;
 mod runners;
 mod shipped;
 mod support;
+mod torture;
 mod workspace;

@@ -138,7 +138,8 @@ pub fn compile_and_persist(args: &CompileArgs, out: &mut Out) -> Result<Compiled
     }
 }
 
-fn compile_workspace(
+/// Compiles the workspace for `mode` without persisting anything.
+pub fn compile_workspace(
     workspace: &Workspace,
     config: &ConfigInput,
     mode: &str,

@@ -1,61 +1,100 @@
-//! What the compiler takes from `millrace.toml`: the default mode, loop
-//! parameters (`[recovery]`, `[params]`) and per-stage bindings (`[stages]`).
+//! What the compiler takes from `millrace.toml`, read through the typed
+//! [`Config`]: the default mode, loop parameters (`[recovery]`, `[params]`),
+//! per-stage bindings (`[stages.<stage>]`) and `runners.default_runner`.
 
 use std::path::Path;
 
 use super::output::{CliError, fail};
 use crate::check::{Overrides, StageOverride};
+use crate::workspace::config::{Config, StageConfig};
 
+/// The `[recovery]` keys that are also loop parameters of the same name.
+pub const RECOVERY_PARAMS: &[&str] = &[
+    "max_fix_cycles",
+    "max_troubleshoot_attempts_before_consult",
+    "max_mechanic_attempts",
+];
+
+/// The config as the compiler needs it.
 pub struct CompileSettings {
+    pub config: Config,
     pub default_mode: Option<String>,
     pub overrides: Overrides,
 }
 
+/// Parses and checks the config text; an unknown key or bad value is an error
+/// naming the file, the line and the dotted key.
 pub fn compile_settings(path: &Path, bytes: &[u8]) -> Result<CompileSettings, CliError> {
-    let text = String::from_utf8_lossy(bytes);
-    let table: toml::Table = match toml::from_str(&text) {
-        Ok(table) => table,
-        Err(e) => return fail(format!("invalid config {}: {e}", path.display())),
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return fail(format!("{}: the config is not UTF-8 text", path.display()));
     };
-    let mut overrides = Overrides::default();
-    for section in ["recovery", "params"] {
-        for (key, value) in sub_table(&table, section).into_iter().flatten() {
-            if let Some(n) = value.as_integer().and_then(|n| u64::try_from(n).ok()) {
-                overrides.params.insert(key.clone(), n);
-            }
-        }
-    }
-    for (stage, value) in sub_table(&table, "stages").into_iter().flatten() {
-        overrides
-            .stages
-            .insert(stage.clone(), stage_override(value));
-    }
-    overrides.default_runner =
-        sub_table(&table, "runners").and_then(|r| text_of(r.get("default_runner")));
-    let default_mode = sub_table(&table, "runtime").and_then(|r| text_of(r.get("default_mode")));
+    let config = Config::parse(text, path).map_err(|e| CliError::Failed(e.to_string()))?;
+    let written = written_recovery_keys(text);
+    let overrides = overrides(&config, &written, path)?;
     Ok(CompileSettings {
-        default_mode,
+        default_mode: Some(config.runtime.default_mode.clone()),
         overrides,
+        config,
     })
 }
 
-fn sub_table<'a>(table: &'a toml::Table, key: &str) -> Option<&'a toml::Table> {
-    table.get(key).and_then(toml::Value::as_table)
+/// The compiler overrides of a loaded config. `[recovery]` values count only
+/// when written in the file, so that loop and mode defaults otherwise stand.
+fn overrides(config: &Config, written: &[String], path: &Path) -> Result<Overrides, CliError> {
+    let mut overrides = Overrides::default();
+    for key in written {
+        if let Some(value) = recovery_value(config, key) {
+            overrides.params.insert(key.clone(), u64::from(value));
+        }
+    }
+    for (key, value) in &config.params {
+        let Ok(value) = u64::try_from(*value) else {
+            return fail(format!(
+                "{}: `params.{key}` must be >= 0, not {value}",
+                path.display()
+            ));
+        };
+        overrides.params.insert(key.clone(), value);
+    }
+    for (stage, binding) in &config.stages {
+        overrides
+            .stages
+            .insert(stage.clone(), stage_override(binding));
+    }
+    overrides.default_runner = Some(config.runners.default_runner.clone());
+    Ok(overrides)
 }
 
-fn text_of(value: Option<&toml::Value>) -> Option<String> {
-    value.and_then(toml::Value::as_str).map(str::to_string)
+fn recovery_value(config: &Config, key: &str) -> Option<u32> {
+    let recovery = &config.recovery;
+    match key {
+        "max_fix_cycles" => Some(recovery.max_fix_cycles),
+        "max_troubleshoot_attempts_before_consult" => {
+            Some(recovery.max_troubleshoot_attempts_before_consult)
+        }
+        "max_mechanic_attempts" => Some(recovery.max_mechanic_attempts),
+        _ => None,
+    }
 }
 
-fn stage_override(value: &toml::Value) -> StageOverride {
-    let get = |k: &str| text_of(value.get(k));
+/// The loop-parameter keys written under `[recovery]` (the text already parsed).
+fn written_recovery_keys(text: &str) -> Vec<String> {
+    let table: toml::Table = toml::from_str(text).unwrap_or_default();
+    let Some(recovery) = table.get("recovery").and_then(toml::Value::as_table) else {
+        return Vec::new();
+    };
+    RECOVERY_PARAMS
+        .iter()
+        .filter(|key| recovery.contains_key(**key))
+        .map(|key| key.to_string())
+        .collect()
+}
+
+fn stage_override(binding: &StageConfig) -> StageOverride {
     StageOverride {
-        runner: get("runner"),
-        model: get("model"),
-        thinking: get("thinking_level").or_else(|| get("model_reasoning_effort")),
-        timeout_s: value
-            .get("timeout_seconds")
-            .and_then(toml::Value::as_integer)
-            .and_then(|n| u64::try_from(n).ok()),
+        runner: binding.runner.clone(),
+        model: binding.model.clone(),
+        thinking: binding.thinking_level.clone(),
+        timeout_s: binding.timeout_seconds,
     }
 }

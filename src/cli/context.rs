@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use super::output::{CliError, fail};
 use crate::check::Overrides;
 use crate::plan::{self, InputDigest, digest};
+use crate::workspace::WorkspacePaths;
+use crate::workspace::config::Config;
 
 /// The directory inside a workspace that Millrace owns.
 pub const AGENTS_DIR: &str = "millrace-agents";
@@ -15,6 +17,7 @@ pub const PLAN_FILE: &str = "state/compiled_plan.json";
 
 /// An initialized workspace.
 pub struct Workspace {
+    pub root: PathBuf,
     pub agents: PathBuf,
 }
 
@@ -30,7 +33,12 @@ impl Workspace {
                 root.display()
             ));
         }
-        Ok(Workspace { agents })
+        Ok(Workspace { root, agents })
+    }
+
+    /// The workspace's paths, for the `workspace` module.
+    pub fn paths(&self) -> WorkspacePaths {
+        WorkspacePaths::new(&self.root)
     }
 
     /// The workspace root (the directory holding `millrace-agents/`).
@@ -48,6 +56,8 @@ impl Workspace {
 
 /// The operator's configuration as the compiler needs it.
 pub struct ConfigInput {
+    pub config: Config,
+    pub path: PathBuf,
     pub default_mode: Option<String>,
     pub overrides: Overrides,
     pub digest: InputDigest,
@@ -55,17 +65,45 @@ pub struct ConfigInput {
 
 /// Reads the config (`--config` or the workspace's `millrace.toml`).
 pub fn load_config(workspace: &Workspace, config: Option<&Path>) -> Result<ConfigInput, CliError> {
-    let path = config.map_or_else(|| workspace.agents.join(CONFIG_FILE), Path::to_path_buf);
-    let bytes = match std::fs::read(&path) {
-        Ok(bytes) => bytes,
-        Err(e) => return fail(format!("cannot read config {}: {e}", path.display())),
-    };
+    let path = config_path(workspace, config);
+    let bytes = read_config(&path)?;
     let settings = super::config_bridge::compile_settings(&path, &bytes)?;
     Ok(ConfigInput {
+        config: settings.config,
+        path,
         default_mode: settings.default_mode,
         overrides: settings.overrides,
         digest: digest(CONFIG_FILE, Some(&bytes)),
     })
+}
+
+/// Like [`load_config`], but a config that does not load yields the defaults
+/// (with the file's real digest, so currentness stays honest) and the error.
+pub fn load_config_lenient(workspace: &Workspace) -> (ConfigInput, Option<String>) {
+    match load_config(workspace, None) {
+        Ok(config) => (config, None),
+        Err(error) => {
+            let path = config_path(workspace, None);
+            let bytes = std::fs::read(&path).ok();
+            let fallback = ConfigInput {
+                config: Config::default(),
+                path,
+                default_mode: None,
+                overrides: Overrides::default(),
+                digest: digest(CONFIG_FILE, bytes.as_deref()),
+            };
+            (fallback, Some(error.message()))
+        }
+    }
+}
+
+/// `--config`, else the workspace's `millrace.toml`.
+pub fn config_path(workspace: &Workspace, config: Option<&Path>) -> PathBuf {
+    config.map_or_else(|| workspace.agents.join(CONFIG_FILE), Path::to_path_buf)
+}
+
+fn read_config(path: &Path) -> Result<Vec<u8>, CliError> {
+    std::fs::read(path).or_else(|e| fail(format!("cannot read config {}: {e}", path.display())))
 }
 
 /// The mode to compile: `--mode`, else the config's default, else `default_codex`.

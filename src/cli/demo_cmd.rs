@@ -66,6 +66,7 @@ pub fn run(args: &DemoArgs) -> CliResult {
         monitor_log: None,
         runners: runners_config(paths.agents_dir(), &config),
         heartbeat: Duration::from_secs(30),
+        auto_recovery: config.auto_recovery.clone(),
     };
     let summary = run_daemon(paths.clone(), compiled.plan, options)
         .map_err(|e| CliError::Failed(e.to_string()))?;

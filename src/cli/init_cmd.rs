@@ -1,68 +1,25 @@
-//! `millrace init`: create the workspace layout and install editable copies
-//! of the shipped loops, modes, entrypoints and skills. Idempotent: files that
-//! exist (an operator's edits) are never overwritten.
+//! `millrace init`: create the workspace layout and the default config, and
+//! install editable copies of the shipped loops, modes, entrypoints and skills,
+//! recording each installed file in the baseline manifest for `upgrade`.
+//! Idempotent: files that exist (an operator's edits) are never overwritten.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use super::context::{AGENTS_DIR, CONFIG_FILE};
 use super::output::{CliError, CliResult, Out};
-use crate::assets;
+use crate::assets::{self, ShippedFile};
+use crate::workspace::WorkspacePaths;
+use crate::workspace::baseline::{self, BaselineManifest, sha256_hex};
 
 #[derive(Debug, Args)]
 pub struct InitArgs {
-    /// The workspace directory (created if missing)
+    /// The workspace directory (created if missing). Safe to re-run: missing
+    /// files are restored, existing ones are kept as they are
     #[arg(long, default_value = ".")]
     pub workspace: PathBuf,
 }
-
-/// Directories of a workspace, relative to `millrace-agents/`.
-pub const LAYOUT: &[&str] = &[
-    "tasks/queue",
-    "tasks/active",
-    "tasks/done",
-    "tasks/blocked",
-    "specs/queue",
-    "specs/active",
-    "specs/done",
-    "specs/blocked",
-    "probes/queue",
-    "probes/active",
-    "probes/done",
-    "probes/blocked",
-    "incidents/incoming",
-    "incidents/active",
-    "incidents/resolved",
-    "incidents/blocked",
-    "learning/requests/queue",
-    "learning/requests/active",
-    "learning/requests/done",
-    "learning/requests/blocked",
-    "state/mailbox/incoming",
-    "state/mailbox/processed",
-    "state/mailbox/failed",
-    "runs",
-    "logs",
-    "arbiter/targets",
-    "arbiter/contracts/ideas",
-    "arbiter/contracts/root-specs",
-    "arbiter/rubrics",
-    "arbiter/verdicts",
-    "arbiter/reports",
-    "intake/ideas",
-    "recon/packets",
-    "diagnostics/blocked",
-];
-
-/// The config a fresh workspace starts with.
-pub const DEFAULT_CONFIG: &str = "\
-# Millrace workspace configuration. Every key is optional; see `millrace config show`.
-
-[runtime]
-# The mode `millrace run daemon` and `millrace compile` use without `--mode`.
-default_mode = \"default_codex\"
-";
 
 pub fn run(args: &InitArgs) -> CliResult {
     let root = std::path::absolute(&args.workspace).unwrap_or_else(|_| args.workspace.clone());
@@ -74,25 +31,51 @@ pub fn run(args: &InitArgs) -> CliResult {
     Ok(())
 }
 
-/// Creates the layout and installs missing files; returns how many it wrote.
+/// Creates the layout, the default config and the shipped files that are
+/// missing, and records them in the baseline; returns how many it wrote.
 pub fn install(root: &Path) -> Result<usize, CliError> {
-    let agents = root.join(AGENTS_DIR);
-    let mut created = 0usize;
-    for dir in LAYOUT {
-        std::fs::create_dir_all(agents.join(dir)).map_err(|e| io_error(&agents.join(dir), e))?;
-    }
-    std::fs::create_dir_all(root.join("ideas/inbox")).map_err(|e| io_error(root, e))?;
-    created += usize::from(write_missing(
-        &agents.join(CONFIG_FILE),
-        DEFAULT_CONFIG.as_bytes(),
-    )?);
+    let paths = WorkspacePaths::new(root);
+    let config_existed = paths.config_file().exists();
+    crate::workspace::init(&paths).map_err(|e| io_error(paths.agents_dir(), e))?;
+    let mut created = usize::from(!config_existed);
+    let mut installed = Vec::new();
     for file in assets::shipped_files() {
-        created += usize::from(write_missing(
-            &agents.join(&file.relative_path),
-            file.contents,
-        )?);
+        if write_missing(&paths.agents_dir().join(&file.relative_path), file.contents)? {
+            installed.push(file);
+        }
     }
+    created += installed.len();
+    record_baseline(&paths, &installed)?;
     Ok(created)
+}
+
+/// Adds the installed files to the baseline manifest (creating it), and gives
+/// every shipped file without an entry the shipped hash: a file that was there
+/// before `init` then counts as the operator's, never to be overwritten.
+fn record_baseline(paths: &WorkspacePaths, installed: &[ShippedFile]) -> CliResult {
+    let existing = baseline::load(paths).map_err(|e| CliError::Failed(e.to_string()))?;
+    let mut hashes = existing
+        .as_ref()
+        .map(BaselineManifest::hashes)
+        .unwrap_or_default();
+    let before = hashes.clone();
+    for file in installed {
+        hashes.insert(file.relative_path.clone(), sha256_hex(file.contents));
+    }
+    for file in assets::shipped_files() {
+        hashes
+            .entry(file.relative_path)
+            .or_insert_with(|| sha256_hex(file.contents));
+    }
+    if existing.is_some() && hashes == before {
+        return Ok(());
+    }
+    save_manifest(paths, &hashes)
+}
+
+fn save_manifest(paths: &WorkspacePaths, hashes: &BTreeMap<String, String>) -> CliResult {
+    let manifest = BaselineManifest::from_hashes(hashes);
+    baseline::save(paths, &manifest).map_err(|e| CliError::Failed(e.to_string()))
 }
 
 /// Writes `bytes` unless the file exists; returns whether it wrote.

@@ -1,12 +1,15 @@
 //! The operator's command line: clap commands, output conventions and exit
 //! codes (0 ok, 1 failure, 2 usage). Each command lives in its own file.
 
+mod add_cmd;
 mod compile_cmd;
 mod config_bridge;
+mod config_cmd;
 mod context;
 mod control_cmd;
 mod control_route;
 mod demo_cmd;
+mod doctor_cmd;
 mod fsutil;
 mod incident_cmd;
 mod init_cmd;
@@ -14,12 +17,16 @@ mod loop_cmd;
 mod modes_cmd;
 mod output;
 mod planning_cmd;
+mod queue_cmd;
 mod queue_ops_cmd;
 mod run_cmd;
 mod runs_cmd;
+mod status_cmd;
+mod upgrade_cmd;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
+use crate::workspace::Family;
 use output::{CliResult, Out, finish};
 
 /// Millrace runs coding agents through long, multi-stage work: a durable
@@ -37,6 +44,30 @@ enum Command {
     Demo(demo_cmd::DemoArgs),
     /// Create or repair a workspace: `millrace-agents/` with config, loops, modes, prompts and queues
     Init(init_cmd::InitArgs),
+    /// Import a task (`.md` or `.json`) into `tasks/queue/`: `millrace add-task fix-login.md`
+    AddTask(add_cmd::DocumentArgs),
+    /// Import a spec (`.md` or `.json`) into `specs/queue/`
+    AddSpec(add_cmd::DocumentArgs),
+    /// Import a probe (`.md` or `.json`) into `probes/queue/`
+    AddProbe(add_cmd::DocumentArgs),
+    /// Copy an idea (`.md`) into `<workspace>/ideas/inbox/`; the daemon turns it into a spec
+    AddIdea(add_cmd::IdeaArgs),
+    /// Inspect the queues, add work, and intervene: `queue ls`, `queue show ID`,
+    /// `queue add-task PATH`, `queue cancel ID --reason R`, `queue retry-blocked ID`
+    #[command(subcommand)]
+    Queue(queue_cmd::QueueCommand),
+    /// What the runtime is doing: mode, plan, lock, pauses, active runs, queue
+    /// depths, status markers and the latest events (`status watch` to follow)
+    Status(status_cmd::StatusArgs),
+    /// Check the workspace: layout, config, mode, plan, documents, state files,
+    /// lock and baseline; exits 1 when any error is found
+    Doctor(doctor_cmd::DoctorArgs),
+    /// Preview (or `--apply`) updates of the shipped files this build brings,
+    /// keeping every file the operator edited
+    Upgrade(upgrade_cmd::UpgradeArgs),
+    /// Show the effective `millrace.toml`, or validate it by compiling the mode
+    #[command(subcommand)]
+    Config(config_cmd::ConfigCommand),
     /// Compile the workspace's `.loop` files into the frozen plan the daemon runs
     #[command(subcommand)]
     Compile(compile_cmd::CompileCommand),
@@ -60,9 +91,6 @@ enum Command {
     /// Planning-plane controls: `planning retry-active`
     #[command(subcommand)]
     Planning(planning_cmd::PlanningCommand),
-    /// Operator interventions on queued and blocked work: cancel, supersede, retarget, retry
-    #[command(subcommand)]
-    Queue(queue_ops_cmd::QueueOpsCommand),
     /// Resolve, cancel or archive incidents by hand
     #[command(subcommand)]
     Incident(incident_cmd::IncidentCommand),
@@ -93,12 +121,20 @@ fn dispatch(command: Command) -> CliResult {
         Command::Init(args) => init_cmd::run(&args),
         Command::Run(command) => run_cmd::run(command),
         Command::Runs(command) => runs_cmd::run(command),
+        Command::AddTask(args) => add_cmd::add_document(Family::Task, &args),
+        Command::AddSpec(args) => add_cmd::add_document(Family::Spec, &args),
+        Command::AddProbe(args) => add_cmd::add_document(Family::Probe, &args),
+        Command::AddIdea(args) => add_cmd::add_idea(&args),
+        Command::Queue(command) => queue_cmd::run(command),
+        Command::Status(args) => status_cmd::run(args),
+        Command::Doctor(args) => doctor_cmd::run(&args),
+        Command::Upgrade(args) => upgrade_cmd::run(&args),
+        Command::Config(command) => config_cmd::run(command),
         Command::Compile(command) => compile_cmd::run(command),
         Command::Modes(command) => modes_cmd::run(command),
         Command::Loop(command) => loop_cmd::run(command),
         Command::Controls(command) | Command::Control(command) => control_cmd::run(command),
         Command::Planning(command) => planning_cmd::run(command),
-        Command::Queue(command) => queue_ops_cmd::run(command),
         Command::Incident(command) => incident_cmd::run(command),
         Command::Version => Ok(Out::new().line(format!("millrace {}", env!("CARGO_PKG_VERSION")))?),
         Command::Completions { shell } => {

@@ -22,6 +22,17 @@ impl From<io::Error> for CliError {
     }
 }
 
+impl CliError {
+    /// The text printed after `error: `.
+    pub fn message(&self) -> String {
+        match self {
+            CliError::Failed(message) => message.clone(),
+            CliError::Reported => "failed".to_string(),
+            CliError::Io(error) => error.to_string(),
+        }
+    }
+}
+
 pub type CliResult = Result<(), CliError>;
 
 /// A failure with a message.
@@ -81,7 +92,10 @@ pub fn finish(result: CliResult) -> i32 {
             1
         }
         Err(CliError::Failed(message)) => {
-            let _ = writeln!(io::stderr(), "error: {message}");
+            let mut stderr = io::stderr().lock();
+            for line in message.lines() {
+                let _ = writeln!(stderr, "error: {line}");
+            }
             1
         }
         Err(CliError::Reported) => 1,

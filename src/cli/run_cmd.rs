@@ -100,6 +100,7 @@ fn daemon(args: &DaemonArgs) -> CliResult {
         monitor_log: args.monitor_log.clone(),
         runners: runners_config(&workspace.agents, &config),
         heartbeat: Duration::from_secs(30),
+        auto_recovery: config.auto_recovery.clone(),
     };
     let plan_id = compiled.plan.plan_id.clone();
     let mode_id = compiled.plan.mode_id.clone();

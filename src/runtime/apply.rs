@@ -51,6 +51,16 @@ impl Engine {
             result_class,
         };
         self.announce_done(&applied, &completion);
+        let item = self.item_key(&applied);
+        let node_name = applied.inflight.request.node.clone();
+        if self.schedule_retry(
+            applied.plane,
+            &item,
+            &node_name,
+            applied.outcome.failure_class,
+        )? {
+            return Ok(());
+        }
         self.learn(&applied)?;
         let decision = self.decide(&applied, &node)?;
         self.record_trace(&applied, &decision)?;
@@ -139,9 +149,13 @@ impl Engine {
             .collect();
         for rule in rules {
             let source = self.handoff_source(a, "learn");
-            let Some(document) = learning_request(&rule, &a.outcome.outcome, &source) else {
+            let seed = a.inflight.request.request_id.as_str();
+            let Some(document) = learning_request(&rule, &a.outcome.outcome, &source, seed) else {
                 continue;
             };
+            if self.queue.find(document.family(), document.id()).is_some() {
+                continue;
+            }
             self.queue.enqueue(&document)?;
             self.monitor.line(&format!(
                 "learn {}/{} {} -> learning/{} request={}",

@@ -31,6 +31,8 @@ pub struct DaemonOptions {
     pub runners: RunnersConfig,
     /// The longest the daemon sleeps without an event (a safety net).
     pub heartbeat: Duration,
+    /// Transient retries and automatic requeues of blocked work.
+    pub auto_recovery: crate::workspace::config::AutoRecoveryConfig,
 }
 
 /// What the daemon did, for the exit summary.
@@ -111,10 +113,13 @@ fn start(
         done_tx,
         cancel_rx,
         draining: false,
+        retry_at: Default::default(),
+        auto_recovery: options.auto_recovery.clone(),
         plan,
         paths,
     };
     announce(&mut engine, &lock)?;
+    engine.reconcile_at_start()?;
     Ok((
         engine,
         lock,
@@ -220,12 +225,19 @@ async fn event_loop(
         }
         engine.intake_ideas()?;
         engine.sync_queues();
+        engine.due_retries();
         let started = engine.dispatch()?;
+        let requeue_due = if engine.inflight.is_empty() {
+            engine.auto_requeue_blocked()?
+        } else {
+            None
+        };
         if options.max_ticks.is_some_and(|n| summary.ticks >= n) {
             engine.draining = true;
         }
         if engine.inflight.is_empty() {
-            if engine.draining || (options.until_idle && !started) {
+            let waiting = !engine.retry_at.is_empty();
+            if engine.draining || (options.until_idle && !started && !waiting) {
                 break;
             }
             if !started {
@@ -245,7 +257,7 @@ async fn event_loop(
             }
             _ = tokio::signal::ctrl_c() => interrupt(engine, loops, &mut summary),
             _ = terminate.recv() => interrupt(engine, loops, &mut summary),
-            _ = tokio::time::sleep(options.heartbeat) => {}
+            _ = tokio::time::sleep(engine.next_wakeup(options.heartbeat, requeue_due)) => {}
         }
     }
     Ok(summary)
@@ -282,6 +294,20 @@ fn shut_down(engine: &mut Engine, lock: RuntimeLock, reason: &str) -> Result<(),
 }
 
 impl Engine {
+    /// How long to sleep without events: until the next retry or requeue is
+    /// due, at most `heartbeat`.
+    fn next_wakeup(
+        &self,
+        heartbeat: Duration,
+        requeue_due: Option<std::time::Instant>,
+    ) -> Duration {
+        let now = std::time::Instant::now();
+        let due = self.retry_at.values().copied().chain(requeue_due).min();
+        due.map_or(heartbeat, |at| {
+            at.saturating_duration_since(now).min(heartbeat)
+        })
+    }
+
     /// Ideas dropped in `ideas/inbox/` become specs.
     pub fn intake_ideas(&mut self) -> Result<(), RuntimeError> {
         let Ok(entries) = std::fs::read_dir(self.paths.ideas_inbox()) else {

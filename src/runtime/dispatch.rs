@@ -54,7 +54,7 @@ impl Engine {
     fn resume_pending(&mut self) -> Result<bool, RuntimeError> {
         let pending: Vec<(Plane, ActiveRun)> = Plane::ALL
             .iter()
-            .filter(|p| !self.inflight.contains_key(p))
+            .filter(|p| !self.inflight.contains_key(p) && !self.waiting(**p))
             .filter_map(|p| {
                 self.snapshot
                     .active_runs
@@ -77,8 +77,7 @@ impl Engine {
                 self.drop_orphan_run(plane, &run)?;
                 continue;
             }
-            self.start_stage(plane, run, document)?;
-            started = true;
+            started |= self.resume_run(plane, run, document)?;
         }
         Ok(started)
     }
@@ -159,6 +158,7 @@ impl Engine {
                 }),
                 plan_id: Some(self.plan.plan_id.clone()),
                 started_at: Timestamp::now(),
+                request_id: None,
             };
             self.start_stage(plane, run, Some(claimed.document))?;
             return Ok(true);
@@ -196,6 +196,7 @@ impl Engine {
             work_item: None,
             plan_id: Some(self.plan.plan_id.clone()),
             started_at: Timestamp::now(),
+            request_id: None,
         };
         self.start_stage(plane, run, None)?;
         Ok(true)
@@ -211,6 +212,7 @@ impl Engine {
     ) -> Result<(), RuntimeError> {
         let request = self.build_request(plane, &run, document.as_ref())?;
         run.stage = request.stage_kind.clone();
+        run.request_id = Some(request.request_id.clone());
         std::fs::create_dir_all(&request.run_dir).map_err(io_error("create run directory"))?;
         let prompt = compose_prompt(&request);
         write_atomic(&request.prompt_path, prompt.as_bytes()).map_err(io_error("write prompt"))?;
@@ -276,6 +278,11 @@ impl Engine {
                     artifacts: Vec::new(),
                 },
             };
+            if result.exit != crate::runners::RunnerExit::Cancelled {
+                // Kept so a daemon killed before applying it can adopt it.
+                let json = serde_json::to_vec_pretty(&result).unwrap_or_default();
+                let _ = write_atomic(&request.artifact("runner_result", "json"), &json);
+            }
             let _ = done.send(super::engine::Completion { plane, result });
         });
     }

@@ -71,6 +71,9 @@ pub struct Engine {
     pub cancel_rx: watch::Receiver<bool>,
     /// No new work is started (stop requested, signal, `--max-ticks` reached).
     pub draining: bool,
+    /// Planes waiting for a transient-failure retry, and when it is due.
+    pub retry_at: BTreeMap<Plane, Instant>,
+    pub auto_recovery: crate::workspace::config::AutoRecoveryConfig,
 }
 
 impl Engine {

@@ -9,11 +9,11 @@ use super::handoff::handoff_incident;
 use super::planes::to_ws_plane;
 use crate::check::{Family, ResultClass};
 use crate::plan::FinalPlan;
-use crate::workspace::Timestamp;
 use crate::workspace::documents::WorkDocument;
 use crate::workspace::journal::RuntimeEvent;
 use crate::workspace::queue::MoveReason;
 use crate::workspace::state::{StatusMarker, item_key};
+use crate::workspace::{LifecycleState, Timestamp};
 
 impl Engine {
     pub fn finish_run(&mut self, a: Applied, name: &str, reason: &str) -> Result<(), RuntimeError> {
@@ -29,7 +29,17 @@ impl Engine {
         )?;
         let spawned = self.handoff(&a, name, &fin)?;
         match &a.inflight.document {
-            Some(document) => self.settle_item(document, &fin, name)?,
+            Some(document) => {
+                self.settle_item(document, &fin, name)?;
+                if !matches!(fin.class, ResultClass::Success | ResultClass::NoOp) {
+                    self.write_blocked_diagnostics(
+                        document,
+                        &a.inflight.request.node,
+                        name,
+                        a.outcome.failure_class,
+                    )?;
+                }
+            }
             None => self.settle_closure(&a, &fin, spawned.is_some())?,
         }
         self.snapshot.active_runs.remove(&to_ws_plane(a.plane));
@@ -72,7 +82,10 @@ impl Engine {
             .as_ref()
             .and_then(|c| closure::load(&self.paths, &c.root_spec_id));
         source.root_idea_id = target.as_ref().and_then(|t| t.root_idea_id.as_deref());
-        let document = handoff_incident(&source);
+        let document = handoff_incident(&source, &a.inflight.request.request_id);
+        if self.queue.find(document.family(), document.id()).is_some() {
+            return Ok(Some(document.id().to_string()));
+        }
         self.queue.enqueue(&document)?;
         self.event(RuntimeEvent::WorkItemEnqueued {
             family: document.family(),
@@ -91,6 +104,14 @@ impl Engine {
     ) -> Result<(), RuntimeError> {
         let reason = MoveReason::new("runtime", &format!("final {name} ({})", fin.class));
         let (family, id) = (document.family(), document.id());
+        if self
+            .queue
+            .find(family, id)
+            .is_none_or(|l| l.state != LifecycleState::Active)
+        {
+            // Already moved (a run finished just before a crash and is replayed).
+            return Ok(());
+        }
         let done = matches!(fin.class, ResultClass::Success | ResultClass::NoOp);
         if done {
             self.queue.complete(family, id, &reason)?;

@@ -27,14 +27,23 @@ pub struct HandoffSource<'a> {
     pub artifacts: Vec<String>,
 }
 
-/// A short random suffix so ids never collide across restarts.
-pub fn hex8() -> String {
-    uuid::Uuid::new_v4().simple().to_string()[..8].to_string()
+/// A short suffix derived from `seed` (a request id): unique per stage, and
+/// the same when a stage is applied again after a crash, so the item it
+/// creates is created once.
+pub fn suffix(seed: &str, len: usize) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(seed.as_bytes());
+    digest
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>()[..len]
+        .to_string()
 }
 
 /// The incident a handoff final creates: `incident-<source>-<hex8>`, or
 /// `arbiter-gap-<root>-<hex8>` when a closure target asks for remediation.
-pub fn handoff_incident(source: &HandoffSource<'_>) -> WorkDocument {
+pub fn handoff_incident(source: &HandoffSource<'_>, seed: &str) -> WorkDocument {
+    let hex8 = || suffix(seed, 8);
     let source_id = source.document.map(|d| d.id().to_string());
     let root_spec = source
         .document
@@ -98,10 +107,14 @@ pub fn learning_request(
     rule: &LearnRulePlan,
     outcome: &str,
     source: &HandoffSource<'_>,
+    seed: &str,
 ) -> Option<WorkDocument> {
     let requested_action = serde_json::from_value(json!(rule.action.as_str())).ok()?;
     let target_stage = serde_json::from_value(json!(rule.target)).ok();
-    let id = format!("learn-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let id = format!(
+        "learn-{}",
+        suffix(&format!("{seed}/{}/{}", rule.source, rule.target), 12)
+    );
     let trigger = json!({
         "rule_source": rule.source, "outcome": outcome, "target": rule.target,
         "run_id": source.run_id, "work_item_id": source.document.map(WorkDocument::id),

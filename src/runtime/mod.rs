@@ -15,6 +15,8 @@ mod finish;
 mod handoff;
 mod monitor;
 mod planes;
+mod recovery;
+mod retry;
 pub mod route;
 
 pub use closure::ClosureTarget;

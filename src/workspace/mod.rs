@@ -5,6 +5,7 @@
 //! lifecycle directory at every instant.
 
 pub mod atomic;
+pub mod baseline;
 pub mod config;
 pub mod control;
 pub mod doctor;

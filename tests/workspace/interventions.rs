@@ -36,6 +36,7 @@ fn run_on(family: Family, id: &str) -> ActiveRun {
         }),
         plan_id: None,
         started_at: Timestamp::now(),
+        request_id: None,
     }
 }
 
@@ -182,6 +183,10 @@ fn retry_blocked_counts_automatic_requeues_from_the_log() {
         .block(Family::Task, "t", &MoveReason::new("runtime", "x"))
         .expect("block");
     let diagnostics = BlockedDiagnostics {
+        family: Some("task".into()),
+        id: Some("t".into()),
+        node: Some("builder".into()),
+        final_name: Some("BLOCKED".into()),
         failure_class: Some("runner_timeout".into()),
         transient: true,
         blocked_at: Some(Timestamp::now()),

@@ -29,6 +29,7 @@ fn snapshot_round_trips_and_defaults_when_missing() {
             }),
             plan_id: Some("plan-1".to_string()),
             started_at: Timestamp::now(),
+            request_id: None,
         },
     );
     snapshot.queue_depths.insert(Plane::Planning, 3);

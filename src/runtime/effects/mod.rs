@@ -81,8 +81,12 @@ pub fn read_json(run_dir: &Path, name: &str) -> Result<serde_json::Value, String
     serde_json::from_slice(&bytes).map_err(|e| format!("{name}_invalid: {e}"))
 }
 
-/// Enqueues a document an effect produced.
+/// Enqueues a document an effect produced; one already there (the stage is
+/// being applied again after a crash) counts as enqueued.
 pub fn enqueue(ctx: &mut EffectContext<'_>, document: &WorkDocument) -> Result<String, String> {
+    if let Some(found) = ctx.queue.find(document.family(), document.id()) {
+        return Ok(found.path.display().to_string());
+    }
     ctx.queue
         .enqueue(document)
         .map(|path| path.display().to_string())

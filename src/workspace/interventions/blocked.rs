@@ -1,5 +1,6 @@
 //! Blocked-item diagnostics (`diagnostics/blocked/<family>-<id>.json`): why
-//! an item was blocked, written by the daemon, read by `retry_blocked`.
+//! an item was blocked, written by the daemon, read by `retry_blocked`. The
+//! type reads what `runtime::retry` writes (its fields are a subset of these).
 
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
@@ -15,6 +16,18 @@ use crate::workspace::timestamp::Timestamp;
 /// Why an item is blocked, and how often it was requeued automatically.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BlockedDiagnostics {
+    /// The family (`task`); kept as written by the daemon.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family: Option<String>,
+    /// The item id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The node whose outcome blocked the item.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// The final (terminal) the item was routed to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub final_name: Option<String>,
     /// The failure class of the last stage (`runner_timeout`, `blocked`, ...).
     #[serde(default)]
     pub failure_class: Option<String>,

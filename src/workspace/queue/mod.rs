@@ -91,6 +91,16 @@ pub fn count_queued(paths: &WorkspacePaths) -> Result<QueueDepths, QueueError> {
     })
 }
 
+/// Counts the documents of one lifecycle directory without reading them (a
+/// directory listing; meant for the small `active/` and `blocked/` folders).
+pub fn count_in_state(
+    paths: &WorkspacePaths,
+    family: Family,
+    state: LifecycleState,
+) -> Result<usize, QueueError> {
+    scan::count_documents(&paths.lifecycle_dir(family, state), family.extension())
+}
+
 /// Finds `id` on disk in every family and state (a few `stat` calls, no index).
 pub fn locate_on_disk(paths: &WorkspacePaths, id: &str) -> Vec<Located> {
     let mut found = Vec::new();
@@ -126,17 +136,27 @@ enum Attempt {
 impl QueueStore {
     /// Opens the queues, scanning every lifecycle directory once.
     pub fn open(paths: &WorkspacePaths) -> Result<QueueStore, QueueError> {
+        let mut store = QueueStore::open_unscanned(paths);
+        store.refresh()?;
+        Ok(store)
+    }
+
+    /// Opens the queues without scanning: for one-shot writers such as
+    /// `add-task`. The index starts empty, so lookups (and the duplicate check
+    /// of [`QueueStore::enqueue`]) go to the disk; claims see nothing until
+    /// [`QueueStore::refresh`].
+    pub fn open_unscanned(paths: &WorkspacePaths) -> QueueStore {
         let mut dirs = HashMap::new();
         for family in Family::ALL {
             for &state in family.states() {
                 dirs.insert(paths.lifecycle_dir(family, state), (family, state));
             }
         }
-        Ok(QueueStore {
+        QueueStore {
             paths: paths.clone(),
-            index: scan::scan(paths)?,
+            index: QueueIndex::default(),
             dirs,
-        })
+        }
     }
 
     /// Rebuilds the index from the directories.

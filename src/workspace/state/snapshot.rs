@@ -34,6 +34,10 @@ pub struct ActiveRun {
     pub plan_id: Option<String>,
     /// When the run started.
     pub started_at: Timestamp,
+    /// The request of the stage started last (its runner may have finished
+    /// before a crash: its result is then adopted instead of rerun).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 /// The runtime snapshot.

@@ -1,0 +1,138 @@
+//! `millrace upgrade [--apply]`: compare every managed file (the shipped loops,
+//! modes, entrypoints and skills) across the baseline manifest, the workspace
+//! and this build, and with `--apply` install only what the operator never
+//! touched. Prints `applied:`, manifest ids, a count per disposition, then one
+//! `entry: <path> <disposition>` line per managed file.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::context::Workspace;
+use super::output::{CliError, CliResult, Out, fail};
+use crate::assets;
+use crate::workspace::WorkspacePaths;
+use crate::workspace::baseline::{self, BaselineManifest, Disposition, PlannedEntry, sha256_hex};
+
+#[derive(Debug, Args)]
+pub struct UpgradeArgs {
+    /// The workspace (the directory holding `millrace-agents/`)
+    #[arg(long, default_value = ".")]
+    pub workspace: PathBuf,
+    /// Write the changes: `safe_update`, `missing` and `new` files get this
+    /// build's version and the manifest is rewritten. Operator edits
+    /// (`local_modification`) are never touched; any `conflict` refuses the
+    /// whole apply. Without it, only the preview is printed
+    #[arg(long)]
+    pub apply: bool,
+}
+
+pub fn run(args: &UpgradeArgs) -> CliResult {
+    let workspace = Workspace::open(&args.workspace)?;
+    let paths = workspace.paths();
+    let manifest = load_manifest(&workspace)?;
+    let shipped = assets::shipped_files();
+    let candidate: BTreeMap<String, &[u8]> = shipped
+        .iter()
+        .map(|file| (file.relative_path.clone(), file.contents))
+        .collect();
+    let entries = baseline::plan(&paths, &manifest, &candidate);
+    let mut out = Out::new();
+    let conflicts = conflicts(&entries);
+    if !args.apply || !conflicts.is_empty() {
+        report(&mut out, false, &manifest, &candidate, &entries, None)?;
+    }
+    if !args.apply {
+        return Ok(());
+    }
+    if !conflicts.is_empty() {
+        return fail(format!(
+            "upgrade conflict(s) detected: {}; each was edited here and changed in this build. \
+             To take the new version: save your edits elsewhere, delete the file, run \
+             `millrace upgrade --apply` (it restores the file), then re-apply your edits",
+            conflicts.join(", ")
+        ));
+    }
+    let result = apply(&paths, &candidate, &entries)?;
+    report(
+        &mut out,
+        true,
+        &manifest,
+        &candidate,
+        &entries,
+        Some(&result),
+    )
+}
+
+fn load_manifest(workspace: &Workspace) -> Result<BaselineManifest, CliError> {
+    let paths = workspace.paths();
+    match baseline::load(&paths) {
+        Ok(Some(manifest)) => Ok(manifest),
+        Ok(None) => fail(format!(
+            "no baseline manifest at {}; run `millrace init --workspace {}` to write one",
+            baseline::manifest_path(&paths).display(),
+            workspace.root.display()
+        )),
+        Err(error) => fail(error.to_string()),
+    }
+}
+
+fn conflicts(entries: &[PlannedEntry]) -> Vec<&str> {
+    let conflicting = entries
+        .iter()
+        .filter(|e| e.disposition == Disposition::Conflict);
+    conflicting.map(|e| e.path.as_str()).collect()
+}
+
+/// Installs the candidate bytes where the disposition allows, then the new manifest.
+fn apply(
+    paths: &WorkspacePaths,
+    candidate: &BTreeMap<String, &[u8]>,
+    entries: &[PlannedEntry],
+) -> Result<BaselineManifest, CliError> {
+    for entry in entries.iter().filter(|e| e.disposition.installs()) {
+        let Some(bytes) = candidate.get(&entry.path) else {
+            continue;
+        };
+        let target = paths.agents_dir().join(&entry.path);
+        super::fsutil::write_atomic(&target, bytes)
+            .map_err(|e| CliError::Failed(format!("cannot write {}: {e}", target.display())))?;
+    }
+    let manifest = baseline::applied_manifest(entries);
+    baseline::save(paths, &manifest).map_err(|e| CliError::Failed(e.to_string()))?;
+    Ok(manifest)
+}
+
+fn report(
+    out: &mut Out,
+    applied: bool,
+    manifest: &BaselineManifest,
+    candidate: &BTreeMap<String, &[u8]>,
+    entries: &[PlannedEntry],
+    result: Option<&BaselineManifest>,
+) -> CliResult {
+    out.kv("applied", applied)?;
+    out.kv("baseline_manifest_id", &manifest.manifest_id)?;
+    out.kv("candidate_manifest_id", candidate_id(candidate))?;
+    if let Some(result) = result {
+        out.kv("result_manifest_id", &result.manifest_id)?;
+    }
+    for disposition in Disposition::ALL {
+        let count = entries.iter().filter(|e| e.disposition == disposition);
+        out.kv(disposition.as_str(), count.count())?;
+    }
+    for entry in entries {
+        out.kv("entry", format!("{} {}", entry.path, entry.disposition))?;
+    }
+    Ok(())
+}
+
+/// The manifest id this build would write for a fresh workspace.
+fn candidate_id(candidate: &BTreeMap<String, &[u8]>) -> String {
+    let hashes = candidate
+        .iter()
+        .map(|(path, bytes)| (path.clone(), sha256_hex(bytes)))
+        .collect();
+    BaselineManifest::from_hashes(&hashes).manifest_id
+}

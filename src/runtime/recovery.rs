@@ -1,0 +1,315 @@
+//! Recovery without an operator. After a crash (even `kill -9`) the next
+//! daemon kills the runner processes the dead one left behind, repairs state
+//! no plan can produce, and resumes each interrupted run: a stage whose
+//! routing was recorded continues from the recorded edge, a stage whose
+//! runner finished has its result adopted, and any other stage runs again.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Instant;
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+
+use super::apply::Applied;
+use super::engine::{Completion, Engine, InFlight, RuntimeError};
+use super::evidence::{RunTrace, TraceEdge};
+use super::monitor::short;
+use super::planes::to_ws_plane;
+use crate::check::{Plane, ResultClass};
+use crate::runners::{RunnerResult, StageOutcome, StageRequest};
+use crate::workspace::documents::WorkDocument;
+use crate::workspace::journal::RuntimeEvent;
+use crate::workspace::queue::MoveReason;
+use crate::workspace::state::{ActiveRun, StatusMarker};
+use crate::workspace::{Family, LifecycleState, Timestamp};
+
+/// The environment variable every runner process of a workspace carries.
+pub const AGENTS_ENV: &str = "MILLRACE_AGENTS_DIR";
+
+/// Kills the process groups of runner processes a dead daemon of this
+/// workspace left behind; returns how many groups it signalled.
+pub fn kill_orphans(agents_dir: &Path) -> usize {
+    let needle = format!("{AGENTS_ENV}={}", agents_dir.display());
+    let own_group = nix::unistd::getpgrp();
+    let mut groups = std::collections::BTreeSet::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    for entry in entries.filter_map(Result::ok) {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
+            continue;
+        };
+        if !environ
+            .split(|b| *b == 0)
+            .any(|var| var == needle.as_bytes())
+        {
+            continue;
+        }
+        if let Ok(group) = nix::unistd::getpgid(Some(Pid::from_raw(pid))) {
+            if group != own_group {
+                groups.insert(group.as_raw());
+            }
+        }
+    }
+    groups
+        .iter()
+        .filter(|g| killpg(Pid::from_raw(**g), Signal::SIGKILL).is_ok())
+        .count()
+}
+
+impl Engine {
+    /// Startup repairs: orphaned runners, impossible markers, active items
+    /// that no run owns, runs whose node the plan no longer has.
+    pub fn reconcile_at_start(&mut self) -> Result<(), RuntimeError> {
+        let killed = kill_orphans(self.paths.agents_dir());
+        if killed > 0 {
+            self.repaired(format!(
+                "killed {killed} runner process group(s) left by a dead daemon"
+            ));
+        }
+        self.drop_unknown_runs()?;
+        self.requeue_unowned_items()?;
+        self.reset_impossible_markers()
+    }
+
+    fn repaired(&mut self, message: String) {
+        self.monitor.line(&format!("reconciled: {message}"));
+        self.event(RuntimeEvent::RuntimeError {
+            origin: "reconciliation".into(),
+            message,
+        });
+    }
+
+    fn drop_unknown_runs(&mut self) -> Result<(), RuntimeError> {
+        let stale: Vec<(crate::workspace::Plane, ActiveRun)> = self
+            .snapshot
+            .active_runs
+            .iter()
+            .filter(|(p, r)| {
+                Plane::parse(p.as_str())
+                    .is_none_or(|plane| self.plan.node(plane, &r.node).is_none())
+            })
+            .map(|(p, r)| (*p, r.clone()))
+            .collect();
+        for (plane, run) in stale {
+            self.snapshot.active_runs.remove(&plane);
+            self.repaired(format!(
+                "run {} was at node `{}`, which the plan does not have; its item is requeued",
+                run.run_id, run.node
+            ));
+        }
+        self.save_snapshot()
+    }
+
+    /// An item in an `active/` directory with no run recorded for its plane
+    /// goes back to its queue.
+    fn requeue_unowned_items(&mut self) -> Result<(), RuntimeError> {
+        let owned: Vec<(Family, String)> = self
+            .snapshot
+            .active_runs
+            .values()
+            .filter_map(|r| r.work_item.as_ref())
+            .map(|w| (w.family, w.id.clone()))
+            .collect();
+        for family in Family::ALL {
+            for id in self.queue.ids(family, LifecycleState::Active) {
+                if owned.contains(&(family, id.clone())) {
+                    continue;
+                }
+                self.queue.requeue(
+                    family,
+                    &id,
+                    &MoveReason::new("runtime", "active item without a run").automatic(),
+                )?;
+                self.repaired(format!(
+                    "{} {id} was active without a run; requeued",
+                    family.as_str()
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn reset_impossible_markers(&mut self) -> Result<(), RuntimeError> {
+        for plane in Plane::ALL {
+            let Some(plane_plan) = self.plan.plane(*plane) else {
+                continue;
+            };
+            let Ok(Some(marker)) = self.state.read_status(to_ws_plane(*plane)) else {
+                continue;
+            };
+            let possible = marker == StatusMarker::idle()
+                || plane_plan
+                    .nodes
+                    .values()
+                    .any(|n| n.running_marker == marker.as_str())
+                || plane_plan
+                    .finals
+                    .values()
+                    .any(|f| f.status == marker.as_str())
+                || plane_plan
+                    .nodes
+                    .values()
+                    .any(|n| n.outcome(marker.as_str()).is_some());
+            if !possible {
+                self.set_status(*plane, StatusMarker::idle())?;
+                self.repaired(format!(
+                    "{plane} status marker `{marker}` cannot come from the plan; reset to IDLE"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Resumes one interrupted run; true if a stage started or was applied.
+    pub fn resume_run(
+        &mut self,
+        plane: Plane,
+        run: ActiveRun,
+        document: Option<WorkDocument>,
+    ) -> Result<bool, RuntimeError> {
+        let Some(request_id) = run.request_id.clone() else {
+            return self.rerun(plane, run, document);
+        };
+        let run_dir = self.run_dir(&run.run_id);
+        let trace = RunTrace::load(&run_dir).unwrap_or_default();
+        if let Some(index) = trace.nodes.iter().position(|n| n.request_id == request_id) {
+            return self.replay(plane, run, document, &trace, index);
+        }
+        match load_finished(&run_dir, &request_id) {
+            Some((request, result)) => {
+                self.monitor.line(&format!(
+                    "adopted finished stage {plane}/{} run={}",
+                    request.node,
+                    short(&run.run_id)
+                ));
+                self.inflight.insert(
+                    plane,
+                    InFlight {
+                        request,
+                        document,
+                        started_at: Timestamp::now(),
+                        started: Instant::now(),
+                    },
+                );
+                self.apply(Completion { plane, result })?;
+                Ok(true)
+            }
+            None => self.rerun(plane, run, document),
+        }
+    }
+
+    fn rerun(
+        &mut self,
+        plane: Plane,
+        run: ActiveRun,
+        document: Option<WorkDocument>,
+    ) -> Result<bool, RuntimeError> {
+        self.monitor.line(&format!(
+            "resumed active {plane}/{} run={}",
+            run.node,
+            short(&run.run_id)
+        ));
+        self.start_stage(plane, run, document)?;
+        Ok(true)
+    }
+
+    /// The stage was routed before the crash: take the recorded edge again.
+    fn replay(
+        &mut self,
+        plane: Plane,
+        mut run: ActiveRun,
+        document: Option<WorkDocument>,
+        trace: &RunTrace,
+        index: usize,
+    ) -> Result<bool, RuntimeError> {
+        let Some(edge) = trace.edges.get(index).cloned() else {
+            return self.rerun(plane, run, document);
+        };
+        self.monitor.line(&format!(
+            "replayed routing {plane}/{} -> {} run={}",
+            edge.from,
+            edge.to,
+            short(&run.run_id)
+        ));
+        match edge.to.strip_prefix("final:") {
+            None => {
+                run.node = edge.to.clone();
+                run.request_id = None;
+                self.rerun(plane, run, document)
+            }
+            Some(name) => {
+                let applied = self.rebuild_applied(plane, &run, document, trace, index, &edge)?;
+                self.finish_run(applied, name, &edge.reason)?;
+                Ok(true)
+            }
+        }
+    }
+
+    fn rebuild_applied(
+        &self,
+        plane: Plane,
+        run: &ActiveRun,
+        document: Option<WorkDocument>,
+        trace: &RunTrace,
+        index: usize,
+        edge: &TraceEdge,
+    ) -> Result<Applied, RuntimeError> {
+        let node = &trace.nodes[index];
+        let request =
+            read_request(&self.run_dir(&run.run_id), &node.request_id).ok_or_else(|| {
+                RuntimeError::Plan(format!(
+                    "run {} lost the request of its last stage",
+                    run.run_id
+                ))
+            })?;
+        let failure_class = node
+            .failure_class
+            .as_ref()
+            .and_then(|c| serde_json::from_value(serde_json::json!(c)).ok());
+        let outcome = StageOutcome {
+            outcome: edge.outcome.clone(),
+            failure_class,
+            failure_message: None,
+            detected_markers: Vec::new(),
+            metadata: BTreeMap::new(),
+            metadata_error: None,
+        };
+        let result_class = ResultClass::parse(&node.result_class).unwrap_or(ResultClass::Blocked);
+        let inflight = InFlight {
+            request,
+            document,
+            started_at: Timestamp::now(),
+            started: Instant::now(),
+        };
+        Ok(Applied {
+            plane,
+            inflight,
+            outcome,
+            result_path: node.result_path.display().to_string(),
+            result_class,
+        })
+    }
+}
+
+fn read_request(run_dir: &Path, request_id: &str) -> Option<StageRequest> {
+    serde_json::from_slice(&std::fs::read(run_dir.join(format!("request.{request_id}.json"))).ok()?)
+        .ok()
+}
+
+/// The request and the runner's result, when the runner finished.
+fn load_finished(run_dir: &Path, request_id: &str) -> Option<(StageRequest, RunnerResult)> {
+    let result = std::fs::read(run_dir.join(format!("runner_result.{request_id}.json"))).ok()?;
+    Some((
+        read_request(run_dir, request_id)?,
+        serde_json::from_slice(&result).ok()?,
+    ))
+}

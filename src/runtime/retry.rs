@@ -1,0 +1,225 @@
+//! Transient failures: a runner that failed for a reason that may pass
+//! (rate limit, network, provider, timeout) is retried with exponential
+//! backoff and jitter, a bounded number of times per work item, before its
+//! `BLOCKED` is routed. A task blocked by such a failure, that queued work
+//! depends on, is requeued by itself after a cooldown.
+
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use super::engine::{Engine, RuntimeError, io_error};
+use crate::check::Plane;
+use crate::runners::FailureClass;
+use crate::workspace::atomic::write_atomic;
+use crate::workspace::config::AutoRecoveryConfig;
+use crate::workspace::documents::WorkDocument;
+use crate::workspace::journal::RuntimeEvent;
+use crate::workspace::queue::MoveReason;
+use crate::workspace::state::item_key;
+use crate::workspace::{Family, LifecycleState, Timestamp};
+
+/// The counter (in the budget counters of an item) of transient retries.
+const RETRIES: &str = "transient_retries";
+
+/// `diagnostics/blocked/<family>-<id>.json`: why an item is blocked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BlockedDiagnostics {
+    pub family: String,
+    pub id: String,
+    pub node: String,
+    pub final_name: String,
+    #[serde(default)]
+    pub failure_class: Option<String>,
+    /// True when the failure may pass by itself (an automatic requeue candidate).
+    pub transient: bool,
+    pub blocked_at: Timestamp,
+    pub auto_requeues: u32,
+}
+
+/// The delay before retry `attempt` (1-based): base * 2^(attempt-1), capped,
+/// spread by +-jitter.
+pub fn backoff(config: &AutoRecoveryConfig, attempt: u32) -> Duration {
+    let exponential = config.backoff_base_seconds * 2f64.powi(attempt.saturating_sub(1) as i32);
+    let capped = exponential.min(config.backoff_max_seconds).max(0.0);
+    let spread = config.backoff_jitter.clamp(0.0, 1.0) * (2.0 * rand_unit() - 1.0);
+    Duration::from_secs_f64((capped * (1.0 + spread)).max(0.0))
+}
+
+/// A number in [0, 1) from a fresh random id (no extra dependency).
+fn rand_unit() -> f64 {
+    let bytes = uuid::Uuid::new_v4().into_bytes();
+    f64::from(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
+        / (f64::from(u32::MAX) + 1.0)
+}
+
+impl Engine {
+    /// Schedules a retry of the same node when the failure is transient and
+    /// the item has retries left; returns whether it did.
+    pub fn schedule_retry(
+        &mut self,
+        plane: Plane,
+        item: &str,
+        node: &str,
+        class: Option<FailureClass>,
+    ) -> Result<bool, RuntimeError> {
+        let Some(class) = class.filter(|c| c.is_transient()) else {
+            return Ok(false);
+        };
+        let used = self.counters.get(item, RETRIES, None);
+        if used >= self.auto_recovery.max_transient_retries {
+            return Ok(false);
+        }
+        let attempt = self.counters.increment(item, RETRIES, None);
+        self.save_counters()?;
+        let delay = backoff(&self.auto_recovery, attempt);
+        if let Some(run) = self
+            .snapshot
+            .active_runs
+            .get_mut(&super::planes::to_ws_plane(plane))
+        {
+            run.request_id = None;
+        }
+        self.save_snapshot()?;
+        self.retry_at.insert(plane, Instant::now() + delay);
+        let max = self.auto_recovery.max_transient_retries;
+        let message = format!(
+            "retry {plane}/{node} in {:.1}s (attempt {attempt}/{max}) failure={}",
+            delay.as_secs_f64(),
+            class.as_str()
+        );
+        self.monitor.line(&message);
+        self.event(RuntimeEvent::RuntimeError {
+            origin: "transient_retry".into(),
+            message,
+        });
+        Ok(true)
+    }
+
+    /// True while `plane` waits for a scheduled retry.
+    pub fn waiting(&self, plane: Plane) -> bool {
+        self.retry_at
+            .get(&plane)
+            .is_some_and(|at| *at > Instant::now())
+    }
+
+    /// Forgets retries whose time has come (their runs resume normally).
+    pub fn due_retries(&mut self) {
+        let now = Instant::now();
+        self.retry_at.retain(|_, at| *at > now);
+    }
+
+    /// Records why an item was blocked, for operators and automatic requeues.
+    pub fn write_blocked_diagnostics(
+        &self,
+        document: &WorkDocument,
+        node: &str,
+        final_name: &str,
+        class: Option<FailureClass>,
+    ) -> Result<(), RuntimeError> {
+        let (family, id) = (document.family(), document.id());
+        let auto_requeues = self.queue.requeue_count(family, id, true).unwrap_or(0) as u32;
+        let diagnostics = BlockedDiagnostics {
+            family: family.as_str().into(),
+            id: id.into(),
+            node: node.into(),
+            final_name: final_name.into(),
+            failure_class: class.map(|c| c.as_str().to_string()),
+            transient: class.is_some_and(FailureClass::is_transient),
+            blocked_at: Timestamp::now(),
+            auto_requeues,
+        };
+        let path = self
+            .paths
+            .blocked_diagnostics_dir()
+            .join(format!("{}-{id}.json", family.as_str()));
+        let bytes = serde_json::to_vec_pretty(&diagnostics).unwrap_or_default();
+        write_atomic(&path, &bytes).map_err(io_error("write blocked diagnostics"))
+    }
+
+    /// Requeues blocked tasks whose failure was transient, whose cooldown has
+    /// passed and that queued tasks depend on; returns the next due time of
+    /// one still cooling down.
+    pub fn auto_requeue_blocked(&mut self) -> Result<Option<Instant>, RuntimeError> {
+        let config = self.auto_recovery.clone();
+        if !config.enabled || !config.blocked_dependency_retry_enabled {
+            return Ok(None);
+        }
+        let mut next = None;
+        for id in self.queue.ids(Family::Task, LifecycleState::Blocked) {
+            let Some(diag) = self.read_blocked_diagnostics(&id) else {
+                continue;
+            };
+            if !diag.transient
+                || diag.auto_requeues >= config.max_auto_requeues_per_work_item
+                || !self.has_queued_dependents(&id)
+            {
+                continue;
+            }
+            let cooldown = cooldown(&config, diag.auto_requeues);
+            let elapsed = (Timestamp::now().instant() - diag.blocked_at.instant())
+                .whole_seconds()
+                .max(0) as u64;
+            if elapsed < cooldown {
+                let due = Instant::now() + Duration::from_secs(cooldown - elapsed);
+                next = Some(next.map_or(due, |n: Instant| n.min(due)));
+                continue;
+            }
+            self.requeue_transient(&id, &diag)?;
+        }
+        Ok(next)
+    }
+
+    fn requeue_transient(
+        &mut self,
+        id: &str,
+        diag: &BlockedDiagnostics,
+    ) -> Result<(), RuntimeError> {
+        let reason = MoveReason::new(
+            "runtime",
+            &format!(
+                "transient {} cleared after cooldown",
+                diag.failure_class.as_deref().unwrap_or("failure")
+            ),
+        )
+        .automatic();
+        self.queue.retry_blocked(Family::Task, id, &reason)?;
+        self.counters.reset_item(&item_key(Family::Task, id));
+        self.save_counters()?;
+        let message = format!(
+            "requeued blocked task {id} (attempt {} of automatic requeue)",
+            diag.auto_requeues + 1
+        );
+        self.monitor.line(&message);
+        self.event(RuntimeEvent::RuntimeError {
+            origin: "blocked_dependency_auto_requeued".into(),
+            message,
+        });
+        Ok(())
+    }
+
+    fn read_blocked_diagnostics(&self, id: &str) -> Option<BlockedDiagnostics> {
+        let path = self
+            .paths
+            .blocked_diagnostics_dir()
+            .join(format!("task-{id}.json"));
+        serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+    }
+
+    fn has_queued_dependents(&self, id: &str) -> bool {
+        self.queue
+            .ids(Family::Task, LifecycleState::Queued)
+            .iter()
+            .any(|queued| {
+                let located = self.queue.find(Family::Task, queued);
+                located
+                    .and_then(|l| self.queue.read(&l).ok())
+                    .is_some_and(|doc| doc.depends_on().iter().any(|d| d == id))
+            })
+    }
+}
+
+fn cooldown(config: &AutoRecoveryConfig, attempt: u32) -> u64 {
+    let index = (attempt as usize).min(config.cooldown_seconds.len().saturating_sub(1));
+    config.cooldown_seconds.get(index).copied().unwrap_or(300)
+}
