@@ -5,6 +5,7 @@ mod check;
 mod cli;
 mod cli_workspace;
 mod contracts;
+mod control;
 mod daemon;
 mod fuzz;
 mod runners;

@@ -6,14 +6,19 @@ mod compile_cmd;
 mod config_bridge;
 mod config_cmd;
 mod context;
+mod control_cmd;
+mod control_route;
 mod demo_cmd;
 mod doctor_cmd;
 mod fsutil;
+mod incident_cmd;
 mod init_cmd;
 mod loop_cmd;
 mod modes_cmd;
 mod output;
+mod planning_cmd;
 mod queue_cmd;
+mod queue_ops_cmd;
 mod run_cmd;
 mod runs_cmd;
 mod status_cmd;
@@ -47,7 +52,8 @@ enum Command {
     AddProbe(add_cmd::DocumentArgs),
     /// Copy an idea (`.md`) into `<workspace>/ideas/inbox/`; the daemon turns it into a spec
     AddIdea(add_cmd::IdeaArgs),
-    /// Inspect the queues and add work: `queue ls`, `queue show ID`, `queue add-task PATH`
+    /// Inspect the queues, add work, and intervene: `queue ls`, `queue show ID`,
+    /// `queue add-task PATH`, `queue cancel ID --reason R`, `queue retry-blocked ID`
     #[command(subcommand)]
     Queue(queue_cmd::QueueCommand),
     /// What the runtime is doing: mode, plan, lock, pauses, active runs, queue
@@ -77,6 +83,17 @@ enum Command {
     /// Inspect runs: what each stage answered and where the work went
     #[command(subcommand)]
     Runs(runs_cmd::RunsCommand),
+    #[command(flatten)]
+    Controls(control_cmd::ControlCommand),
+    /// Runtime controls: pause, resume, stop, reload-config, retry-active, clear-stale-state
+    #[command(subcommand)]
+    Control(control_cmd::ControlCommand),
+    /// Planning-plane controls: `planning retry-active`
+    #[command(subcommand)]
+    Planning(planning_cmd::PlanningCommand),
+    /// Resolve, cancel or archive incidents by hand
+    #[command(subcommand)]
+    Incident(incident_cmd::IncidentCommand),
     /// Print the version
     Version,
     /// Print shell completions: `millrace completions bash > /etc/bash_completion.d/millrace`
@@ -116,6 +133,9 @@ fn dispatch(command: Command) -> CliResult {
         Command::Compile(command) => compile_cmd::run(command),
         Command::Modes(command) => modes_cmd::run(command),
         Command::Loop(command) => loop_cmd::run(command),
+        Command::Controls(command) | Command::Control(command) => control_cmd::run(command),
+        Command::Planning(command) => planning_cmd::run(command),
+        Command::Incident(command) => incident_cmd::run(command),
         Command::Version => Ok(Out::new().line(format!("millrace {}", env!("CARGO_PKG_VERSION")))?),
         Command::Completions { shell } => {
             let mut command = Cli::command();

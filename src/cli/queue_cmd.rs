@@ -29,6 +29,9 @@ pub enum QueueCommand {
     AddProbe(DocumentArgs),
     /// Copy an idea (`.md`) into `<workspace>/ideas/inbox/`; prints `enqueued_idea:`
     AddIdea(IdeaArgs),
+    /// Interventions: cancel, archive-blocked, supersede, retarget-dependency, retry-blocked
+    #[command(flatten)]
+    Ops(super::queue_ops_cmd::QueueOpsCommand),
 }
 
 #[derive(Debug, Args)]
@@ -65,6 +68,7 @@ pub fn run(command: QueueCommand) -> CliResult {
         QueueCommand::AddSpec(args) => add_cmd::add_document(Family::Spec, &args),
         QueueCommand::AddProbe(args) => add_cmd::add_document(Family::Probe, &args),
         QueueCommand::AddIdea(args) => add_cmd::add_idea(&args),
+        QueueCommand::Ops(command) => super::queue_ops_cmd::run(command),
     }
 }
 

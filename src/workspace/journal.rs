@@ -150,6 +150,74 @@ pub enum RuntimeEvent {
     RuntimeConfigReloaded { plan_id: String },
     /// A runtime error the daemon survived.
     RuntimeError { origin: String, message: String },
+    /// An operator cancelled a queued or blocked work item (archived, not deleted).
+    WorkItemCancelled {
+        family: Family,
+        id: String,
+        from: LifecycleState,
+        archive_path: String,
+        reason: String,
+    },
+    /// An operator archived a blocked task.
+    BlockedTaskArchived {
+        id: String,
+        archive_path: String,
+        reason: String,
+    },
+    /// An operator superseded a task by another one.
+    TaskSuperseded {
+        old_task_id: String,
+        replacement_task_id: String,
+        from: LifecycleState,
+        archive_path: String,
+        cascade: String,
+        #[serde(default)]
+        retargeted: Vec<String>,
+        #[serde(default)]
+        cancelled: Vec<String>,
+        reason: String,
+    },
+    /// An operator rewrote one `Depends-On` entry of a queued task.
+    TaskDependencyRetargeted {
+        task_id: String,
+        old_dependency_id: String,
+        new_dependency_id: String,
+        reason: String,
+    },
+    /// An operator put a blocked task back in the queue.
+    BlockedTaskRequeued {
+        id: String,
+        forced: bool,
+        reason: String,
+    },
+    /// An operator resolved an incident.
+    IncidentResolvedByOperator {
+        id: String,
+        from: LifecycleState,
+        archive_path: String,
+        reason: String,
+    },
+    /// An operator cancelled an incident.
+    IncidentCancelled {
+        id: String,
+        from: LifecycleState,
+        archive_path: String,
+        reason: String,
+    },
+    /// An operator archived a quarantined (`*.invalid`) incident file.
+    InvalidIncidentArchived {
+        filename: String,
+        archive_path: String,
+        reason: String,
+    },
+    /// An operator control (pause, resume, stop, retry-active, ...) was applied.
+    RuntimeControlApplied { action: String, detail: String },
+    /// `clear-stale-state` requeued active work and reset the runtime state.
+    StaleStateCleared {
+        requeued: usize,
+        runtime_ownership_lock: String,
+        reason: String,
+    },
 }
 
 impl RuntimeEvent {

@@ -53,6 +53,7 @@ pub enum MailboxCommand {
         reason: String,
         cascade: String,
     },
+    #[serde(rename = "retarget_task_dependency")]
     RetargetDependency {
         task_id: String,
         old_dependency_id: String,

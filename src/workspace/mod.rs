@@ -7,10 +7,12 @@
 pub mod atomic;
 pub mod baseline;
 pub mod config;
+pub mod control;
 pub mod doctor;
 pub mod documents;
 pub mod family;
 pub mod intake;
+pub mod interventions;
 pub mod journal;
 pub mod lock;
 pub mod mailbox;

@@ -6,6 +6,7 @@ mod doctor;
 mod document_props;
 mod documents;
 mod intake;
+mod interventions;
 mod journal;
 mod lock;
 mod paths;

@@ -1,0 +1,172 @@
+//! Routing of control commands and interventions: a mailbox command when a
+//! live daemon owns the workspace, the shared workspace implementation
+//! otherwise. Prints the control-result block:
+//!
+//! ```text
+//! action: <command>
+//! mode: direct|mailbox
+//! applied: true|false
+//! detail: ...
+//! command_id: ...      (mailbox)
+//! mailbox_path: ...    (mailbox)
+//! ```
+//!
+//! Invalid input (unsafe id, empty reason, unknown item) is an `error:` with
+//! exit 1; a benign refusal (nothing to retry, a stage holds the item, resume
+//! blocked by usage governance) prints `applied: false` and exits 0.
+
+use std::path::Path;
+
+use super::context::Workspace;
+use super::output::{CliError, CliResult, Out};
+use crate::workspace::WorkspacePaths;
+use crate::workspace::config::Config;
+use crate::workspace::interventions::{self, InterventionError, RetryPolicy};
+use crate::workspace::journal::{Journal, RuntimeEvent};
+use crate::workspace::lock::{self, LockState};
+use crate::workspace::mailbox::{self, MailboxCommand};
+use crate::workspace::queue::QueueStore;
+use crate::workspace::state::{RuntimeSnapshot, StateError, StateStore};
+
+/// What a direct command works on.
+pub struct Direct {
+    /// The workspace paths.
+    pub paths: WorkspacePaths,
+    /// The queues.
+    pub queue: QueueStore,
+    /// The event journal.
+    pub journal: Journal,
+    /// The runtime snapshot as loaded.
+    pub snapshot: RuntimeSnapshot,
+    /// Set by controls that changed the snapshot: it is saved after them
+    /// (also after a refusal, which may have changed it).
+    pub save_snapshot: bool,
+}
+
+impl Direct {
+    /// Opens the queues and loads the snapshot. `clear-stale-state` (`reset`)
+    /// starts from a fresh snapshot when the file is corrupt: it resets it anyway.
+    fn open(paths: &WorkspacePaths, reset: bool) -> Result<Direct, CliError> {
+        let failed = |error: &dyn std::fmt::Display| CliError::Failed(error.to_string());
+        let snapshot = match StateStore::new(paths).load_snapshot() {
+            Ok(snapshot) => snapshot,
+            Err(StateError::Invalid { .. }) if reset => RuntimeSnapshot::default(),
+            Err(error) => return Err(failed(&error)),
+        };
+        Ok(Direct {
+            paths: paths.clone(),
+            queue: QueueStore::open(paths).map_err(|e| failed(&e))?,
+            journal: Journal::new(paths),
+            snapshot,
+            save_snapshot: false,
+        })
+    }
+
+    fn save(&mut self) -> CliResult {
+        StateStore::new(&self.paths)
+            .save_snapshot(&mut self.snapshot)
+            .map_err(|e| CliError::Failed(e.to_string()))
+    }
+}
+
+/// The paths of an initialized workspace.
+pub fn open(workspace: &Path) -> Result<WorkspacePaths, CliError> {
+    let workspace = Workspace::open(workspace)?;
+    let root = workspace.agents.parent().unwrap_or(Path::new("/"));
+    Ok(WorkspacePaths::new(root))
+}
+
+/// True when a live daemon owns the workspace (its lock names a running pid).
+pub fn daemon_owns(paths: &WorkspacePaths) -> bool {
+    matches!(lock::inspect(paths), LockState::Active(_))
+}
+
+/// Routes an intervention or control: validated first, then mailed to a live
+/// daemon, or applied by `direct` (refused while a stage holds an affected item).
+pub fn route(
+    workspace: &Path,
+    command: MailboxCommand,
+    direct: impl FnOnce(&mut Direct) -> Result<String, InterventionError>,
+) -> CliResult {
+    let paths = open(workspace)?;
+    interventions::validate(&command).map_err(|e| CliError::Failed(e.to_string()))?;
+    if daemon_owns(&paths) {
+        return send(&paths, command);
+    }
+    let action = command.name();
+    let reset = matches!(command, MailboxCommand::ClearStaleState { .. });
+    let mut ctx = Direct::open(&paths, reset)?;
+    if let Some(busy) = interventions::blocking_run(&ctx.snapshot, &command) {
+        return print_direct(&action, false, &busy.to_string());
+    }
+    let result = direct(&mut ctx);
+    if ctx.save_snapshot {
+        ctx.save()?;
+    }
+    match result {
+        Ok(detail) => print_direct(&action, true, &detail),
+        Err(refusal) if refusal.is_refusal() => print_direct(&action, false, &refusal.to_string()),
+        Err(error) => Err(CliError::Failed(error.to_string())),
+    }
+}
+
+/// Routes an intervention: applied through [`interventions::apply`], the
+/// implementation the daemon uses too.
+pub fn route_intervention(workspace: &Path, command: MailboxCommand) -> CliResult {
+    let applied = command.clone();
+    route(workspace, command, move |ctx| {
+        let policy = retry_policy(&ctx.paths);
+        interventions::apply(&mut ctx.queue, &ctx.journal, &applied, &policy).unwrap_or_else(|| {
+            Err(InterventionError::Invalid(format!(
+                "`{}` is not an intervention",
+                applied.name()
+            )))
+        })
+    })
+}
+
+/// Journals a control applied directly (interventions journal themselves).
+pub fn journal_control(ctx: &Direct, action: &str, detail: &str) -> String {
+    let event = RuntimeEvent::RuntimeControlApplied {
+        action: action.to_string(),
+        detail: detail.to_string(),
+    };
+    match ctx.journal.append(event) {
+        Ok(()) => detail.to_string(),
+        Err(error) => format!("{detail}; journal not written: {error}"),
+    }
+}
+
+/// `[auto_recovery]` limits; the defaults when the config does not load.
+fn retry_policy(paths: &WorkspacePaths) -> RetryPolicy {
+    Config::load(&paths.config_file())
+        .map(|config| RetryPolicy {
+            max_auto_requeues: config.auto_recovery.max_auto_requeues_per_work_item,
+        })
+        .unwrap_or_default()
+}
+
+/// Writes the mailbox command and prints where it went.
+pub fn send(paths: &WorkspacePaths, command: MailboxCommand) -> CliResult {
+    let action = command.name();
+    let (envelope, path) = mailbox::send(paths, command)
+        .map_err(|e| CliError::Failed(format!("cannot write the mailbox command: {e}")))?;
+    let mut out = Out::new();
+    out.kv("action", action)?;
+    out.kv("mode", "mailbox")?;
+    out.kv("applied", false)?;
+    out.kv("detail", "queued for the daemon")?;
+    out.kv("command_id", envelope.command_id)?;
+    out.kv("mailbox_path", path.display())?;
+    Ok(())
+}
+
+/// Prints the block of a directly applied (or refused) command.
+pub fn print_direct(action: &str, applied: bool, detail: &str) -> CliResult {
+    let mut out = Out::new();
+    out.kv("action", action)?;
+    out.kv("mode", "direct")?;
+    out.kv("applied", applied)?;
+    out.kv("detail", detail)?;
+    Ok(())
+}
