@@ -8,6 +8,7 @@ mod contracts;
 mod control;
 mod daemon;
 mod fuzz;
+mod live;
 mod runners;
 mod shipped;
 mod support;

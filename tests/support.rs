@@ -138,3 +138,28 @@ pub fn live_group_members(pgid: i32) -> Vec<(i32, char)> {
     }
     members
 }
+
+/// Waits until `condition` holds, waking on file events under `dir` (never
+/// on a timer alone); panics with `what` after `limit`.
+pub fn await_files(
+    dir: &Path,
+    what: &str,
+    limit: std::time::Duration,
+    condition: impl Fn() -> bool,
+) {
+    use notify::Watcher;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut watcher = notify::recommended_watcher(move |event| {
+        let _ = tx.send(event);
+    })
+    .expect("a file watcher");
+    watcher
+        .watch(dir, notify::RecursiveMode::Recursive)
+        .expect("watch the workspace");
+    let deadline = std::time::Instant::now() + limit;
+    while !condition() {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        assert!(!left.is_zero(), "timed out waiting for {what}");
+        let _ = rx.recv_timeout(left.min(std::time::Duration::from_millis(500)));
+    }
+}

@@ -67,6 +67,7 @@ pub fn run(args: &DemoArgs) -> CliResult {
         runners: runners_config(paths.agents_dir(), &config),
         heartbeat: Duration::from_secs(30),
         auto_recovery: config.auto_recovery.clone(),
+        recompile: Some(super::run_cmd::recompiler(compile)),
     };
     let summary = run_daemon(paths.clone(), compiled.plan, options)
         .map_err(|e| CliError::Failed(e.to_string()))?;

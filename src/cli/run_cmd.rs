@@ -78,6 +78,17 @@ pub fn runners_config(agents: &std::path::Path, config: &Config) -> RunnersConfi
     }
 }
 
+/// How a running daemon recompiles on `reload-config`.
+pub fn recompiler(args: CompileArgs) -> crate::runtime::Recompile {
+    Box::new(
+        move || match compile_and_persist(&args, &mut Out::quiet()) {
+            Ok(compiled) => Ok(compiled.plan),
+            Err(CliError::Failed(message)) => Err(message),
+            Err(other) => Err(format!("{other:?}")),
+        },
+    )
+}
+
 fn daemon(args: &DaemonArgs) -> CliResult {
     let mut out = Out::new();
     let compile = CompileArgs {
@@ -87,6 +98,10 @@ fn daemon(args: &DaemonArgs) -> CliResult {
         deny: None,
     };
     let compiled = compile_and_persist(&compile, &mut Out::quiet())?;
+    let compile = CompileArgs {
+        deny: None,
+        ..compile
+    };
     let workspace = Workspace::open(&args.workspace)?;
     let config_path = args
         .config
@@ -101,6 +116,7 @@ fn daemon(args: &DaemonArgs) -> CliResult {
         runners: runners_config(&workspace.agents, &config),
         heartbeat: Duration::from_secs(30),
         auto_recovery: config.auto_recovery.clone(),
+        recompile: Some(recompiler(compile)),
     };
     let plan_id = compiled.plan.plan_id.clone();
     let mode_id = compiled.plan.mode_id.clone();

@@ -33,6 +33,8 @@ pub struct DaemonOptions {
     pub heartbeat: Duration,
     /// Transient retries and automatic requeues of blocked work.
     pub auto_recovery: crate::workspace::config::AutoRecoveryConfig,
+    /// How `reload-config` recompiles (absent: reloads fail with a reason).
+    pub recompile: Option<super::engine::Recompile>,
 }
 
 /// What the daemon did, for the exit summary.
@@ -46,14 +48,14 @@ pub struct DaemonSummary {
 pub fn run_daemon(
     paths: WorkspacePaths,
     plan: Plan,
-    options: DaemonOptions,
+    mut options: DaemonOptions,
 ) -> Result<DaemonSummary, RuntimeError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(io_error("start the async runtime"))?;
     runtime.block_on(async move {
-        let (mut engine, lock, mut loops) = start(paths, plan, &options)?;
+        let (mut engine, lock, mut loops) = start(paths, plan, &mut options)?;
         let result = event_loop(&mut engine, &mut loops, &options).await;
         let reason = if result.as_ref().is_ok_and(|s| s.interrupted) {
             "signal"
@@ -76,7 +78,7 @@ struct Loops {
 fn start(
     paths: WorkspacePaths,
     plan: Plan,
-    options: &DaemonOptions,
+    options: &mut DaemonOptions,
 ) -> Result<(Engine, RuntimeLock, Loops), RuntimeError> {
     let runners = Runners::new(options.runners.clone());
     check_runners(&plan, &runners)?;
@@ -115,6 +117,8 @@ fn start(
         draining: false,
         retry_at: Default::default(),
         auto_recovery: options.auto_recovery.clone(),
+        recompile: options.recompile.take(),
+        pending_plan: None,
         plan,
         paths,
     };
@@ -195,7 +199,10 @@ fn watch_intake(
         }
     })
     .ok()?;
-    let mut dirs = vec![paths.ideas_inbox()];
+    let mut dirs = vec![
+        paths.ideas_inbox(),
+        paths.mailbox_dir(crate::workspace::MailboxDir::Incoming),
+    ];
     dirs.extend(
         Family::ALL
             .iter()
@@ -223,6 +230,8 @@ async fn event_loop(
         if !engine.draining {
             summary.ticks += 1;
         }
+        engine.drain_mailbox()?;
+        engine.swap_pending_plan();
         engine.intake_ideas()?;
         engine.sync_queues();
         engine.due_retries();

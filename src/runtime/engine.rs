@@ -74,7 +74,15 @@ pub struct Engine {
     /// Planes waiting for a transient-failure retry, and when it is due.
     pub retry_at: BTreeMap<Plane, Instant>,
     pub auto_recovery: crate::workspace::config::AutoRecoveryConfig,
+    /// Recompiles the workspace (`reload-config`); the runtime itself never
+    /// reads `.loop` files.
+    pub recompile: Option<Recompile>,
+    /// A reloaded plan waiting for the running work to end.
+    pub pending_plan: Option<Plan>,
 }
+
+/// The compiler, as the daemon may call it.
+pub type Recompile = Box<dyn Fn() -> Result<Plan, String>>;
 
 impl Engine {
     /// Appends an event; a journal that cannot be written is reported once

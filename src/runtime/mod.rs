@@ -13,6 +13,7 @@ mod engine;
 mod evidence;
 mod finish;
 mod handoff;
+mod mailbox;
 mod monitor;
 mod planes;
 mod recovery;
@@ -21,5 +22,5 @@ pub mod route;
 
 pub use closure::ClosureTarget;
 pub use daemon::{DaemonOptions, DaemonSummary, run_daemon};
-pub use engine::RuntimeError;
+pub use engine::{Recompile, RuntimeError};
 pub use evidence::{RunTrace, StageResult, TraceEdge, TraceNode};

@@ -6,14 +6,12 @@
 
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
-
-use super::engine::{Engine, RuntimeError, io_error};
+use super::engine::{Engine, RuntimeError};
 use crate::check::Plane;
 use crate::runners::FailureClass;
-use crate::workspace::atomic::write_atomic;
 use crate::workspace::config::AutoRecoveryConfig;
 use crate::workspace::documents::WorkDocument;
+use crate::workspace::interventions::{BlockedDiagnostics, read_blocked_diagnostics};
 use crate::workspace::journal::RuntimeEvent;
 use crate::workspace::queue::MoveReason;
 use crate::workspace::state::item_key;
@@ -21,21 +19,6 @@ use crate::workspace::{Family, LifecycleState, Timestamp};
 
 /// The counter (in the budget counters of an item) of transient retries.
 const RETRIES: &str = "transient_retries";
-
-/// `diagnostics/blocked/<family>-<id>.json`: why an item is blocked.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BlockedDiagnostics {
-    pub family: String,
-    pub id: String,
-    pub node: String,
-    pub final_name: String,
-    #[serde(default)]
-    pub failure_class: Option<String>,
-    /// True when the failure may pass by itself (an automatic requeue candidate).
-    pub transient: bool,
-    pub blocked_at: Timestamp,
-    pub auto_requeues: u32,
-}
 
 /// The delay before retry `attempt` (1-based): base * 2^(attempt-1), capped,
 /// spread by +-jitter.
@@ -120,21 +103,19 @@ impl Engine {
         let (family, id) = (document.family(), document.id());
         let auto_requeues = self.queue.requeue_count(family, id, true).unwrap_or(0) as u32;
         let diagnostics = BlockedDiagnostics {
-            family: family.as_str().into(),
-            id: id.into(),
-            node: node.into(),
-            final_name: final_name.into(),
+            family: Some(family.as_str().into()),
+            id: Some(id.into()),
+            node: Some(node.into()),
+            final_name: Some(final_name.into()),
             failure_class: class.map(|c| c.as_str().to_string()),
             transient: class.is_some_and(FailureClass::is_transient),
-            blocked_at: Timestamp::now(),
+            blocked_at: Some(Timestamp::now()),
             auto_requeues,
         };
-        let path = self
-            .paths
-            .blocked_diagnostics_dir()
-            .join(format!("{}-{id}.json", family.as_str()));
-        let bytes = serde_json::to_vec_pretty(&diagnostics).unwrap_or_default();
-        write_atomic(&path, &bytes).map_err(io_error("write blocked diagnostics"))
+        diagnostics
+            .write(&self.paths, family, id)
+            .map(|_| ())
+            .map_err(|e| RuntimeError::Plan(e.to_string()))
     }
 
     /// Requeues blocked tasks whose failure was transient, whose cooldown has
@@ -147,7 +128,7 @@ impl Engine {
         }
         let mut next = None;
         for id in self.queue.ids(Family::Task, LifecycleState::Blocked) {
-            let Some(diag) = self.read_blocked_diagnostics(&id) else {
+            let Ok(Some(diag)) = read_blocked_diagnostics(&self.paths, Family::Task, &id) else {
                 continue;
             };
             if !diag.transient
@@ -157,7 +138,8 @@ impl Engine {
                 continue;
             }
             let cooldown = cooldown(&config, diag.auto_requeues);
-            let elapsed = (Timestamp::now().instant() - diag.blocked_at.instant())
+            let blocked_at = diag.blocked_at.clone().unwrap_or_else(Timestamp::now);
+            let elapsed = (Timestamp::now().instant() - blocked_at.instant())
                 .whole_seconds()
                 .max(0) as u64;
             if elapsed < cooldown {
@@ -196,14 +178,6 @@ impl Engine {
             message,
         });
         Ok(())
-    }
-
-    fn read_blocked_diagnostics(&self, id: &str) -> Option<BlockedDiagnostics> {
-        let path = self
-            .paths
-            .blocked_diagnostics_dir()
-            .join(format!("task-{id}.json"));
-        serde_json::from_slice(&std::fs::read(path).ok()?).ok()
     }
 
     fn has_queued_dependents(&self, id: &str) -> bool {

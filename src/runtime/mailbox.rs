@@ -1,0 +1,250 @@
+//! The daemon's side of the mailbox: every tick it applies operator commands
+//! in issue order, each at a safe boundary (a command that touches a work
+//! item whose run is in progress waits, the others go ahead), and archives
+//! each with its result or error. A bad file is archived in `failed/` with
+//! the reason; the daemon keeps running.
+
+use std::path::Path;
+
+use super::engine::{Engine, RuntimeError};
+use super::planes::to_ws_plane;
+use crate::check::Plane;
+use crate::workspace::atomic::write_atomic_new;
+use crate::workspace::documents::{is_valid_id, parse_json};
+use crate::workspace::interventions::{self, RetryPolicy, blocking_run};
+use crate::workspace::journal::RuntimeEvent;
+use crate::workspace::mailbox::{self, MailboxCommand};
+use crate::workspace::{Family, control};
+
+/// What applying one command did.
+enum Applied {
+    Done(String),
+    Failed(String),
+    /// Not safe yet; it stays in `incoming/`.
+    Deferred(String),
+}
+
+impl Engine {
+    /// Applies the mailbox; returns whether anything was applied.
+    pub fn drain_mailbox(&mut self) -> Result<bool, RuntimeError> {
+        let mut applied = false;
+        for path in mailbox::incoming(&self.paths) {
+            let envelope = match mailbox::read(&path) {
+                Ok(envelope) => envelope,
+                Err(reason) => {
+                    self.archive(&path, "unreadable", "none", Err(reason));
+                    continue;
+                }
+            };
+            let name = envelope.command.name();
+            match self.apply_command(&envelope.command) {
+                Applied::Deferred(why) => self
+                    .monitor
+                    .line(&format!("mailbox {name} deferred: {why}")),
+                Applied::Done(detail) => {
+                    applied = true;
+                    // State first, then the archive that tells the operator.
+                    self.save_snapshot()?;
+                    self.archive(&path, &name, &envelope.command_id, Ok(detail));
+                }
+                Applied::Failed(error) => {
+                    self.archive(&path, &name, &envelope.command_id, Err(error))
+                }
+            }
+        }
+        Ok(applied)
+    }
+
+    fn archive(
+        &mut self,
+        path: &Path,
+        name: &str,
+        command_id: &str,
+        outcome: Result<String, String>,
+    ) {
+        let line = match &outcome {
+            Ok(detail) => format!("mailbox {name} applied: {detail}"),
+            Err(error) => format!("mailbox {name} failed: {error}"),
+        };
+        self.monitor.line(&line);
+        let event = match &outcome {
+            Ok(_) => RuntimeEvent::MailboxCommandApplied {
+                command: name.into(),
+                command_id: command_id.into(),
+            },
+            Err(error) => RuntimeEvent::MailboxCommandFailed {
+                command: name.into(),
+                command_id: command_id.into(),
+                error: error.clone(),
+            },
+        };
+        self.event(event);
+        if let Err(e) = mailbox::archive(&self.paths, path, outcome) {
+            self.monitor.line(&format!(
+                "mailbox archive of {} failed: {e}",
+                path.display()
+            ));
+        }
+    }
+
+    fn apply_command(&mut self, command: &MailboxCommand) -> Applied {
+        if let Some(busy) = self.unsafe_now(command) {
+            return Applied::Deferred(busy);
+        }
+        let result = match command {
+            MailboxCommand::AddWorkItem { family, document } => {
+                self.add_work_item(family, document)
+            }
+            MailboxCommand::AddIdea {
+                source_name,
+                markdown,
+            } => self.add_idea(source_name, markdown),
+            MailboxCommand::ReloadConfig => self.reload(),
+            _ => self.apply_shared(command),
+        };
+        match result {
+            Ok(detail) => Applied::Done(detail),
+            Err(error) => Applied::Failed(error),
+        }
+    }
+
+    /// Why `command` cannot be applied yet, if it cannot.
+    fn unsafe_now(&self, command: &MailboxCommand) -> Option<String> {
+        let touches_runs = matches!(
+            command,
+            MailboxCommand::RetryActive { .. } | MailboxCommand::ClearStaleState { .. }
+        );
+        if touches_runs && !self.inflight.is_empty() {
+            let planes: Vec<String> = self.inflight.keys().map(Plane::to_string).collect();
+            return Some(format!("a stage is running in {}", planes.join(", ")));
+        }
+        blocking_run(&self.snapshot, command).map(|e| e.to_string())
+    }
+
+    /// Controls and interventions, implemented once for the CLI and the daemon.
+    fn apply_shared(&mut self, command: &MailboxCommand) -> Result<String, String> {
+        let policy = RetryPolicy {
+            max_auto_requeues: self.auto_recovery.max_auto_requeues_per_work_item,
+        };
+        let controlled =
+            control::apply(&mut self.queue, &self.journal, &mut self.snapshot, command);
+        let result = match controlled {
+            Some(result) => result,
+            None => interventions::apply(&mut self.queue, &self.journal, command, &policy)
+                .unwrap_or_else(|| {
+                    Ok(format!(
+                        "`{}` needs nothing from the daemon",
+                        command.name()
+                    ))
+                }),
+        };
+        if matches!(command, MailboxCommand::Stop) {
+            self.draining = true;
+        }
+        if matches!(command, MailboxCommand::Pause) {
+            self.monitor.line("paused reason=operator");
+        }
+        self.forget_cleared_runs();
+        result.map_err(|e| e.to_string())
+    }
+
+    /// Runs a control command removed from the snapshot end here too.
+    fn forget_cleared_runs(&mut self) {
+        let cleared: Vec<Plane> = self
+            .retry_at
+            .keys()
+            .copied()
+            .filter(|p| !self.snapshot.active_runs.contains_key(&to_ws_plane(*p)))
+            .collect();
+        for plane in cleared {
+            self.retry_at.remove(&plane);
+        }
+    }
+
+    fn add_work_item(
+        &mut self,
+        family: &str,
+        document: &serde_json::Value,
+    ) -> Result<String, String> {
+        let family = Family::parse(family).ok_or_else(|| format!("unknown family `{family}`"))?;
+        let origin = self
+            .paths
+            .mailbox_dir(crate::workspace::MailboxDir::Incoming);
+        let document =
+            parse_json(family, &origin, &document.to_string()).map_err(|e| e.to_string())?;
+        let path = self.queue.enqueue(&document).map_err(|e| e.to_string())?;
+        self.event(RuntimeEvent::WorkItemEnqueued {
+            family,
+            id: document.id().to_string(),
+            source: "mailbox".into(),
+        });
+        Ok(format!(
+            "enqueued {} {} at {}",
+            family.as_str(),
+            document.id(),
+            path.display()
+        ))
+    }
+
+    fn add_idea(&mut self, source_name: &str, markdown: &str) -> Result<String, String> {
+        let stem = source_name.strip_suffix(".md").unwrap_or(source_name);
+        if !is_valid_id(stem) {
+            return Err(format!("unsafe idea file name `{source_name}`"));
+        }
+        let path = self.paths.ideas_inbox().join(format!("{stem}.md"));
+        write_atomic_new(&path, markdown.as_bytes())
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        Ok(format!("idea written to {}", path.display()))
+    }
+
+    /// Recompiles with the daemon's compiler; the new plan takes over at once
+    /// when nothing runs, else when every run has ended.
+    fn reload(&mut self) -> Result<String, String> {
+        let Some(recompile) = &self.recompile else {
+            return Err("this daemon cannot recompile".into());
+        };
+        match recompile() {
+            Ok(plan) => {
+                let id = plan.plan_id.clone();
+                self.pending_plan = Some(plan);
+                self.event(RuntimeEvent::RuntimeConfigReloaded {
+                    plan_id: id.clone(),
+                });
+                if self.swap_pending_plan() {
+                    Ok(format!("reload applied plan {id}"))
+                } else {
+                    Ok(format!(
+                        "reload pending plan {id}: it takes over when the running work ends"
+                    ))
+                }
+            }
+            Err(error) => {
+                self.event(RuntimeEvent::RuntimeError {
+                    origin: "reload_config".into(),
+                    message: error.clone(),
+                });
+                Err(format!("reload failed, the previous plan is kept: {error}"))
+            }
+        }
+    }
+
+    /// Swaps in a pending plan when no run is in progress; true if it did.
+    pub fn swap_pending_plan(&mut self) -> bool {
+        if self.pending_plan.is_none()
+            || !self.inflight.is_empty()
+            || !self.snapshot.active_runs.is_empty()
+        {
+            return false;
+        }
+        let Some(plan) = self.pending_plan.take() else {
+            return false;
+        };
+        self.monitor.line(&format!(
+            "plan {} takes over from {}",
+            plan.plan_id, self.plan.plan_id
+        ));
+        self.snapshot.plan_id = Some(plan.plan_id.clone());
+        self.plan = plan;
+        true
+    }
+}

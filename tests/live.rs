@@ -1,0 +1,195 @@
+//! Operators steering a live daemon through the mailbox, bad mailbox files,
+//! and transient runner failures retried with backoff.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use crate::daemon::{all_results, commanded, enqueue, scripted};
+use crate::support::{TestWorkspace, await_files};
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+fn start_daemon(ws: &TestWorkspace, mode: &str) -> Child {
+    let log = ws.path("logs/monitor.log");
+    let child = Command::new(env!("CARGO_BIN_EXE_millrace"))
+        .args(["run", "daemon", "--mode", mode, "--monitor-log"])
+        .arg(&log)
+        .arg("--workspace")
+        .arg(ws.root())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn daemon");
+    let started = || std::fs::read_to_string(&log).is_ok_and(|l| l.contains("runtime started"));
+    await_files(ws.root(), "the daemon to start", LIMIT, started);
+    child
+}
+
+fn mailbox_count(ws: &TestWorkspace, dir: &str) -> usize {
+    std::fs::read_dir(ws.path(&format!("state/mailbox/{dir}")))
+        .map(|d| d.flatten().count())
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_live_daemon_applies_pause_resume_reload_and_stop_from_the_mailbox() {
+    let ws = scripted("");
+    let mut daemon = start_daemon(&ws, "test");
+    let pause = ws.run(&["pause"]).ok();
+    assert_eq!(pause.value("mode"), Some("mailbox"));
+    await_files(ws.root(), "pause to be processed", LIMIT, || {
+        mailbox_count(&ws, "processed") == 1
+    });
+    assert!(
+        ws.read("state/runtime_snapshot.json")
+            .contains("\"paused\": true")
+    );
+    enqueue(&ws, "t1", &[]);
+    assert!(!ws.path("tasks/done/t1.md").exists());
+    ws.run(&["resume"]).ok();
+    await_files(ws.root(), "the task to finish after resume", LIMIT, || {
+        ws.path("tasks/done/t1.md").is_file()
+    });
+    ws.run(&["reload-config"]).ok();
+    await_files(ws.root(), "reload to be processed", LIMIT, || {
+        mailbox_count(&ws, "processed") == 3
+    });
+    let processed: String = std::fs::read_dir(ws.path("state/mailbox/processed"))
+        .expect("dir")
+        .flatten()
+        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+        .collect();
+    assert!(
+        processed.contains("reload applied plan plan-test-"),
+        "{processed}"
+    );
+    ws.run(&["stop"]).ok();
+    let status = daemon.wait().expect("the daemon exits after stop");
+    assert!(status.success());
+    assert!(
+        ws.read("logs/monitor.log")
+            .contains("paused reason=operator")
+    );
+}
+
+#[test]
+fn bad_mailbox_files_land_in_failed_and_the_daemon_keeps_running() {
+    let ws = scripted("");
+    let mut daemon = start_daemon(&ws, "test");
+    let incoming = ws.path("state/mailbox/incoming");
+    std::fs::write(incoming.join("0001-garbage.json"), "this is not json").expect("write");
+    std::fs::write(incoming.join("0002-unknown.json"), r#"{"schema_version":"1.0","kind":"mailbox_command","command_id":"x","issued_at":"2026-01-01T00:00:00Z","issuer":"operator","command":"explode"}"#).expect("write");
+    std::fs::write(incoming.join("0003-unsafe.json"), r#"{"schema_version":"1.0","kind":"mailbox_command","command_id":"y","issued_at":"2026-01-01T00:00:00Z","issuer":"operator","command":"cancel_work_item","payload":{"work_item_id":"../etc","reason":"x"}}"#).expect("write");
+    await_files(ws.root(), "three failed commands", LIMIT, || {
+        mailbox_count(&ws, "failed") == 3
+    });
+    let failed: String = std::fs::read_dir(ws.path("state/mailbox/failed"))
+        .expect("dir")
+        .flatten()
+        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+        .collect();
+    assert!(
+        failed.contains("not JSON") && failed.contains("not a mailbox command"),
+        "{failed}"
+    );
+    enqueue(&ws, "after", &[]);
+    await_files(ws.root(), "work after bad commands", LIMIT, || {
+        ws.path("tasks/done/after.md").is_file()
+    });
+    ws.run(&["stop"]).ok();
+    assert!(daemon.wait().expect("exit").success());
+}
+
+#[test]
+fn an_intervention_through_the_mailbox_waits_for_a_safe_boundary() {
+    let ws = scripted("[[step]]\nnode = \"builder\"\ndelay_ms = 1500\n");
+    enqueue(&ws, "busy", &[]);
+    enqueue(&ws, "waiting", &["busy"]);
+    let mut daemon = start_daemon(&ws, "test");
+    await_files(ws.root(), "the first task to start", LIMIT, || {
+        ws.path("tasks/active/busy.md").is_file()
+    });
+    let cancel = ws
+        .run(&["queue", "cancel", "waiting", "--reason", "no longer needed"])
+        .ok();
+    assert_eq!(cancel.value("mode"), Some("mailbox"));
+    await_files(ws.root(), "the cancel", LIMIT, || {
+        mailbox_count(&ws, "processed") == 1
+    });
+    assert!(!ws.path("tasks/queue/waiting.md").exists());
+    await_files(ws.root(), "the busy task", LIMIT, || {
+        ws.path("tasks/done/busy.md").is_file()
+    });
+    ws.run(&["stop"]).ok();
+    assert!(daemon.wait().expect("exit").success());
+}
+
+#[test]
+fn a_transient_failure_is_retried_with_backoff_then_succeeds() {
+    let agent = "#!/bin/bash\nread -r -d '' prompt\nfirst=$(echo \"$MILLRACE_LEGAL_OUTCOMES\" | cut -d' ' -f1)\ncount_file=\"$MILLRACE_AGENTS_DIR/attempts.$MILLRACE_STAGE\"\nn=$(cat \"$count_file\" 2>/dev/null || echo 0)\necho $((n+1)) > \"$count_file\"\nif [ \"$MILLRACE_STAGE\" = builder ] && [ \"$n\" -lt 2 ]; then echo 'error: 429 Too Many Requests (rate limit)' >&2; exit 1; fi\necho \"### $first\"\n";
+    let ws = commanded(agent, "30");
+    let config = ws.read("millrace.toml")
+        + "\n[auto_recovery]\nbackoff_base_seconds = 0.05\nbackoff_max_seconds = 0.2\nmax_transient_retries = 2\n";
+    ws.write("millrace.toml", &config);
+    enqueue(&ws, "flaky", &[]);
+    let log = ws.path("logs/monitor.log");
+    ws.run(&[
+        "run",
+        "daemon",
+        "--mode",
+        "cmd",
+        "--until-idle",
+        "--monitor-log",
+        log.to_str().expect("utf8"),
+    ])
+    .ok();
+    assert!(
+        ws.path("tasks/done/flaky.md").is_file(),
+        "{}",
+        ws.read("logs/monitor.log")
+    );
+    let builder: Vec<serde_json::Value> = all_results(&ws.path("runs"))
+        .into_iter()
+        .filter(|r| r["node"] == "builder")
+        .collect();
+    let classes: Vec<&str> = builder
+        .iter()
+        .map(|r| r["failure_class"].as_str().unwrap_or("none"))
+        .collect();
+    assert_eq!(
+        classes
+            .iter()
+            .filter(|c| **c == "provider_rate_limited")
+            .count(),
+        2,
+        "{classes:?}"
+    );
+    assert!(builder.iter().any(|r| r["outcome"] == "BUILDER_COMPLETE"));
+    let monitor = ws.read("logs/monitor.log");
+    assert_eq!(
+        monitor.matches("retry execution/builder").count(),
+        2,
+        "{monitor}"
+    );
+    assert!(
+        !monitor.contains("execution/troubleshooter"),
+        "a transient failure did not route: {monitor}"
+    );
+}
+
+#[test]
+fn a_persistent_transient_failure_routes_as_blocked_after_its_retries() {
+    let agent = "#!/bin/bash\nread -r -d '' prompt\necho 'upstream connect error: 503 Service Unavailable' >&2\nexit 1\n";
+    let ws = commanded(agent, "30");
+    let config = ws.read("millrace.toml")
+        + "\n[auto_recovery]\nbackoff_base_seconds = 0.01\nbackoff_max_seconds = 0.02\nmax_transient_retries = 1\n";
+    ws.write("millrace.toml", &config);
+    enqueue(&ws, "down", &[]);
+    ws.run(&["run", "daemon", "--mode", "cmd", "--until-idle"])
+        .ok();
+    assert!(ws.path("tasks/blocked/down.md").is_file());
+    let diagnostics: serde_json::Value =
+        serde_json::from_str(&ws.read("diagnostics/blocked/task-down.json")).expect("diagnostics");
+    assert_eq!(diagnostics["transient"], true, "{diagnostics}");
+    assert_eq!(diagnostics["failure_class"], "provider_unavailable");
+}
