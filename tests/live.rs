@@ -193,3 +193,58 @@ fn a_persistent_transient_failure_routes_as_blocked_after_its_retries() {
     assert_eq!(diagnostics["transient"], true, "{diagnostics}");
     assert_eq!(diagnostics["failure_class"], "provider_unavailable");
 }
+
+#[test]
+fn usage_governance_pauses_between_stages_and_resumes_when_the_rule_clears() {
+    let ws = scripted(
+        "[[step]]\nnode = \"builder\"\ntokens = { input = 50, output = 10 }\n\n[[step]]\nnode = \"checker\"\ntokens = { input = 50, output = 10 }\n",
+    );
+    let rule = "\n[usage_governance]\nenabled = true\n\n[[usage_governance.rules]]\nrule_id = \"session-cap\"\nwindow = \"daemon_session\"\nthreshold = 100\n";
+    let base = "[runtime]\ndefault_mode = \"test\"\n".to_string();
+    ws.write("millrace.toml", &(base.clone() + rule));
+    enqueue(&ws, "t1", &[]);
+    let log = ws.path("logs/monitor.log");
+    ws.run(&[
+        "run",
+        "daemon",
+        "--mode",
+        "test",
+        "--until-idle",
+        "--monitor-log",
+        log.to_str().expect("utf8"),
+    ])
+    .ok();
+    let monitor = ws.read("logs/monitor.log");
+    assert!(monitor.contains("governance pause source=runtime_token rule=session-cap window=daemon_session observed=120 threshold=100"), "{monitor}");
+    assert!(
+        !monitor.contains("stage start execution/updater"),
+        "no stage starts while paused: {monitor}"
+    );
+    assert!(ws.path("tasks/active/t1.md").is_file());
+    let resume = ws.run(&["resume"]).ok();
+    assert_eq!(
+        resume.value("applied"),
+        Some("false"),
+        "an operator cannot clear a governance pause"
+    );
+    ws.write(
+        "millrace.toml",
+        &(base + &rule.replace("threshold = 100", "threshold = 1000000")),
+    );
+    ws.run(&[
+        "run",
+        "daemon",
+        "--mode",
+        "test",
+        "--until-idle",
+        "--monitor-log",
+        log.to_str().expect("utf8"),
+    ])
+    .ok();
+    assert!(ws.read("logs/monitor.log").contains("governance resume"));
+    assert!(
+        ws.path("tasks/done/t1.md").is_file(),
+        "{}",
+        ws.read("logs/monitor.log")
+    );
+}

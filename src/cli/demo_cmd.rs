@@ -67,6 +67,8 @@ pub fn run(args: &DemoArgs) -> CliResult {
         runners: runners_config(paths.agents_dir(), &config),
         heartbeat: Duration::from_secs(30),
         auto_recovery: config.auto_recovery.clone(),
+        governance: config.usage_governance.clone(),
+        config_path: paths.config_file(),
         recompile: Some(super::run_cmd::recompiler(compile)),
     };
     let summary = run_daemon(paths.clone(), compiled.plan, options)

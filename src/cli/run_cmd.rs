@@ -116,6 +116,8 @@ fn daemon(args: &DaemonArgs) -> CliResult {
         runners: runners_config(&workspace.agents, &config),
         heartbeat: Duration::from_secs(30),
         auto_recovery: config.auto_recovery.clone(),
+        governance: config.usage_governance.clone(),
+        config_path: config_path.clone(),
         recompile: Some(recompiler(compile)),
     };
     let plan_id = compiled.plan.plan_id.clone();

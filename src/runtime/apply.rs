@@ -51,6 +51,12 @@ impl Engine {
             result_class,
         };
         self.announce_done(&applied, &completion);
+        let tokens = completion.result.tokens.map_or(0, |t| t.total);
+        self.record_usage(
+            &applied.inflight.request.run_id,
+            &applied.inflight.request.request_id,
+            tokens,
+        )?;
         let item = self.item_key(&applied);
         let node_name = applied.inflight.request.node.clone();
         if self.schedule_retry(
@@ -343,6 +349,7 @@ impl Engine {
             .active_runs
             .insert(to_ws_plane(a.plane), run.clone());
         self.save_snapshot()?;
+        self.govern()?;
         if self.draining || self.snapshot.paused {
             return Ok(());
         }

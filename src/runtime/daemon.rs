@@ -35,6 +35,10 @@ pub struct DaemonOptions {
     pub auto_recovery: crate::workspace::config::AutoRecoveryConfig,
     /// How `reload-config` recompiles (absent: reloads fail with a reason).
     pub recompile: Option<super::engine::Recompile>,
+    /// Token rules that pause the daemon between stages.
+    pub governance: crate::workspace::config::UsageGovernanceConfig,
+    /// The config file, re-read by `reload-config`.
+    pub config_path: PathBuf,
 }
 
 /// What the daemon did, for the exit summary.
@@ -119,6 +123,11 @@ fn start(
         auto_recovery: options.auto_recovery.clone(),
         recompile: options.recompile.take(),
         pending_plan: None,
+        governance: super::governance::Governance::load(
+            options.governance.clone(),
+            &paths.state_dir().join("usage_governance_ledger.jsonl"),
+        ),
+        config_path: options.config_path.clone(),
         plan,
         paths,
     };
@@ -235,6 +244,7 @@ async fn event_loop(
         engine.intake_ideas()?;
         engine.sync_queues();
         engine.due_retries();
+        engine.govern()?;
         let started = engine.dispatch()?;
         let requeue_due = if engine.inflight.is_empty() {
             engine.auto_requeue_blocked()?

@@ -79,6 +79,9 @@ pub struct Engine {
     pub recompile: Option<Recompile>,
     /// A reloaded plan waiting for the running work to end.
     pub pending_plan: Option<Plan>,
+    pub governance: super::governance::Governance,
+    /// The config file the daemon was started with (re-read on reload).
+    pub config_path: PathBuf,
 }
 
 /// The compiler, as the daemon may call it.

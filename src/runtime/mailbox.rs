@@ -205,6 +205,10 @@ impl Engine {
         };
         match recompile() {
             Ok(plan) => {
+                if let Ok(config) = crate::workspace::config::Config::load(&self.config_path) {
+                    self.governance.config = config.usage_governance;
+                    self.auto_recovery = config.auto_recovery;
+                }
                 let id = plan.plan_id.clone();
                 self.pending_plan = Some(plan);
                 self.event(RuntimeEvent::RuntimeConfigReloaded {

@@ -12,6 +12,7 @@ mod effects;
 mod engine;
 mod evidence;
 mod finish;
+mod governance;
 mod handoff;
 mod mailbox;
 mod monitor;
