@@ -221,6 +221,13 @@ fn usage_governance_pauses_between_stages_and_resumes_when_the_rule_clears() {
         "no stage starts while paused: {monitor}"
     );
     assert!(ws.path("tasks/active/t1.md").is_file());
+    let status = ws.run(&["status"]).ok();
+    assert_eq!(status.value("usage_governance_paused"), Some("true"));
+    assert!(
+        status
+            .value("usage_governance_blocker")
+            .is_some_and(|b| b.starts_with("rule=session-cap window=daemon_session observed=120"))
+    );
     let resume = ws.run(&["resume"]).ok();
     assert_eq!(
         resume.value("applied"),

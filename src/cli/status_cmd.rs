@@ -130,6 +130,8 @@ pub struct Report {
     config_error: Option<String>,
     snapshot_error: Option<String>,
     last_error: Option<String>,
+    /// `state/usage_governance_state.json` as the daemon last wrote it.
+    usage_governance: Option<Value>,
     recent_events: Vec<Value>,
 }
 
@@ -185,6 +187,9 @@ impl Report {
             config_error,
             snapshot_error,
             last_error: snapshot.last_error.clone(),
+            usage_governance: std::fs::read(paths.state_dir().join("usage_governance_state.json"))
+                .ok()
+                .and_then(|bytes| serde_json::from_slice(&bytes).ok()),
             recent_events: recent_events(&paths),
         })
     }
@@ -247,6 +252,29 @@ impl Report {
             if sources.is_empty() { none() } else { sources },
         )?;
         out.kv("stop_requested", self.stop_requested)?;
+        self.print_governance(out)
+    }
+
+    /// Governance as the daemon last evaluated it (absent when never enabled).
+    fn print_governance(&self, out: &mut Out) -> CliResult {
+        let Some(state) = &self.usage_governance else {
+            return Ok(out.kv("usage_governance_enabled", false)?);
+        };
+        out.kv("usage_governance_enabled", &state["enabled"])?;
+        out.kv("usage_governance_paused", &state["paused_by_governance"])?;
+        for b in state["active_blockers"].as_array().into_iter().flatten() {
+            let next = b["next_auto_resume_at"].as_str().unwrap_or("none");
+            out.kv(
+                "usage_governance_blocker",
+                format!(
+                    "rule={} window={} observed={} threshold={} next_resume={next}",
+                    b["rule_id"].as_str().unwrap_or("?"),
+                    b["window"].as_str().unwrap_or("?"),
+                    b["observed"],
+                    b["threshold"]
+                ),
+            )?;
+        }
         Ok(())
     }
 
