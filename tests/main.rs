@@ -14,3 +14,16 @@ mod shipped;
 mod support;
 mod torture;
 mod workspace;
+
+/// Every file under `tests/` that holds tests is a module of this binary.
+#[test]
+fn no_test_file_is_forgotten() {
+    let main = std::fs::read_to_string("tests/main.rs").expect("tests/main.rs");
+    for entry in std::fs::read_dir("tests").expect("tests dir").flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(module) = name.strip_suffix(".rs") else { continue };
+        if module != "main" {
+            assert!(main.contains(&format!("mod {module};")), "tests/{name} is not declared in tests/main.rs");
+        }
+    }
+}

@@ -371,7 +371,7 @@ impl Engine {
     }
 
     fn closure_ref(&self, target: &ClosureTarget, run_id: &str) -> ClosureRef {
-        let arbiter = self.paths.agents_dir().join("arbiter");
+        let arbiter = self.paths.arbiter_dir();
         let root = &target.root_spec_id;
         ClosureRef {
             root_spec_id: root.clone(),

@@ -6,6 +6,7 @@ mod ast;
 mod format;
 mod grammar;
 mod parser;
+mod recovery;
 mod source;
 
 pub use ast::*;

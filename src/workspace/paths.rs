@@ -178,6 +178,11 @@ impl WorkspacePaths {
         self.agents.join("intake").join("ideas")
     }
 
+    /// `arbiter/`: closure targets, frozen contracts, rubrics, verdicts, reports.
+    pub fn arbiter_dir(&self) -> PathBuf {
+        self.agents_dir().join("arbiter")
+    }
+
     /// `arbiter/targets/`: closure targets by root spec id.
     pub fn arbiter_targets_dir(&self) -> PathBuf {
         self.agents.join("arbiter").join("targets")
