@@ -21,27 +21,72 @@ pub enum MailboxCommand {
     ReloadConfig,
     /// Requeue the active item of a plane (all planes when `plane` is absent
     /// and exactly one is active).
-    RetryActive { reason: String, plane: Option<String> },
-    ClearStaleState { reason: String },
+    RetryActive {
+        reason: String,
+        plane: Option<String>,
+    },
+    ClearStaleState {
+        reason: String,
+    },
     /// A work document to enqueue (`family` names its queue).
-    AddWorkItem { family: String, document: serde_json::Value },
+    AddWorkItem {
+        family: String,
+        document: serde_json::Value,
+    },
     /// An idea file's markdown, to land in `ideas/inbox/<source_name>`.
-    AddIdea { source_name: String, markdown: String },
-    CancelWorkItem { work_item_id: String, family: Option<String>, reason: String },
-    ArchiveBlockedTask { task_id: String, reason: String },
-    SupersedeTask { old_task_id: String, replacement_task_id: String, reason: String, cascade: String },
-    RetargetDependency { task_id: String, old_dependency_id: String, new_dependency_id: String, reason: String },
-    RetryBlocked { task_id: String, reason: String, force: bool },
-    ResolveIncident { incident_id: String, reason: String },
-    CancelIncident { incident_id: String, reason: String },
-    ArchiveInvalidIncident { filename: String, reason: String },
+    AddIdea {
+        source_name: String,
+        markdown: String,
+    },
+    CancelWorkItem {
+        work_item_id: String,
+        family: Option<String>,
+        reason: String,
+    },
+    ArchiveBlockedTask {
+        task_id: String,
+        reason: String,
+    },
+    SupersedeTask {
+        old_task_id: String,
+        replacement_task_id: String,
+        reason: String,
+        cascade: String,
+    },
+    RetargetDependency {
+        task_id: String,
+        old_dependency_id: String,
+        new_dependency_id: String,
+        reason: String,
+    },
+    RetryBlocked {
+        task_id: String,
+        reason: String,
+        force: bool,
+    },
+    ResolveIncident {
+        incident_id: String,
+        reason: String,
+    },
+    CancelIncident {
+        incident_id: String,
+        reason: String,
+    },
+    ArchiveInvalidIncident {
+        filename: String,
+        reason: String,
+    },
 }
 
 impl MailboxCommand {
     /// The command's name (`pause`, `cancel_work_item`, ...).
     pub fn name(&self) -> String {
         match serde_json::to_value(self) {
-            Ok(serde_json::Value::Object(map)) => map.get("command").and_then(|c| c.as_str()).unwrap_or("unknown").to_string(),
+            Ok(serde_json::Value::Object(map)) => map
+                .get("command")
+                .and_then(|c| c.as_str())
+                .unwrap_or("unknown")
+                .to_string(),
             Ok(serde_json::Value::String(name)) => name,
             _ => "unknown".to_string(),
         }
@@ -76,7 +121,10 @@ pub struct Archived {
 }
 
 /// Writes a command for the daemon; returns its envelope and path.
-pub fn send(paths: &WorkspacePaths, command: MailboxCommand) -> std::io::Result<(Envelope, PathBuf)> {
+pub fn send(
+    paths: &WorkspacePaths,
+    command: MailboxCommand,
+) -> std::io::Result<(Envelope, PathBuf)> {
     let millis = Timestamp::now().instant().unix_timestamp_nanos() / 1_000_000;
     let hex = &uuid::Uuid::new_v4().simple().to_string()[..8];
     let command_id = format!("{}-{millis}-{hex}", command.name());
@@ -88,7 +136,9 @@ pub fn send(paths: &WorkspacePaths, command: MailboxCommand) -> std::io::Result<
         issuer: "operator".into(),
         command,
     };
-    let path = paths.mailbox_dir(MailboxDir::Incoming).join(format!("{millis:016}-{command_id}.json"));
+    let path = paths
+        .mailbox_dir(MailboxDir::Incoming)
+        .join(format!("{millis:016}-{command_id}.json"));
     let mut bytes = serde_json::to_vec_pretty(&envelope).map_err(std::io::Error::other)?;
     bytes.push(b'\n');
     write_atomic_new(&path, &bytes)?;
@@ -97,8 +147,14 @@ pub fn send(paths: &WorkspacePaths, command: MailboxCommand) -> std::io::Result<
 
 /// Incoming command files, in issue order.
 pub fn incoming(paths: &WorkspacePaths) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(paths.mailbox_dir(MailboxDir::Incoming)) else { return Vec::new() };
-    let mut files: Vec<PathBuf> = entries.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "json")).collect();
+    let Ok(entries) = std::fs::read_dir(paths.mailbox_dir(MailboxDir::Incoming)) else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
     files.sort();
     files
 }
@@ -106,15 +162,24 @@ pub fn incoming(paths: &WorkspacePaths) -> Vec<PathBuf> {
 /// Reads an incoming file: the envelope, or why it is not one.
 pub fn read(path: &Path) -> Result<Envelope, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
-    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("not JSON: {e}"))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("not JSON: {e}"))?;
     serde_json::from_value(value).map_err(|e| format!("not a mailbox command: {e}"))
 }
 
 /// Moves an incoming file to `processed/` or `failed/` with its outcome.
-pub fn archive(paths: &WorkspacePaths, path: &Path, outcome: Result<String, String>) -> std::io::Result<PathBuf> {
+pub fn archive(
+    paths: &WorkspacePaths,
+    path: &Path,
+    outcome: Result<String, String>,
+) -> std::io::Result<PathBuf> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let envelope = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
-    let (dir, disposition) = if outcome.is_ok() { (MailboxDir::Processed, "processed") } else { (MailboxDir::Failed, "failed") };
+    let (dir, disposition) = if outcome.is_ok() {
+        (MailboxDir::Processed, "processed")
+    } else {
+        (MailboxDir::Failed, "failed")
+    };
     let archived = Archived {
         kind: "mailbox_archive".into(),
         disposition: disposition.into(),
@@ -123,7 +188,10 @@ pub fn archive(paths: &WorkspacePaths, path: &Path, outcome: Result<String, Stri
         result: outcome.as_ref().ok().cloned(),
         error: outcome.err(),
     };
-    let name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
     let target = paths.mailbox_dir(dir).join(name);
     let mut bytes = serde_json::to_vec_pretty(&archived).map_err(std::io::Error::other)?;
     bytes.push(b'\n');
