@@ -3,6 +3,7 @@
 mod check;
 mod cli;
 mod daemon;
+mod harness;
 mod runners;
 mod shipped;
 mod support;

@@ -139,8 +139,10 @@ impl StageProcess {
     }
 
     fn copy_outputs(&mut self, stdout: Option<std::fs::File>, stderr: std::fs::File) {
-        if let (Some(file), Some(pipe)) = (stdout, self.child.stdout.take()) {
-            self.outputs.spawn(copy_to(pipe, file));
+        if let Some(file) = stdout {
+            if let Some(pipe) = self.child.stdout.take() {
+                self.outputs.spawn(copy_to(pipe, file));
+            }
         }
         if let Some(pipe) = self.child.stderr.take() {
             self.outputs.spawn(copy_to(pipe, stderr));
