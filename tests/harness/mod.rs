@@ -188,7 +188,7 @@ pub fn assert_transient_failure(ws: &TestWorkspace, class: &str) {
 /// (outside the CLI's process group), detached from every pipe.
 pub fn detached_sleep(secs: u32) -> String {
     format!(
-        "setsid -f sh -c 'echo $$ > detached.pid; exec sleep {secs}' > /dev/null 2>&1 < /dev/null; sleep 1; echo started"
+        "setsid -f sh -c 'echo $$ > detached.pid; exec sleep {secs}' > /dev/null 2>&1 < /dev/null; echo started"
     )
 }
 
@@ -239,14 +239,65 @@ pub fn assert_killed_at_timeout(ws: &TestWorkspace, secs: u32) {
         .expect("builder ran");
     assert_eq!(builder["failure_class"], "runner_timeout", "{builder}");
     assert!(ws.path("tasks/blocked/t1.md").is_file());
-    assert_eq!(
-        leftovers(ws, secs),
-        Vec::<String>::new(),
-        "processes outlived their stage"
-    );
+    assert_nothing_left(ws, secs);
 }
 
 /// Starts the mock model server.
 pub fn mock(script: Script) -> MockServer {
     MockServer::start(script).expect("mock model server")
+}
+
+/// Starts the daemon, waits until the builder's tool ran and the model
+/// hangs, then stops the daemon with two SIGTERMs (the second cancels the
+/// stage in flight) and waits for it to exit.
+pub fn stop_daemon_mid_stage(ws: &TestWorkspace, server: &MockServer, requests: usize) {
+    use std::io::BufRead;
+    let mut daemon = std::process::Command::new(env!("CARGO_BIN_EXE_millrace"))
+        .args([
+            "run",
+            "daemon",
+            "--mode",
+            "h",
+            "--monitor",
+            "basic",
+            "--workspace",
+        ])
+        .arg(ws.root())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn the daemon");
+    let stdout = daemon.stdout.take().expect("stdout");
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let wait = std::time::Duration::from_secs(60);
+    assert!(
+        server.wait_for_requests(requests, wait),
+        "the model was never called"
+    );
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(daemon.id()).expect("pid"));
+    let term = || nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("kill");
+    term();
+    let drained = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .any(|l| l.contains("finishing the stages"));
+    assert!(drained, "the daemon did not take the first signal");
+    term();
+    let status = daemon.wait().expect("wait for the daemon");
+    assert!(status.success(), "{status}");
+}
+
+/// Checks that the cancelled stage left nothing behind.
+pub fn assert_nothing_left(ws: &TestWorkspace, secs: u32) {
+    let pid = std::fs::read_to_string(ws.root().join("detached.pid")).expect("the tool ran");
+    let pid = pid.trim();
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    assert!(
+        !stat.contains("sleep"),
+        "the detached tool {pid} survived: {stat}"
+    );
+    assert_eq!(
+        leftovers(ws, secs),
+        Vec::<String>::new(),
+        "processes outlived their stage"
+    );
 }

@@ -79,3 +79,13 @@ fn pi_hanging_is_aborted_at_its_timeout_with_its_tools() {
     run_daemon(&ws);
     assert_killed_at_timeout(&ws, SLEEP);
 }
+
+#[test]
+fn pi_stopped_with_the_daemon_leaves_nothing_behind() {
+    let server = mock(hanging(SLEEP + 10));
+    let Some(ws) = pi_workspace(&server, 60) else {
+        return;
+    };
+    stop_daemon_mid_stage(&ws, &server, 2);
+    assert_nothing_left(&ws, SLEEP + 10);
+}
