@@ -475,28 +475,60 @@ fn a_second_daemon_is_refused_while_the_first_holds_the_lock() {
 
 #[test]
 fn runs_commands_show_what_each_run_did() {
-    let ws = scripted("[[step]]\nnode = \"checker\"\noutcomes = [\"FIX_NEEDED\"]\nmessage = \"Needs a newline.\"\ntokens = { input = 7, output = 3 }\n");
+    let ws = scripted(
+        "[[step]]\nnode = \"checker\"\noutcomes = [\"FIX_NEEDED\"]\nmessage = \"Needs a newline.\"\ntokens = { input = 7, output = 3 }\n",
+    );
     enqueue(&ws, "t1", &[]);
     run_until_idle(&ws);
     let ls = ws.run(&["runs", "ls"]).ok();
     assert_eq!(ls.value("runs"), Some("2"), "{}", ls.stdout);
     assert!(ls.stdout.contains("work_item: task:t1\n"));
-    let run_id = ls.stdout.lines().filter_map(|l| l.strip_prefix("run_id: ")).find(|id| {
-        std::fs::read_to_string(ws.path(&format!("runs/{id}/run_trace.json"))).is_ok_and(|t| t.contains("\"t1\""))
-    });
+    let run_id = ls
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("run_id: "))
+        .find(|id| {
+            std::fs::read_to_string(ws.path(&format!("runs/{id}/run_trace.json")))
+                .is_ok_and(|t| t.contains("\"t1\""))
+        });
     let run_id = run_id.expect("the task's run");
     let short = &run_id["run-".len().."run-".len() + 8];
     let show = ws.run(&["runs", "show", short]).ok();
     assert!(show.stdout.contains("stage: checker\n"), "{}", show.stdout);
-    assert!(show.stdout.contains("  tokens: input=7 cached=0 output=3 thinking=0 total=10\n"), "{}", show.stdout);
+    assert!(
+        show.stdout
+            .contains("  tokens: input=7 cached=0 output=3 thinking=0 total=10\n"),
+        "{}",
+        show.stdout
+    );
     let trace = ws.run(&["runs", "trace", short]).ok();
-    assert!(trace.stdout.contains("checker FIX_NEEDED -> fixer (outcome FIX_NEEDED; fix_cycles 1/2)"), "{}", trace.stdout);
+    assert!(
+        trace
+            .stdout
+            .contains("checker FIX_NEEDED -> fixer (outcome FIX_NEEDED; fix_cycles 1/2)"),
+        "{}",
+        trace.stdout
+    );
     let out = ws.root().join("trace.json");
-    ws.run(&["runs", "trace", run_id, "--format", "json", "--output", out.to_str().expect("utf8")]).ok();
-    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).expect("written")).expect("json");
+    ws.run(&[
+        "runs",
+        "trace",
+        run_id,
+        "--format",
+        "json",
+        "--output",
+        out.to_str().expect("utf8"),
+    ])
+    .ok();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).expect("written")).expect("json");
     assert_eq!(json["status"], "update_complete");
     assert_eq!(json["edges"].as_array().map(Vec::len), Some(5));
     let tail = ws.run(&["runs", "tail", short]).ok();
-    assert!(tail.stdout.contains("### UPDATE_COMPLETE"), "{}", tail.stdout);
+    assert!(
+        tail.stdout.contains("### UPDATE_COMPLETE"),
+        "{}",
+        tail.stdout
+    );
     ws.run(&["runs", "show", "run-nope"]).fails(1);
 }

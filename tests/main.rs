@@ -8,6 +8,7 @@ mod contracts;
 mod control;
 mod daemon;
 mod fuzz;
+mod harness;
 mod live;
 mod runners;
 mod shipped;
@@ -21,9 +22,14 @@ fn no_test_file_is_forgotten() {
     let main = std::fs::read_to_string("tests/main.rs").expect("tests/main.rs");
     for entry in std::fs::read_dir("tests").expect("tests dir").flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(module) = name.strip_suffix(".rs") else { continue };
+        let Some(module) = name.strip_suffix(".rs") else {
+            continue;
+        };
         if module != "main" {
-            assert!(main.contains(&format!("mod {module};")), "tests/{name} is not declared in tests/main.rs");
+            assert!(
+                main.contains(&format!("mod {module};")),
+                "tests/{name} is not declared in tests/main.rs"
+            );
         }
     }
 }

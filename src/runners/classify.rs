@@ -47,6 +47,14 @@ const RULES: &[(FailureClass, &[&str])] = &[
             "connection refused",
             "connection reset",
             "no route to host",
+            "stream disconnected",
+            "error sending request",
+            "connection error",
+            "connection failed",
+            "fetch failed",
+            "socket hang up",
+            "econnrefused",
+            "econnreset",
             "offline",
             "internet",
         ],
@@ -59,7 +67,16 @@ const RULES: &[(FailureClass, &[&str])] = &[
             "provider unavailable",
             "provider overloaded",
             "overloaded",
+            "internal server error",
+            "server error",
+            "server_error",
+            "bad gateway",
+            "gateway timeout",
+            "500",
+            "502",
             "503",
+            "504",
+            "529",
         ],
     ),
 ];
@@ -151,6 +168,22 @@ mod tests {
         );
         assert_eq!(
             class("the model is overloaded"),
+            Some("provider_unavailable")
+        );
+    }
+
+    #[test]
+    fn agent_cli_messages() {
+        assert_eq!(
+            class("stream disconnected before completion: error sending request"),
+            Some("network_unavailable")
+        );
+        assert_eq!(
+            class("500 mock-model: scripted server error"),
+            Some("provider_unavailable")
+        );
+        assert_eq!(
+            class("unexpected status 502 Bad Gateway"),
             Some("provider_unavailable")
         );
     }

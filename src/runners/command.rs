@@ -15,8 +15,9 @@
 //! SIGTERM, then SIGKILL after a grace period (2 s). When the leader is gone,
 //! what is left of its group is stopped the same way, and the runner waits
 //! until the group has closed its output pipes, so no process of the stage
-//! outlives it (save one that left the group on purpose; after the grace
-//! periods the runner stops waiting for those).
+//! outlives it: a process that left the group on purpose is found by its
+//! `MILLRACE_REQUEST_ID` (or its ancestry) and killed too (see
+//! [`proc_tree`](super::proc_tree)).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -31,6 +32,7 @@ use tokio::task::JoinSet;
 
 use super::command_env::{last_message_path, request_path, stage_env, tokens_path};
 use super::group::ProcessGroup;
+use super::proc_tree::{self, Leaders};
 use super::tokens::read_token_file;
 use super::{Cancel, FailureClass, RunFuture, Runner, RunnerExit, RunnerResult, StageRequest};
 use super::{cancelled, compose_prompt, is_cancelled, remove_stage_metadata};
@@ -166,6 +168,7 @@ impl CommandRunner {
         }
         let prepared = prepare(request)?;
         let mut child = self.spawn(request)?;
+        let leader = child.id().and_then(|id| i32::try_from(id).ok());
         let Some(mut group) = ProcessGroup::of(&child) else {
             let source = std::io::Error::other("the program has no process id");
             return Err(self.wait_error(source));
@@ -176,7 +179,12 @@ impl CommandRunner {
             group.stop_with_leader(&mut child, self.grace).await;
         }
         self.sweep(&group, streams).await;
+        proc_tree::kill_stage(&request.request_id, &[]).await;
         group.disarm();
+        if let Some(pid) = leader {
+            proc_tree::forget_leader(pid);
+        }
+        proc_tree::reap_orphans();
         match ending {
             Ending::Exited(Ok(status)) => Ok(RunnerExit::Completed {
                 code: exit_code(status),
@@ -202,7 +210,12 @@ impl CommandRunner {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0);
-        command.spawn().map_err(|source| self.spawn_error(source))
+        let mut leaders = Leaders::lock();
+        let child = command.spawn().map_err(|source| self.spawn_error(source))?;
+        if let Some(pid) = child.id().and_then(|id| i32::try_from(id).ok()) {
+            leaders.add(pid);
+        }
+        Ok(child)
     }
 
     fn spawn_error(&self, source: std::io::Error) -> CommandError {

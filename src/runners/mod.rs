@@ -1,7 +1,9 @@
 //! Runners: how one stage is executed. The [`Runner`] trait, the request a
 //! stage receives and the result it gives back, the normalization of an
 //! answer into an outcome, failure classification, the prompt, and the
-//! built-in runners (`script`, `command`) with their registry.
+//! built-in runners with their registry: `script`, `command`, and the agent
+//! CLIs `codex_cli`, `pi_rpc` and `claude_code`, whose whole process trees
+//! are stopped with the stage.
 //!
 //! A runner knows nothing of graphs or queues: it gets a [`StageRequest`]
 //! (built by the runtime from the plan's node bindings) and returns a
@@ -9,11 +11,20 @@
 
 mod cancel;
 mod classify;
+mod claude;
+mod claude_events;
+mod codex;
+mod codex_events;
 mod command;
 mod command_env;
 mod group;
+mod harness;
 mod markers;
 mod normalize;
+mod pi;
+mod pi_rpc;
+mod proc_tree;
+mod process;
 mod progress;
 mod prompt;
 mod registry;
@@ -27,15 +38,20 @@ mod fixture;
 
 pub use cancel::{cancel_channel, cancelled, is_cancelled};
 pub use classify::classify;
+pub use claude::{ClaudeConfig, ClaudeRunner};
+pub use codex::{CodexConfig, CodexPermission, CodexRunner};
 pub use command::{CommandConfig, CommandRunner, DEFAULT_GRACE};
 pub use command_env::{last_message_path, request_path, stage_env, tokens_path};
+pub use harness::{events_path, invocation_path};
 pub use markers::{marker, marker_line, markers};
 pub use normalize::{
     METADATA_FILE, TAIL_BYTES, metadata_path, normalize, read_tail, remove_stage_metadata,
 };
+pub use pi::{PiConfig, PiRunner};
+pub use proc_tree::{TAG_VAR, become_subreaper, stage_processes};
 pub use progress::{PROGRESS_FILE, progress_path};
 pub use prompt::{compose_prompt, report_path};
-pub use registry::{PENDING_RUNNERS, Runners, RunnersConfig};
+pub use registry::{Runners, RunnersConfig};
 pub use request::*;
 pub use script::ScriptRunner;
 pub use script_file::ScriptError;

@@ -5,11 +5,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use super::{ClaudeConfig, ClaudeRunner, CodexConfig, CodexRunner, PiConfig, PiRunner};
 use super::{CommandConfig, CommandRunner, Runner, ScriptRunner};
-
-/// Runner names a `.loop` file may bind that have no implementation here
-/// yet: [`Runners::get`] answers `None` for them.
-pub const PENDING_RUNNERS: [&str; 3] = ["codex_cli", "pi_rpc", "claude_code"];
 
 /// How the built-in runners are configured.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,6 +17,15 @@ pub struct RunnersConfig {
     /// The `command` runner's program.
     #[serde(default)]
     pub command: CommandConfig,
+    /// The `codex_cli` runner.
+    #[serde(default)]
+    pub codex: CodexConfig,
+    /// The `pi_rpc` runner.
+    #[serde(default)]
+    pub pi: PiConfig,
+    /// The `claude_code` runner.
+    #[serde(default)]
+    pub claude: ClaudeConfig,
 }
 
 /// The available runners, by name.
@@ -28,13 +34,17 @@ pub struct Runners {
 }
 
 impl Runners {
-    /// The built-in runners (`script`, `command`) configured by `config`.
+    /// The built-in runners (`script`, `command`, `codex_cli`, `pi_rpc`,
+    /// `claude_code`) configured by `config`.
     pub fn new(config: RunnersConfig) -> Runners {
         let mut runners = Runners {
             by_name: BTreeMap::new(),
         };
         runners.insert(Box::new(ScriptRunner::new(config.script)));
         runners.insert(Box::new(CommandRunner::new(config.command)));
+        runners.insert(Box::new(CodexRunner::new(config.codex)));
+        runners.insert(Box::new(PiRunner::new(config.pi)));
+        runners.insert(Box::new(ClaudeRunner::new(config.claude)));
         runners
     }
 
@@ -67,11 +77,10 @@ mod tests {
     #[test]
     fn built_ins_by_name() {
         let runners = Runners::new(RunnersConfig::default());
-        assert_eq!(runners.names().collect::<Vec<_>>(), ["command", "script"]);
-        assert_eq!(runners.get("script").map(|r| r.name()), Some("script"));
-        assert_eq!(runners.get("command").map(|r| r.name()), Some("command"));
-        for name in PENDING_RUNNERS {
-            assert!(runners.get(name).is_none());
+        let names = ["claude_code", "codex_cli", "command", "pi_rpc", "script"];
+        assert_eq!(runners.names().collect::<Vec<_>>(), names);
+        for name in names {
+            assert_eq!(runners.get(name).map(|r| r.name()), Some(name));
         }
         assert!(runners.get("nope").is_none());
     }

@@ -54,6 +54,9 @@ pub fn run_daemon(
     plan: Plan,
     mut options: DaemonOptions,
 ) -> Result<DaemonSummary, RuntimeError> {
+    // Tools an agent CLI starts in sessions of their own become the
+    // daemon's children when they are orphaned, so a stage can reap them.
+    crate::runners::become_subreaper();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -44,7 +44,8 @@ event_log_policy = "failure_full"
 [runners.claude]
 command = "claude"
 args = []
-# permission_mode = "bypassPermissions"
+# permission_mode = "acceptEdits"   # bypassPermissions as root gets IS_SANDBOX=1
+# allowed_tools = ["Bash", "Edit", "Write", "Read", "Glob", "Grep"]
 
 [runners.command]
 # command = "/usr/local/bin/my-runner"

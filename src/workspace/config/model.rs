@@ -179,8 +179,10 @@ pub struct ClaudeConfig {
     pub command: String,
     /// Arguments before millrace's own.
     pub args: Vec<String>,
-    /// `--permission-mode` (`bypassPermissions`, `acceptEdits`, ...).
+    /// `--permission-mode` (`acceptEdits` when unset; `bypassPermissions` as root gets `IS_SANDBOX=1`).
     pub permission_mode: Option<String>,
+    /// `--allowedTools` (unset: `Bash, Edit, Write, Read, Glob, Grep`; empty: the flag is left out).
+    pub allowed_tools: Option<Vec<String>>,
     /// Environment added to the process.
     pub env: BTreeMap<String, String>,
 }
@@ -191,6 +193,7 @@ impl Default for ClaudeConfig {
             command: "claude".to_string(),
             args: Vec::new(),
             permission_mode: None,
+            allowed_tools: None,
             env: BTreeMap::new(),
         }
     }

@@ -1,0 +1,205 @@
+//! The `claude_code` runner: one `claude -p` per stage.
+//!
+//! ```text
+//! <command> <args> -p <prompt> --output-format stream-json --verbose
+//!   [--model M] --permission-mode <mode> [--allowedTools A,B,...]
+//! ```
+//!
+//! with stdin closed (an open stdin costs Claude Code seconds). The prompt
+//! comes right after `-p`: `--allowedTools` takes every following argument
+//! as a tool name, so it is last. The permission mode defaults to
+//! `acceptEdits` with the tools `Bash,Edit,Write,Read,Glob,Grep` allowed,
+//! which works as root. `bypassPermissions` is refused by Claude Code as
+//! root unless `IS_SANDBOX=1`, which the runner then sets. A thinking level
+//! becomes `MAX_THINKING_TOKENS` (`low` 4000, `medium` 10000, `high`
+//! 32000, `off`/`none` 0, or a number as is).
+//!
+//! The stream-json output is kept as `events.<id>.jsonl`; see
+//! [`claude_events`](super::claude_events) for how it is read.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use super::claude_events::ClaudeReport;
+use super::harness::{Verdict, prepare, run_to_exit, stopped};
+use super::process::Launch;
+use super::{Cancel, RunFuture, Runner, RunnerResult, StageRequest};
+
+/// The permission mode that needs `IS_SANDBOX=1` as root.
+const BYPASS: &str = "bypassPermissions";
+
+/// `[runners.claude]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ClaudeConfig {
+    pub command: String,
+    /// Arguments before millrace's own.
+    pub args: Vec<String>,
+    /// `--permission-mode` (default `acceptEdits`).
+    pub permission_mode: Option<String>,
+    /// `--allowedTools` (none: the flag is left out).
+    pub allowed_tools: Vec<String>,
+    pub env: BTreeMap<String, String>,
+}
+
+impl Default for ClaudeConfig {
+    fn default() -> ClaudeConfig {
+        let tools = ["Bash", "Edit", "Write", "Read", "Glob", "Grep"];
+        ClaudeConfig {
+            command: "claude".into(),
+            args: Vec::new(),
+            permission_mode: None,
+            allowed_tools: tools.iter().map(|t| t.to_string()).collect(),
+            env: BTreeMap::new(),
+        }
+    }
+}
+
+impl ClaudeConfig {
+    fn mode(&self) -> &str {
+        self.permission_mode.as_deref().unwrap_or("acceptEdits")
+    }
+
+    /// The full argument list for a stage.
+    pub fn argv(&self, request: &StageRequest, prompt: &str) -> Vec<String> {
+        let mut argv = self.args.clone();
+        argv.extend(["-p".into(), prompt.to_string()]);
+        argv.extend(["--output-format", "stream-json", "--verbose"].map(String::from));
+        if let Some(model) = &request.model {
+            argv.extend(["--model".into(), model.clone()]);
+        }
+        argv.extend(["--permission-mode".into(), self.mode().to_string()]);
+        if !self.allowed_tools.is_empty() {
+            argv.extend(["--allowedTools".into(), self.allowed_tools.join(",")]);
+        }
+        argv
+    }
+
+    /// The configured environment plus what the stage's bindings imply.
+    pub fn env(&self, request: &StageRequest, root: bool) -> Vec<(String, String)> {
+        let mut env = self.env.clone();
+        if let Some(tokens) = request.thinking.as_deref().and_then(thinking_tokens) {
+            env.insert("MAX_THINKING_TOKENS".into(), tokens.to_string());
+        }
+        if root && self.mode() == BYPASS {
+            env.entry("IS_SANDBOX".into()).or_insert_with(|| "1".into());
+        }
+        env.into_iter().collect()
+    }
+}
+
+/// The thinking budget of a level; `None` for a level it does not know.
+fn thinking_tokens(level: &str) -> Option<u64> {
+    match level {
+        "off" | "none" => Some(0),
+        "low" | "minimal" => Some(4_000),
+        "medium" => Some(10_000),
+        "high" | "xhigh" => Some(32_000),
+        other => other.parse().ok(),
+    }
+}
+
+/// Runs stages with Claude Code.
+#[derive(Debug, Clone, Default)]
+pub struct ClaudeRunner {
+    config: ClaudeConfig,
+}
+
+impl ClaudeRunner {
+    pub fn new(config: ClaudeConfig) -> ClaudeRunner {
+        ClaudeRunner { config }
+    }
+
+    async fn run_stage(&self, request: &StageRequest, cancel: Cancel) -> RunnerResult {
+        let started = Instant::now();
+        self.verdict(request, cancel)
+            .await
+            .into_result(request, started)
+    }
+
+    async fn verdict(&self, request: &StageRequest, cancel: Cancel) -> Verdict {
+        let prompt = match prepare(request) {
+            Ok(prompt) => prompt,
+            Err(error) => return Verdict::exit(error.exit()),
+        };
+        let root = rustix::process::geteuid().is_root();
+        let launch = Launch {
+            program: self.config.command.clone(),
+            args: self.config.argv(request, &prompt),
+            env: self.config.env(request, root),
+        };
+        match run_to_exit(&launch, request, self.name(), cancel).await {
+            Err(error) => Verdict::exit(error.exit()),
+            Ok(ending) => {
+                let report = ClaudeReport::read(request);
+                match stopped(ending) {
+                    Some(exit) => report.stopped(exit),
+                    None => report.verdict(request, ending),
+                }
+            }
+        }
+    }
+}
+
+impl Runner for ClaudeRunner {
+    fn name(&self) -> &'static str {
+        "claude_code"
+    }
+
+    fn run<'a>(&'a self, request: &'a StageRequest, cancel: Cancel) -> RunFuture<'a> {
+        Box::pin(self.run_stage(request, cancel))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runners::fixture;
+
+    #[test]
+    fn the_prompt_precedes_the_variadic_tools_flag() {
+        let mut request = fixture::request(std::path::Path::new("/ws/run"));
+        request.model = Some("sonnet".into());
+        let config = ClaudeConfig {
+            args: vec!["--debug".into()],
+            ..ClaudeConfig::default()
+        };
+        let argv = config.argv(&request, "PROMPT");
+        let expected = [
+            "--debug",
+            "-p",
+            "PROMPT",
+            "--output-format",
+            "stream-json",
+            "--verbose",
+            "--model",
+            "sonnet",
+            "--permission-mode",
+            "acceptEdits",
+            "--allowedTools",
+            "Bash,Edit,Write,Read,Glob,Grep",
+        ];
+        assert_eq!(argv, expected);
+    }
+
+    #[test]
+    fn bypass_as_root_sets_is_sandbox_and_thinking_sets_a_budget() {
+        let mut request = fixture::request(std::path::Path::new("/ws/run"));
+        request.thinking = Some("medium".into());
+        let config = ClaudeConfig {
+            permission_mode: Some(BYPASS.into()),
+            ..ClaudeConfig::default()
+        };
+        let env = config.env(&request, true);
+        assert!(env.contains(&("IS_SANDBOX".into(), "1".into())));
+        assert!(env.contains(&("MAX_THINKING_TOKENS".into(), "10000".into())));
+        assert!(
+            !config
+                .env(&request, false)
+                .iter()
+                .any(|(k, _)| k == "IS_SANDBOX")
+        );
+    }
+}

@@ -1,0 +1,284 @@
+//! The `codex_cli` runner: one `codex exec` per stage.
+//!
+//! ```text
+//! <command> <args: exec> [--profile P] [--skip-git-repo-check] [--model M]
+//!   <permission flags> [-c <extra_config>]... [-c model_reasoning_effort="<thinking>"]
+//!   --cd <workspace> --json --output-last-message <run_dir>/last_message.<id>.txt <prompt>
+//! ```
+//!
+//! with stdin closed (Codex waits for end of file on an open stdin). The
+//! permission level is the stage's (`permission_by_stage`, by node then
+//! stage kind), else the model's (`permission_by_model`), else
+//! `permission_default`; the flags are those of Codex CLI 0.169:
+//! `basic` = `-c approval_policy="never" --sandbox workspace-write`,
+//! `elevated` = `-c approval_policy="never" --sandbox danger-full-access`,
+//! `maximum` = `--dangerously-bypass-approvals-and-sandbox`. The stage's
+//! thinking level (else `model_reasoning_effort`) becomes
+//! `-c model_reasoning_effort="…"`.
+//!
+//! The JSONL events (stdout) are kept as `events.<id>.jsonl`; see
+//! [`codex_events`](super::codex_events) for how they are read.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use super::codex_events::{CodexReport, verdict};
+use super::harness::{Verdict, plain_path, prepare, run_to_exit, stopped};
+use super::process::Launch;
+use super::{Cancel, RunFuture, Runner, RunnerResult, StageRequest, last_message_path};
+
+/// Codex sandbox and approval levels.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CodexPermission {
+    /// Workspace-write sandbox, never ask.
+    Basic,
+    /// No sandbox, never ask.
+    Elevated,
+    /// No sandbox and no approvals at all.
+    #[default]
+    Maximum,
+}
+
+impl CodexPermission {
+    /// The Codex CLI flags for this level.
+    pub fn flags(self) -> Vec<String> {
+        let never = ["-c", "approval_policy=\"never\"", "--sandbox"];
+        let mut flags: Vec<String> = match self {
+            CodexPermission::Maximum => {
+                return vec!["--dangerously-bypass-approvals-and-sandbox".into()];
+            }
+            _ => never.iter().map(|s| s.to_string()).collect(),
+        };
+        flags.push(match self {
+            CodexPermission::Basic => "workspace-write".into(),
+            _ => "danger-full-access".into(),
+        });
+        flags
+    }
+}
+
+/// `[runners.codex]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CodexConfig {
+    pub command: String,
+    /// Arguments before millrace's own (default `exec`).
+    pub args: Vec<String>,
+    pub profile: Option<String>,
+    pub permission_default: CodexPermission,
+    /// By node name or stage kind.
+    pub permission_by_stage: BTreeMap<String, CodexPermission>,
+    pub permission_by_model: BTreeMap<String, CodexPermission>,
+    /// Used when the stage binds no thinking level.
+    pub model_reasoning_effort: Option<String>,
+    pub skip_git_repo_check: bool,
+    /// Each item becomes `-c ITEM`.
+    pub extra_config: Vec<String>,
+    pub env: BTreeMap<String, String>,
+}
+
+impl Default for CodexConfig {
+    fn default() -> CodexConfig {
+        CodexConfig {
+            command: "codex".into(),
+            args: vec!["exec".into()],
+            profile: None,
+            permission_default: CodexPermission::Maximum,
+            permission_by_stage: BTreeMap::new(),
+            permission_by_model: BTreeMap::new(),
+            model_reasoning_effort: None,
+            skip_git_repo_check: true,
+            extra_config: Vec::new(),
+            env: BTreeMap::new(),
+        }
+    }
+}
+
+impl CodexConfig {
+    /// The permission level of a stage.
+    pub fn permission(&self, request: &StageRequest) -> CodexPermission {
+        let by_stage = [&request.node, &request.stage_kind]
+            .into_iter()
+            .find_map(|name| self.permission_by_stage.get(name));
+        let by_model = || {
+            let model = request.model.as_ref()?;
+            self.permission_by_model.get(model)
+        };
+        by_stage
+            .or_else(by_model)
+            .copied()
+            .unwrap_or(self.permission_default)
+    }
+
+    /// The full argument list for a stage (the prompt last).
+    pub fn argv(&self, request: &StageRequest, prompt: &str) -> Vec<String> {
+        let mut argv = self.args.clone();
+        if let Some(profile) = &self.profile {
+            argv.extend(["--profile".into(), profile.clone()]);
+        }
+        if self.skip_git_repo_check {
+            argv.push("--skip-git-repo-check".into());
+        }
+        if let Some(model) = &request.model {
+            argv.extend(["--model".into(), model.clone()]);
+        }
+        argv.extend(self.permission(request).flags());
+        for item in &self.extra_config {
+            argv.extend(["-c".into(), item.clone()]);
+        }
+        let effort = request
+            .thinking
+            .as_ref()
+            .or(self.model_reasoning_effort.as_ref());
+        if let Some(effort) = effort {
+            argv.extend(["-c".into(), format!("model_reasoning_effort={effort:?}")]);
+        }
+        let last = plain_path(&last_message_path(request));
+        let root = request.workspace_root.display().to_string();
+        argv.extend(["--cd".into(), root, "--json".into()]);
+        argv.extend(["--output-last-message".into(), last.display().to_string()]);
+        argv.push(prompt.to_string());
+        argv
+    }
+}
+
+/// Runs stages with the Codex CLI.
+#[derive(Debug, Clone, Default)]
+pub struct CodexRunner {
+    config: CodexConfig,
+}
+
+impl CodexRunner {
+    pub fn new(config: CodexConfig) -> CodexRunner {
+        CodexRunner { config }
+    }
+
+    async fn run_stage(&self, request: &StageRequest, cancel: Cancel) -> RunnerResult {
+        let started = Instant::now();
+        self.verdict(request, cancel)
+            .await
+            .into_result(request, started)
+    }
+
+    async fn verdict(&self, request: &StageRequest, cancel: Cancel) -> Verdict {
+        let prompt = match prepare(request) {
+            Ok(prompt) => prompt,
+            Err(error) => return Verdict::exit(error.exit()),
+        };
+        let launch = Launch {
+            program: self.config.command.clone(),
+            args: self.config.argv(request, &prompt),
+            env: self.config.env.clone().into_iter().collect(),
+        };
+        match run_to_exit(&launch, request, self.name(), cancel).await {
+            Err(error) => Verdict::exit(error.exit()),
+            Ok(ending) => {
+                let report = CodexReport::read(request);
+                match stopped(ending) {
+                    Some(exit) => report.stopped(exit),
+                    None => verdict(report, ending),
+                }
+            }
+        }
+    }
+}
+
+impl Runner for CodexRunner {
+    fn name(&self) -> &'static str {
+        "codex_cli"
+    }
+
+    fn run<'a>(&'a self, request: &'a StageRequest, cancel: Cancel) -> RunFuture<'a> {
+        Box::pin(self.run_stage(request, cancel))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runners::fixture;
+
+    fn request() -> StageRequest {
+        let mut request = fixture::request(std::path::Path::new("/ws/run"));
+        request.model = Some("gpt-x".into());
+        request.thinking = Some("high".into());
+        request
+    }
+
+    #[test]
+    fn argv_has_every_part_in_order() {
+        let config = CodexConfig {
+            profile: Some("ci".into()),
+            extra_config: vec!["a=1".into()],
+            ..CodexConfig::default()
+        };
+        let argv = config.argv(&request(), "PROMPT");
+        let expected = [
+            "exec",
+            "--profile",
+            "ci",
+            "--skip-git-repo-check",
+            "--model",
+            "gpt-x",
+            "--dangerously-bypass-approvals-and-sandbox",
+            "-c",
+            "a=1",
+            "-c",
+            "model_reasoning_effort=\"high\"",
+            "--cd",
+            "/ws",
+            "--json",
+            "--output-last-message",
+            "/ws/run/last_message.request-1.txt",
+            "PROMPT",
+        ];
+        assert_eq!(argv, expected);
+    }
+
+    #[test]
+    fn permission_stage_beats_model_beats_default() {
+        let mut config = CodexConfig {
+            permission_default: CodexPermission::Basic,
+            ..CodexConfig::default()
+        };
+        let request = request();
+        assert_eq!(config.permission(&request), CodexPermission::Basic);
+        config
+            .permission_by_model
+            .insert("gpt-x".into(), CodexPermission::Elevated);
+        assert_eq!(config.permission(&request), CodexPermission::Elevated);
+        config
+            .permission_by_stage
+            .insert("checker".into(), CodexPermission::Maximum);
+        assert_eq!(config.permission(&request), CodexPermission::Maximum);
+    }
+
+    #[test]
+    fn permission_flags_exist_in_current_codex() {
+        assert_eq!(
+            CodexPermission::Basic.flags(),
+            [
+                "-c",
+                "approval_policy=\"never\"",
+                "--sandbox",
+                "workspace-write"
+            ]
+        );
+        assert_eq!(
+            CodexPermission::Elevated.flags(),
+            [
+                "-c",
+                "approval_policy=\"never\"",
+                "--sandbox",
+                "danger-full-access"
+            ]
+        );
+        assert_eq!(
+            CodexPermission::Maximum.flags(),
+            ["--dangerously-bypass-approvals-and-sandbox"]
+        );
+    }
+}

@@ -1,0 +1,203 @@
+//! What the agent-CLI runners (`codex_cli`, `pi_rpc`, `claude_code`) share:
+//! preparing the run directory, recording the exact invocation, and
+//! assembling the result.
+//!
+//! Per stage, in the run directory: `request.<id>.json`, `prompt.<id>.md`,
+//! `invocation.<id>.json` (the argv and the names, not the values, of the
+//! environment variables the CLI was given), `events.<id>.jsonl` (the CLI's
+//! JSONL output), `stderr.<id>.txt` and `last_message.<id>.txt`.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::Serialize;
+
+use super::process::{Ending, Launch, LaunchError, StageProcess, StdoutTo};
+use super::{Cancel, RunnerExit, RunnerResult, StageRequest, TokenUsage};
+use super::{compose_prompt, last_message_path, remove_stage_metadata, request_path, stage_env};
+
+/// `invocation.<request_id>.json`.
+#[derive(Debug, Serialize)]
+struct Invocation<'a> {
+    runner: &'a str,
+    program: &'a str,
+    argv: &'a [String],
+    cwd: &'a Path,
+    /// Names of the variables set for the CLI (values are not recorded:
+    /// they may be secrets).
+    env_keys: Vec<&'a str>,
+    stdin: &'a str,
+    prompt_path: &'a Path,
+}
+
+/// `<run_dir>/events.<request_id>.jsonl`: the CLI's JSONL output.
+pub fn events_path(request: &StageRequest) -> PathBuf {
+    request.artifact("events", "jsonl")
+}
+
+/// `<run_dir>/stderr.<request_id>.txt`.
+pub fn stderr_path(request: &StageRequest) -> PathBuf {
+    request.artifact("stderr", "txt")
+}
+
+/// `<run_dir>/invocation.<request_id>.json`.
+pub fn invocation_path(request: &StageRequest) -> PathBuf {
+    request.artifact("invocation", "json")
+}
+
+/// Creates the run directory, clears answers of an earlier attempt, writes
+/// the request and the prompt if missing; returns the prompt.
+pub fn prepare(request: &StageRequest) -> Result<String, LaunchError> {
+    let dir = &request.run_dir;
+    std::fs::create_dir_all(dir).map_err(|e| LaunchError::io(dir, e))?;
+    remove_stage_metadata(request).map_err(|e| LaunchError::io(dir, e))?;
+    let last = last_message_path(request);
+    match std::fs::remove_file(&last) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(LaunchError::io(&last, e));
+        }
+        _ => {}
+    }
+    write_if_missing(&request_path(request), || {
+        serde_json::to_string_pretty(request).unwrap_or_default()
+    })?;
+    write_if_missing(&request.prompt_path, || compose_prompt(request))?;
+    let path = &request.prompt_path;
+    std::fs::read_to_string(path).map_err(|e| LaunchError::io(path, e))
+}
+
+fn write_if_missing(path: &Path, text: impl FnOnce() -> String) -> Result<(), LaunchError> {
+    if path.exists() {
+        return Ok(());
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| LaunchError::io(dir, e))?;
+    }
+    std::fs::write(path, text()).map_err(|e| LaunchError::io(path, e))
+}
+
+/// Records exactly what the CLI is given.
+pub fn write_invocation(
+    request: &StageRequest,
+    runner: &str,
+    launch: &Launch,
+    stdin: &str,
+) -> Result<(), LaunchError> {
+    let stage = stage_env(request);
+    let mut env_keys: Vec<&str> = launch.env.iter().map(|(k, _)| k.as_str()).collect();
+    env_keys.extend(stage.iter().map(|(k, _)| *k));
+    env_keys.sort_unstable();
+    env_keys.dedup();
+    let record = Invocation {
+        runner,
+        program: &launch.program,
+        argv: &launch.args,
+        cwd: &request.workspace_root,
+        env_keys,
+        stdin,
+        prompt_path: &request.prompt_path,
+    };
+    let path = invocation_path(request);
+    let json = serde_json::to_string_pretty(&record).unwrap_or_default();
+    std::fs::write(&path, json).map_err(|e| LaunchError::io(&path, e))
+}
+
+/// A run directory path the CLIs accept: absolute, without `..` (Codex
+/// refuses `--output-last-message` paths containing `..`).
+pub fn plain_path(path: &Path) -> PathBuf {
+    match (path.parent(), path.file_name()) {
+        (Some(dir), Some(name)) => std::fs::canonicalize(dir)
+            .map(|d| d.join(name))
+            .unwrap_or_else(|_| path.to_path_buf()),
+        _ => path.to_path_buf(),
+    }
+}
+
+/// What a harness runner found out, before it becomes a [`RunnerResult`].
+pub struct Verdict {
+    pub exit: RunnerExit,
+    pub last_message: Option<String>,
+    pub tokens: Option<TokenUsage>,
+}
+
+impl Verdict {
+    /// A verdict with only an exit.
+    pub fn exit(exit: RunnerExit) -> Verdict {
+        Verdict {
+            exit,
+            last_message: None,
+            tokens: None,
+        }
+    }
+
+    /// The runner result: the last message is written to
+    /// `last_message.<id>.txt`, and the artifacts that exist are listed.
+    pub fn into_result(self, request: &StageRequest, started: Instant) -> RunnerResult {
+        if let Some(text) = &self.last_message {
+            let _ = std::fs::write(last_message_path(request), text);
+        }
+        let candidates = [
+            request_path(request),
+            invocation_path(request),
+            events_path(request),
+            stderr_path(request),
+            last_message_path(request),
+        ];
+        RunnerResult {
+            exit: self.exit,
+            last_message: self.last_message,
+            tokens: self.tokens,
+            duration_ms: started.elapsed().as_millis().try_into().unwrap_or(u64::MAX),
+            artifacts: candidates.into_iter().filter(|p| p.exists()).collect(),
+        }
+    }
+}
+
+/// The JSON lines of a file, skipping lines that are not JSON.
+pub fn json_lines(path: &Path) -> Vec<serde_json::Value> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Vec::new();
+    };
+    text.lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect()
+}
+
+/// A JSON number field as `u64` (0 when absent).
+pub fn count(value: &serde_json::Value, key: &str) -> u64 {
+    value
+        .get(key)
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(0)
+}
+
+/// Runs a CLI with stdin closed (`/dev/null`) and its stdout in
+/// `events.<id>.jsonl` until it exits, times out or is cancelled; then
+/// nothing of the stage is left running.
+pub async fn run_to_exit(
+    launch: &Launch,
+    request: &StageRequest,
+    runner: &str,
+    mut cancel: Cancel,
+) -> Result<Ending, LaunchError> {
+    write_invocation(request, runner, launch, "null")?;
+    let events = events_path(request);
+    let stdout = StdoutTo::File(&events);
+    let stdin = std::process::Stdio::null();
+    let mut process = StageProcess::spawn(launch, request, stdin, stdout, &stderr_path(request))?;
+    let ending = process.wait(request.timeout_s, &mut cancel).await;
+    if !matches!(ending, Ending::Exited(_)) {
+        process.stop().await;
+    }
+    process.finish().await;
+    Ok(ending)
+}
+
+/// The exit for an ending other than the program's own exit.
+pub fn stopped(ending: Ending) -> Option<RunnerExit> {
+    match ending {
+        Ending::Exited(_) => None,
+        Ending::TimedOut => Some(RunnerExit::TimedOut),
+        Ending::Cancelled => Some(RunnerExit::Cancelled),
+    }
+}

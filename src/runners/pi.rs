@@ -1,0 +1,346 @@
+//! The `pi_rpc` runner: one `pi --mode rpc` per stage, driven over JSONL.
+//!
+//! ```text
+//! <command> <args> --mode rpc --no-session [--provider P] [--model M]
+//!   [--thinking T] [--no-context-files] [--no-skills]
+//! ```
+//!
+//! The provider is `[runners.pi] provider`, else the part before `/` of the
+//! bound model (`model "anthropic/claude-x"`); the thinking level is the
+//! stage's, else `[runners.pi] thinking`. The conversation is in
+//! [`pi_rpc`](super::pi_rpc). Success is judged from the last assistant
+//! message's `stopReason` (`stop`, `length`, `toolUse`), never from partial
+//! text: `error` is a failure classified by its `errorMessage`, `aborted` a
+//! transport failure. Tokens come from `get_session_stats` (input =
+//! `input` + `cacheRead` + `cacheWrite`: pi reports input without cache).
+//! On timeout or cancellation the client sends `abort`, closes stdin, and
+//! the process tree is stopped.
+
+use std::collections::BTreeMap;
+use std::process::Stdio;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::harness::{Verdict, count, events_path, prepare, stderr_path, write_invocation};
+use super::pi_rpc::{Conversation, RpcError, RpcSession};
+use super::process::{Launch, LaunchError, StageProcess, StdoutTo};
+use super::{Cancel, FailureClass, RunFuture, Runner, RunnerExit, RunnerResult, StageRequest};
+use super::{TokenUsage, cancelled, classify};
+
+/// `[runners.pi]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PiConfig {
+    pub command: String,
+    /// Extra arguments, before millrace's own.
+    pub args: Vec<String>,
+    pub provider: Option<String>,
+    /// Used when the stage binds no thinking level.
+    pub thinking: Option<String>,
+    pub disable_context_files: bool,
+    pub disable_skills: bool,
+    /// `full` keeps `message_update` events in the event log.
+    pub event_log_policy: String,
+    pub env: BTreeMap<String, String>,
+}
+
+impl Default for PiConfig {
+    fn default() -> PiConfig {
+        PiConfig {
+            command: "pi".into(),
+            args: Vec::new(),
+            provider: None,
+            thinking: None,
+            disable_context_files: true,
+            disable_skills: true,
+            event_log_policy: "failure_full".into(),
+            env: BTreeMap::new(),
+        }
+    }
+}
+
+impl PiConfig {
+    /// The provider and model of a stage.
+    pub fn provider_and_model(&self, request: &StageRequest) -> (Option<String>, Option<String>) {
+        let model = request.model.clone();
+        match (&self.provider, model) {
+            (Some(p), model) => (Some(p.clone()), model),
+            (None, Some(m)) => match m.split_once('/') {
+                Some((p, m)) => (Some(p.into()), Some(m.into())),
+                None => (None, Some(m)),
+            },
+            (None, None) => (None, None),
+        }
+    }
+
+    /// The full argument list for a stage.
+    pub fn argv(&self, request: &StageRequest) -> Vec<String> {
+        let mut argv = self.args.clone();
+        argv.extend(["--mode", "rpc", "--no-session"].map(String::from));
+        let (provider, model) = self.provider_and_model(request);
+        let thinking = request.thinking.clone().or_else(|| self.thinking.clone());
+        for (flag, value) in [
+            ("--provider", provider),
+            ("--model", model),
+            ("--thinking", thinking),
+        ] {
+            if let Some(value) = value {
+                argv.extend([flag.to_string(), value]);
+            }
+        }
+        if self.disable_context_files {
+            argv.push("--no-context-files".into());
+        }
+        if self.disable_skills {
+            argv.push("--no-skills".into());
+        }
+        argv
+    }
+}
+
+/// Runs stages with pi in RPC mode.
+#[derive(Debug, Clone, Default)]
+pub struct PiRunner {
+    config: PiConfig,
+}
+
+/// How the conversation ended.
+enum Talk {
+    Done(Result<Conversation, RpcError>),
+    TimedOut,
+    Cancelled,
+}
+
+impl PiRunner {
+    pub fn new(config: PiConfig) -> PiRunner {
+        PiRunner { config }
+    }
+
+    async fn run_stage(&self, request: &StageRequest, cancel: Cancel) -> RunnerResult {
+        let started = Instant::now();
+        let verdict = match self.talk(request, cancel).await {
+            Ok(talk) => judge(talk),
+            Err(error) => Verdict::exit(error.exit()),
+        };
+        verdict.into_result(request, started)
+    }
+
+    fn launch(&self, request: &StageRequest) -> Launch {
+        Launch {
+            program: self.config.command.clone(),
+            args: self.config.argv(request),
+            env: self.config.env.clone().into_iter().collect(),
+        }
+    }
+
+    /// Starts pi, holds the conversation, then stops pi and its tree.
+    async fn talk(&self, request: &StageRequest, mut cancel: Cancel) -> Result<Talk, LaunchError> {
+        let prompt = prepare(request)?;
+        let launch = self.launch(request);
+        write_invocation(request, self.name(), &launch, "rpc")?;
+        let events = events_path(request);
+        let log = std::fs::File::create(&events).map_err(|e| LaunchError::io(&events, e))?;
+        let mut process = StageProcess::spawn(
+            &launch,
+            request,
+            Stdio::piped(),
+            StdoutTo::Piped,
+            &stderr_path(request),
+        )?;
+        let (Some(stdin), Some(stdout)) = (process.take_stdin(), process.take_stdout()) else {
+            return Err(LaunchError::io(
+                &events,
+                std::io::Error::other("pi's pipes are missing"),
+            ));
+        };
+        let full = self.config.event_log_policy == "full";
+        let mut session = RpcSession::new(stdin, stdout, Some(log), full);
+        let talk = converse(&mut session, &prompt, request.timeout_s, &mut cancel).await;
+        if !matches!(talk, Talk::Done(_)) {
+            session.abort().await;
+        }
+        session.close();
+        let drain = tokio::spawn(session.drain());
+        if process.exited_within(super::DEFAULT_GRACE).await.is_none() {
+            process.stop().await;
+        }
+        process.finish().await;
+        let _ = tokio::time::timeout(super::DEFAULT_GRACE, drain).await;
+        Ok(talk)
+    }
+}
+
+/// The conversation, bounded by the timeout (`0`: none) and cancellation.
+async fn converse(
+    session: &mut RpcSession,
+    prompt: &str,
+    timeout_s: u64,
+    cancel: &mut Cancel,
+) -> Talk {
+    let limit = async {
+        match timeout_s {
+            0 => std::future::pending().await,
+            secs => tokio::time::sleep(std::time::Duration::from_secs(secs)).await,
+        }
+    };
+    tokio::select! {
+        result = session.converse(prompt) => Talk::Done(result),
+        _ = limit => Talk::TimedOut,
+        _ = cancelled(cancel) => Talk::Cancelled,
+    }
+}
+
+/// The verdict: the last assistant message's `stopReason` decides.
+fn judge(talk: Talk) -> Verdict {
+    let conversation = match talk {
+        Talk::TimedOut => return Verdict::exit(RunnerExit::TimedOut),
+        Talk::Cancelled => return Verdict::exit(RunnerExit::Cancelled),
+        Talk::Done(Err(error)) => return Verdict::exit(transport(error.to_string())),
+        Talk::Done(Ok(conversation)) => conversation,
+    };
+    let tokens = conversation.stats.as_ref().and_then(tokens);
+    let last = conversation
+        .end
+        .last_assistant
+        .clone()
+        .unwrap_or(Value::Null);
+    let stop = last["stopReason"].as_str().unwrap_or("");
+    let exit = match (stop, &conversation.end.gave_up) {
+        ("stop" | "length" | "toolUse", None) => RunnerExit::Completed { code: 0 },
+        ("aborted", _) => transport("pi aborted the run".into()),
+        _ => provider_failure(&last, conversation.end.gave_up.as_deref()),
+    };
+    let last_message = matches!(exit, RunnerExit::Completed { .. })
+        .then(|| conversation.text.clone().or_else(|| message_text(&last)))
+        .flatten();
+    Verdict {
+        exit,
+        last_message,
+        tokens,
+    }
+}
+
+fn transport(message: String) -> RunnerExit {
+    RunnerExit::Failed {
+        class: FailureClass::RunnerTransportFailure,
+        message,
+    }
+}
+
+/// An errored run, classified by pi's error message.
+fn provider_failure(last: &Value, gave_up: Option<&str>) -> RunnerExit {
+    let error = gave_up
+        .or_else(|| last["errorMessage"].as_str())
+        .unwrap_or("the model call failed");
+    RunnerExit::Failed {
+        class: classify(error).unwrap_or(FailureClass::RunnerTransportFailure),
+        message: format!("pi run failed: {error}"),
+    }
+}
+
+/// The text blocks of an assistant message, joined.
+fn message_text(message: &Value) -> Option<String> {
+    let blocks = message["content"].as_array()?;
+    let text: Vec<&str> = blocks.iter().filter_map(|b| b["text"].as_str()).collect();
+    (!text.is_empty()).then(|| text.join("\n"))
+}
+
+/// `get_session_stats` tokens as token usage.
+fn tokens(stats: &Value) -> Option<TokenUsage> {
+    let t = stats.get("tokens")?;
+    let cached = count(t, "cacheRead");
+    let input = count(t, "input") + cached + count(t, "cacheWrite");
+    let output = count(t, "output");
+    Some(TokenUsage {
+        input,
+        cached_input: cached,
+        output,
+        thinking: 0,
+        total: input + output,
+    })
+}
+
+impl Runner for PiRunner {
+    fn name(&self) -> &'static str {
+        "pi_rpc"
+    }
+
+    fn run<'a>(&'a self, request: &'a StageRequest, cancel: Cancel) -> RunFuture<'a> {
+        Box::pin(self.run_stage(request, cancel))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runners::fixture;
+    use crate::runners::pi_rpc::RunEnd;
+    use serde_json::json;
+
+    #[test]
+    fn argv_takes_provider_from_the_model_binding() {
+        let mut request = fixture::request(std::path::Path::new("/ws/run"));
+        request.model = Some("mock/mock-model".into());
+        request.thinking = Some("low".into());
+        let argv = PiConfig::default().argv(&request);
+        let expected = [
+            "--mode",
+            "rpc",
+            "--no-session",
+            "--provider",
+            "mock",
+            "--model",
+            "mock-model",
+            "--thinking",
+            "low",
+            "--no-context-files",
+            "--no-skills",
+        ];
+        assert_eq!(argv, expected);
+    }
+
+    fn done(last: Value, gave_up: Option<&str>, text: Option<&str>) -> Talk {
+        Talk::Done(Ok(Conversation {
+            end: RunEnd {
+                last_assistant: Some(last),
+                gave_up: gave_up.map(str::to_string),
+            },
+            text: text.map(str::to_string),
+            stats: Some(
+                json!({"tokens": {"input": 160, "output": 20, "cacheRead": 40, "cacheWrite": 0, "total": 220}}),
+            ),
+        }))
+    }
+
+    #[test]
+    fn stop_is_success_with_the_assistant_text_and_tokens() {
+        let v = judge(done(
+            json!({"stopReason": "stop"}),
+            None,
+            Some("ok\n### BUILDER_COMPLETE"),
+        ));
+        assert_eq!(v.exit, RunnerExit::Completed { code: 0 });
+        assert_eq!(v.last_message.as_deref(), Some("ok\n### BUILDER_COMPLETE"));
+        let t = v.tokens.expect("tokens");
+        assert_eq!(
+            (t.input, t.cached_input, t.output, t.total),
+            (200, 40, 20, 220)
+        );
+    }
+
+    #[test]
+    fn an_error_is_never_judged_from_partial_text() {
+        let last = json!({"stopReason": "error", "errorMessage": "503 overloaded"});
+        let v = judge(done(last, None, Some("Partial ### BUILDER_COMPLETE")));
+        assert!(matches!(
+            v.exit,
+            RunnerExit::Failed {
+                class: FailureClass::ProviderUnavailable,
+                ..
+            }
+        ));
+        assert_eq!(v.last_message, None);
+    }
+}
