@@ -23,7 +23,13 @@ impl Stage {
     pub fn checker() -> Stage {
         let dir = tempfile::tempdir().expect("temp dir");
         let root = dir.path().to_path_buf();
-        let request = request_at(&root, "request-1");
+        // Unique per test: a finished stage kills every process tagged with
+        // its request id, and tests run side by side in one process.
+        let unique = root
+            .file_name()
+            .map(|n| n.to_string_lossy().trim_start_matches('.').to_string())
+            .unwrap_or_default();
+        let request = request_at(&root, &format!("request-1-{unique}"));
         std::fs::create_dir_all(&request.run_dir).expect("run dir");
         Stage { dir, request }
     }

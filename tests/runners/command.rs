@@ -64,6 +64,7 @@ async fn the_request_is_in_the_environment() {
     let env = read(&request.run_dir.join("env.txt"));
     let vars: BTreeMap<&str, &str> = env.lines().filter_map(|l| l.split_once('=')).collect();
     let run_dir = request.run_dir.display().to_string();
+    let id = request.request_id.clone();
     let item_path = request
         .work_item
         .as_ref()
@@ -72,7 +73,7 @@ async fn the_request_is_in_the_environment() {
         ("EXTRA_SETTING", "on".to_string()),
         ("MILLRACE_RUN_DIR", run_dir.clone()),
         ("MILLRACE_RUN_ID", "run-1".into()),
-        ("MILLRACE_REQUEST_ID", "request-1".into()),
+        ("MILLRACE_REQUEST_ID", id.clone()),
         ("MILLRACE_PLANE", "execution".into()),
         ("MILLRACE_NODE", "checker".into()),
         ("MILLRACE_STAGE", "checker".into()),
@@ -95,15 +96,15 @@ async fn the_request_is_in_the_environment() {
         ),
         (
             "MILLRACE_REQUEST_PATH",
-            format!("{run_dir}/request.request-1.json"),
+            format!("{run_dir}/request.{id}.json"),
         ),
         (
             "MILLRACE_LAST_MESSAGE_PATH",
-            format!("{run_dir}/last_message.request-1.txt"),
+            format!("{run_dir}/last_message.{id}.txt"),
         ),
         (
             "MILLRACE_TOKENS_PATH",
-            format!("{run_dir}/tokens.request-1.json"),
+            format!("{run_dir}/tokens.{id}.json"),
         ),
     ];
     for (name, value) in expected {

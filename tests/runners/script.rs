@@ -130,7 +130,8 @@ content = "{workspace}|{run_dir}"
     let queued = std::fs::read_to_string(agents.join("tasks/queue/task-1-followup.md"));
     let item = agents.join("tasks/active/task-1.md");
     let expected = format!(
-        "run=run-1 request=request-1 root=[] item={}\n",
+        "run=run-1 request={} root=[] item={}\n",
+        stage.request.request_id,
         item.display()
     );
     assert_eq!(queued.ok(), Some(expected));
