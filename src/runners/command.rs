@@ -179,12 +179,14 @@ impl CommandRunner {
             group.stop_with_leader(&mut child, self.grace).await;
         }
         self.sweep(&group, streams).await;
-        proc_tree::kill_stage(&request.request_id, &[]).await;
-        group.disarm();
         if let Some(pid) = leader {
             proc_tree::forget_leader(pid);
         }
-        proc_tree::reap_orphans();
+        if proc_tree::may_have_strays() {
+            proc_tree::kill_stage(&request.request_id, &[]).await;
+            proc_tree::reap_orphans();
+        }
+        group.disarm();
         match ending {
             Ending::Exited(Ok(status)) => Ok(RunnerExit::Completed {
                 code: exit_code(status),

@@ -153,6 +153,35 @@ pub fn signal_all(pids: &[i32], signal: Signal) {
     }
 }
 
+/// Whether a stage process may have outlived its group. In a subreaper a
+/// surviving detached process ends up as this process's child once its
+/// parents are gone, so "no child but the running stage leaders" proves
+/// there is nothing to sweep and saves walking `/proc`. Elsewhere (or when
+/// the children list cannot be read) the answer is always yes.
+pub fn may_have_strays() -> bool {
+    if !SUBREAPER.load(Ordering::SeqCst) {
+        return true;
+    }
+    let Some(children) = own_children() else {
+        return true;
+    };
+    let leaders = Leaders::lock();
+    children.iter().any(|c| !leaders.0.contains(c))
+}
+
+/// This process's children, from `/proc/self/task/*/children`.
+fn own_children() -> Option<Vec<i32>> {
+    let mut children = Vec::new();
+    for task in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+        let text = std::fs::read_to_string(task.path().join("children")).ok()?;
+        children.extend(
+            text.split_whitespace()
+                .filter_map(|p| p.parse::<i32>().ok()),
+        );
+    }
+    Some(children)
+}
+
 /// Kills every process of the stage until none is left, reaping the ones
 /// that are this process's children (orphans re-parented to a subreaper).
 /// Returns how many were killed.
