@@ -271,7 +271,9 @@ impl Engine {
             self.counters
                 .increment(&item, &spend.budget, spend.class.as_deref());
         }
-        self.save_counters()?;
+        if !decision.spends.is_empty() {
+            self.save_counters()?;
+        }
         Ok(decision)
     }
 
@@ -348,11 +350,11 @@ impl Engine {
         self.snapshot
             .active_runs
             .insert(to_ws_plane(a.plane), run.clone());
-        self.save_snapshot()?;
         self.govern()?;
         if self.draining || self.snapshot.paused {
-            return Ok(());
+            return self.save_snapshot();
         }
+        // `start_stage` saves the snapshot with the next node and its request.
         self.start_stage(a.plane, run, a.inflight.document)
     }
 }
