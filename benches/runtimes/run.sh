@@ -24,7 +24,11 @@
 #                           (TMPFS_DIR, default /dev/shm): no disk at all ("" to skip)
 #   SYSCALLS_N=10           also run every daemon once at this N under `strace -f -c`
 #                           to count fsyncs, renames and opens per stage ("" to skip)
-#   K=200                   direct invocations of the fake per timing batch (3 batches)
+#   K=200                   direct invocations of the fake per timing batch
+#   FAKE_BATCHES=5          timing batches after each run; the fastest counts
+# `run.sh recalibrate` re-times the fake for every row of $BENCH_WORK/results.tsv
+# (from the workspaces kept there; the fastest batch of all timings of a row
+# counts) and rewrites the report.
 #   POLL=0.02               seconds between checks of tasks/done
 #   TIMEOUT_S=5400          give up on one run after this long
 #   BENCH_CACHE=~/.cache/millrace-bench   where the references are installed
@@ -48,6 +52,7 @@ SYSCALLS_N=${SYSCALLS_N-10}
 TMPFS_NS=${TMPFS_NS-"10 100 1000"}
 TMPFS_DIR=${TMPFS_DIR:-/dev/shm}
 K=${K:-200}
+FAKE_BATCHES=${FAKE_BATCHES:-5}
 POLL=${POLL:-0.02}
 TIMEOUT_S=${TIMEOUT_S:-5400}
 CACHE=${BENCH_CACHE:-$HOME/.cache/millrace-bench}
@@ -121,7 +126,9 @@ build_ours() {
     log "building ours (cargo build --release)"
     (cd "$ROOT" && cargo build --release --quiet)
     echo "$CARGO_TARGET_DIR/release/millrace" >"$NOTES/ours.bin"
-    (cd "$ROOT" && git rev-parse --short HEAD) >"$NOTES/ours.version"
+    (cd "$ROOT" && echo "$(git log -1 --format=%h -- src Cargo.toml Cargo.lock loops modes assets grammar)" \
+        "(last commit of the runtime's sources; built at $(git rev-parse --short HEAD))") \
+        >"$NOTES/ours.version"
 }
 
 # The fake agent, static when the C library allows it (no loader work per stage).
@@ -242,7 +249,9 @@ cpu_seconds() {
 }
 
 # Times the fake with the argv/stdin of one stage this runtime really ran:
-# three batches of K invocations.
+# FAKE_BATCHES batches of K invocations; the fastest batch counts. The fake's
+# cost is a property of the fake and the kernel; a slow batch measures the
+# other tenants, and subtracting it would hide runtime overhead.
 time_fake_like() { # runtime ws -> FAKE_MS FAKE_CPU_MS
     local rt=$1 ws=$2 agents=$2/millrace-agents out=$WORK/replay
     mkdir -p "$out"
@@ -250,7 +259,7 @@ time_fake_like() { # runtime ws -> FAKE_MS FAKE_CPU_MS
     if [[ $rt == ours ]]; then
         local prompt=$(find "$agents/runs" -name 'prompt.*.md' | head -1)
         argv=("$prompt" "$FAKE" exec --json)
-        for _ in 1 2 3; do
+        for ((b = 0; b < FAKE_BATCHES; b++)); do
             MILLRACE_LAST_MESSAGE_PATH=$out/last.txt FAKE_CODEX_LOG=$out/fake.log \
                 "$SPAWN" "$K" "${argv[@]}"
         done >"$out/timing.txt"
@@ -264,13 +273,12 @@ argv[i + 1] = sys.argv[2]
 sys.stdout.write("".join(a + "\0" for a in argv))
 EOF
         )
-        for _ in 1 2 3; do
+        for ((b = 0; b < FAKE_BATCHES; b++)); do
             FAKE_CODEX_LOG=$out/fake.log "$SPAWN" "$K" - "${argv[@]}"
         done >"$out/timing.txt"
     fi
-    # The median of three batches of K (the machine is shared).
-    FAKE_MS=$(awk '/^per_call_ms/ {print $2}' "$out/timing.txt" | sort -g | sed -n 2p)
-    FAKE_CPU_MS=$(awk '/^cpu_per_call_ms/ {print $2}' "$out/timing.txt" | sort -g | sed -n 2p)
+    FAKE_MS=$(awk '/^per_call_ms/ {print $2}' "$out/timing.txt" | sort -g | head -1)
+    FAKE_CPU_MS=$(awk '/^cpu_per_call_ms/ {print $2}' "$out/timing.txt" | sort -g | head -1)
 }
 
 # Counts what the evidence says happened. Sets STAGES DONE BLOCKED INVOCATIONS OK_MARKERS.
@@ -424,7 +432,34 @@ run_maxticks_once() {
 
 # ---------------------------------------------------------------- main
 
+min_of() { "$PY" -c "import math, sys; v = [float(x) for x in sys.argv[1:] if x not in ('', 'nan')]; print(min(v) if v else 'nan')" "$@"; }
+
+# Re-times the fake for every row already in results.tsv, from its workspace.
+recalibrate() {
+    build_tools
+    local tmp=$TSV.new line rt ws
+    head -1 "$TSV" >"$tmp"
+    tail -n +2 "$TSV" | while IFS= read -r line; do
+        IFS=$'\t' read -r -a f <<<"$line"
+        rt=${f[0]} ws=${f[19]}
+        if [[ -d $ws/millrace-agents/runs ]]; then
+            time_fake_like "$rt" "$ws"
+            # The fastest batch counts, across this and earlier timings.
+            f[10]=$(min_of "${f[10]}" "$FAKE_MS") f[11]=$(min_of "${f[11]}" "$FAKE_CPU_MS")
+        fi
+        (IFS=$'\t' && echo "${f[*]}")
+    done >>"$tmp"
+    mv "$tmp" "$TSV"
+    echo "(fake re-timed afterwards: run.sh recalibrate, $FAKE_BATCHES batches of $K, fastest)" \
+        >>"$NOTES/commands.txt"
+    "$PY" "$HERE/report.py" "$TSV" "$NOTES" "$NOTES/commands.txt" "$FAKE" "$RESULTS"
+}
+
 main() {
+    if [[ ${1:-} == recalibrate ]]; then
+        recalibrate
+        return
+    fi
     log "work directory: $WORK"
     ensure_time
     ensure_eatmydata
@@ -479,6 +514,7 @@ main() {
             if [[ -s $NOTES/$rt.bin ]]; then run_maxticks_once "$rt" "$n"; fi
         done
     done
+    rmdir "$TMPFS_DIR/millrace-bench-$$" 2>/dev/null || true
     echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$NOTES/machine.txt"
     local cmdline="NS=\"$NS\" RUNTIMES=\"$RUNTIMES\" REPEAT=$REPEAT REPEAT_LARGE=$REPEAT_LARGE MAXTICKS_NS=\"$MAXTICKS_NS\" NOSYNC_NS=\"$NOSYNC_NS\" SYSCALLS_N=\"$SYSCALLS_N\" TMPFS_NS=\"$TMPFS_NS\" K=$K POLL=$POLL benches/runtimes/run.sh"
     echo "$cmdline" >>"$NOTES/commands.txt"
