@@ -86,7 +86,7 @@ fn write_missing(path: &Path, bytes: &[u8]) -> Result<bool, CliError> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
     }
-    super::fsutil::write_atomic(path, bytes).map_err(|e| io_error(path, e))?;
+    crate::workspace::atomic::write_atomic(path, bytes).map_err(|e| io_error(path, e))?;
     Ok(true)
 }
 

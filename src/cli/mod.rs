@@ -10,7 +10,6 @@ mod control_cmd;
 mod control_route;
 mod demo_cmd;
 mod doctor_cmd;
-mod fsutil;
 mod incident_cmd;
 mod init_cmd;
 mod loop_cmd;
