@@ -25,10 +25,28 @@ fn start_daemon(ws: &TestWorkspace, mode: &str) -> Child {
     child
 }
 
+/// Finished archives only: an archive in the middle of its atomic write is a
+/// `.tmp-*` file that must not be counted (nor read) yet.
 fn mailbox_count(ws: &TestWorkspace, dir: &str) -> usize {
+    mailbox_files(ws, dir).count()
+}
+
+fn mailbox_files(ws: &TestWorkspace, dir: &str) -> impl Iterator<Item = std::path::PathBuf> {
     std::fs::read_dir(ws.path(&format!("state/mailbox/{dir}")))
-        .map(|d| d.flatten().count())
-        .unwrap_or(0)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            !p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(".tmp-"))
+        })
+}
+
+fn mailbox_text(ws: &TestWorkspace, dir: &str) -> String {
+    mailbox_files(ws, dir)
+        .map(|p| std::fs::read_to_string(p).unwrap_or_default())
+        .collect()
 }
 
 #[test]
@@ -54,11 +72,7 @@ fn a_live_daemon_applies_pause_resume_reload_and_stop_from_the_mailbox() {
     await_files(ws.root(), "reload to be processed", LIMIT, || {
         mailbox_count(&ws, "processed") == 3
     });
-    let processed: String = std::fs::read_dir(ws.path("state/mailbox/processed"))
-        .expect("dir")
-        .flatten()
-        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
-        .collect();
+    let processed = mailbox_text(&ws, "processed");
     // Applied at once, or pending when the finished run was still being closed.
     assert!(
         processed.contains("reload applied plan plan-test-")
@@ -85,11 +99,7 @@ fn bad_mailbox_files_land_in_failed_and_the_daemon_keeps_running() {
     await_files(ws.root(), "three failed commands", LIMIT, || {
         mailbox_count(&ws, "failed") == 3
     });
-    let failed: String = std::fs::read_dir(ws.path("state/mailbox/failed"))
-        .expect("dir")
-        .flatten()
-        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
-        .collect();
+    let failed = mailbox_text(&ws, "failed");
     assert!(
         failed.contains("not JSON") && failed.contains("not a mailbox command"),
         "{failed}"
