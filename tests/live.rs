@@ -4,7 +4,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use crate::daemon::{all_results, commanded, enqueue, scripted};
+use crate::daemon::{all_results, commanded, enqueue, scripted, task};
 use crate::support::{TestWorkspace, await_files};
 
 const LIMIT: Duration = Duration::from_secs(60);
@@ -86,6 +86,43 @@ fn a_live_daemon_applies_pause_resume_reload_and_stop_from_the_mailbox() {
         ws.read("logs/monitor.log")
             .contains("paused reason=operator")
     );
+}
+
+/// A document written in place (open, write, close) into a live daemon's
+/// queue is taken once it is complete, never claimed half-written and
+/// quarantined. The mailbox orders the steps: the daemon reads its folder
+/// events in order, so once `resume` is processed it has seen the creation.
+#[test]
+fn a_queue_document_written_in_place_is_taken_once_complete() {
+    use std::io::Write;
+    let ws = scripted("");
+    let mut daemon = start_daemon(&ws, "test");
+    ws.run(&["pause"]).ok();
+    await_files(ws.root(), "pause", LIMIT, || {
+        mailbox_count(&ws, "processed") == 1
+    });
+    let text = task("slow", &[]);
+    let (head, tail) = text.split_at(text.len() / 3);
+    let mut file = std::fs::File::create(ws.path("tasks/queue/slow.md")).expect("create");
+    file.write_all(head.as_bytes())
+        .expect("write the first part");
+    ws.run(&["resume"]).ok();
+    enqueue(&ws, "marker", &[]);
+    await_files(ws.root(), "a complete task to finish", LIMIT, || {
+        ws.path("tasks/done/marker.md").is_file()
+    });
+    assert!(
+        ws.path("tasks/queue/slow.md").is_file(),
+        "claimed half-written"
+    );
+    file.write_all(tail.as_bytes()).expect("write the rest");
+    drop(file);
+    await_files(ws.root(), "the in-place task to finish", LIMIT, || {
+        ws.path("tasks/done/slow.md").is_file()
+    });
+    ws.run(&["stop"]).ok();
+    assert!(daemon.wait().expect("exit").success());
+    assert!(!ws.path("tasks/queue/slow.md.invalid").exists());
 }
 
 #[test]

@@ -185,8 +185,10 @@ prepare_ours() {
     local bin=$1 ws=$2 agents=$2/millrace-agents
     "$bin" init --workspace "$ws" >/dev/null
     printf 'mode bench extends default_codex {\n  runner command\n}\n' >"$agents/modes/bench.loop"
-    printf '\n[runners.command]\ncommand = "%s"\nargs = ["exec", "--json"]\n' "$FAKE" \
-        >>"$agents/millrace.toml"
+    # The template has a `[runners.command]` table (`args = []`): fill it in.
+    sed -i -e "s|^\[runners.command\]|[runners.command]\ncommand = \"$FAKE\"|" \
+        -e '/^\[runners.command\]/,/^\[/ s|^args = \[\]|args = ["exec", "--json"]|' \
+        "$agents/millrace.toml"
 }
 
 # The references: their codex runner, with `runners.codex.command` = the fake.

@@ -6,11 +6,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use notify::{EventKind, RecursiveMode, Watcher};
 use tokio::sync::{mpsc, watch};
 
 use super::engine::{Completion, Engine, RuntimeError, io_error};
 use super::monitor::Monitor;
+use super::watch::{Due, FolderWatch};
 use crate::plan::Plan;
 use crate::runners::{Runners, RunnersConfig};
 use crate::workspace::intake::{IdeaOutcome, normalize_idea};
@@ -77,9 +77,45 @@ pub fn run_daemon(
 /// The channels the loop waits on.
 struct Loops {
     done_rx: mpsc::UnboundedReceiver<Completion>,
-    fs_rx: mpsc::UnboundedReceiver<notify::Event>,
     cancel_tx: watch::Sender<bool>,
-    _watcher: Option<notify::RecommendedWatcher>,
+    /// `None` when inotify is unavailable: then every tick lists the folders.
+    folders: Option<FolderWatch>,
+    /// The heartbeat fired: list the folders as a safety net.
+    heartbeat_due: bool,
+}
+
+impl Loops {
+    /// Applies the queue changes the kernel holds so far (a barrier: every
+    /// change a finished stage made is among them).
+    fn absorb(&mut self, engine: &mut Engine) {
+        if let Some(folders) = &mut self.folders {
+            for change in folders.drain() {
+                engine.queue.apply_event(&change);
+            }
+        }
+    }
+
+    /// The folders this tick must read.
+    fn take_due(&mut self, engine: &mut Engine) -> Due {
+        self.absorb(engine);
+        let heartbeat = std::mem::take(&mut self.heartbeat_due);
+        match &mut self.folders {
+            Some(folders) if !heartbeat => folders.take_due(),
+            Some(folders) => {
+                folders.take_due();
+                Due::ALL
+            }
+            None => Due::ALL,
+        }
+    }
+}
+
+/// Resolves when the watched folders changed; never without a watch.
+async fn folders_changed(folders: &Option<FolderWatch>) {
+    match folders {
+        Some(folders) => folders.readable().await,
+        None => std::future::pending().await,
+    }
 }
 
 fn start(
@@ -108,8 +144,13 @@ fn start(
     let state = StateStore::new(&paths);
     let (done_tx, done_rx) = mpsc::unbounded_channel();
     let (cancel_tx, cancel_rx) = watch::channel(false);
-    let (fs_tx, fs_rx) = mpsc::unbounded_channel();
-    let watcher = watch_intake(&paths, fs_tx);
+    // Before the queue is listed, so that nothing arriving in between is missed.
+    let folders = FolderWatch::new(&paths);
+    if let Err(e) = &folders {
+        monitor.line(&format!(
+            "folder watch unavailable ({e}): listing the intake folders every tick"
+        ));
+    }
     let mut engine = Engine {
         queue: QueueStore::open(&paths)?,
         snapshot: state.load_snapshot()?,
@@ -122,6 +163,7 @@ fn start(
         done_tx,
         cancel_rx,
         draining: false,
+        mailbox_deferred: false,
         retry_at: Default::default(),
         auto_recovery: options.auto_recovery.clone(),
         recompile: options.recompile.take(),
@@ -141,9 +183,9 @@ fn start(
         lock,
         Loops {
             done_rx,
-            fs_rx,
             cancel_tx,
-            _watcher: watcher,
+            folders: folders.ok(),
+            heartbeat_due: false,
         },
     ))
 }
@@ -188,44 +230,6 @@ fn announce(engine: &mut Engine, lock: &RuntimeLock) -> Result<(), RuntimeError>
     Ok(())
 }
 
-/// Watches the intake folders so new work wakes the daemon.
-fn watch_intake(
-    paths: &WorkspacePaths,
-    tx: mpsc::UnboundedSender<notify::Event>,
-) -> Option<notify::RecommendedWatcher> {
-    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        // Only arrivals and departures matter; reads (access events) would
-        // wake the daemon for its own work.
-        let relevant = |e: &notify::Event| {
-            matches!(
-                e.kind,
-                EventKind::Create(_)
-                    | EventKind::Remove(_)
-                    | EventKind::Modify(notify::event::ModifyKind::Name(_))
-            )
-        };
-        if let Ok(event) = event {
-            if relevant(&event) {
-                let _ = tx.send(event);
-            }
-        }
-    })
-    .ok()?;
-    let mut dirs = vec![
-        paths.ideas_inbox(),
-        paths.mailbox_dir(crate::workspace::MailboxDir::Incoming),
-    ];
-    dirs.extend(
-        Family::ALL
-            .iter()
-            .map(|f| paths.lifecycle_dir(*f, LifecycleState::Queued)),
-    );
-    for dir in dirs {
-        let _ = watcher.watch(&dir, RecursiveMode::NonRecursive);
-    }
-    Some(watcher)
-}
-
 async fn event_loop(
     engine: &mut Engine,
     loops: &mut Loops,
@@ -242,10 +246,17 @@ async fn event_loop(
         if !engine.draining {
             summary.ticks += 1;
         }
-        engine.drain_mailbox()?;
+        let due = loops.take_due(engine);
+        if due.mailbox || engine.mailbox_deferred {
+            engine.drain_mailbox()?;
+        }
         engine.swap_pending_plan();
-        engine.intake_ideas()?;
-        engine.sync_queues();
+        if due.ideas {
+            engine.intake_ideas()?;
+        }
+        if due.rescan {
+            engine.sync_queues();
+        }
         engine.due_retries();
         engine.govern()?;
         let started = engine.dispatch()?;
@@ -269,17 +280,17 @@ async fn event_loop(
                 });
             }
         }
+        let wakeup = engine.next_wakeup(options.heartbeat, requeue_due);
         tokio::select! {
-            Some(completion) = loops.done_rx.recv() => engine.apply(completion)?,
-            Some(event) = loops.fs_rx.recv() => {
-                engine.file_event(&event);
-                while let Ok(event) = loops.fs_rx.try_recv() {
-                    engine.file_event(&event);
-                }
+            Some(completion) = loops.done_rx.recv() => {
+                // Route with every queue change the stage made already indexed.
+                loops.absorb(engine);
+                engine.apply(completion)?;
             }
+            () = folders_changed(&loops.folders) => {}
             _ = tokio::signal::ctrl_c() => interrupt(engine, loops, &mut summary),
             _ = terminate.recv() => interrupt(engine, loops, &mut summary),
-            _ = tokio::time::sleep(engine.next_wakeup(options.heartbeat, requeue_due)) => {}
+            () = tokio::time::sleep(wakeup) => loops.heartbeat_due = wakeup >= options.heartbeat,
         }
     }
     Ok(summary)
@@ -391,22 +402,6 @@ impl Engine {
             for id in indexed.difference(&on_disk) {
                 self.queue
                     .apply_event(&FileEvent::Removed(dir.join(format!("{id}.{ext}"))));
-            }
-        }
-    }
-
-    /// Keeps the queue index current with files other processes moved.
-    pub fn file_event(&mut self, event: &notify::Event) {
-        let created = matches!(
-            event.kind,
-            EventKind::Create(_) | EventKind::Modify(notify::event::ModifyKind::Name(_))
-        );
-        let removed = matches!(event.kind, EventKind::Remove(_));
-        for path in &event.paths {
-            if removed || (created && !path.exists()) {
-                self.queue.apply_event(&FileEvent::Removed(path.clone()));
-            } else if created {
-                self.queue.apply_event(&FileEvent::Created(path.clone()));
             }
         }
     }

@@ -71,6 +71,8 @@ pub struct Engine {
     pub cancel_rx: watch::Receiver<bool>,
     /// No new work is started (stop requested, signal, `--max-ticks` reached).
     pub draining: bool,
+    /// The mailbox holds commands waiting for a safe boundary.
+    pub mailbox_deferred: bool,
     /// Planes waiting for a transient-failure retry, and when it is due.
     pub retry_at: BTreeMap<Plane, Instant>,
     pub auto_recovery: crate::workspace::config::AutoRecoveryConfig,

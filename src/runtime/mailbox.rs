@@ -28,6 +28,7 @@ impl Engine {
     /// Applies the mailbox; returns whether anything was applied.
     pub fn drain_mailbox(&mut self) -> Result<bool, RuntimeError> {
         let mut applied = false;
+        self.mailbox_deferred = false;
         for path in mailbox::incoming(&self.paths) {
             let envelope = match mailbox::read(&path) {
                 Ok(envelope) => envelope,
@@ -38,9 +39,11 @@ impl Engine {
             };
             let name = envelope.command.name();
             match self.apply_command(&envelope.command) {
-                Applied::Deferred(why) => self
-                    .monitor
-                    .line(&format!("mailbox {name} deferred: {why}")),
+                Applied::Deferred(why) => {
+                    self.mailbox_deferred = true;
+                    self.monitor
+                        .line(&format!("mailbox {name} deferred: {why}"));
+                }
                 Applied::Done(detail) => {
                     applied = true;
                     // State first, then the archive that tells the operator.

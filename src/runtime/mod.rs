@@ -20,6 +20,7 @@ mod planes;
 mod recovery;
 mod retry;
 pub mod route;
+mod watch;
 
 pub use closure::ClosureTarget;
 pub use daemon::{DaemonOptions, DaemonSummary, run_daemon};

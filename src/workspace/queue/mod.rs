@@ -75,8 +75,11 @@ impl QueueDepths {
 /// A change a file watcher saw in a lifecycle directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FileEvent {
-    /// A file appeared (created, or renamed into the directory).
+    /// A complete file arrived (renamed into the directory, or closed after writing).
     Created(PathBuf),
+    /// A file was created in place and may still be being written: a queued
+    /// one is indexed only once its document reads (its close follows).
+    Appeared(PathBuf),
     /// A file disappeared (removed, or renamed away).
     Removed(PathBuf),
 }
@@ -559,7 +562,7 @@ impl QueueStore {
     /// directories, temp files and side files are ignored.
     pub fn apply_event(&mut self, event: &FileEvent) {
         let (path, created) = match event {
-            FileEvent::Created(path) => (path, true),
+            FileEvent::Created(path) | FileEvent::Appeared(path) => (path, true),
             FileEvent::Removed(path) => (path, false),
         };
         let Some((family, state, id)) = self.classify(path) else {
@@ -570,10 +573,16 @@ impl QueueStore {
             return;
         }
         let dir = self.paths.lifecycle_dir(family, state);
-        let item = if state == LifecycleState::Queued {
-            scan::queued_item(family, &dir, &id)
-        } else {
-            QueuedItem::unreadable(&id)
+        let item = match (state, event) {
+            (LifecycleState::Queued, FileEvent::Appeared(_)) => {
+                // Still being written: its close will bring it in.
+                let Some(item) = scan::readable_queued_item(family, &dir, &id) else {
+                    return;
+                };
+                item
+            }
+            (LifecycleState::Queued, _) => scan::queued_item(family, &dir, &id),
+            _ => QueuedItem::unreadable(&id),
         };
         self.index.insert(family, state, item);
     }

@@ -30,11 +30,14 @@ pub(crate) fn scan(paths: &WorkspacePaths) -> Result<QueueIndex, QueueError> {
 
 /// The claim facts of a queued document; an unreadable one is indexed to be quarantined.
 pub(crate) fn queued_item(family: Family, dir: &Path, id: &str) -> QueuedItem {
+    readable_queued_item(family, dir, id).unwrap_or_else(|| QueuedItem::unreadable(id))
+}
+
+/// The claim facts of a queued document, `None` when it does not read (yet).
+pub(crate) fn readable_queued_item(family: Family, dir: &Path, id: &str) -> Option<QueuedItem> {
     let path = dir.join(format!("{id}.{}", family.extension()));
-    match documents::read_document(family, &path) {
-        Ok(document) => QueuedItem::from_document(&document),
-        Err(_) => QueuedItem::unreadable(id),
-    }
+    let document = documents::read_document(family, &path).ok()?;
+    Some(QueuedItem::from_document(&document))
 }
 
 /// The stems of the `*.<ext>` files in `dir` (hidden and temp files skipped; a missing dir is empty).
