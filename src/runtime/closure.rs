@@ -72,8 +72,19 @@ pub fn all(paths: &WorkspacePaths) -> Vec<ClosureTarget> {
     targets
 }
 
+impl super::engine::Engine {
+    /// The open target whose lineage claims are restricted to, if any
+    /// (cached until the daemon writes a target).
+    pub fn closure_focus(&mut self) -> Option<ClosureTarget> {
+        if self.closure_focus.is_none() {
+            self.closure_focus = Some(focus(&self.paths));
+        }
+        self.closure_focus.clone().flatten()
+    }
+}
+
 /// The open target whose lineage claims are restricted to, if any.
-pub fn focus(paths: &WorkspacePaths) -> Option<ClosureTarget> {
+fn focus(paths: &WorkspacePaths) -> Option<ClosureTarget> {
     all(paths)
         .into_iter()
         .find(|t| t.closure_open && !t.waiting_for_operator)
@@ -131,30 +142,34 @@ fn copy_idea(paths: &WorkspacePaths, idea: &str) -> std::io::Result<Option<PathB
 const LINEAGE_FAMILIES: &[Family] = &[Family::Task, Family::Spec, Family::Probe, Family::Incident];
 
 /// True while any queued, active or blocked item carries this root spec.
+/// Queued items answer from the queue index; active and blocked ones (few)
+/// from their documents.
 pub fn lineage_has_work(queue: &QueueStore, root: &str) -> bool {
-    for &family in LINEAGE_FAMILIES {
-        for &state in family.states() {
-            if !matches!(
-                state,
-                LifecycleState::Queued | LifecycleState::Active | LifecycleState::Blocked
-            ) {
-                continue;
-            }
-            for id in queue.ids(family, state) {
-                let located = queue.find(family, &id);
-                let doc = located.and_then(|l| queue.read(&l).ok());
-                let lineage = doc.as_ref().and_then(|d| {
-                    d.root_spec_id()
-                        .map(str::to_string)
-                        .or_else(|| spec_root(d))
-                });
-                if lineage.as_deref() == Some(root) {
-                    return true;
-                }
-            }
-        }
-    }
-    false
+    LINEAGE_FAMILIES.iter().any(|&family| {
+        queued_in_lineage(queue, family, root) || placed_in_lineage(queue, family, root)
+    })
+}
+
+fn queued_in_lineage(queue: &QueueStore, family: Family, root: &str) -> bool {
+    queue.queued_items(family).any(|item| {
+        let own_root = (family == Family::Spec).then_some(item.key.id.as_str());
+        item.root_spec_id.as_deref().or(own_root) == Some(root)
+    })
+}
+
+fn placed_in_lineage(queue: &QueueStore, family: Family, root: &str) -> bool {
+    let placed = [LifecycleState::Active, LifecycleState::Blocked];
+    placed.iter().any(|&state| {
+        queue.ids(family, state).iter().any(|id| {
+            let document = queue.find(family, id).and_then(|l| queue.read(&l).ok());
+            let lineage = document.as_ref().and_then(|d| {
+                d.root_spec_id()
+                    .map(str::to_string)
+                    .or_else(|| spec_root(d))
+            });
+            lineage.as_deref() == Some(root)
+        })
+    })
 }
 
 /// A spec without `Root-Spec-ID` is its own root.

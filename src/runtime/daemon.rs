@@ -164,6 +164,7 @@ fn start(
         cancel_rx,
         draining: false,
         mailbox_deferred: false,
+        closure_focus: None,
         retry_at: Default::default(),
         auto_recovery: options.auto_recovery.clone(),
         recompile: options.recompile.take(),
@@ -256,6 +257,9 @@ async fn event_loop(
         }
         if due.rescan {
             engine.sync_queues();
+            // Targets are only written by the daemon; re-reading them on the
+            // heartbeat also picks up a hand edit.
+            engine.closure_focus = None;
         }
         engine.due_retries();
         engine.govern()?;

@@ -14,7 +14,7 @@ use crate::check::Plane;
 use crate::runners::{
     BudgetUse, ClosureRef, PreviousStage, RequestKind, StageRequest, WorkItemRef, compose_prompt,
 };
-use crate::workspace::atomic::write_atomic;
+use crate::workspace::atomic::write_atomic_unsynced;
 use crate::workspace::documents::WorkDocument;
 use crate::workspace::journal::RuntimeEvent;
 use crate::workspace::queue::ClaimFilter;
@@ -110,12 +110,12 @@ impl Engine {
         self.save_snapshot()
     }
 
-    fn claim_filter(&self, plane: Plane) -> ClaimFilter {
+    fn claim_filter(&mut self, plane: Plane) -> ClaimFilter {
         if plane == Plane::Learning {
             return ClaimFilter::default();
         }
         ClaimFilter {
-            root_spec_id: closure::focus(&self.paths).map(|t| t.root_spec_id),
+            root_spec_id: self.closure_focus().map(|t| t.root_spec_id),
         }
     }
 
@@ -139,9 +139,10 @@ impl Engine {
                 id: claimed.document.id().to_string(),
                 plane: to_ws_plane(plane),
             });
-            if let Some(target) = closure::open_for(&self.paths, &claimed.document, &claimed.path)
-                .map_err(io_error("open closure target"))?
-            {
+            let opened = closure::open_for(&self.paths, &claimed.document, &claimed.path)
+                .map_err(io_error("open closure target"))?;
+            if let Some(target) = opened {
+                self.closure_focus = None;
                 self.monitor.line(&format!(
                     "closure target opened root_spec={}",
                     target.root_spec_id
@@ -178,7 +179,7 @@ impl Engine {
         if !self.may_start(plane) {
             return Ok(false);
         }
-        let Some(target) = closure::focus(&self.paths) else {
+        let Some(target) = self.closure_focus() else {
             return Ok(false);
         };
         if closure::lineage_has_work(&self.queue, &target.root_spec_id) {
@@ -210,14 +211,18 @@ impl Engine {
         mut run: ActiveRun,
         document: Option<WorkDocument>,
     ) -> Result<(), RuntimeError> {
-        let request = self.build_request(plane, &run, document.as_ref())?;
+        let focus = self.closure_focus();
+        let request = self.build_request(plane, &run, document.as_ref(), focus)?;
         run.stage = request.stage_kind.clone();
         run.request_id = Some(request.request_id.clone());
         std::fs::create_dir_all(&request.run_dir).map_err(io_error("create run directory"))?;
         let prompt = compose_prompt(&request);
-        write_atomic(&request.prompt_path, prompt.as_bytes()).map_err(io_error("write prompt"))?;
+        // Not fsynced: both are rebuilt if a power loss takes them (the
+        // stage then runs again), and the snapshot saved next is durable.
+        write_atomic_unsynced(&request.prompt_path, prompt.as_bytes())
+            .map_err(io_error("write prompt"))?;
         let json = serde_json::to_vec_pretty(&request).unwrap_or_default();
-        write_atomic(&request.artifact("request", "json"), &json)
+        write_atomic_unsynced(&request.artifact("request", "json"), &json)
             .map_err(io_error("write request"))?;
         self.set_status(plane, StatusMarker::running(&request.stage_kind))?;
         self.snapshot
@@ -279,9 +284,11 @@ impl Engine {
                 },
             };
             if result.exit != crate::runners::RunnerExit::Cancelled {
-                // Kept so a daemon killed before applying it can adopt it.
+                // Kept so a daemon killed before applying it can adopt it. A
+                // killed process loses no written page, so no fsync: only a
+                // power loss could take it, and then the stage runs again.
                 let json = serde_json::to_vec_pretty(&result).unwrap_or_default();
-                let _ = write_atomic(&request.artifact("runner_result", "json"), &json);
+                let _ = write_atomic_unsynced(&request.artifact("runner_result", "json"), &json);
             }
             let _ = done.send(super::engine::Completion { plane, result });
         });
@@ -292,6 +299,7 @@ impl Engine {
         plane: Plane,
         run: &ActiveRun,
         document: Option<&WorkDocument>,
+        focus: Option<closure::ClosureTarget>,
     ) -> Result<StageRequest, RuntimeError> {
         let node = self
             .plan
@@ -311,7 +319,7 @@ impl Engine {
             _ => None,
         };
         let closure_target = if run.work_item.is_none() {
-            closure::focus(&self.paths).map(|t| self.closure_ref(&t, &run.run_id))
+            focus.map(|t| self.closure_ref(&t, &run.run_id))
         } else {
             None
         };

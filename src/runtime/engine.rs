@@ -71,6 +71,9 @@ pub struct Engine {
     pub cancel_rx: watch::Receiver<bool>,
     /// No new work is started (stop requested, signal, `--max-ticks` reached).
     pub draining: bool,
+    /// The closure target claims focus on, read once from `arbiter/targets/`
+    /// and forgotten whenever the daemon writes a target (`None`: read again).
+    pub closure_focus: Option<Option<super::closure::ClosureTarget>>,
     /// The mailbox holds commands waiting for a safe boundary.
     pub mailbox_deferred: bool,
     /// Planes waiting for a transient-failure retry, and when it is due.

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::runners::{StageOutcome, StageRequest, TokenUsage};
 use crate::workspace::Timestamp;
-use crate::workspace::atomic::write_atomic;
+use crate::workspace::atomic::write_atomic_unsynced;
 
 /// `runs/<run_id>/stage_results/<request_id>.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -52,10 +52,14 @@ impl StageResult {
             .join(format!("{request_id}.json"))
     }
 
+    /// Not fsynced on its own: the durable commit of a step is the snapshot
+    /// saved right after (on ext4's default ordered mode that commit carries
+    /// this file along; elsewhere a power loss may lose the newest result,
+    /// never the state, and the stage is adopted or run again).
     pub fn write(&self, run_dir: &Path) -> std::io::Result<PathBuf> {
         let path = StageResult::path(run_dir, &self.request_id);
         std::fs::create_dir_all(path.parent().unwrap_or(run_dir))?;
-        write_atomic(&path, &json_bytes(self))?;
+        write_atomic_unsynced(&path, &json_bytes(self))?;
         Ok(path)
     }
 }
@@ -155,8 +159,11 @@ impl RunTrace {
         serde_json::from_slice(&bytes).ok()
     }
 
+    /// Not fsynced: the durable record of a step is its stage result and the
+    /// snapshot; after a power loss that drops the newest trace, recovery
+    /// adopts the finished stage from its runner result or runs it again.
     pub fn write(&self, run_dir: &Path) -> std::io::Result<()> {
-        write_atomic(&RunTrace::path(run_dir), &json_bytes(self))
+        write_atomic_unsynced(&RunTrace::path(run_dir), &json_bytes(self))
     }
 }
 

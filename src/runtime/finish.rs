@@ -118,8 +118,11 @@ impl Engine {
         } else {
             self.queue.block(family, id, &reason)?;
         }
-        self.counters.reset_item(&item_key(family, id));
-        self.save_counters()
+        // Counters are written only when there was something to forget.
+        if self.counters.reset_item(&item_key(family, id)) {
+            self.save_counters()?;
+        }
+        Ok(())
     }
 
     /// Closes, re-opens for remediation, or parks a closure target.
@@ -159,6 +162,7 @@ impl Engine {
                 ));
             }
         }
+        self.closure_focus = None;
         closure::save(&self.paths, &target).map_err(io_error("write closure target"))
     }
 }

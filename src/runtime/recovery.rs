@@ -143,8 +143,17 @@ impl Engine {
             let Some(plane_plan) = self.plan.plane(*plane) else {
                 continue;
             };
-            let Ok(Some(marker)) = self.state.read_status(to_ws_plane(*plane)) else {
-                continue;
+            let marker = match self.state.read_status(to_ws_plane(*plane)) {
+                Ok(Some(marker)) => marker,
+                Ok(None) => continue,
+                // Status files are not fsynced: a power loss may leave one unreadable.
+                Err(e) => {
+                    self.set_status(*plane, StatusMarker::idle())?;
+                    self.repaired(format!(
+                        "{plane} status marker unreadable ({e}); reset to IDLE"
+                    ));
+                    continue;
+                }
             };
             let possible = marker == StatusMarker::idle()
                 || plane_plan

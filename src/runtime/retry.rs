@@ -182,14 +182,8 @@ impl Engine {
 
     fn has_queued_dependents(&self, id: &str) -> bool {
         self.queue
-            .ids(Family::Task, LifecycleState::Queued)
-            .iter()
-            .any(|queued| {
-                let located = self.queue.find(Family::Task, queued);
-                located
-                    .and_then(|l| self.queue.read(&l).ok())
-                    .is_some_and(|doc| doc.depends_on().iter().any(|d| d == id))
-            })
+            .queued_items(Family::Task)
+            .any(|queued| queued.depends_on.iter().any(|d| d == id))
     }
 }
 

@@ -15,6 +15,18 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     sync_parent(path)
 }
 
+/// Like [`write_atomic`] without the two fsyncs: readers still see the old or
+/// the new content, never a torn file, and a killed process loses nothing
+/// (the page cache survives it), but a power loss may keep the old content.
+/// For files rebuilt from durable ones or only read as evidence: prompts,
+/// requests, run traces, status mirrors of the snapshot.
+pub fn write_atomic_unsynced(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut temp = temp_in_parent(path)?;
+    temp.write_all(bytes)?;
+    temp.persist(path).map_err(|error| error.error)?;
+    Ok(())
+}
+
 /// Like [`write_atomic`], but fails with [`io::ErrorKind::AlreadyExists`]
 /// instead of replacing an existing file. Two writers racing for one name:
 /// exactly one wins.
@@ -74,12 +86,16 @@ pub fn sync_parent(path: &Path) -> io::Result<()> {
     }
 }
 
-fn filled_temp(path: &Path, bytes: &[u8]) -> io::Result<NamedTempFile> {
+fn temp_in_parent(path: &Path) -> io::Result<NamedTempFile> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
-    let mut temp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)?;
+    tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)
+}
+
+fn filled_temp(path: &Path, bytes: &[u8]) -> io::Result<NamedTempFile> {
+    let mut temp = temp_in_parent(path)?;
     temp.write_all(bytes)?;
     temp.as_file().sync_all()?;
     Ok(temp)

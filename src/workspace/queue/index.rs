@@ -151,6 +151,14 @@ impl QueueIndex {
         lineage_allows(filter, item) && item.depends_on.iter().all(is_done)
     }
 
+    /// Every queued item of `family`, in no particular order.
+    pub fn queued_items(&self, family: Family) -> impl Iterator<Item = &QueuedItem> {
+        self.families
+            .get(&family)
+            .into_iter()
+            .flat_map(|index| index.queued.values())
+    }
+
     /// The queued item `id`, if known.
     pub fn queued(&self, family: Family, id: &str) -> Option<&QueuedItem> {
         self.families

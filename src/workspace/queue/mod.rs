@@ -538,6 +538,12 @@ impl QueueStore {
         }
     }
 
+    /// The claim facts (id, dependencies, root spec) of every queued item of
+    /// `family`, from the index: no document is read.
+    pub(crate) fn queued_items(&self, family: Family) -> impl Iterator<Item = &QueuedItem> {
+        self.index.queued_items(family)
+    }
+
     /// How many items of `family` are in `state`.
     pub fn count(&self, family: Family, state: LifecycleState) -> usize {
         self.index.count(family, state)

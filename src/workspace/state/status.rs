@@ -4,7 +4,7 @@ use std::fmt;
 use std::path::Path;
 
 use super::StateError;
-use crate::workspace::atomic::write_atomic;
+use crate::workspace::atomic::write_atomic_unsynced;
 
 /// A status marker: SCREAMING_SNAKE (`IDLE`, `BUILDER_RUNNING`, `CHECKER_PASS`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -69,12 +69,13 @@ pub(super) fn read(path: &Path) -> Result<Option<StatusMarker>, StateError> {
     marker.map(Some).ok_or_else(bad)
 }
 
-/// Writes `### MARKER\n` atomically.
+/// Writes `### MARKER\n` atomically, without fsync: the marker mirrors the
+/// durable snapshot, and the daemon resets one it cannot read at start.
 pub(super) fn write(path: &Path, marker: &StatusMarker) -> Result<(), StateError> {
     let io = |source| StateError::Io {
         action: "write",
         path: path.to_path_buf(),
         source,
     };
-    write_atomic(path, format!("### {marker}\n").as_bytes()).map_err(io)
+    write_atomic_unsynced(path, format!("### {marker}\n").as_bytes()).map_err(io)
 }
