@@ -14,7 +14,6 @@ use crate::check::Plane;
 use crate::runners::{
     BudgetUse, ClosureRef, PreviousStage, RequestKind, StageRequest, WorkItemRef, compose_prompt,
 };
-use crate::workspace::atomic::write_atomic_unsynced;
 use crate::workspace::documents::WorkDocument;
 use crate::workspace::journal::RuntimeEvent;
 use crate::workspace::queue::ClaimFilter;
@@ -217,12 +216,13 @@ impl Engine {
         run.request_id = Some(request.request_id.clone());
         std::fs::create_dir_all(&request.run_dir).map_err(io_error("create run directory"))?;
         let prompt = compose_prompt(&request);
-        // Not fsynced: both are rebuilt if a power loss takes them (the
-        // stage then runs again), and the snapshot saved next is durable.
-        write_atomic_unsynced(&request.prompt_path, prompt.as_bytes())
+        // Plain writes of new files: nothing reads them before the snapshot
+        // saved next names this request, and a power loss that takes them
+        // takes that snapshot too (the stage then runs again).
+        std::fs::write(&request.prompt_path, prompt.as_bytes())
             .map_err(io_error("write prompt"))?;
         let json = serde_json::to_vec_pretty(&request).unwrap_or_default();
-        write_atomic_unsynced(&request.artifact("request", "json"), &json)
+        std::fs::write(request.artifact("request", "json"), &json)
             .map_err(io_error("write request"))?;
         self.set_status(plane, StatusMarker::running(&request.stage_kind))?;
         self.snapshot
@@ -285,10 +285,10 @@ impl Engine {
             };
             if result.exit != crate::runners::RunnerExit::Cancelled {
                 // Kept so a daemon killed before applying it can adopt it. A
-                // killed process loses no written page, so no fsync: only a
-                // power loss could take it, and then the stage runs again.
+                // plain write: a torn or lost file (killed mid-write, power
+                // loss) does not parse, and then the stage runs again.
                 let json = serde_json::to_vec_pretty(&result).unwrap_or_default();
-                let _ = write_atomic_unsynced(&request.artifact("runner_result", "json"), &json);
+                let _ = std::fs::write(request.artifact("runner_result", "json"), &json);
             }
             let _ = done.send(super::engine::Completion { plane, result });
         });

@@ -1,14 +1,15 @@
 //! The event journal (`logs/runtime_events.jsonl`): typed events, append-only, rotated by size, tailed from the end.
 
-use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom};
+use std::fs::{File, Metadata, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use thiserror::Error;
 
-use super::atomic::append_line;
 use super::family::{Family, LifecycleState, Plane};
 use super::paths::WorkspacePaths;
 use super::state::WorkItemRef;
@@ -277,11 +278,28 @@ impl JournalLine {
 }
 
 /// The append-only, size-rotated event journal.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Journal {
     path: PathBuf,
     max_bytes: u64,
     max_files: usize,
+    /// The current file, kept open between appends (a long-lived daemon
+    /// appends several events per stage); reopened when the path names
+    /// another file (rotated, by this or another process).
+    open: Mutex<Option<OpenFile>>,
+}
+
+#[derive(Debug)]
+struct OpenFile {
+    file: File,
+    dev: u64,
+    ino: u64,
+}
+
+impl Clone for Journal {
+    fn clone(&self) -> Journal {
+        Journal::with_limits(self.path.clone(), self.max_bytes, self.max_files)
+    }
 }
 
 impl Journal {
@@ -296,6 +314,7 @@ impl Journal {
             path,
             max_bytes,
             max_files: max_files.max(1),
+            open: Mutex::new(None),
         }
     }
 
@@ -323,8 +342,39 @@ impl Journal {
         };
         let line = serde_json::to_string(&record)
             .map_err(|error| self.io("encode")(io::Error::other(error)))?;
-        self.rotate_if_needed(line.len() as u64 + 1)?;
-        append_line(&self.path, &line).map_err(self.io("append to"))
+        let current = self.rotate_if_needed(line.len() as u64 + 1)?;
+        self.append_line(current, &line)
+            .map_err(self.io("append to"))
+    }
+
+    /// One `write` of the line through the kept handle, when `current` (the
+    /// path's metadata) says it still is the file at the path.
+    fn append_line(&self, current: Option<Metadata>, line: &str) -> io::Result<()> {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let same = |f: &OpenFile| {
+            current
+                .as_ref()
+                .is_some_and(|m| (m.dev(), m.ino()) == (f.dev, f.ino))
+        };
+        if !open.as_ref().is_some_and(same) {
+            let file = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.path)?;
+            let meta = file.metadata()?;
+            *open = Some(OpenFile {
+                file,
+                dev: meta.dev(),
+                ino: meta.ino(),
+            });
+        }
+        let mut buffer = Vec::with_capacity(line.len() + 1);
+        buffer.extend_from_slice(line.as_bytes());
+        buffer.push(b'\n');
+        match open.as_mut() {
+            Some(open) => open.file.write_all(&buffer),
+            None => Ok(()),
+        }
     }
 
     /// The `n`th rotated file (`runtime_events.<n>.jsonl`); 0 is the current file.
@@ -340,12 +390,13 @@ impl Journal {
         self.path.with_file_name(format!("{stem}.{n}.jsonl"))
     }
 
-    fn rotate_if_needed(&self, incoming: u64) -> Result<(), JournalError> {
-        let size = std::fs::metadata(&self.path)
-            .map(|meta| meta.len())
-            .unwrap_or(0);
+    /// Rotates when `incoming` bytes would pass the limit; returns the
+    /// current file's metadata when it stays (`None`: missing or rotated).
+    fn rotate_if_needed(&self, incoming: u64) -> Result<Option<Metadata>, JournalError> {
+        let current = std::fs::metadata(&self.path).ok();
+        let size = current.as_ref().map_or(0, Metadata::len);
         if size == 0 || size + incoming <= self.max_bytes {
-            return Ok(());
+            return Ok(current);
         }
         for n in (1..=self.max_files).rev() {
             let from = self.rotated_path(n - 1);
@@ -353,7 +404,7 @@ impl Journal {
                 std::fs::rename(&from, self.rotated_path(n)).map_err(self.io("rotate"))?;
             }
         }
-        Ok(())
+        Ok(None)
     }
 
     /// The last `n` events, oldest first, reading backwards from the end of the
