@@ -180,15 +180,14 @@ write_tasks() {
     done
 }
 
-# Ours: the `command` runner on the fake, through a `bench` mode.
+# Ours: our `codex_cli` runner on the fake (`[runners.codex] command`), in the
+# default mode `default_codex`: the same runner kind the references use.
 prepare_ours() {
     local bin=$1 ws=$2 agents=$2/millrace-agents
     "$bin" init --workspace "$ws" >/dev/null
-    printf 'mode bench extends default_codex {\n  runner command\n}\n' >"$agents/modes/bench.loop"
-    # The template has a `[runners.command]` table (`args = []`): fill it in.
-    sed -i -e "s|^\[runners.command\]|[runners.command]\ncommand = \"$FAKE\"|" \
-        -e '/^\[runners.command\]/,/^\[/ s|^args = \[\]|args = ["exec", "--json"]|' \
-        "$agents/millrace.toml"
+    # The template's `[runners.codex]` table names `command = "codex"`.
+    sed -i "s|^command = \"codex\"|command = \"$FAKE\"|" "$agents/millrace.toml"
+    grep -q "^command = \"$FAKE\"" "$agents/millrace.toml"
 }
 
 # The references: their codex runner, with `runners.codex.command` = the fake.
@@ -201,7 +200,7 @@ prepare_ref() {
 
 daemon_argv() { # runtime bin ws -> DAEMON argv
     case $1 in
-    ours) DAEMON=("$2" run daemon --workspace "$3" --mode bench --until-idle) ;;
+    ours) DAEMON=("$2" run daemon --workspace "$3" --mode default_codex --until-idle) ;;
     *) DAEMON=("$2" run daemon --workspace "$3") ;;
     esac
 }
@@ -257,28 +256,22 @@ cpu_seconds() {
 time_fake_like() { # runtime ws -> FAKE_MS FAKE_CPU_MS
     local rt=$1 ws=$2 agents=$2/millrace-agents out=$WORK/replay
     mkdir -p "$out"
+    # Our invocation record holds `program` and `argv`; the references' holds
+    # `command` (program first). Either way the stdin is closed.
+    local inv=$(find "$agents/runs" \( -name 'invocation.*.json' -o -name 'runner_invocation.*.json' \) | head -1)
     local -a argv=()
-    if [[ $rt == ours ]]; then
-        local prompt=$(find "$agents/runs" -name 'prompt.*.md' | head -1)
-        argv=("$prompt" "$FAKE" exec --json)
-        for ((b = 0; b < FAKE_BATCHES; b++)); do
-            MILLRACE_LAST_MESSAGE_PATH=$out/last.txt FAKE_CODEX_LOG=$out/fake.log \
-                "$SPAWN" "$K" "${argv[@]}"
-        done >"$out/timing.txt"
-    else
-        local inv=$(find "$agents/runs" -name 'runner_invocation.*.json' | head -1)
-        mapfile -d '' argv < <("$PY" - "$inv" "$out/last.txt" <<'EOF'
+    mapfile -d '' argv < <("$PY" - "$inv" "$out/last.txt" <<'EOF'
 import json, sys
-argv = json.load(open(sys.argv[1]))["command"]
+record = json.load(open(sys.argv[1]))
+argv = [record["program"]] + record["argv"] if "program" in record else record["command"]
 i = argv.index("--output-last-message")
 argv[i + 1] = sys.argv[2]
 sys.stdout.write("".join(a + "\0" for a in argv))
 EOF
-        )
-        for ((b = 0; b < FAKE_BATCHES; b++)); do
-            FAKE_CODEX_LOG=$out/fake.log "$SPAWN" "$K" - "${argv[@]}"
-        done >"$out/timing.txt"
-    fi
+    )
+    for ((b = 0; b < FAKE_BATCHES; b++)); do
+        FAKE_CODEX_LOG=$out/fake.log "$SPAWN" "$K" - "${argv[@]}"
+    done >"$out/timing.txt"
     FAKE_MS=$(awk '/^per_call_ms/ {print $2}' "$out/timing.txt" | sort -g | head -1)
     FAKE_CPU_MS=$(awk '/^cpu_per_call_ms/ {print $2}' "$out/timing.txt" | sort -g | head -1)
 }
@@ -401,7 +394,7 @@ run_maxticks_once() {
     if [[ $rt == ours ]]; then prepare_ours "$bin" "$ws"; else prepare_ref "$bin" "$ws"; fi
     write_tasks "$ws/millrace-agents/tasks/queue" "$n"
     local mode=()
-    [[ $rt == ours ]] && mode=(--mode bench)
+    [[ $rt == ours ]] && mode=(--mode default_codex)
     local fakelog=$WORK/logs/$tag.fake.log timef=$WORK/logs/$tag.time
     rm -f "$fakelog"
     local limit=$((12 * n)) load_before start status=ok disk

@@ -197,16 +197,23 @@ impl StageProcess {
     /// and waits until the output pipes are closed.
     pub async fn finish(mut self) {
         self.group.signal(Signal::SIGTERM);
-        let members = proc_tree::stage_processes(&self.tag, &[]);
-        proc_tree::signal_all(&members, Signal::SIGTERM);
-        if !self.drained_within(self.grace).await {
-            self.group.signal(Signal::SIGKILL);
+        // Walking `/proc` costs hundreds of reads; a subreaper with no
+        // child but running stage leaders knows there is nothing to find.
+        let strays = proc_tree::may_have_strays();
+        if strays {
+            let members = proc_tree::stage_processes(&self.tag, &[]);
+            proc_tree::signal_all(&members, Signal::SIGTERM);
+            if !self.drained_within(self.grace).await {
+                self.group.signal(Signal::SIGKILL);
+            }
+            proc_tree::kill_stage(&self.tag, &[]).await;
         }
-        proc_tree::kill_stage(&self.tag, &[]).await;
         self.drained_within(self.grace).await;
         self.group.disarm();
         proc_tree::forget_leader(self.leader);
-        proc_tree::reap_orphans();
+        if strays {
+            proc_tree::reap_orphans();
+        }
     }
 
     /// Waits up to `grace` for every copied output to reach end of file.

@@ -81,6 +81,18 @@ fn codex_hanging_is_killed_at_its_timeout_with_its_tools() {
     assert_killed_at_timeout(&ws, SLEEP);
 }
 
+/// A stage that ends normally takes the tool it detached with it.
+#[test]
+fn codex_finishing_normally_takes_its_detached_tool_with_it() {
+    let server = mock(leaving_a_tool(SLEEP + 3));
+    let Some(ws) = codex_workspace(&server, 60) else {
+        return;
+    };
+    run_daemon(&ws);
+    assert!(ws.path("tasks/done/t1.md").is_file());
+    assert_nothing_left(&ws, SLEEP + 3);
+}
+
 #[test]
 fn codex_stopped_with_the_daemon_leaves_nothing_behind() {
     let server = mock(hanging(SLEEP + 10));

@@ -202,6 +202,16 @@ pub fn hanging(secs: u32) -> Script {
         .repeat()
 }
 
+/// The builder starts a detached tool and answers; the stage ends normally
+/// with the tool still running, and the later stages pass.
+pub fn leaving_a_tool(secs: u32) -> Script {
+    Script::new()
+        .shell(detached_sleep(secs))
+        .message("Built it.\n\n### BUILDER_COMPLETE")
+        .message("Checked.\n\n### CHECKER_PASS")
+        .message("Updated.\n\n### UPDATE_COMPLETE")
+}
+
 /// Live processes tied to the workspace (by its path in their
 /// environment) or running `sleep <secs>`.
 pub fn leftovers(ws: &TestWorkspace, secs: u32) -> Vec<String> {
