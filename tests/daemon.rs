@@ -442,6 +442,47 @@ fn max_ticks_stops_after_the_stage_in_flight_and_the_next_run_resumes() {
     assert_eq!(outcomes_of(&ws, "t1").len(), 3);
 }
 
+/// Writes `relative` with a modification time an hour ago.
+fn write_aged(ws: &TestWorkspace, relative: &str) {
+    ws.write(relative, "half of a write");
+    let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    let file = std::fs::File::options()
+        .write(true)
+        .open(ws.path(relative))
+        .expect("open");
+    file.set_modified(hour_ago).expect("set mtime");
+}
+
+#[test]
+fn temp_files_left_by_killed_writes_are_swept_at_start() {
+    let ws = scripted("");
+    enqueue(&ws, "t1", &[]);
+    ws.run(&["run", "daemon", "--mode", "test", "--max-ticks", "1"])
+        .ok();
+    let snapshot: serde_json::Value =
+        serde_json::from_str(&ws.read("state/runtime_snapshot.json")).expect("snapshot");
+    let run_id = snapshot["active_runs"]["execution"]["run_id"]
+        .as_str()
+        .expect("a run in flight");
+    let left = [
+        "state/.tmp-a1".to_string(),
+        "tasks/queue/.tmp-b2".to_string(),
+        format!("runs/{run_id}/.tmp-c3"),
+    ];
+    for relative in &left {
+        write_aged(&ws, relative);
+    }
+    // Young: perhaps another process's write in progress.
+    ws.write("state/.tmp-young", "being written");
+    run_until_idle(&ws);
+    for relative in &left {
+        assert!(!ws.path(relative).exists(), "{relative} was left");
+    }
+    assert!(ws.path("state/.tmp-young").exists());
+    assert!(monitor(&ws).contains("removed 3 temp file(s)"));
+    assert!(exists(&ws, "tasks/done/t1.md"));
+}
+
 #[test]
 fn a_second_daemon_is_refused_while_the_first_holds_the_lock() {
     let ws = scripted("[[step]]\nnode = \"builder\"\ndelay_ms = 3000\n");

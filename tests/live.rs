@@ -125,6 +125,23 @@ fn a_queue_document_written_in_place_is_taken_once_complete() {
     assert!(!ws.path("tasks/queue/slow.md.invalid").exists());
 }
 
+/// A queue folder removed and created again under a live daemon is watched
+/// again: work written into it is taken at once, not at the next heartbeat
+/// (30 s).
+#[test]
+fn a_replaced_queue_folder_is_watched_again() {
+    let ws = scripted("");
+    let mut daemon = start_daemon(&ws, "test");
+    std::fs::remove_dir_all(ws.path("tasks/queue")).expect("remove the queue folder");
+    std::fs::create_dir_all(ws.path("tasks/queue")).expect("create it again");
+    enqueue(&ws, "t1", &[]);
+    await_files(ws.root(), "the task", Duration::from_secs(10), || {
+        ws.path("tasks/done/t1.md").is_file()
+    });
+    ws.run(&["stop"]).ok();
+    assert!(daemon.wait().expect("exit").success());
+}
+
 #[test]
 fn bad_mailbox_files_land_in_failed_and_the_daemon_keeps_running() {
     let ws = scripted("");

@@ -18,11 +18,16 @@ use super::monitor::short;
 use super::planes::to_ws_plane;
 use crate::check::{Plane, ResultClass};
 use crate::runners::{RunnerResult, StageOutcome, StageRequest};
+use crate::workspace::atomic::sweep_stale_temps;
 use crate::workspace::documents::WorkDocument;
 use crate::workspace::journal::RuntimeEvent;
 use crate::workspace::queue::MoveReason;
 use crate::workspace::state::{ActiveRun, StatusMarker};
-use crate::workspace::{Family, LifecycleState, Timestamp};
+use crate::workspace::{Family, LifecycleState, MailboxDir, Timestamp};
+
+/// How old a temp file must be to count as left behind (a live atomic write
+/// takes milliseconds; another process may be in the middle of one).
+const STALE_TEMP_AGE: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The environment variable every runner process of a workspace carries.
 pub const AGENTS_ENV: &str = "MILLRACE_AGENTS_DIR";
@@ -77,7 +82,46 @@ impl Engine {
         }
         self.drop_unknown_runs()?;
         self.requeue_unowned_items()?;
-        self.reset_impossible_markers()
+        self.reset_impossible_markers()?;
+        self.sweep_stale_temps();
+        Ok(())
+    }
+
+    /// Removes the temp files of atomic writes a killed process left in the
+    /// folders the daemon writes (its state, the queues, the mailbox, closure
+    /// targets, the runs in flight).
+    fn sweep_stale_temps(&mut self) {
+        let mut dirs = vec![self.paths.state_dir(), self.paths.arbiter_targets_dir()];
+        dirs.extend(
+            [
+                MailboxDir::Incoming,
+                MailboxDir::Processed,
+                MailboxDir::Failed,
+            ]
+            .map(|which| self.paths.mailbox_dir(which)),
+        );
+        for family in Family::ALL {
+            dirs.extend(
+                family
+                    .states()
+                    .iter()
+                    .map(|s| self.paths.lifecycle_dir(family, *s)),
+            );
+        }
+        for run in self.snapshot.active_runs.values() {
+            let run_dir = self.run_dir(&run.run_id);
+            dirs.push(run_dir.join("stage_results"));
+            dirs.push(run_dir);
+        }
+        let removed: usize = dirs
+            .iter()
+            .filter_map(|dir| sweep_stale_temps(dir, STALE_TEMP_AGE).ok())
+            .sum();
+        if removed > 0 {
+            self.repaired(format!(
+                "removed {removed} temp file(s) left by writes a killed process never finished"
+            ));
+        }
     }
 
     fn repaired(&mut self, message: String) {

@@ -83,6 +83,7 @@ impl FolderWatch {
     /// the other folders are remembered for [`FolderWatch::take_due`].
     pub fn drain(&mut self) -> Vec<FileEvent> {
         let mut queue = Vec::new();
+        let mut gone = Vec::new();
         loop {
             let events = match self.inotify.get_mut().read_events(&mut self.buffer) {
                 Ok(events) => events,
@@ -94,6 +95,9 @@ impl FolderWatch {
             };
             for event in events {
                 let name = event.name.map(PathBuf::from);
+                if event.mask.contains(EventMask::IGNORED) {
+                    gone.push(event.wd.clone());
+                }
                 match classify(&self.folders, &event.wd, event.mask, name) {
                     Seen::Queue(change) => queue.push(change),
                     Seen::Due(due) => self.due.merge(due),
@@ -101,7 +105,27 @@ impl FolderWatch {
                 }
             }
         }
+        for descriptor in gone {
+            self.watch_again(&descriptor);
+        }
         queue
+    }
+
+    /// A folder was removed or replaced (its watch ended): watch the folder
+    /// now at that path, created if missing. Until that succeeds, the
+    /// heartbeat's full listing covers it.
+    fn watch_again(&mut self, descriptor: &WatchDescriptor) {
+        let Some((folder, dir)) = self.folders.remove(descriptor) else {
+            return;
+        };
+        let added = std::fs::create_dir_all(&dir).and_then(|()| {
+            let inotify = self.inotify.get_ref();
+            inotify.watches().add(&dir, mask(folder))
+        });
+        if let Ok(descriptor) = added {
+            self.folders.insert(descriptor, (folder, dir));
+        }
+        self.due = Due::ALL;
     }
 
     /// The folders to read again, forgetting them.

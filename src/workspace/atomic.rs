@@ -78,6 +78,36 @@ pub fn append_line(path: &Path, line: &str) -> io::Result<()> {
     file.write_all(&buffer)
 }
 
+/// The prefix of every temp file an atomic write creates.
+pub const TEMP_PREFIX: &str = ".tmp-";
+
+/// Removes the temp files (`.tmp-*`) in `dir` last modified more than `age`
+/// ago: left by writers killed between creating and renaming them. A live
+/// atomic write takes milliseconds, so an old temp file has no owner; a
+/// young one may belong to another process writing right now and stays.
+/// Returns how many were removed; a missing `dir` holds none.
+pub fn sweep_stale_temps(dir: &Path, age: std::time::Duration) -> io::Result<usize> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(0),
+        Err(error) => return Err(error),
+    };
+    let mut removed = 0;
+    for entry in entries {
+        let entry = entry?;
+        let is_temp = entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX);
+        if is_temp && older_than(&entry, age) && std::fs::remove_file(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+fn older_than(entry: &std::fs::DirEntry, age: std::time::Duration) -> bool {
+    let modified = entry.metadata().and_then(|m| m.modified());
+    modified.is_ok_and(|at| at.elapsed().is_ok_and(|elapsed| elapsed > age))
+}
+
 /// Fsyncs the directory holding `path`, making a rename or creation durable.
 pub fn sync_parent(path: &Path) -> io::Result<()> {
     match path.parent() {
@@ -91,7 +121,9 @@ fn temp_in_parent(path: &Path) -> io::Result<NamedTempFile> {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
-    tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)
+    tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .tempfile_in(dir)
 }
 
 fn filled_temp(path: &Path, bytes: &[u8]) -> io::Result<NamedTempFile> {
