@@ -193,9 +193,7 @@ pub fn persisted_currentness(
 
 fn persist(workspace: &Workspace, plan: &Plan) -> CliResult {
     let path = workspace.plan_path();
-    let dir = path.parent().unwrap_or(&workspace.agents);
-    std::fs::create_dir_all(dir)
-        .and_then(|()| crate::workspace::atomic::write_atomic(&path, plan_to_json(plan).as_bytes()))
+    crate::workspace::atomic::write_atomic_creating_parent(&path, plan_to_json(plan).as_bytes())
         .map_err(|e| CliError::Failed(format!("cannot write {}: {e}", path.display())))
 }
 

@@ -83,10 +83,8 @@ fn write_missing(path: &Path, bytes: &[u8]) -> Result<bool, CliError> {
     if path.exists() {
         return Ok(false);
     }
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
-    }
-    crate::workspace::atomic::write_atomic(path, bytes).map_err(|e| io_error(path, e))?;
+    crate::workspace::atomic::write_atomic_creating_parent(path, bytes)
+        .map_err(|e| io_error(path, e))?;
     Ok(true)
 }
 

@@ -96,9 +96,7 @@ fn apply(
             continue;
         };
         let target = paths.agents_dir().join(&entry.path);
-        let dir = target.parent().unwrap_or(paths.agents_dir());
-        std::fs::create_dir_all(dir)
-            .and_then(|()| crate::workspace::atomic::write_atomic(&target, bytes))
+        crate::workspace::atomic::write_atomic_creating_parent(&target, bytes)
             .map_err(|e| CliError::Failed(format!("cannot write {}: {e}", target.display())))?;
     }
     let manifest = baseline::applied_manifest(entries);

@@ -96,7 +96,9 @@ impl FolderWatch {
             for event in events {
                 let name = event.name.map(PathBuf::from);
                 if event.mask.contains(EventMask::IGNORED) {
+                    // The folder was removed or replaced: watch it again.
                     gone.push(event.wd.clone());
+                    continue;
                 }
                 match classify(&self.folders, &event.wd, event.mask, name) {
                     Seen::Queue(change) => queue.push(change),
@@ -125,7 +127,8 @@ impl FolderWatch {
         if let Ok(descriptor) = added {
             self.folders.insert(descriptor, (folder, dir));
         }
-        self.due = Due::ALL;
+        // Whatever arrived while the folder was unwatched is found by listing.
+        self.due.merge(Due::ALL);
     }
 
     /// The folders to read again, forgetting them.
@@ -164,8 +167,7 @@ fn classify(
     mask: EventMask,
     name: Option<PathBuf>,
 ) -> Seen {
-    let lost = EventMask::Q_OVERFLOW | EventMask::IGNORED;
-    if mask.intersects(lost) {
+    if mask.contains(EventMask::Q_OVERFLOW) {
         return Seen::Due(Due::ALL);
     }
     let Some((folder, dir)) = folders.get(descriptor) else {

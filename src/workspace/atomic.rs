@@ -15,6 +15,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     sync_parent(path)
 }
 
+/// [`write_atomic`], creating the parent directory first when missing.
+pub fn write_atomic_creating_parent(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    write_atomic(path, bytes)
+}
+
 /// Like [`write_atomic`] without the two fsyncs: readers still see the old or
 /// the new content, never a torn file, and a killed process loses nothing
 /// (the page cache survives it), but a power loss may keep the old content.
@@ -72,6 +80,11 @@ fn rename_checked(from: &Path, to: &Path) -> io::Result<()> {
 /// for appending, so concurrent appenders never interleave within a line.
 pub fn append_line(path: &Path, line: &str) -> io::Result<()> {
     let mut file = OpenOptions::new().create(true).append(true).open(path)?;
+    write_line(&mut file, line)
+}
+
+/// Writes `line` and its `\n` with a single `write` (see [`append_line`]).
+pub fn write_line(file: &mut File, line: &str) -> io::Result<()> {
     let mut buffer = Vec::with_capacity(line.len() + 1);
     buffer.extend_from_slice(line.as_bytes());
     buffer.push(b'\n');

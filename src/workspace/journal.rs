@@ -1,7 +1,7 @@
 //! The event journal (`logs/runtime_events.jsonl`): typed events, append-only, rotated by size, tailed from the end.
 
 use std::fs::{File, Metadata, OpenOptions};
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, Read, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use thiserror::Error;
 
+use super::atomic::write_line;
 use super::family::{Family, LifecycleState, Plane};
 use super::paths::WorkspacePaths;
 use super::state::WorkItemRef;
@@ -368,11 +369,8 @@ impl Journal {
                 ino: meta.ino(),
             });
         }
-        let mut buffer = Vec::with_capacity(line.len() + 1);
-        buffer.extend_from_slice(line.as_bytes());
-        buffer.push(b'\n');
         match open.as_mut() {
-            Some(open) => open.file.write_all(&buffer),
+            Some(open) => write_line(&mut open.file, line),
             None => Ok(()),
         }
     }
