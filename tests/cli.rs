@@ -181,6 +181,30 @@ fn currentness_follows_edits_to_prompts_and_config() {
     );
 }
 
+/// The plan file's inode: an atomic rewrite replaces it.
+fn plan_inode(ws: &TestWorkspace) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(ws.path("state/compiled_plan.json"))
+        .expect("the plan file")
+        .ino()
+}
+
+#[test]
+fn an_unchanged_plan_is_not_written_again() {
+    let ws = TestWorkspace::new();
+    ws.run(&["compile", "validate"]).ok();
+    let first = plan_inode(&ws);
+    ws.run(&["compile", "validate"]).ok();
+    assert_eq!(plan_inode(&ws), first, "same inputs: the file stays");
+    ws.write("entrypoints/execution/builder.md", "edited prompt\n");
+    ws.run(&["compile", "validate"]).ok();
+    assert_ne!(
+        plan_inode(&ws),
+        first,
+        "an edited input: the plan is rewritten"
+    );
+}
+
 #[test]
 fn graph_exports_every_format() {
     let ws = TestWorkspace::new();

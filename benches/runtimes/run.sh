@@ -348,16 +348,27 @@ run_daemon_once() {
     elif ((rc == 2)); then
         kill -TERM "$dpid" 2>/dev/null || true
     fi
-    local waited=0
-    while kill -0 "$dpid" 2>/dev/null && ((waited < 600)); do
-        sleep 0.1
-        waited=$((waited + 1))
-    done
-    if kill -0 "$dpid" 2>/dev/null; then
-        status="$status;stop-ignored"
-        kill -TERM "$dpid" 2>/dev/null || true
+    if [[ $rt == ours && $rc != 2 ]]; then
+        # Ours exits by itself once idle: wait for exactly that moment (a
+        # sleep-and-check loop here would add up to its period to the wall
+        # time), with a watchdog in case it does not.
+        (sleep 60 && kill -TERM "$dpid" 2>/dev/null) &
+        local watchdog=$!
+        wait "$tpid" || true
+        kill "$watchdog" 2>/dev/null || status="$status;no-exit-within-60s"
+        wait "$watchdog" 2>/dev/null || true
+    else
+        local waited=0
+        while kill -0 "$dpid" 2>/dev/null && ((waited < 600)); do
+            sleep 0.1
+            waited=$((waited + 1))
+        done
+        if kill -0 "$dpid" 2>/dev/null; then
+            status="$status;stop-ignored"
+            kill -TERM "$dpid" 2>/dev/null || true
+        fi
+        wait "$tpid" || true
     fi
-    wait "$tpid" || true
     local t_exit=$EPOCHREALTIME
     load_after=$(cut -d' ' -f1 /proc/loadavg)
     # Ours exits by itself when idle: its wall time is the whole process (start-up

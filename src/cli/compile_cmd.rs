@@ -88,7 +88,7 @@ pub fn compile_and_persist(args: &CompileArgs, out: &mut Out) -> Result<Compiled
     let workspace = Workspace::open(&args.workspace)?;
     let config = load_config(&workspace, args.config.as_deref())?;
     let mode = mode_name(args.mode.as_deref(), &config);
-    let before = persisted_currentness(&workspace, &config, &mode);
+    let saved = std::fs::read(workspace.plan_path()).ok();
     let compilation = compile_workspace(&workspace, &config, &mode, args.deny.is_some())?;
     report(&compilation.sources, &compilation.diagnostics);
     let warnings = compilation.diagnostics.warnings().count();
@@ -107,7 +107,8 @@ pub fn compile_and_persist(args: &CompileArgs, out: &mut Out) -> Result<Compiled
                 out.kv("ok", false)?;
                 return fail(format!("{warnings} warning(s) denied by `--deny warnings`"));
             }
-            persist(&workspace, &plan)?;
+            let before = currentness_before(saved.as_deref(), &plan);
+            persist_if_changed(&workspace, &plan, saved.as_deref())?;
             out.kv("ok", true)?;
             out.kv("mode_id", &plan.mode_id)?;
             out.kv("plan_id", &plan.plan_id)?;
@@ -191,9 +192,28 @@ pub fn persisted_currentness(
     currentness(Some(&plan), mode, &now)
 }
 
-fn persist(workspace: &Workspace, plan: &Plan) -> CliResult {
+/// How the saved plan compared with the inputs before this compilation: the
+/// new plan's fingerprint is over the inputs as they are now, so the saved
+/// plan was current exactly when it has the same mode and fingerprint.
+fn currentness_before(saved: Option<&[u8]>, plan: &Plan) -> Currentness {
+    match saved.map(plan_from_json) {
+        Some(Ok(old)) if old.mode_id == plan.mode_id && old.fingerprint == plan.fingerprint => {
+            Currentness::Current
+        }
+        Some(Ok(_)) => Currentness::Stale,
+        None | Some(Err(_)) => Currentness::Missing,
+    }
+}
+
+/// Writes the plan unless the file already holds exactly it: a daemon start
+/// on an unchanged workspace costs no durable write.
+fn persist_if_changed(workspace: &Workspace, plan: &Plan, saved: Option<&[u8]>) -> CliResult {
+    let json = plan_to_json(plan);
+    if saved == Some(json.as_bytes()) {
+        return Ok(());
+    }
     let path = workspace.plan_path();
-    crate::workspace::atomic::write_atomic_creating_parent(&path, plan_to_json(plan).as_bytes())
+    crate::workspace::atomic::write_atomic_creating_parent(&path, json.as_bytes())
         .map_err(|e| CliError::Failed(format!("cannot write {}: {e}", path.display())))
 }
 

@@ -4,7 +4,7 @@
 //! no placeholder text; its skills must exist. Findings are warnings: an
 //! operator's edited copies still compile.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use super::compile::InputReader;
 use super::model::{NodePlan, Plan};
@@ -37,43 +37,71 @@ fn effect_artifacts(effect: &str) -> &'static [&'static str] {
 
 const PLACEHOLDERS: &[&str] = &["TODO", "TBD", "FIXME", "lorem ipsum", "XXX"];
 
-/// Lints every node of the plan; each file is checked once per node.
+/// Lints every node of the plan. A file shared by several nodes (a skill,
+/// an entrypoint) is read and scanned for placeholders once.
 pub fn lint(plan: &Plan, read: &InputReader<'_>) -> Vec<LintFinding> {
+    let mut files = ScannedFiles {
+        read,
+        scanned: HashMap::new(),
+    };
     let mut findings = BTreeSet::new();
     for (plane, p) in &plan.planes {
         for (name, node) in &p.nodes {
             let at = format!("{plane}/{name}");
-            lint_node(&at, node, read, &mut findings);
+            lint_node(&at, node, &mut files, &mut findings);
         }
     }
     findings.into_iter().collect()
 }
 
-fn lint_node(at: &str, node: &NodePlan, read: &InputReader<'_>, out: &mut BTreeSet<LintFinding>) {
+/// A contract file's text and the placeholder lines found in it.
+struct Scanned {
+    text: String,
+    placeholders: Vec<String>,
+}
+
+/// Contract files by path, each read at most once (`None`: missing).
+struct ScannedFiles<'r> {
+    read: &'r InputReader<'r>,
+    scanned: HashMap<String, Option<Scanned>>,
+}
+
+impl ScannedFiles<'_> {
+    fn get(&mut self, path: &str) -> Option<&Scanned> {
+        if !self.scanned.contains_key(path) {
+            let scanned = (self.read)(path).map(|bytes| {
+                let text = String::from_utf8_lossy(&bytes).into_owned();
+                let placeholders = placeholder_lines(&text);
+                Scanned { text, placeholders }
+            });
+            self.scanned.insert(path.to_string(), scanned);
+        }
+        self.scanned.get(path).and_then(Option::as_ref)
+    }
+}
+
+fn lint_node(at: &str, node: &NodePlan, files: &mut ScannedFiles, out: &mut BTreeSet<LintFinding>) {
     let finding = |path: &str, message: String| LintFinding {
         path: path.to_string(),
         node: at.to_string(),
         message,
     };
     for skill in &node.skills {
-        match read(skill) {
+        match files.get(skill) {
             None => drop(out.insert(finding(skill, "the skill file is missing".into()))),
-            Some(bytes) => {
-                placeholder_findings(skill, &String::from_utf8_lossy(&bytes), &finding, out)
-            }
+            Some(scanned) => placeholder_findings(skill, scanned, &finding, out),
         }
     }
-    let Some(bytes) = read(&node.entrypoint) else {
+    let Some(scanned) = files.get(&node.entrypoint) else {
         out.insert(finding(
             &node.entrypoint,
             "the entrypoint file is missing".into(),
         ));
         return;
     };
-    let text = String::from_utf8_lossy(&bytes);
-    marker_findings(&node.entrypoint, &text, node, &finding, out);
-    artifact_findings(&node.entrypoint, &text, node, &finding, out);
-    placeholder_findings(&node.entrypoint, &text, &finding, out);
+    marker_findings(&node.entrypoint, &scanned.text, node, &finding, out);
+    artifact_findings(&node.entrypoint, &scanned.text, node, &finding, out);
+    placeholder_findings(&node.entrypoint, scanned, &finding, out);
 }
 
 /// `### NAME` lines: every legal outcome, and nothing else.
@@ -143,31 +171,42 @@ fn artifact_findings(
 
 fn placeholder_findings(
     path: &str,
-    text: &str,
+    scanned: &Scanned,
     finding: &dyn Fn(&str, String) -> LintFinding,
     out: &mut BTreeSet<LintFinding>,
 ) {
-    for (n, line) in text.lines().enumerate() {
-        let lower = line.to_lowercase();
-        let hit = PLACEHOLDERS.iter().find(|p| {
-            if p.chars().all(|c| c.is_ascii_uppercase()) {
-                line.split(|c: char| !c.is_ascii_alphanumeric())
-                    .any(|w| w == **p)
-            } else {
-                lower.contains(&p.to_lowercase())
-            }
-        });
-        if let Some(word) = hit {
-            out.insert(finding(
-                path,
-                format!("line {}: placeholder text `{word}`", n + 1),
-            ));
+    for message in &scanned.placeholders {
+        out.insert(finding(path, message.clone()));
+    }
+}
+
+/// One message per placeholder a line holds: an upper-case marker as a whole
+/// word, other placeholders in any case, or a line that is only an ellipsis.
+fn placeholder_lines(text: &str) -> Vec<String> {
+    // ASCII lower-casing keeps byte offsets, so the lines stay aligned.
+    let lowered = text.to_ascii_lowercase();
+    let mut messages = Vec::new();
+    for (n, (line, lower)) in text.lines().zip(lowered.lines()).enumerate() {
+        if let Some(word) = PLACEHOLDERS
+            .iter()
+            .find(|p| line_has_placeholder(line, lower, p))
+        {
+            messages.push(format!("line {}: placeholder text `{word}`", n + 1));
         }
         if line.trim() == "..." || line.trim() == "…" {
-            out.insert(finding(
-                path,
-                format!("line {}: placeholder text `...`", n + 1),
-            ));
+            messages.push(format!("line {}: placeholder text `...`", n + 1));
         }
+    }
+    messages
+}
+
+fn line_has_placeholder(line: &str, lower: &str, placeholder: &str) -> bool {
+    if placeholder.chars().all(|c| c.is_ascii_uppercase()) {
+        line.contains(placeholder)
+            && line
+                .split(|c: char| !c.is_ascii_alphanumeric())
+                .any(|w| w == placeholder)
+    } else {
+        lower.contains(&placeholder.to_ascii_lowercase())
     }
 }

@@ -64,6 +64,9 @@ pub fn run_daemon(
     runtime.block_on(async move {
         let (mut engine, lock, mut loops) = start(paths, plan, &mut options)?;
         let result = event_loop(&mut engine, &mut loops, &options).await;
+        if let Some(folders) = &mut loops.folders {
+            folders.stop();
+        }
         let reason = if result.as_ref().is_ok_and(|s| s.interrupted) {
             "signal"
         } else {

@@ -143,6 +143,9 @@ impl Engine {
             })
             .map(|(p, r)| (*p, r.clone()))
             .collect();
+        if stale.is_empty() {
+            return Ok(());
+        }
         for (plane, run) in stale {
             self.snapshot.active_runs.remove(&plane);
             self.repaired(format!(

@@ -79,6 +79,17 @@ impl FolderWatch {
         })
     }
 
+    /// Ends every watch ahead of closing the instance. The kernel frees
+    /// watches in a deferred grace period, and closing an instance waits for
+    /// any pending one; ending the watches first, while the daemon writes its
+    /// last state, keeps that wait (often 10-15 ms) off the way out.
+    pub fn stop(&mut self) {
+        let mut watches = self.inotify.get_ref().watches();
+        for (descriptor, _) in self.folders.drain() {
+            let _ = watches.remove(descriptor);
+        }
+    }
+
     /// The queue changes the kernel holds so far, in order, without waiting;
     /// the other folders are remembered for [`FolderWatch::take_due`].
     pub fn drain(&mut self) -> Vec<FileEvent> {
