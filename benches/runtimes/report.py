@@ -332,7 +332,7 @@ the disk and tmpfs tables.
         doc += f"""
 ## One process per stage (`run daemon --max-ticks 1` in a loop)
 
-A bash loop runs `millrace run daemon --workspace WS --max-ticks 1` (ours: `--mode bench` too) until
+A bash loop runs `millrace run daemon --workspace WS --max-ticks 1` (ours: `--mode default_codex` too) until
 `tasks/done/` holds N files, at most 12N times; the whole loop is timed. This is how the issue expected
 the references to be driven; it pays process start-up (and, for the references, plan loading) per stage.
 

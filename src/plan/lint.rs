@@ -180,8 +180,9 @@ fn placeholder_findings(
     }
 }
 
-/// One message per placeholder a line holds: an upper-case marker as a whole
-/// word, other placeholders in any case, or a line that is only an ellipsis.
+/// The placeholder findings of a file: per line, the first placeholder it
+/// holds (an upper-case marker as a whole word, other placeholders in any
+/// case), and a line that is only an ellipsis.
 fn placeholder_lines(text: &str) -> Vec<String> {
     // ASCII lower-casing keeps byte offsets, so the lines stay aligned.
     let lowered = text.to_ascii_lowercase();
@@ -208,5 +209,34 @@ fn line_has_placeholder(line: &str, lower: &str, placeholder: &str) -> bool {
                 .any(|w| w == placeholder)
     } else {
         lower.contains(&placeholder.to_ascii_lowercase())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::placeholder_lines;
+
+    #[test]
+    fn placeholders_are_whole_upper_case_words_or_any_case_phrases() {
+        let text = "TODO: write this\nTODOS and todo are words\nLorem IPSUM dolor\n  ...\n…\nfine\nA TBD, then XXX\n";
+        assert_eq!(
+            placeholder_lines(text),
+            [
+                "line 1: placeholder text `TODO`",
+                "line 3: placeholder text `lorem ipsum`",
+                "line 4: placeholder text `...`",
+                "line 5: placeholder text `...`",
+                "line 7: placeholder text `TBD`",
+            ]
+        );
+    }
+
+    #[test]
+    fn line_numbers_survive_non_ascii_text() {
+        let text = "Größe ÄÖÜ\r\nnothing\r\nstill FIXME\r\n";
+        assert_eq!(
+            placeholder_lines(text),
+            ["line 3: placeholder text `FIXME`"]
+        );
     }
 }
