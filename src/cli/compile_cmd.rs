@@ -192,17 +192,11 @@ pub fn persisted_currentness(
     currentness(Some(&plan), mode, &now)
 }
 
-/// How the saved plan compared with the inputs before this compilation: the
-/// new plan's fingerprint is over the inputs as they are now, so the saved
-/// plan was current exactly when it has the same mode and fingerprint.
+/// How the saved plan compared with the inputs before this compilation (the
+/// new plan's inputs are those inputs as they are now).
 fn currentness_before(saved: Option<&[u8]>, plan: &Plan) -> Currentness {
-    match saved.map(plan_from_json) {
-        Some(Ok(old)) if old.mode_id == plan.mode_id && old.fingerprint == plan.fingerprint => {
-            Currentness::Current
-        }
-        Some(Ok(_)) => Currentness::Stale,
-        None | Some(Err(_)) => Currentness::Missing,
-    }
+    let old = saved.and_then(|bytes| plan_from_json(bytes).ok());
+    currentness(old.as_ref(), &plan.mode_id, &plan.inputs)
 }
 
 /// Writes the plan unless the file already holds exactly it: a daemon start
