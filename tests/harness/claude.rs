@@ -12,14 +12,19 @@ fn claude_workspace(server: &MockServer, timeout_s: u64) -> Option<TestWorkspace
     let claude = cli("claude")?;
     let ws = workspace("claude_code", "mock-model", timeout_s);
     let home = home(&ws, "claude");
-    let home = home.display();
-    let millrace = format!(
-        "[auto_recovery]\n# These tests watch the CLI fail; the runtime's own retries are tested elsewhere.\nmax_transient_retries = 0\n\n[runners.claude]\ncommand = \"{}\"\n\n[runners.claude.env]\nHOME = \"{home}\"\nCLAUDE_CONFIG_DIR = \"{home}\"\n\
-ANTHROPIC_BASE_URL = \"{}\"\nANTHROPIC_API_KEY = \"dummy\"\nCLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC = \"1\"\n\
-DISABLE_AUTOUPDATER = \"1\"\nDISABLE_TELEMETRY = \"1\"\nDISABLE_ERROR_REPORTING = \"1\"\nCLAUDE_CODE_MAX_RETRIES = \"1\"\n",
-        claude.display(),
-        server.url()
-    );
+    let home = home.display().to_string();
+    let env = [
+        ("HOME", home.clone()),
+        ("CLAUDE_CONFIG_DIR", home),
+        ("ANTHROPIC_BASE_URL", server.url()),
+        ("ANTHROPIC_API_KEY", "dummy".into()),
+        ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1".into()),
+        ("DISABLE_AUTOUPDATER", "1".into()),
+        ("DISABLE_TELEMETRY", "1".into()),
+        ("DISABLE_ERROR_REPORTING", "1".into()),
+        ("CLAUDE_CODE_MAX_RETRIES", "1".into()),
+    ];
+    let millrace = runner_config("claude", &claude, &[], &env);
     ws.write("millrace.toml", &millrace);
     Some(ws)
 }
@@ -51,18 +56,12 @@ fn claude_with_a_failing_model_ends_blocked_as_provider_unavailable() {
 
 #[test]
 fn claude_recovers_from_a_single_failure() {
-    let mut script = Script::new().http_error(503);
-    script.turns.extend(three_stages().turns);
-    let server = mock(script);
+    let server = mock(after_one_error(503));
     let Some(ws) = claude_workspace(&server, 60) else {
         return;
     };
     run_daemon(&ws);
-    assert!(
-        ws.path("tasks/done/t1.md").is_file(),
-        "{}",
-        ws.read("logs/monitor.log")
-    );
+    assert_done(&ws);
 }
 
 #[test]

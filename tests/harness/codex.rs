@@ -19,11 +19,13 @@ fn codex_workspace(server: &MockServer, timeout_s: u64) -> Option<TestWorkspace>
         server.v1_url()
     );
     std::fs::write(home.join("config.toml"), config).expect("codex config");
-    let millrace = format!(
-        "[auto_recovery]\n# These tests watch the CLI fail; the runtime's own retries are tested elsewhere.\nmax_transient_retries = 0\n\n[runners.codex]\ncommand = \"{}\"\nextra_config = [\"model_providers.mock.request_max_retries=1\", \"model_providers.mock.stream_max_retries=1\"]\n\n\
-[runners.codex.env]\nCODEX_HOME = \"{home}\"\nHOME = \"{home}\"\n",
-        codex.display(),
-        home = home.display()
+    let retries = "extra_config = [\"model_providers.mock.request_max_retries=1\", \"model_providers.mock.stream_max_retries=1\"]";
+    let home = home.display().to_string();
+    let millrace = runner_config(
+        "codex",
+        &codex,
+        &[retries.to_string()],
+        &[("CODEX_HOME", home.clone()), ("HOME", home)],
     );
     ws.write("millrace.toml", &millrace);
     Some(ws)
@@ -57,18 +59,12 @@ fn codex_with_a_failing_model_ends_blocked_as_provider_unavailable() {
 
 #[test]
 fn codex_recovers_from_a_single_failure() {
-    let mut script = Script::new().http_error(500);
-    script.turns.extend(three_stages().turns);
-    let server = mock(script);
+    let server = mock(after_one_error(500));
     let Some(ws) = codex_workspace(&server, 60) else {
         return;
     };
     run_daemon(&ws);
-    assert!(
-        ws.path("tasks/done/t1.md").is_file(),
-        "{}",
-        ws.read("logs/monitor.log")
-    );
+    assert_done(&ws);
 }
 
 #[test]

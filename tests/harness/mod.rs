@@ -61,6 +61,31 @@ pub fn workspace(runner: &str, model: &str, timeout_s: u64) -> TestWorkspace {
     ws
 }
 
+/// `millrace.toml` for a real-CLI test: the CLI at `command` under
+/// `[runners.<table>]` with extra `settings` lines and its environment, and
+/// no runtime retries (these tests watch the CLI fail; the runtime's own
+/// retries are tested elsewhere).
+pub fn runner_config(
+    table: &str,
+    command: &Path,
+    settings: &[String],
+    env: &[(&str, String)],
+) -> String {
+    let mut config = format!(
+        "[auto_recovery]\nmax_transient_retries = 0\n\n[runners.{table}]\ncommand = \"{}\"\n",
+        command.display()
+    );
+    for line in settings {
+        config.push_str(line);
+        config.push('\n');
+    }
+    config.push_str(&format!("\n[runners.{table}.env]\n"));
+    for (key, value) in env {
+        config.push_str(&format!("{key} = \"{value}\"\n"));
+    }
+    config
+}
+
 /// A private directory for a CLI's home and settings.
 pub fn home(ws: &TestWorkspace, name: &str) -> PathBuf {
     let dir = ws.root().join(".homes").join(name);
@@ -94,6 +119,22 @@ pub fn three_stages() -> Script {
         .message("Checked.\n\n### CHECKER_PASS")
         .shell("echo updated > updated.txt")
         .message("Updated.\n\n### UPDATE_COMPLETE")
+}
+
+/// The model fails once with HTTP `status`, then serves the three stages.
+pub fn after_one_error(status: u16) -> Script {
+    let mut script = Script::new().http_error(status);
+    script.turns.extend(three_stages().turns);
+    script
+}
+
+/// The task reached `tasks/done/`.
+pub fn assert_done(ws: &TestWorkspace) {
+    assert!(
+        ws.path("tasks/done/t1.md").is_file(),
+        "{}",
+        ws.read("logs/monitor.log")
+    );
 }
 
 /// Every stage result of the workspace, as JSON.

@@ -20,11 +20,13 @@ fn pi_workspace(server: &MockServer, timeout_s: u64) -> Option<TestWorkspace> {
     std::fs::write(home.join("models.json"), models.to_string()).expect("models");
     let settings = r#"{"retry": {"enabled": true, "maxRetries": 1, "baseDelayMs": 100, "provider": {"maxRetries": 0}}}"#;
     std::fs::write(home.join("settings.json"), settings).expect("settings");
-    let millrace = format!(
-        "[auto_recovery]\n# These tests watch the CLI fail; the runtime's own retries are tested elsewhere.\nmax_transient_retries = 0\n\n[runners.pi]\ncommand = \"{}\"\n\n[runners.pi.env]\nPI_CODING_AGENT_DIR = \"{home}\"\nHOME = \"{home}\"\nPI_OFFLINE = \"1\"\n",
-        pi.display(),
-        home = home.display()
-    );
+    let home = home.display().to_string();
+    let env = [
+        ("PI_CODING_AGENT_DIR", home.clone()),
+        ("HOME", home),
+        ("PI_OFFLINE", "1".into()),
+    ];
+    let millrace = runner_config("pi", &pi, &[], &env);
     ws.write("millrace.toml", &millrace);
     Some(ws)
 }
@@ -56,18 +58,12 @@ fn pi_with_a_failing_model_ends_blocked_as_provider_unavailable() {
 
 #[test]
 fn pi_follows_its_own_retry_after_a_single_failure() {
-    let mut script = Script::new().http_error(503);
-    script.turns.extend(three_stages().turns);
-    let server = mock(script);
+    let server = mock(after_one_error(503));
     let Some(ws) = pi_workspace(&server, 60) else {
         return;
     };
     run_daemon(&ws);
-    assert!(
-        ws.path("tasks/done/t1.md").is_file(),
-        "{}",
-        ws.read("logs/monitor.log")
-    );
+    assert_done(&ws);
 }
 
 #[test]
