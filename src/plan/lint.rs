@@ -35,6 +35,8 @@ fn effect_artifacts(effect: &str) -> &'static [&'static str] {
     }
 }
 
+/// Upper-case markers match as whole words; the others are written in lower
+/// case and match in any case.
 const PLACEHOLDERS: &[&str] = &["TODO", "TBD", "FIXME", "lorem ipsum", "XXX"];
 
 /// Lints every node of the plan. A file shared by several nodes (a skill,
@@ -208,7 +210,7 @@ fn line_has_placeholder(line: &str, lower: &str, placeholder: &str) -> bool {
                 .split(|c: char| !c.is_ascii_alphanumeric())
                 .any(|w| w == placeholder)
     } else {
-        lower.contains(&placeholder.to_ascii_lowercase())
+        lower.contains(placeholder)
     }
 }
 
