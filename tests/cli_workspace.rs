@@ -352,6 +352,8 @@ fn write_lock(ws: &TestWorkspace, pid: u32) {
         owner_hostname: hostname(),
         owner_session_id: "s-1".into(),
         boot_id: None,
+        pid_namespace: None,
+        owner_started_ticks: None,
         acquired_at: Timestamp::now(),
     };
     let text = serde_json::to_string(&record).expect("lock json");

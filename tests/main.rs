@@ -8,6 +8,7 @@ mod contracts;
 mod control;
 mod daemon;
 mod fuzz;
+mod hardening;
 mod harness;
 mod live;
 mod runners;

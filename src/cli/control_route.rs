@@ -53,10 +53,15 @@ impl Direct {
             Err(StateError::Invalid { .. }) if reset => RuntimeSnapshot::default(),
             Err(error) => return Err(failed(&error)),
         };
+        let mut queue = QueueStore::open(paths).map_err(|e| failed(&e))?;
+        let journal = Journal::new(paths);
+        for record in queue.take_quarantined() {
+            let _ = journal.append(record.to_event());
+        }
         Ok(Direct {
             paths: paths.clone(),
-            queue: QueueStore::open(paths).map_err(|e| failed(&e))?,
-            journal: Journal::new(paths),
+            queue,
+            journal,
             snapshot,
             save_snapshot: false,
         })

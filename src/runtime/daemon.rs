@@ -16,9 +16,9 @@ use crate::runners::{Runners, RunnersConfig};
 use crate::workspace::intake::{IdeaOutcome, normalize_idea};
 use crate::workspace::journal::{Journal, RuntimeEvent};
 use crate::workspace::lock::{self, RuntimeLock};
-use crate::workspace::queue::{FileEvent, QueueStore};
+use crate::workspace::queue::QueueStore;
 use crate::workspace::state::StateStore;
-use crate::workspace::{Family, LifecycleState, Timestamp, WorkspacePaths};
+use crate::workspace::{Timestamp, WorkspacePaths};
 
 /// How the daemon runs.
 pub struct DaemonOptions {
@@ -133,16 +133,7 @@ fn start(
     let mut monitor = Monitor::new(options.monitor_stdout, options.monitor_log.as_deref())
         .map_err(io_error("open the monitor log"))?;
     if let Some(old) = recovered {
-        monitor.line(&format!(
-            "recovered stale lock pid={} reason={:?}",
-            old.previous.owner_pid, old.reason
-        ));
-        let _ = journal.append(RuntimeEvent::RuntimeDaemonLockRecovered {
-            previous_pid: old.previous.owner_pid,
-            previous_hostname: old.previous.owner_hostname.clone(),
-            previous_session_id: old.previous.owner_session_id.clone(),
-            reason: format!("{:?}", old.reason),
-        });
+        report_recovered_lock(&mut monitor, &journal, &old);
     }
     let state = StateStore::new(&paths);
     let (done_tx, done_rx) = mpsc::unbounded_channel();
@@ -192,6 +183,22 @@ fn start(
             heartbeat_due: false,
         },
     ))
+}
+
+/// A lock left by a daemon that is gone: said on the monitor and journaled.
+fn report_recovered_lock(monitor: &mut Monitor, journal: &Journal, old: &lock::RecoveredLock) {
+    let previous = old.previous.as_ref();
+    let pid = previous.map_or(0, |p| p.owner_pid);
+    monitor.line(&format!(
+        "recovered stale lock pid={pid} reason={}",
+        old.reason
+    ));
+    let _ = journal.append(RuntimeEvent::RuntimeDaemonLockRecovered {
+        previous_pid: pid,
+        previous_hostname: previous.map_or_else(String::new, |p| p.owner_hostname.clone()),
+        previous_session_id: previous.map_or_else(String::new, |p| p.owner_session_id.clone()),
+        reason: old.reason.to_string(),
+    });
 }
 
 /// Every node's runner must exist before anything starts.
@@ -267,6 +274,7 @@ async fn event_loop(
         engine.due_retries();
         engine.govern()?;
         let started = engine.dispatch()?;
+        engine.report_quarantines();
         let requeue_due = if engine.inflight.is_empty() {
             engine.auto_requeue_blocked()?
         } else {
@@ -379,37 +387,26 @@ impl Engine {
         Ok(())
     }
 
-    /// Brings the queue index up to date with the queue directories (stages
-    /// and operators write documents there): one directory listing per
-    /// family, documents read only when new.
-    pub fn sync_queues(&mut self) {
-        for family in Family::ALL {
-            let dir = self.paths.lifecycle_dir(family, LifecycleState::Queued);
-            let Ok(entries) = std::fs::read_dir(&dir) else {
-                continue;
-            };
-            let ext = family.extension();
-            let on_disk: std::collections::BTreeSet<String> = entries
-                .filter_map(Result::ok)
-                .filter_map(|e| {
-                    e.file_name()
-                        .to_str()
-                        .and_then(|n| n.strip_suffix(&format!(".{ext}")).map(str::to_string))
-                })
-                .collect();
-            let indexed: std::collections::BTreeSet<String> = self
-                .queue
-                .ids(family, LifecycleState::Queued)
-                .into_iter()
-                .collect();
-            for id in on_disk.difference(&indexed) {
-                self.queue
-                    .apply_event(&FileEvent::Created(dir.join(format!("{id}.{ext}"))));
-            }
-            for id in indexed.difference(&on_disk) {
-                self.queue
-                    .apply_event(&FileEvent::Removed(dir.join(format!("{id}.{ext}"))));
-            }
+    /// Brings the queue index up to date with the queue folders; a folder
+    /// that cannot be listed is reported and tried again next time.
+    fn sync_queues(&mut self) {
+        if let Err(e) = self.queue.sync_queued() {
+            self.event(RuntimeEvent::RuntimeError {
+                origin: "queue sync".into(),
+                message: e.to_string(),
+            });
+        }
+    }
+
+    /// Journals, and shows on the monitor, every document the queue set
+    /// aside since the last report.
+    pub fn report_quarantines(&mut self) {
+        for record in self.queue.take_quarantined() {
+            self.monitor.line(&format!(
+                "quarantined {} reason={}",
+                record.original_path, record.reason
+            ));
+            self.event(record.to_event());
         }
     }
 }

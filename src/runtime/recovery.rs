@@ -81,6 +81,9 @@ impl Engine {
             ));
         }
         self.drop_unknown_runs()?;
+        // Quarantined while the queue was opened: a copy of an item that
+        // another lifecycle state holds, entries that cannot be documents.
+        self.report_quarantines();
         self.requeue_unowned_items()?;
         self.reset_impossible_markers()?;
         self.sweep_stale_temps();

@@ -1,8 +1,15 @@
 //! The runtime ownership lock (`state/runtime_daemon.lock.json`): one daemon per workspace.
 //!
 //! The lock file is created exclusively and records who owns it. While a
-//! daemon lives it also holds an advisory `flock` on a guard file beside it,
-//! so two daemons starting together cannot both recover the same stale lock.
+//! daemon lives it also holds an advisory `flock` on a guard file beside it
+//! (`state/runtime_daemon.lock.guard`). The `flock` is the authority: the
+//! kernel drops it when its holder dies, however it dies, so a daemon that
+//! takes the guard knows that nobody owns the workspace and recovers any
+//! lock file left behind, whatever pid it names (a daemon that was pid 1 of
+//! a container, a pid reused by another process). Readers that must not
+//! touch the guard (`status`, `doctor`) ask the kernel's lock table
+//! (`/proc/locks`) whether the guard is held; where that table cannot be
+//! read, the record's pid, process start time and boot id decide.
 
 use std::fmt;
 use std::fs::{File, OpenOptions};
@@ -32,6 +39,14 @@ pub struct LockRecord {
     /// `/proc/sys/kernel/random/boot_id` when the lock was taken, where the system has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub boot_id: Option<String>,
+    /// The owner's pid namespace (`pid:[4026531836]`), where the system has one:
+    /// a pid means something only inside its namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid_namespace: Option<String>,
+    /// The owner's start time in clock ticks since boot (`/proc/<pid>/stat`
+    /// field 22): a reused pid has another start time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_started_ticks: Option<u64>,
     /// When the lock was taken.
     pub acquired_at: Timestamp,
 }
@@ -43,6 +58,13 @@ pub enum StaleReason {
     OwnerDead,
     /// The machine rebooted since the lock was taken.
     Rebooted,
+    /// A process runs under the owner's pid, but it is another process (it
+    /// started later, or lives in another pid namespace).
+    PidReused,
+    /// Nobody holds the guard `flock`: whatever the record says, no daemon
+    /// owns the workspace (the record was left by a killed daemon, or is not
+    /// a record at all).
+    Unheld,
 }
 
 impl fmt::Display for StaleReason {
@@ -50,6 +72,8 @@ impl fmt::Display for StaleReason {
         f.write_str(match self {
             StaleReason::OwnerDead => "owner_dead",
             StaleReason::Rebooted => "rebooted",
+            StaleReason::PidReused => "pid_reused",
+            StaleReason::Unheld => "unheld",
         })
     }
 }
@@ -115,8 +139,8 @@ fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> LockE
 /// A stale lock that [`acquire`] removed before taking ownership.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecoveredLock {
-    /// The previous owner.
-    pub previous: LockRecord,
+    /// The previous owner (`None`: the file was not a lock record).
+    pub previous: Option<LockRecord>,
     /// Why it was stale.
     pub reason: StaleReason,
 }
@@ -179,22 +203,77 @@ pub fn inspect(paths: &WorkspacePaths) -> LockState {
         let reason = format!("it is for workspace `{}`", record.workspace_root.display());
         return LockState::Invalid(reason);
     }
-    classify(record)
+    classify(paths, record)
 }
 
-fn classify(record: LockRecord) -> LockState {
+fn classify(paths: &WorkspacePaths, record: LockRecord) -> LockState {
+    match guard_held(&guard_path(paths)) {
+        Some(true) => LockState::Active(record),
+        Some(false) if record.owner_hostname == hostname() => {
+            let reason = owner_gone(&record).unwrap_or(StaleReason::Unheld);
+            LockState::Stale(record, reason)
+        }
+        // The kernel's lock table shows this host only; a record from
+        // another host (a shared file system) can only be trusted.
+        Some(false) => LockState::Active(record),
+        None => match owner_gone(&record) {
+            Some(reason) => LockState::Stale(record, reason),
+            None => LockState::Active(record),
+        },
+    }
+}
+
+/// What the record proves about its owner being gone, checked on this
+/// host: a reboot, a dead pid, or a pid now used by a later process.
+/// `None`: the owner may be alive (or lives where it cannot be checked).
+fn owner_gone(record: &LockRecord) -> Option<StaleReason> {
     if record.owner_hostname != hostname() {
-        return LockState::Active(record);
+        return None;
     }
     let booted = current_boot_id();
     if record.boot_id.is_some() && booted.is_some() && record.boot_id != booted {
-        return LockState::Stale(record, StaleReason::Rebooted);
+        return Some(StaleReason::Rebooted);
     }
-    if pid_alive(record.owner_pid) {
-        LockState::Active(record)
-    } else {
-        LockState::Stale(record, StaleReason::OwnerDead)
+    if record.pid_namespace.is_some() && record.pid_namespace != own_pid_namespace() {
+        // Its pid means nothing in this namespace.
+        return None;
     }
+    if !pid_alive(record.owner_pid) {
+        return Some(StaleReason::OwnerDead);
+    }
+    let started = record.owner_started_ticks?;
+    (process_start_ticks(record.owner_pid) != Some(started)).then_some(StaleReason::PidReused)
+}
+
+/// Whether some process holds a `flock` on `guard`, from the kernel's lock
+/// table; `None` when that cannot be told (no guard file, no `/proc/locks`).
+fn guard_held(guard: &Path) -> Option<bool> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(guard).ok()?;
+    let table = std::fs::read_to_string("/proc/locks").ok()?;
+    let dev = meta.dev();
+    let wanted = (rustix::fs::major(dev), rustix::fs::minor(dev), meta.ino());
+    Some(
+        table
+            .lines()
+            .any(|line| lock_table_file(line) == Some(wanted)),
+    )
+}
+
+/// The `(major, minor, inode)` a granted `flock` of `/proc/locks` is on
+/// (`1: FLOCK  ADVISORY  WRITE 1234 00:2a:5678 0 EOF`); waiters (`->`) and
+/// other kinds of lock are `None`.
+fn lock_table_file(line: &str) -> Option<(u32, u32, u64)> {
+    let mut fields = line.split_whitespace().skip(1);
+    if fields.next()? != "FLOCK" {
+        return None;
+    }
+    let file = fields.nth(3)?;
+    let mut parts = file.split(':');
+    let major = u32::from_str_radix(parts.next()?, 16).ok()?;
+    let minor = u32::from_str_radix(parts.next()?, 16).ok()?;
+    let inode = parts.next()?.parse().ok()?;
+    Some((major, minor, inode))
 }
 
 /// `Err(None)`: no file; `Err(Some(reason))`: unreadable or not a record.
@@ -221,6 +300,8 @@ pub fn acquire(
         owner_hostname: hostname(),
         owner_session_id: session_id.unwrap_or_else(new_session_id),
         boot_id: current_boot_id(),
+        pid_namespace: own_pid_namespace(),
+        owner_started_ticks: process_start_ticks(std::process::id()),
         acquired_at: Timestamp::now(),
     };
     let text = serde_json::to_string_pretty(&record)
@@ -239,35 +320,44 @@ pub fn acquire(
                 ));
             }
             Err(error) if error.kind() == ErrorKind::AlreadyExists && recovered.is_none() => {
-                recovered = Some(recover_existing(paths, &path)?);
+                recovered = Some(recover_existing(&path)?);
             }
             Err(error) => return Err(io("create", &path)(error)),
         }
     }
 }
 
-/// The lock file exists: refuse a live or invalid one, remove a stale one.
-fn recover_existing(paths: &WorkspacePaths, path: &Path) -> Result<RecoveredLock, LockError> {
-    match inspect(paths) {
-        LockState::Active(owner) => Err(held(&owner)),
-        LockState::Invalid(reason) => Err(LockError::Invalid {
-            path: path.to_path_buf(),
-            reason,
-        }),
-        LockState::Absent => Err(LockError::Invalid {
-            path: path.to_path_buf(),
-            reason: "it vanished while being recovered".to_string(),
-        }),
-        LockState::Stale(previous, reason) => {
-            std::fs::remove_file(path).map_err(io("remove stale", path))?;
-            Ok(RecoveredLock { previous, reason })
+/// The lock file exists while this process holds the guard: nobody else
+/// owns the workspace, so the file is a leftover whatever it says. It is
+/// removed; what it said is returned for the journal.
+fn recover_existing(path: &Path) -> Result<RecoveredLock, LockError> {
+    let recovered = match read_record(path) {
+        Ok(record) => {
+            let reason = owner_gone(&record).unwrap_or(StaleReason::Unheld);
+            RecoveredLock {
+                previous: Some(record),
+                reason,
+            }
         }
+        Err(_) => RecoveredLock {
+            previous: None,
+            reason: StaleReason::Unheld,
+        },
+    };
+    match std::fs::remove_file(path) {
+        Err(error) if error.kind() != ErrorKind::NotFound => Err(io("remove stale", path)(error)),
+        _ => Ok(recovered),
     }
 }
 
-/// Locks `state/runtime_daemon.lock.guard`; a live holder means a live owner.
+/// `state/runtime_daemon.lock.guard`, the file whose `flock` proves ownership.
+fn guard_path(paths: &WorkspacePaths) -> PathBuf {
+    paths.state_dir().join("runtime_daemon.lock.guard")
+}
+
+/// Locks the guard; a live holder means a live owner.
 fn take_guard(paths: &WorkspacePaths) -> Result<File, LockError> {
-    let guard_path = paths.state_dir().join("runtime_daemon.lock.guard");
+    let guard_path = guard_path(paths);
     let guard = OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -307,6 +397,21 @@ pub fn pid_alive(pid: u32) -> bool {
         Ok(()) => true,
         Err(errno) => errno == rustix::io::Errno::PERM,
     }
+}
+
+/// This process's pid namespace (`pid:[4026531836]`), where the system shows it.
+pub fn own_pid_namespace() -> Option<String> {
+    let link = std::fs::read_link("/proc/self/ns/pid").ok()?;
+    Some(link.to_string_lossy().into_owned())
+}
+
+/// When process `pid` started, in clock ticks since boot (`/proc/<pid>/stat`
+/// field 22), where the system shows it.
+pub fn process_start_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // `pid (comm) state ...`: comm may hold spaces and parentheses.
+    let after = &stat[stat.rfind(')')? + 1..];
+    after.split_whitespace().nth(19)?.parse().ok()
 }
 
 /// The kernel boot id, where `/proc/sys/kernel/random/boot_id` exists.

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::error::QueueError;
 use crate::workspace::atomic::append_line;
 use crate::workspace::family::{Family, LifecycleState};
+use crate::workspace::journal::RuntimeEvent;
 use crate::workspace::timestamp::Timestamp;
 
 /// Who asked for a move and why; one JSONL line per move.
@@ -72,14 +73,25 @@ pub struct QuarantineRecord {
     pub kind: String,
     /// The family whose directory held the file.
     pub work_item_family_id: Family,
-    /// Where the document was.
-    pub original_path: PathBuf,
+    /// Where the document was (lossy when its name is not UTF-8).
+    pub original_path: String,
     /// Where it is now (`<file>.invalid`).
-    pub quarantined_path: PathBuf,
+    pub quarantined_path: String,
     /// Why it was refused (the parser's message).
     pub reason: String,
     /// When.
     pub quarantined_at: Timestamp,
+}
+
+impl QuarantineRecord {
+    /// The journal event for this quarantine.
+    pub fn to_event(&self) -> RuntimeEvent {
+        RuntimeEvent::WorkItemQuarantined {
+            family: self.work_item_family_id,
+            path: self.original_path.clone(),
+            reason: self.reason.clone(),
+        }
+    }
 }
 
 /// Appends one JSON line.

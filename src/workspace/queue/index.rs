@@ -6,6 +6,17 @@ use crate::workspace::documents::WorkDocument;
 use crate::workspace::family::{Family, LifecycleState};
 use crate::workspace::timestamp::Timestamp;
 
+/// Which copy of an item found in several states is the real one: the one
+/// furthest along, so a finished item never runs again.
+pub(crate) const KEEP_ORDER: [LifecycleState; 6] = [
+    LifecycleState::Done,
+    LifecycleState::Canceled,
+    LifecycleState::Superseded,
+    LifecycleState::Blocked,
+    LifecycleState::Active,
+    LifecycleState::Queued,
+];
+
 /// The claim order of queued items: oldest `Created-At` first, then id.
 /// Items whose document could not be read sort first, so a claim quarantines them promptly.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -149,6 +160,24 @@ impl QueueIndex {
         let done = self.ids(family, LifecycleState::Done);
         let is_done = |id: &String| done.is_some_and(|done| done.contains(id));
         lineage_allows(filter, item) && item.depends_on.iter().all(is_done)
+    }
+
+    /// The ids of `family` known in more than one state, each with its
+    /// states in [`KEEP_ORDER`] (the copy to keep first).
+    pub fn duplicates(&self, family: Family) -> Vec<(String, Vec<LifecycleState>)> {
+        let Some(index) = self.families.get(&family) else {
+            return Vec::new();
+        };
+        let mut seen: BTreeMap<&String, Vec<LifecycleState>> = BTreeMap::new();
+        for state in KEEP_ORDER {
+            for id in index.ids.get(&state).into_iter().flatten() {
+                seen.entry(id).or_default().push(state);
+            }
+        }
+        seen.into_iter()
+            .filter(|(_, states)| states.len() > 1)
+            .map(|(id, states)| (id.clone(), states))
+            .collect()
     }
 
     /// Every queued item of `family`, in no particular order.

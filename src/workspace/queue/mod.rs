@@ -20,6 +20,8 @@ pub use audit::{MoveReason, MoveRecord, QuarantineRecord, read_requeue_log};
 pub use error::QueueError;
 pub use index::{ClaimFilter, ClaimKey};
 
+use self::index::KEEP_ORDER;
+
 use self::index::{QueueIndex, QueuedItem};
 use crate::workspace::atomic::{rename_no_replace, write_atomic_new};
 use crate::workspace::documents::{self, DocumentError, WorkDocument};
@@ -128,6 +130,8 @@ pub struct QueueStore {
     paths: WorkspacePaths,
     index: QueueIndex,
     dirs: HashMap<PathBuf, (Family, LifecycleState)>,
+    /// Quarantines not yet reported (see [`QueueStore::take_quarantined`]).
+    quarantined: Vec<QuarantineRecord>,
 }
 
 enum Attempt {
@@ -159,13 +163,42 @@ impl QueueStore {
             paths: paths.clone(),
             index: QueueIndex::default(),
             dirs,
+            quarantined: Vec::new(),
         }
     }
 
-    /// Rebuilds the index from the directories.
+    /// Rebuilds the index from the directories. Queue entries that cannot
+    /// be documents (not regular files, names that are not UTF-8) are
+    /// quarantined, and so is every copy of an item that another lifecycle
+    /// state of its family already holds (see [`QueueStore::settle_duplicates`]).
     pub fn refresh(&mut self) -> Result<(), QueueError> {
-        self.index = scan::scan(&self.paths)?;
+        let scanned = scan::scan(&self.paths)?;
+        self.index = scanned.index;
+        for misfit in scanned.misfits {
+            self.quarantine_misfit(&misfit)?;
+        }
+        self.settle_duplicates()
+    }
+
+    /// Quarantines, for every item found in more than one lifecycle state of
+    /// its family, every copy but the one furthest along (done, then
+    /// cancelled, superseded, blocked, active, queued): a finished item is
+    /// never run again because a copy of it reappeared.
+    pub fn settle_duplicates(&mut self) -> Result<(), QueueError> {
+        for family in Family::ALL {
+            for (id, states) in self.index.duplicates(family) {
+                for &state in states.iter().skip(1) {
+                    self.quarantine_if_duplicate(family, &id, state)?;
+                }
+            }
+        }
         Ok(())
+    }
+
+    /// The quarantines made since the last call, oldest first: the daemon
+    /// journals each one.
+    pub fn take_quarantined(&mut self) -> Vec<QuarantineRecord> {
+        std::mem::take(&mut self.quarantined)
     }
 
     /// The workspace paths.
@@ -239,6 +272,9 @@ impl QueueStore {
         filter: &ClaimFilter,
     ) -> Result<Attempt, QueueError> {
         let queued = self.paths.item_path(family, LifecycleState::Queued, id);
+        if self.quarantine_if_duplicate(family, id, LifecycleState::Queued)? {
+            return Ok(Attempt::Retry);
+        }
         let active = self.paths.item_path(family, LifecycleState::Active, id);
         match rename_no_replace(&queued, &active) {
             Ok(()) => {}
@@ -290,8 +326,55 @@ impl QueueStore {
         Ok(Attempt::Retry)
     }
 
+    /// Sets the copy of `id` in `copy` aside when a state further along
+    /// holds the item too; true when the copy is no longer there. Checked on
+    /// the disk, the copy first: items only move forward but for requeues,
+    /// so an item seen in both places one after the other either is there
+    /// twice or has moved on, and then its copy is gone and stays untouched.
+    fn quarantine_if_duplicate(
+        &mut self,
+        family: Family,
+        id: &str,
+        copy: LifecycleState,
+    ) -> Result<bool, QueueError> {
+        let path = self.paths.item_path(family, copy, id);
+        if !path.is_file() {
+            self.index.remove(family, copy, id);
+            return Ok(true);
+        }
+        let further = KEEP_ORDER.iter().take_while(|state| **state != copy);
+        let Some(&held) = further
+            .filter(|state| family.states().contains(state))
+            .find(|state| self.paths.item_path(family, **state, id).is_file())
+        else {
+            return Ok(false);
+        };
+        let origin = self.paths.lifecycle_dir(family, copy);
+        let reason = duplicate_reason(family, id, held);
+        match self.quarantine(family, &path, &origin, &reason) {
+            Err(QueueError::Io { source, .. }) if source.kind() == ErrorKind::NotFound => {
+                self.index.remove(family, copy, id);
+                Ok(true)
+            }
+            result => result.map(|_| true),
+        }
+    }
+
+    /// Quarantines a queue entry that cannot be a document.
+    fn quarantine_misfit(&mut self, misfit: &scan::Misfit) -> Result<(), QueueError> {
+        let origin = self
+            .paths
+            .lifecycle_dir(misfit.family, LifecycleState::Queued);
+        match self.quarantine(misfit.family, &misfit.path, &origin, &misfit.reason) {
+            // Taken away before it could be moved aside: nothing to do.
+            Err(QueueError::Io { source, .. }) if source.kind() == ErrorKind::NotFound => Ok(()),
+            result => result.map(drop),
+        }
+    }
+
     /// Moves `path` aside as `<origin>/<file>.invalid` and records why in
-    /// `<origin>/invalid-artifacts.jsonl`. Returns the quarantined path.
+    /// `<origin>/invalid-artifacts.jsonl` (and for [`QueueStore::take_quarantined`]).
+    /// Returns the quarantined path.
     pub fn quarantine(
         &mut self,
         family: Family,
@@ -312,12 +395,13 @@ impl QueueStore {
             schema_version: "1.0".to_string(),
             kind: "invalid_artifact".to_string(),
             work_item_family_id: family,
-            original_path: origin.join(&name),
-            quarantined_path: target.clone(),
+            original_path: origin.join(&name).display().to_string(),
+            quarantined_path: target.display().to_string(),
             reason: reason.to_string(),
             quarantined_at: Timestamp::now(),
         };
         audit::append_record(&origin.join("invalid-artifacts.jsonl"), &record)?;
+        self.quarantined.push(record);
         Ok(target)
     }
 
@@ -565,14 +649,31 @@ impl QueueStore {
     }
 
     /// Applies a watcher's event to the index. Paths outside the lifecycle
-    /// directories, temp files and side files are ignored.
+    /// directories, temp files and side files are ignored; a queue entry
+    /// that cannot be a document is quarantined (when that fails, the next
+    /// listing of the folder tries again).
     pub fn apply_event(&mut self, event: &FileEvent) {
         let (path, created) = match event {
             FileEvent::Created(path) | FileEvent::Appeared(path) => (path, true),
             FileEvent::Removed(path) => (path, false),
         };
-        let Some((family, state, id)) = self.classify(path) else {
+        let Some((family, state)) = self.lifecycle_of(path) else {
             return;
+        };
+        let file_type = created.then(|| path.symlink_metadata().ok()).flatten();
+        let name = path.file_name().unwrap_or_default();
+        let id = match scan::classify_name(name, file_type.map(|m| m.file_type()), family) {
+            scan::Entry::Document(id) => id,
+            scan::Entry::Misfit(reason) if created && state == LifecycleState::Queued => {
+                let misfit = scan::Misfit {
+                    family,
+                    path: path.clone(),
+                    reason,
+                };
+                let _ = self.quarantine_misfit(&misfit);
+                return;
+            }
+            _ => return,
         };
         if !created {
             self.index.remove(family, state, &id);
@@ -593,8 +694,39 @@ impl QueueStore {
         self.index.insert(family, state, item);
     }
 
+    /// Brings the index of every queue folder up to date with the disk (one
+    /// listing per family; documents read only when new): files written by
+    /// stages and operators arrive, files taken away leave, misfits are
+    /// quarantined.
+    pub fn sync_queued(&mut self) -> Result<(), QueueError> {
+        for family in Family::ALL {
+            let dir = self.paths.lifecycle_dir(family, LifecycleState::Queued);
+            let listing = scan::list(&dir, family)?;
+            for misfit in &listing.misfits {
+                self.quarantine_misfit(misfit)?;
+            }
+            let on_disk: HashSet<&String> = listing.ids.iter().collect();
+            let indexed = self.ids(family, LifecycleState::Queued);
+            for id in indexed.iter().filter(|id| !on_disk.contains(id)) {
+                self.index.remove(family, LifecycleState::Queued, id);
+            }
+            for id in &listing.ids {
+                if !self.index.contains(family, LifecycleState::Queued, id) {
+                    let item = scan::queued_item(family, &dir, id);
+                    self.index.insert(family, LifecycleState::Queued, item);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The family and state of a lifecycle directory's entry.
+    fn lifecycle_of(&self, path: &Path) -> Option<(Family, LifecycleState)> {
+        self.dirs.get(path.parent()?).copied()
+    }
+
     fn classify(&self, path: &Path) -> Option<(Family, LifecycleState, String)> {
-        let (family, state) = *self.dirs.get(path.parent()?)?;
+        let (family, state) = self.lifecycle_of(path)?;
         let name = path.file_name()?.to_str()?;
         let id = scan::document_stem(name, family.extension())?;
         Some((family, state, id.to_string()))
@@ -610,6 +742,17 @@ fn free_quarantine_name(origin: &Path, name: &str) -> PathBuf {
         n += 1;
     }
     candidate
+}
+
+/// Why a second copy of an item is set aside.
+fn duplicate_reason(family: Family, id: &str, held: LifecycleState) -> String {
+    let hint = match held {
+        LifecycleState::Blocked => {
+            format!("; to run it again use `millrace queue retry-blocked {id}`")
+        }
+        _ => String::new(),
+    };
+    format!("{family} `{id}` is already {held}: this copy is never run{hint}")
 }
 
 fn duplicate(family: Family, id: &str, state: LifecycleState) -> QueueError {

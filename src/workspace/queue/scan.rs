@@ -1,7 +1,11 @@
 //! Building the index from the directories: names for every state, claim facts for queued items.
 
+use std::ffi::OsStr;
+use std::fs::{DirEntry, FileType};
 use std::io::ErrorKind;
-use std::path::Path;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::FileTypeExt;
+use std::path::{Path, PathBuf};
 
 use super::error::QueueError;
 use super::index::{QueueIndex, QueuedItem};
@@ -9,23 +13,45 @@ use crate::workspace::documents;
 use crate::workspace::family::{Family, LifecycleState};
 use crate::workspace::paths::WorkspacePaths;
 
+/// A queue entry named like a document that cannot be one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Misfit {
+    pub family: Family,
+    pub path: PathBuf,
+    /// Why it is not a document, for the quarantine record.
+    pub reason: String,
+}
+
+/// The index of every lifecycle directory, and the queue entries to set aside.
+pub(crate) struct Scanned {
+    pub index: QueueIndex,
+    pub misfits: Vec<Misfit>,
+}
+
 /// Scans every lifecycle directory of every family.
-pub(crate) fn scan(paths: &WorkspacePaths) -> Result<QueueIndex, QueueError> {
-    let mut index = QueueIndex::default();
+pub(crate) fn scan(paths: &WorkspacePaths) -> Result<Scanned, QueueError> {
+    let mut scanned = Scanned {
+        index: QueueIndex::default(),
+        misfits: Vec::new(),
+    };
     for family in Family::ALL {
         for &state in family.states() {
             let dir = paths.lifecycle_dir(family, state);
-            for id in list_ids(&dir, family.extension())? {
+            let listing = list(&dir, family)?;
+            for id in listing.ids {
                 let item = if state == LifecycleState::Queued {
                     queued_item(family, &dir, &id)
                 } else {
                     QueuedItem::unreadable(&id)
                 };
-                index.insert(family, state, item);
+                scanned.index.insert(family, state, item);
+            }
+            if state == LifecycleState::Queued {
+                scanned.misfits.extend(listing.misfits);
             }
         }
     }
-    Ok(index)
+    Ok(scanned)
 }
 
 /// The claim facts of a queued document; an unreadable one is indexed to be quarantined.
@@ -40,21 +66,91 @@ pub(crate) fn readable_queued_item(family: Family, dir: &Path, id: &str) -> Opti
     Some(QueuedItem::from_document(&document))
 }
 
-/// The stems of the `*.<ext>` files in `dir` (hidden and temp files skipped; a missing dir is empty).
-pub(crate) fn list_ids(dir: &Path, ext: &str) -> Result<Vec<String>, QueueError> {
+/// What a directory of one family holds.
+#[derive(Debug, Default)]
+pub(crate) struct Listing {
+    /// The stems of its `*.<ext>` regular files (hidden and temp files skipped).
+    pub ids: Vec<String>,
+    /// Entries named `*.<ext>` that cannot be documents.
+    pub misfits: Vec<Misfit>,
+}
+
+/// Lists `dir` (a missing dir is empty).
+pub(crate) fn list(dir: &Path, family: Family) -> Result<Listing, QueueError> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
-        Err(error) if error.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(error) if error.kind() == ErrorKind::NotFound => return Ok(Listing::default()),
         Err(error) => return Err(QueueError::io("list", dir)(error)),
     };
-    let mut ids = Vec::new();
+    let mut listing = Listing::default();
     for entry in entries {
         let entry = entry.map_err(QueueError::io("list", dir))?;
-        if let Some(id) = document_stem(&entry.file_name().to_string_lossy(), ext) {
-            ids.push(id.to_string());
+        match classify_entry(&entry, family) {
+            Entry::Document(id) => listing.ids.push(id),
+            Entry::Misfit(reason) => listing.misfits.push(Misfit {
+                family,
+                path: entry.path(),
+                reason,
+            }),
+            Entry::Other => {}
         }
     }
-    Ok(ids)
+    Ok(listing)
+}
+
+/// What one directory entry is to the queue.
+pub(crate) enum Entry {
+    /// A document file with this id.
+    Document(String),
+    /// Named like a document, but cannot be one (why).
+    Misfit(String),
+    /// Not named like a document: not the queue's business.
+    Other,
+}
+
+fn classify_entry(entry: &DirEntry, family: Family) -> Entry {
+    let file_type = entry.file_type().ok();
+    classify_name(&entry.file_name(), file_type, family)
+}
+
+/// Classifies a name in a lifecycle directory of `family`, given its file
+/// type when known (`None`: not looked at).
+pub(crate) fn classify_name(name: &OsStr, file_type: Option<FileType>, family: Family) -> Entry {
+    let ext = family.extension();
+    let Some(name) = name.to_str() else {
+        let looks_like_document = name.as_bytes().ends_with(format!(".{ext}").as_bytes())
+            && !name.as_bytes().starts_with(b".");
+        return if looks_like_document {
+            Entry::Misfit("its file name is not valid UTF-8: rename it".to_string())
+        } else {
+            Entry::Other
+        };
+    };
+    let Some(id) = document_stem(name, ext) else {
+        return Entry::Other;
+    };
+    match file_type.and_then(not_a_file) {
+        Some(what) => Entry::Misfit(format!("it is {what}, not a regular file")),
+        None => Entry::Document(id.to_string()),
+    }
+}
+
+/// What a file type is when it is not a regular file.
+fn not_a_file(file_type: FileType) -> Option<&'static str> {
+    let what = if file_type.is_file() {
+        return None;
+    } else if file_type.is_dir() {
+        "a directory"
+    } else if file_type.is_symlink() {
+        "a symbolic link"
+    } else if file_type.is_fifo() {
+        "a named pipe (FIFO)"
+    } else if file_type.is_socket() {
+        "a socket"
+    } else {
+        "a device"
+    };
+    Some(what)
 }
 
 /// `x.md` → `x` for ext `md`; hidden files and other names → `None`.

@@ -1,0 +1,167 @@
+//! Faults an adversarial run found, each as a user could meet it: documents
+//! that arrive in a queue by other means than `add-task`, entries that
+//! cannot be documents, and what the daemon must do about them.
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+
+use crate::daemon::{enqueue, exists, monitor, outcomes_of, run_until_idle, scripted};
+use crate::support::TestWorkspace;
+
+/// The journal's events of one type, as JSON values.
+fn events(ws: &TestWorkspace, event_type: &str) -> Vec<serde_json::Value> {
+    ws.read("logs/runtime_events.jsonl")
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|event| event["event_type"] == event_type)
+        .collect()
+}
+
+fn quarantine_reasons(ws: &TestWorkspace) -> Vec<String> {
+    events(ws, "work_item_quarantined")
+        .iter()
+        .map(|event| event["data"]["reason"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+#[test]
+fn a_copy_of_a_finished_task_is_quarantined_and_other_work_goes_on() {
+    let ws = scripted("");
+    enqueue(&ws, "task-c1", &[]);
+    run_until_idle(&ws);
+    assert!(exists(&ws, "tasks/done/task-c1.md"));
+    // An operator (or a sync tool) drops the finished file into the queue again.
+    std::fs::copy(
+        ws.path("tasks/done/task-c1.md"),
+        ws.path("tasks/queue/task-c1.md"),
+    )
+    .expect("copy");
+    enqueue(&ws, "task-c2", &[]);
+    run_until_idle(&ws);
+    assert!(exists(&ws, "tasks/done/task-c2.md"), "{}", monitor(&ws));
+    assert!(exists(&ws, "tasks/done/task-c1.md"));
+    assert!(!exists(&ws, "tasks/queue/task-c1.md"));
+    assert!(!exists(&ws, "tasks/active/task-c1.md"));
+    assert!(exists(&ws, "tasks/queue/task-c1.md.invalid"));
+    // It ran once: builder, checker, updater.
+    assert_eq!(outcomes_of(&ws, "task-c1").len(), 3);
+    let reasons = quarantine_reasons(&ws);
+    assert_eq!(reasons.len(), 1, "{reasons:?}");
+    assert!(
+        reasons[0].contains("task `task-c1` is already done"),
+        "{reasons:?}"
+    );
+}
+
+#[test]
+fn a_workspace_holding_an_item_in_two_folders_recovers_at_start() {
+    let ws = scripted("");
+    enqueue(&ws, "task-w1", &[]);
+    run_until_idle(&ws);
+    // The state an earlier version left behind: the finished task also active.
+    std::fs::copy(
+        ws.path("tasks/done/task-w1.md"),
+        ws.path("tasks/active/task-w1.md"),
+    )
+    .expect("copy");
+    enqueue(&ws, "task-w2", &[]);
+    run_until_idle(&ws);
+    assert!(exists(&ws, "tasks/done/task-w2.md"), "{}", monitor(&ws));
+    assert!(!exists(&ws, "tasks/active/task-w1.md"));
+    assert!(exists(&ws, "tasks/active/task-w1.md.invalid"));
+    assert_eq!(outcomes_of(&ws, "task-w1").len(), 3);
+}
+
+#[test]
+fn a_blocked_task_dropped_again_points_to_retry_blocked() {
+    let ws = scripted("");
+    ws.write(
+        "tasks/blocked/task-b1.md",
+        &crate::daemon::task("task-b1", &[]),
+    );
+    enqueue(&ws, "task-b1", &[]);
+    run_until_idle(&ws);
+    assert!(exists(&ws, "tasks/blocked/task-b1.md"));
+    assert!(!exists(&ws, "tasks/done/task-b1.md"));
+    let reasons = quarantine_reasons(&ws);
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("millrace queue retry-blocked task-b1")),
+        "{reasons:?}"
+    );
+}
+
+#[test]
+fn a_fifo_named_like_a_task_is_quarantined_and_the_daemon_runs() {
+    let ws = scripted("");
+    let fifo = ws.path("tasks/queue/task-x.md");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+    enqueue(&ws, "task-y", &[]);
+    // Reading a FIFO blocks until a writer comes: bound the run, so that a
+    // regression fails instead of hanging.
+    let bounded = std::process::Command::new("timeout")
+        .args([
+            "60",
+            env!("CARGO_BIN_EXE_millrace"),
+            "run",
+            "daemon",
+            "--mode",
+            "test",
+        ])
+        .args(["--until-idle", "--workspace"])
+        .arg(ws.root())
+        .output()
+        .expect("timeout runs");
+    assert!(bounded.status.success(), "{bounded:?}");
+    assert!(exists(&ws, "tasks/done/task-y.md"), "{}", monitor(&ws));
+    assert!(!ws.path("tasks/queue/task-x.md").exists());
+    assert!(ws.path("tasks/queue/task-x.md.invalid").exists());
+    let reasons = quarantine_reasons(&ws);
+    assert!(reasons.iter().any(|r| r.contains("FIFO")), "{reasons:?}");
+}
+
+#[test]
+fn a_queue_file_whose_name_is_not_utf8_is_quarantined_and_reported() {
+    let ws = scripted("");
+    let name = OsStr::from_bytes(b"task-\xff.md");
+    std::fs::write(ws.path("tasks/queue").join(name), "# not read\n").expect("write");
+    enqueue(&ws, "task-z", &[]);
+    run_until_idle(&ws);
+    assert!(exists(&ws, "tasks/done/task-z.md"), "{}", monitor(&ws));
+    assert!(!ws.path("tasks/queue").join(name).exists());
+    let reasons = quarantine_reasons(&ws);
+    assert!(
+        reasons.iter().any(|r| r.contains("not valid UTF-8")),
+        "{reasons:?}"
+    );
+    assert!(monitor(&ws).contains("quarantined"), "{}", monitor(&ws));
+}
+
+#[test]
+fn a_lock_left_by_a_killed_pid_1_daemon_is_recovered() {
+    let ws = scripted("");
+    enqueue(&ws, "task-l1", &[]);
+    run_until_idle(&ws);
+    // A daemon that was the first process of its container, killed with
+    // SIGKILL, left this record; pid 1 runs again after the restart.
+    let record = serde_json::json!({
+        "workspace_root": ws.root(),
+        "owner_pid": 1,
+        "owner_hostname": millrace::workspace::lock::hostname(),
+        "owner_session_id": "container-session",
+        "boot_id": millrace::workspace::lock::current_boot_id(),
+        "acquired_at": "2026-01-01T00:00:00Z",
+    });
+    ws.write("state/runtime_daemon.lock.json", &record.to_string());
+    let status = ws.run(&["status"]).ok();
+    assert_eq!(status.value("runtime_ownership_lock"), Some("stale"));
+    assert_eq!(status.value("process_running"), Some("false"));
+    enqueue(&ws, "task-l2", &[]);
+    run_until_idle(&ws);
+    assert!(exists(&ws, "tasks/done/task-l2.md"), "{}", monitor(&ws));
+    let recovered = events(&ws, "runtime_daemon_lock_recovered");
+    assert_eq!(recovered.len(), 1, "{recovered:?}");
+    assert_eq!(recovered[0]["data"]["previous_pid"], 1);
+}
