@@ -95,7 +95,7 @@ fn unknown_keys_name_the_dotted_key_line_and_closest_known_key() {
 fn bad_values_name_file_and_line() {
     insta::assert_snapshot!(
         error("[runners.codex]\npermission_default = \"maximal\"\n"),
-        @"millrace-agents/millrace.toml:2: unknown value `maximal`, expected one of `basic`, `elevated`, `maximum`; did you mean `maximum`?"
+        @"millrace-agents/millrace.toml:2: `runners.codex.permission_default`: unknown value `maximal`, expected one of `basic`, `elevated`, `maximum`; did you mean `maximum`?"
     );
     insta::assert_snapshot!(
         error("[recovery]\nmax_fix_cycles = 0\n"),
@@ -103,7 +103,7 @@ fn bad_values_name_file_and_line() {
     );
     insta::assert_snapshot!(
         error("[watchers]\ndebounce_ms = \"fast\"\n"),
-        @"millrace-agents/millrace.toml:2: invalid type: string \"fast\", expected u64"
+        @"millrace-agents/millrace.toml:2: `watchers.debounce_ms`: invalid type: string \"fast\", expected a whole number, 0 or more"
     );
     insta::assert_snapshot!(
         error("[runtime\n"),
