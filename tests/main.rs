@@ -11,6 +11,7 @@ mod fuzz;
 mod harness;
 mod live;
 mod runners;
+mod runs_prune;
 mod shipped;
 mod support;
 mod torture;
