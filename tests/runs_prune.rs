@@ -1,6 +1,6 @@
 //! Run-folder retention through the real binary: `runs prune` removes old
-//! finished runs, always keeps the runs of unfinished work, and touches
-//! nothing outside `runs/`.
+//! finished runs, always keeps the runs of unfinished work, touches nothing
+//! outside `runs/`, and the daemon applies `[runs]` by itself.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -178,6 +178,25 @@ fn a_dry_run_reports_what_would_go_and_deletes_nothing() {
     assert_eq!(values(&run, "removed_run").len(), before);
     assert_eq!(runs(&ws).len(), before);
     assert!(!ws.read("logs/runtime_events.jsonl").contains("runs_pruned"));
+}
+
+#[test]
+fn the_daemon_prunes_by_the_configured_policy() {
+    let ws = scripted("");
+    let config = ws
+        .read("millrace.toml")
+        .replace("keep_last = 1000", "keep_last = 2");
+    ws.write("millrace.toml", &config);
+    for id in ["t1", "t2", "t3", "t4", "t5"] {
+        enqueue(&ws, id, &[]);
+    }
+    run_until_idle(&ws);
+    for id in ["t1", "t2", "t3", "t4", "t5"] {
+        assert!(ws.path(&format!("tasks/done/{id}.md")).is_file(), "{id}");
+    }
+    assert_eq!(runs(&ws).len(), 2, "{:?}", runs(&ws));
+    let journal = ws.read("logs/runtime_events.jsonl");
+    assert!(journal.contains("\"by\":\"daemon\""), "{journal}");
 }
 
 #[test]
