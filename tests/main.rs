@@ -12,6 +12,7 @@ mod hardening;
 mod harness;
 mod live;
 mod runners;
+mod runs_prune;
 mod shipped;
 mod support;
 mod torture;

@@ -68,6 +68,7 @@ pub fn run(args: &DemoArgs) -> CliResult {
         heartbeat: Duration::from_secs(30),
         auto_recovery: config.auto_recovery.clone(),
         governance: config.usage_governance.clone(),
+        runs: config.runs.clone(),
         config_path: paths.config_file(),
         recompile: Some(super::run_cmd::recompiler(compile)),
     };

@@ -20,6 +20,7 @@ mod queue_cmd;
 mod queue_ops_cmd;
 mod run_cmd;
 mod runs_cmd;
+mod runs_prune_cmd;
 mod status_cmd;
 mod upgrade_cmd;
 
@@ -79,7 +80,7 @@ enum Command {
     /// Run the daemon
     #[command(subcommand)]
     Run(run_cmd::RunCommand),
-    /// Inspect runs: what each stage answered and where the work went
+    /// Inspect runs (what each stage answered and where the work went) and prune old ones
     #[command(subcommand)]
     Runs(runs_cmd::RunsCommand),
     #[command(flatten)]

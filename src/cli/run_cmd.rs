@@ -179,6 +179,7 @@ fn daemon(args: &DaemonArgs) -> CliResult {
         heartbeat: Duration::from_secs(30),
         auto_recovery: config.auto_recovery.clone(),
         governance: config.usage_governance.clone(),
+        runs: config.runs.clone(),
         config_path: config_path.clone(),
         recompile: Some(recompiler(compile)),
     };

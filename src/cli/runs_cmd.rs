@@ -1,5 +1,6 @@
-//! `millrace runs ls|show|tail|trace`: what each run did, from its evidence
-//! (`run_trace.json` and the stage results under `runs/<run_id>/`).
+//! `millrace runs ls|show|tail|trace|prune`: what each run did, from its
+//! evidence (`run_trace.json` and the stage results under `runs/<run_id>/`),
+//! and removing the folders of old finished runs.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -8,6 +9,7 @@ use clap::{Args, Subcommand, ValueEnum};
 
 use super::context::Workspace;
 use super::output::{CliError, CliResult, Out, fail};
+use super::runs_prune_cmd::{PRUNE_HELP, PruneArgs, prune};
 use crate::runtime::{RunTrace, StageResult};
 
 #[derive(Debug, Subcommand)]
@@ -20,6 +22,9 @@ pub enum RunsCommand {
     Tail(RunArg),
     /// The path the run took: each stage, its outcome and the edge it took, with why
     Trace(TraceArgs),
+    /// Remove the folders of finished runs past the limits of `[runs]`; runs of unfinished work stay
+    #[command(long_about = PRUNE_HELP)]
+    Prune(PruneArgs),
 }
 
 #[derive(Debug, Args)]
@@ -60,6 +65,7 @@ pub fn run(command: RunsCommand) -> CliResult {
         RunsCommand::Show(args) => show(&args),
         RunsCommand::Tail(args) => tail(&args),
         RunsCommand::Trace(args) => trace(&args),
+        RunsCommand::Prune(args) => prune(&args),
     }
 }
 
@@ -70,7 +76,8 @@ pub fn run_dirs(workspace: &Workspace) -> Vec<PathBuf> {
     };
     let mut dirs: Vec<(std::time::SystemTime, PathBuf)> = entries
         .filter_map(Result::ok)
-        .filter(|e| e.path().is_dir())
+        // Hidden names are not runs (`.removing-*`: a folder being pruned).
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('.') && e.path().is_dir())
         .map(|e| {
             (
                 e.metadata()

@@ -39,6 +39,8 @@ pub struct DaemonOptions {
     pub governance: crate::workspace::config::UsageGovernanceConfig,
     /// The config file, re-read by `reload-config`.
     pub config_path: PathBuf,
+    /// How many run folders are kept (`[runs]`, read at start): pruned at start and as runs finish.
+    pub runs: crate::workspace::config::RunsConfig,
 }
 
 /// What the daemon did, for the exit summary.
@@ -252,6 +254,7 @@ async fn event_loop(
     };
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(io_error("install the SIGTERM handler"))?;
+    let mut janitor = crate::workspace::runs::RunsJanitor::new(&options.runs);
     loop {
         // Once draining, iterations only wait for stages in flight: not ticks.
         if !engine.draining {
@@ -273,6 +276,9 @@ async fn event_loop(
         }
         engine.due_retries();
         engine.govern()?;
+        for event in janitor.after_tick(&engine.paths, &engine.snapshot) {
+            engine.event(event);
+        }
         let started = engine.dispatch()?;
         engine.report_quarantines();
         let requeue_due = if engine.inflight.is_empty() {

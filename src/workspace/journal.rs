@@ -214,6 +214,15 @@ pub enum RuntimeEvent {
     },
     /// An operator control (pause, resume, stop, retry-active, ...) was applied.
     RuntimeControlApplied { action: String, detail: String },
+    /// Run folders past the retention limits (`[runs]`) were removed.
+    RunsPruned {
+        /// `daemon`, or `operator` for `millrace runs prune`.
+        by: String,
+        removed: usize,
+        bytes_freed: u64,
+        /// Run folders left, the always-kept ones among them.
+        kept: usize,
+    },
     /// `clear-stale-state` requeued active work and reset the runtime state.
     StaleStateCleared {
         requeued: usize,

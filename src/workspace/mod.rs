@@ -18,6 +18,7 @@ pub mod lock;
 pub mod mailbox;
 pub mod paths;
 pub mod queue;
+pub mod runs;
 pub mod state;
 pub mod timestamp;
 

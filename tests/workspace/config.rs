@@ -29,6 +29,7 @@ fn defaults_follow_the_reference() {
     assert_eq!(config.recovery.max_fix_cycles, 2);
     assert_eq!(config.auto_recovery.cooldown_seconds, [300, 900, 3600]);
     assert_eq!(config.watchers.debounce_ms, 250);
+    assert_eq!((config.runs.keep_last, config.runs.keep_days), (1000, 30));
     assert!(!config.usage_governance.enabled);
     assert_eq!(
         config.usage_governance.rules[0].window,
@@ -95,7 +96,7 @@ fn unknown_keys_name_the_dotted_key_line_and_closest_known_key() {
 fn bad_values_name_file_and_line() {
     insta::assert_snapshot!(
         error("[runners.codex]\npermission_default = \"maximal\"\n"),
-        @"millrace-agents/millrace.toml:2: unknown value `maximal`, expected one of `basic`, `elevated`, `maximum`; did you mean `maximum`?"
+        @"millrace-agents/millrace.toml:2: `runners.codex.permission_default`: unknown value `maximal`, expected one of `basic`, `elevated`, `maximum`; did you mean `maximum`?"
     );
     insta::assert_snapshot!(
         error("[recovery]\nmax_fix_cycles = 0\n"),
@@ -103,7 +104,15 @@ fn bad_values_name_file_and_line() {
     );
     insta::assert_snapshot!(
         error("[watchers]\ndebounce_ms = \"fast\"\n"),
-        @"millrace-agents/millrace.toml:2: invalid type: string \"fast\", expected u64"
+        @"millrace-agents/millrace.toml:2: `watchers.debounce_ms`: invalid type: string \"fast\", expected a whole number, 0 or more"
+    );
+    insta::assert_snapshot!(
+        error("[runs]\nkeep_last = -1\n"),
+        @"millrace-agents/millrace.toml:2: `runs.keep_last`: invalid value: integer `-1`, expected a whole number, 0 or more"
+    );
+    insta::assert_snapshot!(
+        error("[runs]\nkeep_days = 1.5\n"),
+        @"millrace-agents/millrace.toml:2: `runs.keep_days`: invalid type: floating point `1.5`, expected a whole number, 0 or more"
     );
     insta::assert_snapshot!(
         error("[runtime\n"),

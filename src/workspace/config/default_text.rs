@@ -100,6 +100,18 @@ rule_id = "calendar-week-default"
 window = "calendar_week"
 threshold = 5000000
 
+[runs]
+# Each run keeps its evidence in runs/<run_id>/ (prompts, requests, answers,
+# stage results, run_trace.json), about 80 KB a run. A finished run's folder
+# is removed once it is past either limit: by the daemon (at start and as runs
+# finish) and by `millrace runs prune`. Always kept, whatever the limits: runs
+# the daemon is executing, runs of queued, active or blocked work, runs an
+# open incident or learning request names, and unidentified runs under a day old.
+# Keep at most this many run folders, newest first; 0: no count limit.
+keep_last = 1000
+# Remove run folders untouched for more than this many days; 0: no age limit.
+keep_days = 30
+
 [params]
 # Loop parameters by name, overriding loops and modes.
 # max_fix_cycles = 3

@@ -11,8 +11,8 @@ use thiserror::Error;
 pub use default_text::default_toml;
 pub use model::{
     AutoRecoveryConfig, ClaudeConfig, CodexConfig, CommandConfig, Config, Permission, PiConfig,
-    RecoveryConfig, RunnersConfig, RuntimeConfig, StageConfig, UsageGovernanceConfig, UsageRule,
-    UsageWindow, WatchersConfig,
+    RecoveryConfig, RunnersConfig, RunsConfig, RuntimeConfig, StageConfig, UsageGovernanceConfig,
+    UsageRule, UsageWindow, WatchersConfig,
 };
 
 /// Reading `millrace.toml` failed.

@@ -20,6 +20,8 @@ pub struct Config {
     pub watchers: WatchersConfig,
     /// `[usage_governance]`: pausing when token use passes a threshold.
     pub usage_governance: UsageGovernanceConfig,
+    /// `[runs]`: how many run folders (`runs/<run_id>/`) are kept, and for how long.
+    pub runs: RunsConfig,
     /// `[params]`: loop parameters by name (`max_fix_cycles = 3`), overriding loops and modes.
     pub params: BTreeMap<String, i64>,
     /// `[stages.<stage>]`: per-stage bindings, overriding loops and modes.
@@ -370,6 +372,29 @@ impl Default for UsageGovernanceConfig {
                     threshold: 5_000_000,
                 },
             ],
+        }
+    }
+}
+
+/// `[runs]`: the retention of run folders. A finished run's folder is removed
+/// once it is past either limit; runs of unfinished or blocked work are kept
+/// whatever the limits say (see `workspace::runs`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RunsConfig {
+    /// Keep at most this many run folders, newest first (0: no count limit).
+    pub keep_last: u64,
+    /// Remove run folders untouched for more than this many days (0: no age limit).
+    pub keep_days: u64,
+}
+
+impl Default for RunsConfig {
+    /// A thousand runs and a month: enough to inspect recent work after a
+    /// long unattended run, about 80 MB at the usual 82 KB per run.
+    fn default() -> RunsConfig {
+        RunsConfig {
+            keep_last: 1000,
+            keep_days: 30,
         }
     }
 }

@@ -25,6 +25,13 @@ pub(super) fn to_config_error(error: &toml::de::Error, text: &str, path: &Path) 
         Some((value, expected)) => variant_message(&value, &expected),
         None => message,
     };
+    // serde names the expected type (in Rust's words) but not the key; the
+    // operator needs both.
+    let message = plain_types(&message);
+    let message = match span.and_then(|span| key_of_value(text, span.start)) {
+        Some(key) => format!("`{key}`: {message}"),
+        None => message,
+    };
     ConfigError::Invalid {
         path: path.to_path_buf(),
         line,
@@ -42,6 +49,21 @@ fn variant_message(value: &str, expected: &[String]) -> String {
         .map(|name| format!("; did you mean `{name}`?"))
         .unwrap_or_default();
     format!("unknown value `{value}`, expected one of {allowed}{hint}")
+}
+
+/// "expected u64" in the words of a config file's reader.
+fn plain_types(message: &str) -> String {
+    const WORDS: [(&str, &str); 4] = [
+        ("expected u64", "expected a whole number, 0 or more"),
+        ("expected u32", "expected a whole number, 0 or more"),
+        ("expected i64", "expected a whole number"),
+        ("expected f64", "expected a number"),
+    ];
+    WORDS
+        .iter()
+        .fold(message.to_string(), |text, (rust, plain)| {
+            text.replace(rust, plain)
+        })
 }
 
 /// From "unknown field `x`, expected one of `a`, `b`": (`x`, [`a`, `b`]).
@@ -102,6 +124,16 @@ fn dotted_key(text: &str, offset: usize, key: &str) -> String {
     }
     parts.push(key.to_string());
     parts.join(".")
+}
+
+/// The dotted key whose value starts at `offset`, when the value is written
+/// as `key = value` (`None` inside multi-line arrays and inline tables).
+fn key_of_value(text: &str, offset: usize) -> Option<String> {
+    let offset = offset.min(text.len());
+    let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let key = text[line_start..offset].trim().strip_suffix('=')?.trim();
+    let bare = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
+    (!key.is_empty() && key.chars().all(bare)).then(|| dotted_key(text, line_start, key))
 }
 
 /// The 1-based line where `key = ...` is written, if it is.

@@ -1,0 +1,77 @@
+//! Run folders (`runs/<run_id>/`): the retention policy of `[runs]`, the
+//! prune plan, and removing the folders past it safely, for the daemon and
+//! for `millrace runs prune`.
+
+mod folders;
+mod janitor;
+mod keep;
+mod named;
+mod plan;
+mod policy;
+mod removal;
+mod report;
+mod work;
+
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use thiserror::Error;
+
+pub use folders::REMOVING_PREFIX;
+pub use janitor::RunsJanitor;
+pub use keep::{KeepReason, KeptRun, UNIDENTIFIED_GRACE};
+pub use policy::RetentionPolicy;
+pub use report::{FailedRemoval, PruneReport};
+
+use super::paths::WorkspacePaths;
+use super::state::RuntimeSnapshot;
+use plan::PrunePlan;
+
+/// A prune could not start.
+#[derive(Debug, Error)]
+pub enum RunsError {
+    /// `runs/` could not be listed.
+    #[error("cannot list `{}`: {source}", path.display())]
+    List {
+        /// The runs folder.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Whether a prune removes folders or only says what it would remove.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PruneMode {
+    /// Remove the folders past the limits.
+    Apply,
+    /// Measure them; remove nothing.
+    DryRun,
+}
+
+/// Removes the folders of finished runs past `policy`'s limits, and finishes
+/// removals an interrupted prune left. Runs listed in `snapshot`'s active
+/// runs, runs of queued, active or blocked work, runs open incidents and
+/// learning requests name, and young unidentified runs are always kept.
+/// A folder that cannot be removed is reported, not fatal.
+pub fn prune_runs(
+    paths: &WorkspacePaths,
+    policy: &RetentionPolicy,
+    snapshot: &RuntimeSnapshot,
+    mode: PruneMode,
+) -> Result<PruneReport, RunsError> {
+    let runs_dir = paths.runs_dir();
+    let plan =
+        PrunePlan::compute(paths, *policy, snapshot, SystemTime::now()).map_err(|source| {
+            RunsError::List {
+                path: runs_dir.clone(),
+                source,
+            }
+        })?;
+    Ok(removal::carry_out(
+        &plan,
+        &runs_dir,
+        mode == PruneMode::DryRun,
+    ))
+}
