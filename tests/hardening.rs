@@ -6,7 +6,9 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 
 use crate::daemon::{enqueue, exists, monitor, outcomes_of, run_until_idle, scripted};
-use crate::support::TestWorkspace;
+use crate::support::{TestWorkspace, await_files};
+
+const LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The journal's events of one type, as JSON values.
 fn events(ws: &TestWorkspace, event_type: &str) -> Vec<serde_json::Value> {
@@ -164,4 +166,35 @@ fn a_lock_left_by_a_killed_pid_1_daemon_is_recovered() {
     let recovered = events(&ws, "runtime_daemon_lock_recovered");
     assert_eq!(recovered.len(), 1, "{recovered:?}");
     assert_eq!(recovered[0]["data"]["previous_pid"], 1);
+}
+
+#[test]
+fn retry_active_sent_during_a_stage_is_applied_at_its_end() {
+    let ws = scripted("[[step]]\nnode = \"builder\"\ndelay_ms = 1500\n");
+    enqueue(&ws, "task-r1", &[]);
+    let mut daemon = crate::live::start_daemon(&ws, "test");
+    await_files(ws.root(), "the builder to start", LIMIT, || {
+        ws.path("tasks/active/task-r1.md").is_file()
+    });
+    let retry = ws.run(&["retry-active", "--reason", "builder hung"]).ok();
+    assert_eq!(retry.value("mode"), Some("mailbox"));
+    await_files(ws.root(), "the task to finish", LIMIT, || {
+        exists(&ws, "tasks/done/task-r1.md")
+    });
+    ws.run(&["stop"]).ok();
+    assert!(daemon.wait().expect("exit").success());
+    let applied = events(&ws, "mailbox_command_applied");
+    assert!(
+        applied
+            .iter()
+            .any(|e| e["data"]["command"] == "retry_active"),
+        "{}",
+        monitor(&ws)
+    );
+    assert!(events(&ws, "mailbox_command_failed").is_empty());
+    // The first run ended after its builder; the retried run went through.
+    let outcomes = outcomes_of(&ws, "task-r1");
+    let builders = outcomes.iter().filter(|o| o.starts_with("builder")).count();
+    assert_eq!(builders, 2, "{outcomes:?}");
+    assert!(ws.path("tasks/queue/task-r1.requeue.jsonl").is_file());
 }

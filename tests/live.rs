@@ -9,7 +9,7 @@ use crate::support::{TestWorkspace, await_files};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
-fn start_daemon(ws: &TestWorkspace, mode: &str) -> Child {
+pub fn start_daemon(ws: &TestWorkspace, mode: &str) -> Child {
     let log = ws.path("logs/monitor.log");
     let child = Command::new(env!("CARGO_BIN_EXE_millrace"))
         .args(["run", "daemon", "--mode", mode, "--monitor-log"])

@@ -351,7 +351,13 @@ impl Engine {
             .active_runs
             .insert(to_ws_plane(a.plane), run.clone());
         self.govern()?;
-        if self.draining || self.snapshot.paused {
+        if self.boundary_holds.contains(&a.plane) {
+            self.monitor.line(&format!(
+                "route {} held at the boundary for a mailbox command",
+                a.plane
+            ));
+        }
+        if self.draining || self.snapshot.paused || self.boundary_holds.contains(&a.plane) {
             return self.save_snapshot();
         }
         // `start_stage` saves the snapshot with the next node and its request.

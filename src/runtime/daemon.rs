@@ -160,6 +160,7 @@ fn start(
         cancel_rx,
         draining: false,
         mailbox_deferred: false,
+        boundary_holds: Default::default(),
         closure_focus: None,
         retry_at: Default::default(),
         auto_recovery: options.auto_recovery.clone(),

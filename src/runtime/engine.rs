@@ -76,6 +76,10 @@ pub struct Engine {
     pub closure_focus: Option<Option<super::closure::ClosureTarget>>,
     /// The mailbox holds commands waiting for a safe boundary.
     pub mailbox_deferred: bool,
+    /// Planes whose runs stop at their next stage boundary because a
+    /// mailbox command (retry-active, clear-stale-state) waits for it: the
+    /// command is applied before the next stage is dispatched.
+    pub boundary_holds: std::collections::BTreeSet<Plane>,
     /// Planes waiting for a transient-failure retry, and when it is due.
     pub retry_at: BTreeMap<Plane, Instant>,
     pub auto_recovery: crate::workspace::config::AutoRecoveryConfig,

@@ -29,6 +29,7 @@ impl Engine {
     pub fn drain_mailbox(&mut self) -> Result<bool, RuntimeError> {
         let mut applied = false;
         self.mailbox_deferred = false;
+        self.boundary_holds.clear();
         for path in mailbox::incoming(&self.paths) {
             let envelope = match mailbox::read(&path) {
                 Ok(envelope) => envelope,
@@ -111,15 +112,22 @@ impl Engine {
         }
     }
 
-    /// Why `command` cannot be applied yet, if it cannot.
-    fn unsafe_now(&self, command: &MailboxCommand) -> Option<String> {
-        let touches_runs = matches!(
-            command,
-            MailboxCommand::RetryActive { .. } | MailboxCommand::ClearStaleState { .. }
-        );
-        if touches_runs && !self.inflight.is_empty() {
-            let planes: Vec<String> = self.inflight.keys().map(Plane::to_string).collect();
-            return Some(format!("a stage is running in {}", planes.join(", ")));
+    /// Why `command` cannot be applied yet, if it cannot. A command that
+    /// changes runs waits for the stages running in the planes it touches,
+    /// and holds those planes at their next boundary so that it is applied
+    /// there, before their next stage starts.
+    fn unsafe_now(&mut self, command: &MailboxCommand) -> Option<String> {
+        let running: Vec<Plane> = runs_touched(command)
+            .into_iter()
+            .filter(|plane| self.inflight.contains_key(plane))
+            .collect();
+        if !running.is_empty() {
+            self.boundary_holds.extend(running.iter().copied());
+            let planes: Vec<String> = running.iter().map(Plane::to_string).collect();
+            return Some(format!(
+                "a stage is running in {}; applied when it ends",
+                planes.join(", ")
+            ));
         }
         blocking_run(&self.snapshot, command).map(|e| e.to_string())
     }
@@ -253,5 +261,17 @@ impl Engine {
         self.snapshot.plan_id = Some(plan.plan_id.clone());
         self.plan = plan;
         true
+    }
+}
+
+/// The planes whose runs `command` changes (none for most commands).
+fn runs_touched(command: &MailboxCommand) -> Vec<Plane> {
+    match command {
+        MailboxCommand::RetryActive {
+            plane: Some(name), ..
+        } => Plane::parse(name).into_iter().collect(),
+        MailboxCommand::RetryActive { plane: None, .. }
+        | MailboxCommand::ClearStaleState { .. } => Plane::ALL.to_vec(),
+        _ => Vec::new(),
     }
 }
