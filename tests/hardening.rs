@@ -198,3 +198,46 @@ fn retry_active_sent_during_a_stage_is_applied_at_its_end() {
     assert_eq!(builders, 2, "{outcomes:?}");
     assert!(ws.path("tasks/queue/task-r1.requeue.jsonl").is_file());
 }
+
+#[test]
+fn an_id_too_long_for_its_derived_file_names_is_refused() {
+    let ws = TestWorkspace::new();
+    let id = format!("t{}", "x".repeat(239));
+    let file = ws.root().join("long.md");
+    std::fs::write(&file, crate::daemon::task(&id, &[])).expect("write");
+    let refused = ws.run(&["add-task", file.to_str().expect("utf8")]).fails(1);
+    assert!(
+        refused.stderr.contains("at most 200 characters"),
+        "{}",
+        refused.stderr
+    );
+    // Dropped straight into the queue, it is quarantined, not run.
+    let ws = scripted("");
+    ws.write(
+        &format!("tasks/queue/{id}.md"),
+        &crate::daemon::task(&id, &[]),
+    );
+    enqueue(&ws, "task-short", &[]);
+    run_until_idle(&ws);
+    assert!(exists(&ws, "tasks/done/task-short.md"), "{}", monitor(&ws));
+    assert!(exists(&ws, &format!("tasks/queue/{id}.md.invalid")));
+}
+
+#[test]
+fn a_retry_whose_record_cannot_be_written_leaves_the_item_in_place() {
+    let ws = TestWorkspace::new();
+    ws.write(
+        "tasks/active/task-a.md",
+        &crate::daemon::task("task-a", &[]),
+    );
+    // The requeue log cannot be appended to: a directory holds its name.
+    std::fs::create_dir_all(ws.path("tasks/queue/task-a.requeue.jsonl")).expect("dir");
+    let retry = ws.run(&["retry-active", "--plane", "execution"]).fails(1);
+    assert!(
+        retry.stderr.contains("task-a.requeue.jsonl"),
+        "{}",
+        retry.stderr
+    );
+    assert!(exists(&ws, "tasks/active/task-a.md"));
+    assert!(!exists(&ws, "tasks/queue/task-a.md"));
+}

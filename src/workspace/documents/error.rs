@@ -94,9 +94,10 @@ pub enum ProblemKind {
         /// The H1 text.
         heading: String,
     },
-    /// An id does not match `^[A-Za-z0-9][A-Za-z0-9._-]*$`.
+    /// An id does not match `^[A-Za-z0-9][A-Za-z0-9._-]*$` or is longer than
+    /// [`MAX_ID_LEN`](super::MAX_ID_LEN).
     #[error(
-        "`{field}` value `{value}` is not a valid id (letters, digits, `.`, `_`, `-`; starting with a letter or digit)"
+        "`{field}` value `{value}` is not a valid id (letters, digits, `.`, `_`, `-`; starting with a letter or digit; at most 200 characters)"
     )]
     InvalidId {
         /// The label.

@@ -442,6 +442,12 @@ impl QueueStore {
             }
             Err(error) => return Err(QueueError::io("move", &source)(error)),
         }
+        if let Err(error) = self.audit_move(family, id, from, to, reason) {
+            // A move nobody can account for is not made: the item goes back.
+            rename_no_replace(&target, &source)
+                .map_err(QueueError::io("undo the move of", &target))?;
+            return Err(error);
+        }
         self.index.remove(family, from, id);
         let dir = self.paths.lifecycle_dir(family, to);
         let item = if to == LifecycleState::Queued {
@@ -450,7 +456,6 @@ impl QueueStore {
             QueuedItem::unreadable(id)
         };
         self.index.insert(family, to, item);
-        self.audit_move(family, id, from, to, reason)?;
         Ok(target)
     }
 
