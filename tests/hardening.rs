@@ -241,3 +241,39 @@ fn a_retry_whose_record_cannot_be_written_leaves_the_item_in_place() {
     assert!(exists(&ws, "tasks/active/task-a.md"));
     assert!(!exists(&ws, "tasks/queue/task-a.md"));
 }
+
+#[test]
+fn a_failed_reload_is_awaited_printed_and_shown_by_status() {
+    let ws = scripted("");
+    let mut daemon = crate::live::start_daemon(&ws, "test");
+    ws.write(
+        "loops/broken.loop",
+        "loop execution.broken {\n  entry task ->\n",
+    );
+    let reload = ws.run(&["reload-config", "--wait"]).fails(1);
+    assert_eq!(reload.value("mode"), Some("mailbox"));
+    assert_eq!(reload.value("applied"), Some("false"));
+    assert!(
+        reload
+            .stderr
+            .starts_with("error: the daemon did not apply `reload_config`"),
+        "{}",
+        reload.stderr
+    );
+    let status = ws.run(&["status"]).ok();
+    let failed = status.value("last_failed_command").unwrap_or("");
+    assert!(
+        failed.starts_with("reload_config reload_config-"),
+        "{}",
+        status.stdout
+    );
+    assert!(
+        status
+            .value("last_error")
+            .is_some_and(|e| e.contains("reload"))
+    );
+    let pause = ws.run(&["pause", "--wait"]).ok();
+    assert_eq!(pause.value("applied"), Some("true"));
+    ws.run(&["stop"]).ok();
+    assert!(daemon.wait().expect("exit").success());
+}

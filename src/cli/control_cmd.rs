@@ -3,12 +3,10 @@
 //! daemon's mailbox when one owns the workspace, and is applied directly to
 //! the snapshot and queues otherwise.
 
-use std::path::PathBuf;
-
 use clap::{Args, Subcommand};
 
 use super::compile_cmd::{CompileArgs, compile_and_persist};
-use super::control_route::{self, Direct, journal_control, route};
+use super::control_route::{self, ControlTarget, Direct, journal_control, route};
 use super::output::{CliError, CliResult, Out};
 use crate::workspace::control;
 use crate::workspace::interventions::InterventionError;
@@ -59,16 +57,14 @@ no stop). Prints `requeued=N; runtime_ownership_lock=missing|cleared_stale|clear
 
 #[derive(Debug, Args)]
 pub struct WorkspaceArgs {
-    /// The workspace (the directory holding `millrace-agents/`)
-    #[arg(long, default_value = ".")]
-    pub workspace: PathBuf,
+    #[command(flatten)]
+    pub target: ControlTarget,
 }
 
 #[derive(Debug, Args)]
 pub struct RetryActiveArgs {
-    /// The workspace (the directory holding `millrace-agents/`)
-    #[arg(long, default_value = ".")]
-    pub workspace: PathBuf,
+    #[command(flatten)]
+    pub target: ControlTarget,
     /// Why, recorded in the requeue log and the journal
     #[arg(long, default_value = "operator requested retry")]
     pub reason: String,
@@ -79,9 +75,8 @@ pub struct RetryActiveArgs {
 
 #[derive(Debug, Args)]
 pub struct ClearArgs {
-    /// The workspace (the directory holding `millrace-agents/`)
-    #[arg(long, default_value = ".")]
-    pub workspace: PathBuf,
+    #[command(flatten)]
+    pub target: ControlTarget,
     /// Why, recorded in the requeue logs and the journal
     #[arg(long, default_value = "operator requested stale-state clear")]
     pub reason: String,
@@ -89,11 +84,11 @@ pub struct ClearArgs {
 
 pub fn run(command: ControlCommand) -> CliResult {
     match command {
-        ControlCommand::Pause(args) => route(&args.workspace, MailboxCommand::Pause, |ctx| {
+        ControlCommand::Pause(args) => route(&args.target, MailboxCommand::Pause, |ctx| {
             Ok(snapshot_control(ctx, "pause", control::pause))
         }),
-        ControlCommand::Resume(args) => route(&args.workspace, MailboxCommand::Resume, resume),
-        ControlCommand::Stop(args) => route(&args.workspace, MailboxCommand::Stop, |ctx| {
+        ControlCommand::Resume(args) => route(&args.target, MailboxCommand::Resume, resume),
+        ControlCommand::Stop(args) => route(&args.target, MailboxCommand::Stop, |ctx| {
             Ok(snapshot_control(ctx, "stop", control::mark_stopped))
         }),
         ControlCommand::ReloadConfig(args) => reload_config(&args),
@@ -102,13 +97,13 @@ pub fn run(command: ControlCommand) -> CliResult {
                 reason: args.reason,
                 plane: args.plane,
             };
-            retry_active(&args.workspace, command)
+            retry_active(&args.target, command)
         }
         ControlCommand::ClearStaleState(args) => {
             let command = MailboxCommand::ClearStaleState {
                 reason: args.reason.clone(),
             };
-            route(&args.workspace, command, |ctx| {
+            route(&args.target, command, |ctx| {
                 ctx.save_snapshot = true;
                 let detail = control::clear_stale_state(
                     &mut ctx.queue,
@@ -140,11 +135,11 @@ fn resume(ctx: &mut Direct) -> Result<String, InterventionError> {
 }
 
 /// `retry-active` and `planning retry-active`: the command names the plane.
-pub fn retry_active(workspace: &std::path::Path, command: MailboxCommand) -> CliResult {
+pub fn retry_active(target: &ControlTarget, command: MailboxCommand) -> CliResult {
     let MailboxCommand::RetryActive { reason, plane } = command.clone() else {
         return Err(CliError::Failed("not a retry-active command".into()));
     };
-    route(workspace, command, move |ctx| {
+    route(target, command, move |ctx| {
         let plane = control::parse_plane(plane.as_deref())?;
         ctx.save_snapshot = true;
         let detail = control::retry_active(
@@ -160,12 +155,12 @@ pub fn retry_active(workspace: &std::path::Path, command: MailboxCommand) -> Cli
 
 /// Recompiles and persists the plan (no daemon), or mails `reload_config`.
 fn reload_config(args: &WorkspaceArgs) -> CliResult {
-    let paths = control_route::open(&args.workspace)?;
+    let paths = control_route::open(&args.target.workspace)?;
     if control_route::daemon_owns(&paths) {
-        return control_route::send(&paths, MailboxCommand::ReloadConfig);
+        return control_route::send(&paths, MailboxCommand::ReloadConfig, &args.target);
     }
     let compile = CompileArgs {
-        workspace: args.workspace.clone(),
+        workspace: args.target.workspace.clone(),
         mode: None,
         config: None,
         deny: None,

@@ -15,7 +15,10 @@
 //! exit 1; a benign refusal (nothing to retry, a stage holds the item, resume
 //! blocked by usage governance) prints `applied: false` and exits 0.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Args;
 
 use super::context::Workspace;
 use super::output::{CliError, CliResult, Out};
@@ -27,6 +30,22 @@ use crate::workspace::lock::{self, LockState};
 use crate::workspace::mailbox::{self, MailboxCommand};
 use crate::workspace::queue::QueueStore;
 use crate::workspace::state::{RuntimeSnapshot, StateError, StateStore};
+
+/// The workspace a control command is for, and whether to wait for a live
+/// daemon's answer.
+#[derive(Debug, Clone, Args)]
+pub struct ControlTarget {
+    /// The workspace (the directory holding `millrace-agents/`)
+    #[arg(long, default_value = ".")]
+    pub workspace: PathBuf,
+    /// With a live daemon, wait until it has applied or refused the command and print its
+    /// answer (exit 1 when it failed); without one the command is applied at once anyway
+    #[arg(long)]
+    pub wait: bool,
+    /// How long `--wait` waits for the daemon's answer
+    #[arg(long, value_name = "SECONDS", default_value_t = 600, requires = "wait")]
+    pub wait_timeout: u64,
+}
 
 /// What a direct command works on.
 pub struct Direct {
@@ -89,14 +108,14 @@ pub fn daemon_owns(paths: &WorkspacePaths) -> bool {
 /// Routes an intervention or control: validated first, then mailed to a live
 /// daemon, or applied by `direct` (refused while a stage holds an affected item).
 pub fn route(
-    workspace: &Path,
+    target: &ControlTarget,
     command: MailboxCommand,
     direct: impl FnOnce(&mut Direct) -> Result<String, InterventionError>,
 ) -> CliResult {
-    let paths = open(workspace)?;
+    let paths = open(&target.workspace)?;
     interventions::validate(&command).map_err(|e| CliError::Failed(e.to_string()))?;
     if daemon_owns(&paths) {
-        return send(&paths, command);
+        return send(&paths, command, target);
     }
     let action = command.name();
     let reset = matches!(command, MailboxCommand::ClearStaleState { .. });
@@ -117,9 +136,9 @@ pub fn route(
 
 /// Routes an intervention: applied through [`interventions::apply`], the
 /// implementation the daemon uses too.
-pub fn route_intervention(workspace: &Path, command: MailboxCommand) -> CliResult {
+pub fn route_intervention(target: &ControlTarget, command: MailboxCommand) -> CliResult {
     let applied = command.clone();
-    route(workspace, command, move |ctx| {
+    route(target, command, move |ctx| {
         let policy = retry_policy(&ctx.paths);
         interventions::apply(&mut ctx.queue, &ctx.journal, &applied, &policy).unwrap_or_else(|| {
             Err(InterventionError::Invalid(format!(
@@ -151,19 +170,50 @@ fn retry_policy(paths: &WorkspacePaths) -> RetryPolicy {
         .unwrap_or_default()
 }
 
-/// Writes the mailbox command and prints where it went.
-pub fn send(paths: &WorkspacePaths, command: MailboxCommand) -> CliResult {
+/// Writes the mailbox command and prints where it went; with `--wait`,
+/// also the daemon's answer.
+pub fn send(paths: &WorkspacePaths, command: MailboxCommand, target: &ControlTarget) -> CliResult {
     let action = command.name();
     let (envelope, path) = mailbox::send(paths, command)
         .map_err(|e| CliError::Failed(format!("cannot write the mailbox command: {e}")))?;
     let mut out = Out::new();
-    out.kv("action", action)?;
+    out.kv("action", &action)?;
     out.kv("mode", "mailbox")?;
-    out.kv("applied", false)?;
-    out.kv("detail", "queued for the daemon")?;
-    out.kv("command_id", envelope.command_id)?;
+    if !target.wait {
+        out.kv("applied", false)?;
+        out.kv("detail", "queued for the daemon")?;
+    }
+    out.kv("command_id", &envelope.command_id)?;
     out.kv("mailbox_path", path.display())?;
+    if target.wait {
+        print_answer(paths, &path, target, &mut out)?;
+    }
     Ok(())
+}
+
+/// Waits for the daemon's answer to the command at `sent` and prints it;
+/// a command the daemon failed is an error.
+fn print_answer(
+    paths: &WorkspacePaths,
+    sent: &Path,
+    target: &ControlTarget,
+    out: &mut Out,
+) -> CliResult {
+    let timeout = Duration::from_secs(target.wait_timeout);
+    let archived = mailbox::await_archive(paths, sent, timeout, || daemon_owns(paths))
+        .map_err(|e| CliError::Failed(e.to_string()))?;
+    out.kv("applied", archived.error.is_none())?;
+    match (&archived.result, &archived.error) {
+        (_, Some(error)) => {
+            out.kv("detail", error)?;
+            Err(CliError::Failed(format!(
+                "the daemon did not apply `{}`: {error}",
+                archived.name()
+            )))
+        }
+        (Some(result), None) => Ok(out.kv("detail", result)?),
+        (None, None) => Ok(out.kv("detail", "applied")?),
+    }
 }
 
 /// Prints the block of a directly applied (or refused) command.

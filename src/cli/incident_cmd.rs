@@ -3,11 +3,9 @@
 //! cancelled ones to `<state>/cancelled/`, quarantined `*.invalid` files to
 //! `incidents/invalid-archive/`; each leaves a line in `incidents/interventions.jsonl`.
 
-use std::path::PathBuf;
-
 use clap::{Args, Subcommand};
 
-use super::control_route::route_intervention;
+use super::control_route::{ControlTarget, route_intervention};
 use super::output::CliResult;
 use crate::workspace::mailbox::MailboxCommand;
 
@@ -38,9 +36,8 @@ millrace incident archive-invalid inc-7.md.invalid --reason \"hand-written, brok
 pub struct IncidentArgs {
     /// The incident id
     pub incident_id: String,
-    /// The workspace (the directory holding `millrace-agents/`)
-    #[arg(long, default_value = ".")]
-    pub workspace: PathBuf,
+    #[command(flatten)]
+    pub target: ControlTarget,
     /// Why (required, recorded in the audit log and the journal)
     #[arg(long)]
     pub reason: String,
@@ -50,37 +47,36 @@ pub struct IncidentArgs {
 pub struct InvalidArgs {
     /// The quarantined file's name (`inc-7.md.invalid`), without directories
     pub filename: String,
-    /// The workspace (the directory holding `millrace-agents/`)
-    #[arg(long, default_value = ".")]
-    pub workspace: PathBuf,
+    #[command(flatten)]
+    pub target: ControlTarget,
     /// Why (required, recorded in the audit log and the journal)
     #[arg(long)]
     pub reason: String,
 }
 
 pub fn run(command: IncidentCommand) -> CliResult {
-    let (workspace, command) = match command {
+    let (target, command) = match command {
         IncidentCommand::Resolve(args) => (
-            args.workspace,
+            args.target,
             MailboxCommand::ResolveIncident {
                 incident_id: args.incident_id,
                 reason: args.reason,
             },
         ),
         IncidentCommand::Cancel(args) => (
-            args.workspace,
+            args.target,
             MailboxCommand::CancelIncident {
                 incident_id: args.incident_id,
                 reason: args.reason,
             },
         ),
         IncidentCommand::ArchiveInvalid(args) => (
-            args.workspace,
+            args.target,
             MailboxCommand::ArchiveInvalidIncident {
                 filename: args.filename,
                 reason: args.reason,
             },
         ),
     };
-    route_intervention(&workspace, command)
+    route_intervention(&target, command)
 }

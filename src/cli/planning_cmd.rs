@@ -1,11 +1,10 @@
 //! `millrace planning retry-active`: requeue the planning plane's active item
 //! (a spec, probe, incident or blueprint draft) and clear the planning run.
 
-use std::path::PathBuf;
-
 use clap::{Args, Subcommand};
 
 use super::control_cmd::retry_active;
+use super::control_route::ControlTarget;
 use super::output::CliResult;
 use crate::workspace::mailbox::MailboxCommand;
 
@@ -24,9 +23,8 @@ Example:\n  millrace planning retry-active --reason \"planner stuck\""
 
 #[derive(Debug, Args)]
 pub struct PlanningRetryArgs {
-    /// The workspace (the directory holding `millrace-agents/`)
-    #[arg(long, default_value = ".")]
-    pub workspace: PathBuf,
+    #[command(flatten)]
+    pub target: ControlTarget,
     /// Why, recorded in the requeue log and the journal
     #[arg(long, default_value = "operator requested planning retry")]
     pub reason: String,
@@ -39,7 +37,7 @@ pub fn run(command: PlanningCommand) -> CliResult {
                 reason: args.reason,
                 plane: Some("planning".to_string()),
             };
-            retry_active(&args.workspace, command)
+            retry_active(&args.target, command)
         }
     }
 }

@@ -6,11 +6,9 @@
 //! `QueueOpsCommand` holds only the interventions, so a `queue` command with
 //! other subcommands can take them in with `#[command(flatten)]`.
 
-use std::path::PathBuf;
-
 use clap::{Args, Subcommand, ValueEnum};
 
-use super::control_route::route_intervention;
+use super::control_route::{ControlTarget, route_intervention};
 use super::output::CliResult;
 use crate::workspace::mailbox::MailboxCommand;
 
@@ -58,9 +56,8 @@ millrace queue retry-blocked t-42 --force --reason \"fixed the fixture by hand\"
 pub struct CancelArgs {
     /// The work item id (the document's file stem)
     pub work_item_id: String,
-    /// The workspace (the directory holding `millrace-agents/`)
-    #[arg(long, default_value = ".")]
-    pub workspace: PathBuf,
+    #[command(flatten)]
+    pub target: ControlTarget,
     /// The family, when the id exists in several
     #[arg(long, alias = "kind", value_parser = ["task", "spec", "probe", "incident", "learning_request", "blueprint_draft"])]
     pub family: Option<String>,
@@ -73,9 +70,8 @@ pub struct CancelArgs {
 pub struct TaskReasonArgs {
     /// The task id
     pub task_id: String,
-    /// The workspace (the directory holding `millrace-agents/`)
-    #[arg(long, default_value = ".")]
-    pub workspace: PathBuf,
+    #[command(flatten)]
+    pub target: ControlTarget,
     /// Why (required, recorded in the audit log and the journal)
     #[arg(long)]
     pub reason: String,
@@ -85,9 +81,8 @@ pub struct TaskReasonArgs {
 pub struct SupersedeArgs {
     /// The task to supersede (queued or blocked)
     pub old_task_id: String,
-    /// The workspace (the directory holding `millrace-agents/`)
-    #[arg(long, default_value = ".")]
-    pub workspace: PathBuf,
+    #[command(flatten)]
+    pub target: ControlTarget,
     /// The task that replaces it (queued, active or done)
     #[arg(long, value_name = "ID")]
     pub replacement: String,
@@ -124,9 +119,8 @@ impl CascadeArg {
 pub struct RetargetArgs {
     /// The queued task whose `Depends-On` to rewrite
     pub task_id: String,
-    /// The workspace (the directory holding `millrace-agents/`)
-    #[arg(long, default_value = ".")]
-    pub workspace: PathBuf,
+    #[command(flatten)]
+    pub target: ControlTarget,
     /// The dependency to replace
     #[arg(long = "from", visible_alias = "old-dependency", value_name = "ID")]
     pub from: String,
@@ -142,9 +136,8 @@ pub struct RetargetArgs {
 pub struct RetryBlockedArgs {
     /// The blocked task id
     pub task_id: String,
-    /// The workspace (the directory holding `millrace-agents/`)
-    #[arg(long, default_value = ".")]
-    pub workspace: PathBuf,
+    #[command(flatten)]
+    pub target: ControlTarget,
     /// Why (required, recorded in the requeue log and the journal)
     #[arg(long)]
     pub reason: String,
@@ -154,9 +147,9 @@ pub struct RetryBlockedArgs {
 }
 
 pub fn run(command: QueueOpsCommand) -> CliResult {
-    let (workspace, command) = match command {
+    let (target, command) = match command {
         QueueOpsCommand::Cancel(args) => (
-            args.workspace,
+            args.target,
             MailboxCommand::CancelWorkItem {
                 work_item_id: args.work_item_id,
                 family: args.family,
@@ -164,14 +157,14 @@ pub fn run(command: QueueOpsCommand) -> CliResult {
             },
         ),
         QueueOpsCommand::ArchiveBlocked(args) => (
-            args.workspace,
+            args.target,
             MailboxCommand::ArchiveBlockedTask {
                 task_id: args.task_id,
                 reason: args.reason,
             },
         ),
         QueueOpsCommand::Supersede(args) => (
-            args.workspace,
+            args.target,
             MailboxCommand::SupersedeTask {
                 old_task_id: args.old_task_id,
                 replacement_task_id: args.replacement,
@@ -180,7 +173,7 @@ pub fn run(command: QueueOpsCommand) -> CliResult {
             },
         ),
         QueueOpsCommand::RetargetDependency(args) => (
-            args.workspace,
+            args.target,
             MailboxCommand::RetargetDependency {
                 task_id: args.task_id,
                 old_dependency_id: args.from,
@@ -189,7 +182,7 @@ pub fn run(command: QueueOpsCommand) -> CliResult {
             },
         ),
         QueueOpsCommand::RetryBlocked(args) => (
-            args.workspace,
+            args.target,
             MailboxCommand::RetryBlocked {
                 task_id: args.task_id,
                 reason: args.reason,
@@ -197,5 +190,5 @@ pub fn run(command: QueueOpsCommand) -> CliResult {
             },
         ),
     };
-    route_intervention(&workspace, command)
+    route_intervention(&target, command)
 }

@@ -17,7 +17,7 @@ use super::output::{CliError, CliResult, Out};
 use super::queue_cmd::{Format, QueueCounts};
 use crate::workspace::journal::Journal;
 use crate::workspace::lock::{self, LockState};
-use crate::workspace::state::{RuntimeSnapshot, StateStore};
+use crate::workspace::state::{FailedCommand, RuntimeSnapshot, StateStore};
 use crate::workspace::{Plane, WorkspacePaths};
 
 /// How many journal events `status` shows.
@@ -130,6 +130,7 @@ pub struct Report {
     config_error: Option<String>,
     snapshot_error: Option<String>,
     last_error: Option<String>,
+    last_failed_command: Option<FailedCommand>,
     /// `state/usage_governance_state.json` as the daemon last wrote it.
     usage_governance: Option<Value>,
     recent_events: Vec<Value>,
@@ -187,6 +188,7 @@ impl Report {
             config_error,
             snapshot_error,
             last_error: snapshot.last_error.clone(),
+            last_failed_command: snapshot.last_failed_command.clone(),
             usage_governance: std::fs::read(paths.state_dir().join("usage_governance_state.json"))
                 .ok()
                 .and_then(|bytes| serde_json::from_slice(&bytes).ok()),
@@ -294,6 +296,11 @@ impl Report {
         }
         let last = self.last_error.as_deref().map(one_line);
         out.kv("last_error", last.unwrap_or_else(none))?;
+        let failed = self.last_failed_command.as_ref().map(|f| {
+            let error = one_line(&f.error);
+            format!("{} {} at {}: {error}", f.command, f.command_id, f.failed_at)
+        });
+        out.kv("last_failed_command", failed.unwrap_or_else(none))?;
         Ok(())
     }
 }

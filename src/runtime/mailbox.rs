@@ -14,7 +14,8 @@ use crate::workspace::documents::{is_valid_id, parse_json};
 use crate::workspace::interventions::{self, RetryPolicy, blocking_run};
 use crate::workspace::journal::RuntimeEvent;
 use crate::workspace::mailbox::{self, MailboxCommand};
-use crate::workspace::{Family, control};
+use crate::workspace::state::FailedCommand;
+use crate::workspace::{Family, Timestamp, control};
 
 /// What applying one command did.
 enum Applied {
@@ -52,11 +53,29 @@ impl Engine {
                     self.archive(&path, &name, &envelope.command_id, Ok(detail));
                 }
                 Applied::Failed(error) => {
+                    self.remember_failure(&name, &envelope.command_id, &error)?;
                     self.archive(&path, &name, &envelope.command_id, Err(error))
                 }
             }
         }
         Ok(applied)
+    }
+
+    /// `status` shows the last command that failed, and says so in `last_error`.
+    fn remember_failure(
+        &mut self,
+        name: &str,
+        command_id: &str,
+        error: &str,
+    ) -> Result<(), RuntimeError> {
+        self.snapshot.last_error = Some(format!("mailbox {name} failed: {error}"));
+        self.snapshot.last_failed_command = Some(FailedCommand {
+            command: name.to_string(),
+            command_id: command_id.to_string(),
+            error: error.to_string(),
+            failed_at: Timestamp::now(),
+        });
+        self.save_snapshot()
     }
 
     fn archive(

@@ -121,6 +121,16 @@ pub struct Archived {
     pub error: Option<String>,
 }
 
+impl Archived {
+    /// The archived command's name, as its envelope gives it.
+    pub fn name(&self) -> &str {
+        self.envelope
+            .get("command")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("command")
+    }
+}
+
 /// Writes a command for the daemon; returns its envelope and path.
 pub fn send(
     paths: &WorkspacePaths,
@@ -199,4 +209,80 @@ pub fn archive(
     crate::workspace::atomic::write_atomic(&target, &bytes)?;
     std::fs::remove_file(path)?;
     Ok(target)
+}
+
+/// Why waiting for the daemon's answer to a command ended without one.
+#[derive(Debug, thiserror::Error)]
+pub enum AwaitError {
+    /// The daemon did not answer in time; the command stays in the mailbox.
+    #[error("no answer from the daemon within {0} s; the command stays in the mailbox")]
+    TimedOut(u64),
+    /// The daemon stopped before it answered.
+    #[error(
+        "the daemon stopped before it applied the command; it stays in the mailbox for the next daemon"
+    )]
+    DaemonGone,
+    /// The archive folders could not be watched or read.
+    #[error("cannot wait for the daemon's answer: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Waits until the daemon archives the command sent as `sent` (its file in
+/// `incoming/`) and returns the archive. Wakes on the archive folders'
+/// events; once a second it also checks `daemon_alive`, so that a daemon
+/// that died does not leave the caller waiting for the whole `timeout`.
+pub fn await_archive(
+    paths: &WorkspacePaths,
+    sent: &Path,
+    timeout: std::time::Duration,
+    daemon_alive: impl Fn() -> bool,
+) -> Result<Archived, AwaitError> {
+    let name = sent.file_name().unwrap_or_default();
+    let folders = [MailboxDir::Processed, MailboxDir::Failed].map(|d| paths.mailbox_dir(d));
+    let mut inotify = inotify::Inotify::init()?;
+    for folder in &folders {
+        std::fs::create_dir_all(folder)?;
+        let mask = inotify::WatchMask::MOVED_TO | inotify::WatchMask::CLOSE_WRITE;
+        inotify.watches().add(folder, mask)?;
+    }
+    let deadline = std::time::Instant::now() + timeout;
+    let mut buffer = [0u8; 4096];
+    loop {
+        // Checked after the watches exist: an answer written since is seen.
+        if let Some(archived) = folders.iter().find_map(|f| read_archive(&f.join(name))) {
+            return Ok(archived);
+        }
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return Err(AwaitError::TimedOut(timeout.as_secs()));
+        }
+        if !daemon_alive() && sent.exists() {
+            return Err(AwaitError::DaemonGone);
+        }
+        wait_readable(&inotify, left.min(std::time::Duration::from_secs(1)))?;
+        match inotify.read_events(&mut buffer) {
+            Ok(_) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(error) => return Err(error.into()),
+        }
+    }
+}
+
+/// An archive that is complete (written atomically, so any file is).
+fn read_archive(path: &Path) -> Option<Archived> {
+    let text = std::fs::read_to_string(path).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// Blocks until `inotify` has events or `limit` passes.
+fn wait_readable(inotify: &inotify::Inotify, limit: std::time::Duration) -> std::io::Result<()> {
+    let mut fds = [rustix::event::PollFd::new(
+        inotify,
+        rustix::event::PollFlags::IN,
+    )];
+    let limit = rustix::event::Timespec::try_from(limit).map_err(std::io::Error::other)?;
+    match rustix::event::poll(&mut fds, Some(&limit)) {
+        Ok(_) | Err(rustix::io::Errno::INTR) => Ok(()),
+        Err(errno) => Err(errno.into()),
+    }
 }

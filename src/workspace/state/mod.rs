@@ -12,7 +12,7 @@ use serde_json::Value;
 use thiserror::Error;
 
 pub use counters::{BudgetCounters, ItemBudgets, item_key};
-pub use snapshot::{ActiveRun, RuntimeSnapshot, WorkItemRef};
+pub use snapshot::{ActiveRun, FailedCommand, RuntimeSnapshot, WorkItemRef};
 pub use status::StatusMarker;
 
 use super::atomic::write_atomic;

@@ -17,6 +17,19 @@ pub struct WorkItemRef {
     pub id: String,
 }
 
+/// A mailbox command the daemon could not apply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedCommand {
+    /// The command (`reload_config`, `cancel_work_item`, ...).
+    pub command: String,
+    /// Its id (`state/mailbox/failed/` holds it under that id).
+    pub command_id: String,
+    /// Why it failed.
+    pub error: String,
+    /// When.
+    pub failed_at: Timestamp,
+}
+
 /// The run a plane is executing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActiveRun {
@@ -68,6 +81,9 @@ pub struct RuntimeSnapshot {
     pub queue_depths: BTreeMap<Plane, usize>,
     /// The last runtime error, for `status`.
     pub last_error: Option<String>,
+    /// The last mailbox command the daemon failed to apply.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_failed_command: Option<FailedCommand>,
     /// When the daemon started.
     pub started_at: Option<Timestamp>,
     /// When this snapshot was written.
@@ -89,6 +105,7 @@ impl Default for RuntimeSnapshot {
             status_markers: BTreeMap::new(),
             queue_depths: BTreeMap::new(),
             last_error: None,
+            last_failed_command: None,
             started_at: None,
             updated_at: Timestamp::now(),
         }
