@@ -7,6 +7,7 @@ mod cli_workspace;
 mod contracts;
 mod control;
 mod daemon;
+mod fake_cli;
 mod fuzz;
 mod harness;
 mod live;

@@ -8,12 +8,14 @@
 //! `permission_denials.<id>.json`; a final message without a marker after
 //! denials is a failure naming the denied tools. Tokens come from the
 //! result's `usage` (input = `input_tokens` + cache reads + cache writes).
-//! Without a `result` event the run is judged by its exit and its last
-//! assistant text.
+//! A `result` that ends in its one legal marker is Claude Code's record of
+//! the final answer: a non-zero exit after it keeps the answer. Without a
+//! `result` event the run is judged by its exit and its last assistant
+//! text, so a non-zero exit is a failure.
 
 use serde_json::Value;
 
-use super::harness::{Verdict, count, events_path, json_lines};
+use super::harness::{Verdict, count, events_path, exit_after, json_lines};
 use super::process::Ending;
 use super::{FailureClass, RunnerExit, StageRequest, TokenUsage, classify, markers};
 
@@ -101,7 +103,7 @@ impl ClaudeReport {
                 class: FailureClass::MissingTerminalResult,
                 message: format!("no outcome marker; Claude Code was denied: {tools}"),
             },
-            _ => RunnerExit::Completed { code },
+            _ => exit_after(code, Some(&text), &request.legal_outcomes),
         };
         Verdict {
             exit,
@@ -193,6 +195,26 @@ mod tests {
             (t.input, t.cached_input, t.output, t.total),
             (200, 40, 20, 220)
         );
+    }
+
+    #[test]
+    fn a_nonzero_exit_after_a_final_result_keeps_its_answer() {
+        let dir = tempfile::tempdir().expect("dir");
+        let r = report(json!({"type": "result", "is_error": false,
+            "result": "ok\n### CHECKER_PASS"}));
+        let v = r.verdict(&request(&dir), Ending::Exited(1));
+        assert_eq!(v.exit, RunnerExit::AnsweredThenExited { code: 1 });
+    }
+
+    #[test]
+    fn a_nonzero_exit_without_a_final_result_is_judged_by_its_code() {
+        let dir = tempfile::tempdir().expect("dir");
+        let assistant = json!({"type": "assistant", "message": {"content": [
+            {"type": "text", "text": "### CHECKER_PASS"}]}});
+        let r = ClaudeReport::from_events(&[assistant]);
+        let v = r.verdict(&request(&dir), Ending::Exited(1));
+        assert_eq!(v.exit, RunnerExit::Completed { code: 1 });
+        assert_eq!(v.last_message.as_deref(), Some("### CHECKER_PASS"));
     }
 
     #[test]

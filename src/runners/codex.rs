@@ -179,7 +179,7 @@ impl CodexRunner {
                 let report = CodexReport::read(request);
                 match stopped(ending) {
                     Some(exit) => report.stopped(exit),
-                    None => verdict(report, ending),
+                    None => verdict(report, ending, &request.legal_outcomes),
                 }
             }
         }

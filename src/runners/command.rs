@@ -6,7 +6,9 @@
 //! `MILLRACE_REQUEST_PATH`. Its stdout and stderr are copied to
 //! `stdout.<request_id>.txt` and `stderr.<request_id>.txt` in the run
 //! directory. Its final message is the file `MILLRACE_LAST_MESSAGE_PATH` if it
-//! wrote one, else its whole stdout; token counts come from
+//! wrote one, else its whole stdout, and it counts only after exit code 0
+//! (a non-zero exit is a failure, a marker before it included); token
+//! counts come from
 //! `MILLRACE_TOKENS_PATH` (`{input, cached_input, output, thinking, total}`)
 //! if it wrote that.
 //!

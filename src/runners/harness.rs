@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+use super::markers::ends_in_one_legal_marker;
 use super::process::{Ending, Launch, LaunchError, StageProcess, StdoutTo};
 use super::{Cancel, RunnerExit, RunnerResult, StageRequest, TokenUsage};
 use super::{compose_prompt, last_message_path, remove_stage_metadata, request_path, stage_env};
@@ -191,6 +192,19 @@ pub async fn run_to_exit(
     }
     process.finish().await;
     Ok(ending)
+}
+
+/// The exit of a CLI that exited with `code` after recording `answer` (its
+/// own record of the final answer, written when its run was over): a
+/// non-zero code does not take back an answer that ends in its one legal
+/// marker; anything else is judged by the code.
+pub fn exit_after(code: i32, answer: Option<&str>, legal: &[String]) -> RunnerExit {
+    match answer {
+        Some(text) if code != 0 && ends_in_one_legal_marker(text, legal) => {
+            RunnerExit::AnsweredThenExited { code }
+        }
+        _ => RunnerExit::Completed { code },
+    }
 }
 
 /// The exit for an ending other than the program's own exit.

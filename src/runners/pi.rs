@@ -11,7 +11,9 @@
 //! [`pi_rpc`](super::pi_rpc). Success is judged from the last assistant
 //! message's `stopReason` (`stop`, `length`, `toolUse`), never from partial
 //! text: `error` is a failure classified by its `errorMessage`, `aborted` a
-//! transport failure. Tokens come from `get_session_stats` (input =
+//! transport failure. pi's own exit code is never read: the runner closes
+//! its stdin once the conversation is over, and a conversation broken off
+//! by pi's exit is a transport failure. Tokens come from `get_session_stats` (input =
 //! `input` + `cacheRead` + `cacheWrite`: pi reports input without cache).
 //! On timeout or cancellation the client sends `abort`, closes stdin, and
 //! the process tree is stopped.
