@@ -3,6 +3,7 @@
 //! chooses exactly how the CLI behaves (its exit code, how much it prints).
 
 mod exit_codes;
+mod flood;
 
 use std::path::PathBuf;
 

@@ -1,4 +1,5 @@
-//! Reading a `claude -p --output-format stream-json` run.
+//! Reading a `claude -p --output-format stream-json` run, event by event as
+//! it arrives.
 //!
 //! The final `result` event decides: `is_error` (its `subtype` says
 //! "success" even then) is a failure classified by `api_error_status`
@@ -15,7 +16,7 @@
 
 use serde_json::Value;
 
-use super::harness::{Verdict, count, events_path, exit_after, json_lines};
+use super::harness::{EventFold, Verdict, count, exit_after};
 use super::process::Ending;
 use super::{FailureClass, RunnerExit, StageRequest, TokenUsage, classify, markers};
 
@@ -26,29 +27,22 @@ pub struct ClaudeReport {
     pub assistant_text: Option<String>,
 }
 
-impl ClaudeReport {
-    /// Reads `events.<id>.jsonl`.
-    pub fn read(request: &StageRequest) -> ClaudeReport {
-        ClaudeReport::from_events(&json_lines(&events_path(request)))
-    }
-
+impl EventFold for ClaudeReport {
     /// Keeps the last `result` and the last assistant text.
-    pub fn from_events(events: &[Value]) -> ClaudeReport {
-        let mut report = ClaudeReport::default();
-        for event in events {
-            match event["type"].as_str() {
-                Some("result") => report.result = Some(event.clone()),
-                Some("assistant") => {
-                    if let Some(text) = assistant_text(event) {
-                        report.assistant_text = Some(text);
-                    }
+    fn fold(&mut self, event: &Value) {
+        match event["type"].as_str() {
+            Some("result") => self.result = Some(event.clone()),
+            Some("assistant") => {
+                if let Some(text) = assistant_text(event) {
+                    self.assistant_text = Some(text);
                 }
-                _ => {}
             }
+            _ => {}
         }
-        report
     }
+}
 
+impl ClaudeReport {
     fn tokens(&self) -> Option<TokenUsage> {
         let usage = self.result.as_ref()?.get("usage")?;
         let cached = count(usage, "cache_read_input_tokens");

@@ -1,5 +1,5 @@
-//! Reading a `codex exec --json` run: its JSONL events and its
-//! `--output-last-message` file.
+//! Reading a `codex exec --json` run: its JSONL events, folded one by one
+//! as they arrive, and its `--output-last-message` file.
 //!
 //! - Tokens: the sum of every `turn.completed.usage` (`input_tokens`
 //!   including `cached_input_tokens`, `output_tokens` including
@@ -17,9 +17,10 @@
 
 use serde_json::Value;
 
-use super::harness::{Verdict, count, events_path, exit_after, json_lines};
+use super::harness::{EventFold, Verdict, count, exit_after};
 use super::process::Ending;
 use super::{FailureClass, RunnerExit, StageRequest, TokenUsage, classify, last_message_path};
+use super::{MESSAGE_MAX_BYTES, read_tail};
 
 /// What a Codex run left behind.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -30,25 +31,7 @@ pub struct CodexReport {
     pub tokens: Option<TokenUsage>,
 }
 
-impl CodexReport {
-    /// Reads the events and the last-message file of `request`.
-    pub fn read(request: &StageRequest) -> CodexReport {
-        let mut report = CodexReport::from_events(&json_lines(&events_path(request)));
-        report.last_message_file = std::fs::read_to_string(last_message_path(request))
-            .ok()
-            .filter(|text| !text.trim().is_empty());
-        report
-    }
-
-    /// Folds the events, in order.
-    pub fn from_events(events: &[Value]) -> CodexReport {
-        let mut report = CodexReport::default();
-        for event in events {
-            report.fold(event);
-        }
-        report
-    }
-
+impl EventFold for CodexReport {
     fn fold(&mut self, event: &Value) {
         match event["type"].as_str().unwrap_or("") {
             "turn.completed" => self.add_usage(&event["usage"]),
@@ -62,6 +45,19 @@ impl CodexReport {
             }
             _ => {}
         }
+    }
+}
+
+impl CodexReport {
+    /// Adds the last-message file of `request` (at most its last
+    /// [`MESSAGE_MAX_BYTES`]) to the folded events.
+    pub fn with_last_message_file(mut self, request: &StageRequest) -> CodexReport {
+        let path = last_message_path(request);
+        self.last_message_file = path
+            .exists()
+            .then(|| read_tail(&path, MESSAGE_MAX_BYTES))
+            .filter(|text| !text.trim().is_empty());
+        self
     }
 
     fn add_usage(&mut self, usage: &Value) {

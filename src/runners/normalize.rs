@@ -38,6 +38,11 @@ use super::{classify, markers};
 /// At most this many bytes of each output artifact are read to classify.
 pub const TAIL_BYTES: u64 = 16_000;
 
+/// At most this many bytes of a final message are read from a file (the
+/// last-message file, or the `command` runner's stdout): its end, where the
+/// marker line is.
+pub const MESSAGE_MAX_BYTES: u64 = 1024 * 1024;
+
 /// The file name of the metadata a stage may leave in its run directory.
 pub const METADATA_FILE: &str = "stage_result_metadata.json";
 

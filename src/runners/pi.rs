@@ -25,6 +25,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::capped_log::{CappedLog, Style};
 use super::harness::{Verdict, count, events_path, prepare, stderr_path, write_invocation};
 use super::pi_rpc::{Conversation, RpcError, RpcSession};
 use super::process::{Launch, LaunchError, StageProcess, StdoutTo};
@@ -143,7 +144,8 @@ impl PiRunner {
         let launch = self.launch(request);
         write_invocation(request, self.name(), &launch, "rpc")?;
         let events = events_path(request);
-        let log = std::fs::File::create(&events).map_err(|e| LaunchError::io(&events, e))?;
+        let log =
+            CappedLog::create(&events, Style::Json).map_err(|e| LaunchError::io(&events, e))?;
         let mut process = StageProcess::spawn(
             &launch,
             request,

@@ -1,25 +1,28 @@
-//! An agent CLI run as one stage: spawned in the workspace root as the
-//! leader of its own process group, tagged with the stage's `MILLRACE_*`
-//! environment, its output copied to the run directory, and stopped as a
-//! whole tree.
+//! An agent CLI or program run as one stage: spawned in the workspace root
+//! as the leader of its own process group, tagged with the stage's
+//! `MILLRACE_*` environment, its output copied line by line into capped
+//! logs in the run directory (see [`output`](super::output)), and stopped as
+//! a whole tree.
 //!
 //! Stopping (timeout, cancellation) is SIGTERM to the group and to every
 //! process of the stage (see [`proc_tree`](super::proc_tree)), a grace
 //! period for the leader, then SIGKILL. Whether it was stopped or exited on
 //! its own, [`StageProcess::finish`] then kills and reaps whatever of the
 //! stage is left, tools in sessions of their own included, and waits until
-//! the output pipes are closed.
+//! the output pipes are closed and the group is gone.
 
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
-use tokio::io::{AsyncRead, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::process::{Child, ChildStdin, ChildStdout};
 use tokio::task::JoinSet;
 
+use super::capped_log::{CappedLog, Style};
 use super::group::ProcessGroup;
+use super::output::{LineSink, pump};
 use super::proc_tree::{self, Leaders};
 use super::{Cancel, FailureClass, RunnerExit, StageRequest, cancelled, stage_env};
 
@@ -35,10 +38,21 @@ pub struct Launch {
 
 /// Where the program's stdout goes.
 pub enum StdoutTo<'a> {
-    /// Copied into this file.
+    /// Kept (capped) in this text file.
     File(&'a Path),
+    /// JSONL events: kept (capped) in this file, each line also handed to
+    /// the sink as it arrives.
+    Events(&'a Path, LineSink),
     /// Left to the runner (the pi RPC client reads it).
     Piped,
+}
+
+/// What the program reads on stdin.
+pub enum Input {
+    /// Nothing: `/dev/null`.
+    Closed,
+    /// These bytes, then end of file.
+    Text(Vec<u8>),
 }
 
 /// How waiting for the leader ended.
@@ -109,11 +123,12 @@ impl StageProcess {
         if !root.is_dir() {
             return Err(LaunchError::NoWorkspace(root.display().to_string()));
         }
-        let stdout_file = match stdout {
-            StdoutTo::File(path) => Some(create(path)?),
+        let stdout_log = match stdout {
+            StdoutTo::File(path) => Some((log(path, Style::Text)?, None)),
+            StdoutTo::Events(path, sink) => Some((log(path, Style::Json)?, Some(sink))),
             StdoutTo::Piped => None,
         };
-        let stderr_file = create(stderr_to)?;
+        let stderr_log = log(stderr_to, Style::Text)?;
         let mut command = tokio::process::Command::new(&launch.program);
         command
             .args(&launch.args)
@@ -134,18 +149,24 @@ impl StageProcess {
             grace: super::DEFAULT_GRACE,
             outputs: JoinSet::new(),
         };
-        process.copy_outputs(stdout_file, stderr_file);
+        process.copy_outputs(stdout_log, stderr_log);
         Ok(process)
     }
 
-    fn copy_outputs(&mut self, stdout: Option<std::fs::File>, stderr: std::fs::File) {
-        if let Some(file) = stdout {
+    /// The same process with another time between SIGTERM and SIGKILL.
+    pub fn with_grace(mut self, grace: Duration) -> StageProcess {
+        self.grace = grace;
+        self
+    }
+
+    fn copy_outputs(&mut self, stdout: Option<(CappedLog, Option<LineSink>)>, stderr: CappedLog) {
+        if let Some((log, sink)) = stdout {
             if let Some(pipe) = self.child.stdout.take() {
-                self.outputs.spawn(copy_to(pipe, file));
+                self.outputs.spawn(pump(pipe, log, sink));
             }
         }
         if let Some(pipe) = self.child.stderr.take() {
-            self.outputs.spawn(copy_to(pipe, stderr));
+            self.outputs.spawn(pump(pipe, stderr, None));
         }
     }
 
@@ -194,8 +215,9 @@ impl StageProcess {
     }
 
     /// After the leader is gone: stops what is left of the stage, reaps it,
-    /// and waits until the output pipes are closed.
+    /// and waits until the output pipes are closed and the group is gone.
     pub async fn finish(mut self) {
+        proc_tree::forget_leader(self.leader);
         self.group.signal(Signal::SIGTERM);
         // Walking `/proc` costs hundreds of reads; a subreaper with no
         // child but running stage leaders knows there is nothing to find.
@@ -203,14 +225,15 @@ impl StageProcess {
         if strays {
             let members = proc_tree::stage_processes(&self.tag, &[]);
             proc_tree::signal_all(&members, Signal::SIGTERM);
-            if !self.drained_within(self.grace).await {
-                self.group.signal(Signal::SIGKILL);
-            }
+        }
+        self.drained_within(self.grace).await;
+        self.group.signal(Signal::SIGKILL);
+        if strays {
             proc_tree::kill_stage(&self.tag, &[]).await;
         }
         self.drained_within(self.grace).await;
+        self.group.wait_empty(self.grace).await;
         self.group.disarm();
-        proc_tree::forget_leader(self.leader);
         if strays {
             proc_tree::reap_orphans();
         }
@@ -252,15 +275,49 @@ fn spawn_error(program: &str, source: std::io::Error) -> LaunchError {
     }
 }
 
-/// Copies one output pipe into its file until end of file.
-async fn copy_to(mut from: impl AsyncRead + Unpin, file: std::fs::File) {
-    let mut to = tokio::fs::File::from_std(file);
-    let _ = tokio::io::copy(&mut from, &mut to).await;
-    let _ = to.flush().await;
+/// Runs a program with `input` on stdin and its stdout going to `stdout`
+/// until it exits, times out or is cancelled; then nothing of the stage is
+/// left running.
+pub async fn run_to_exit(
+    launch: &Launch,
+    request: &StageRequest,
+    input: Input,
+    stdout: StdoutTo<'_>,
+    mut cancel: Cancel,
+    grace: Duration,
+) -> Result<Ending, LaunchError> {
+    let stdin = match input {
+        Input::Closed => Stdio::null(),
+        Input::Text(_) => Stdio::piped(),
+    };
+    let stderr = request.artifact("stderr", "txt");
+    let mut process = StageProcess::spawn(launch, request, stdin, stdout, &stderr)?;
+    process = process.with_grace(grace);
+    let feeding = match input {
+        Input::Text(bytes) => Some(tokio::spawn(feed(process.take_stdin(), bytes))),
+        Input::Closed => None,
+    };
+    let ending = process.wait(request.timeout_s, &mut cancel).await;
+    if !matches!(ending, Ending::Exited(_)) {
+        process.stop().await;
+    }
+    process.finish().await;
+    if let Some(task) = feeding {
+        task.abort();
+    }
+    Ok(ending)
 }
 
-fn create(path: &Path) -> Result<std::fs::File, LaunchError> {
-    std::fs::File::create(path).map_err(|e| LaunchError::io(path, e))
+/// Writes `bytes` to the program's stdin, then closes it.
+async fn feed(stdin: Option<ChildStdin>, bytes: Vec<u8>) {
+    if let Some(mut stdin) = stdin {
+        let _ = stdin.write_all(&bytes).await;
+        let _ = stdin.shutdown().await;
+    }
+}
+
+fn log(path: &Path, style: Style) -> Result<CappedLog, LaunchError> {
+    CappedLog::create(path, style).map_err(|e| LaunchError::io(path, e))
 }
 
 /// The exit code, or 128 + the signal that killed the program.

@@ -2,7 +2,7 @@
 //! runner's rule (`docs/harness-runners.md`, "Exit codes and markers").
 
 use super::{PRELUDE, fake_workspace, results_of};
-use crate::daemon::{commanded, enqueue};
+use crate::daemon::{commanded, enqueue, run_cmd_mode};
 use crate::harness::{assert_done, run_daemon};
 use crate::support::TestWorkspace;
 
@@ -54,8 +54,7 @@ fn a_command_exiting_non_zero_after_its_marker_is_blocked() {
     );
     let ws = commanded(&program, "30");
     enqueue(&ws, "t1", &[]);
-    ws.run(&["run", "daemon", "--mode", "cmd", "--until-idle"])
-        .ok();
+    run_cmd_mode(&ws);
     assert_first_builder_blocked(&ws, "runner_transport_failure", "3");
 }
 
