@@ -4,6 +4,7 @@ mod assets;
 mod check;
 mod cli;
 mod cli_workspace;
+mod containment;
 mod contracts;
 mod control;
 mod daemon;

@@ -144,6 +144,8 @@ fn start(
             reason: format!("{:?}", old.reason),
         });
     }
+    // How stage processes are contained, chosen once: operators see which.
+    monitor.line(&crate::runners::choose_containment());
     let state = StateStore::new(&paths);
     let (done_tx, done_rx) = mpsc::unbounded_channel();
     let (cancel_tx, cancel_rx) = watch::channel(false);
