@@ -152,6 +152,24 @@ fn after_a_kill_9_of_the_daemon_the_next_one_kills_the_escaped_child() {
     assert!(ws.path("tasks/done/t1.md").is_file(), "{monitor}");
 }
 
+#[test]
+fn a_missing_program_is_still_reported_as_missing() {
+    let ws = escaping_workspace(1780, "");
+    let config = "[runtime]\ndefault_mode = \"cmd\"\n\n[runners.command]\ncommand = \"/nonexistent/millrace-agent\"\n";
+    ws.write("millrace.toml", config);
+    run_daemon(&ws, &[]);
+    let results = crate::daemon::all_results(&ws.path("runs"));
+    let builder = results.iter().find(|r| r["node"] == "builder");
+    let class = builder.map(|r| r["failure_class"].clone());
+    assert_eq!(class, Some(serde_json::json!("runner_binary_missing")));
+    let records = std::fs::read_dir(ws.path("state/stage_cgroups"));
+    assert_eq!(
+        records.map_or(0, Iterator::count),
+        0,
+        "a cgroup record was left"
+    );
+}
+
 /// Whether this process may make a child of its own cgroup v2, as the
 /// daemon will try to (the test decides by the machine, not by the daemon).
 fn cgroups_writable() -> bool {

@@ -436,3 +436,28 @@ pub fn exit_code(status: std::process::ExitStatus) -> i32 {
         .code()
         .unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn launch(program: &str, path: Option<&str>) -> Launch {
+        let env = path.map(|p| vec![("PATH".to_string(), p.to_string())]);
+        Launch {
+            program: program.into(),
+            args: Vec::new(),
+            env: env.unwrap_or_default(),
+        }
+    }
+
+    #[test]
+    fn a_program_is_looked_up_as_exec_would() {
+        let root = Path::new("/");
+        assert!(findable(&launch("sh", Some("/nowhere:/bin")), root));
+        assert!(!findable(&launch("sh", Some("/nowhere")), root));
+        assert!(findable(&launch("/bin/sh", None), Path::new("/tmp")));
+        assert!(findable(&launch("bin/sh", None), root));
+        assert!(!findable(&launch("bin/sh", None), Path::new("/tmp")));
+        assert!(!findable(&launch("millrace-no-such-program", None), root));
+    }
+}
