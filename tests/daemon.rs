@@ -342,7 +342,8 @@ pub fn commanded(program: &str, timeout: &str) -> TestWorkspace {
     ws
 }
 
-fn run_cmd_mode(ws: &TestWorkspace) -> Run {
+/// Runs the daemon in mode `cmd` until idle, with a monitor log.
+pub fn run_cmd_mode(ws: &TestWorkspace) -> Run {
     let log = ws.path("logs/monitor.log");
     ws.run(&[
         "run",

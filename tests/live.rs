@@ -4,7 +4,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use crate::daemon::{all_results, commanded, enqueue, scripted, task};
+use crate::daemon::{all_results, commanded, enqueue, run_cmd_mode, scripted, task};
 use crate::support::{TestWorkspace, await_files};
 
 const LIMIT: Duration = Duration::from_secs(60);
@@ -198,17 +198,7 @@ fn a_transient_failure_is_retried_with_backoff_then_succeeds() {
         + "\n[auto_recovery]\nbackoff_base_seconds = 0.05\nbackoff_max_seconds = 0.2\nmax_transient_retries = 2\n";
     ws.write("millrace.toml", &config);
     enqueue(&ws, "flaky", &[]);
-    let log = ws.path("logs/monitor.log");
-    ws.run(&[
-        "run",
-        "daemon",
-        "--mode",
-        "cmd",
-        "--until-idle",
-        "--monitor-log",
-        log.to_str().expect("utf8"),
-    ])
-    .ok();
+    run_cmd_mode(&ws);
     assert!(
         ws.path("tasks/done/flaky.md").is_file(),
         "{}",

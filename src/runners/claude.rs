@@ -14,7 +14,8 @@
 //! becomes `MAX_THINKING_TOKENS` (`low` 4000, `medium` 10000, `high`
 //! 32000, `off`/`none` 0, or a number as is).
 //!
-//! The stream-json output is kept as `events.<id>.jsonl`; see
+//! The stream-json output is read as it arrives and kept (capped) as
+//! `events.<id>.jsonl`; see
 //! [`claude_events`](super::claude_events) for how it is read.
 
 use std::collections::BTreeMap;
@@ -23,7 +24,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use super::claude_events::ClaudeReport;
-use super::harness::{Verdict, prepare, run_to_exit, stopped};
+use super::harness::{Verdict, prepare, run_folding, stopped};
 use super::process::Launch;
 use super::{Cancel, RunFuture, Runner, RunnerResult, StageRequest};
 
@@ -130,15 +131,12 @@ impl ClaudeRunner {
             args: self.config.argv(request, &prompt),
             env: self.config.env(request, root),
         };
-        match run_to_exit(&launch, request, self.name(), cancel).await {
+        match run_folding::<ClaudeReport>(&launch, request, self.name(), cancel).await {
             Err(error) => Verdict::exit(error.exit()),
-            Ok(ending) => {
-                let report = ClaudeReport::read(request);
-                match stopped(ending) {
-                    Some(exit) => report.stopped(exit),
-                    None => report.verdict(request, ending),
-                }
-            }
+            Ok((ending, report)) => match stopped(ending) {
+                Some(exit) => report.stopped(exit),
+                None => report.verdict(request, ending),
+            },
         }
     }
 }

@@ -1,4 +1,5 @@
-//! Reading a `claude -p --output-format stream-json` run.
+//! Reading a `claude -p --output-format stream-json` run, event by event as
+//! it arrives.
 //!
 //! The final `result` event decides: `is_error` (its `subtype` says
 //! "success" even then) is a failure classified by `api_error_status`
@@ -8,12 +9,14 @@
 //! `permission_denials.<id>.json`; a final message without a marker after
 //! denials is a failure naming the denied tools. Tokens come from the
 //! result's `usage` (input = `input_tokens` + cache reads + cache writes).
-//! Without a `result` event the run is judged by its exit and its last
-//! assistant text.
+//! A `result` that ends in its one legal marker is Claude Code's record of
+//! the final answer: a non-zero exit after it keeps the answer. Without a
+//! `result` event the run is judged by its exit and its last assistant
+//! text, so a non-zero exit is a failure.
 
 use serde_json::Value;
 
-use super::harness::{Verdict, count, events_path, json_lines};
+use super::harness::{EventFold, Verdict, count, exit_after};
 use super::process::Ending;
 use super::{FailureClass, RunnerExit, StageRequest, TokenUsage, classify, markers};
 
@@ -24,29 +27,22 @@ pub struct ClaudeReport {
     pub assistant_text: Option<String>,
 }
 
-impl ClaudeReport {
-    /// Reads `events.<id>.jsonl`.
-    pub fn read(request: &StageRequest) -> ClaudeReport {
-        ClaudeReport::from_events(&json_lines(&events_path(request)))
-    }
-
+impl EventFold for ClaudeReport {
     /// Keeps the last `result` and the last assistant text.
-    pub fn from_events(events: &[Value]) -> ClaudeReport {
-        let mut report = ClaudeReport::default();
-        for event in events {
-            match event["type"].as_str() {
-                Some("result") => report.result = Some(event.clone()),
-                Some("assistant") => {
-                    if let Some(text) = assistant_text(event) {
-                        report.assistant_text = Some(text);
-                    }
+    fn fold(&mut self, event: &Value) {
+        match event["type"].as_str() {
+            Some("result") => self.result = Some(event.clone()),
+            Some("assistant") => {
+                if let Some(text) = assistant_text(event) {
+                    self.assistant_text = Some(text);
                 }
-                _ => {}
             }
+            _ => {}
         }
-        report
     }
+}
 
+impl ClaudeReport {
     fn tokens(&self) -> Option<TokenUsage> {
         let usage = self.result.as_ref()?.get("usage")?;
         let cached = count(usage, "cache_read_input_tokens");
@@ -101,7 +97,7 @@ impl ClaudeReport {
                 class: FailureClass::MissingTerminalResult,
                 message: format!("no outcome marker; Claude Code was denied: {tools}"),
             },
-            _ => RunnerExit::Completed { code },
+            _ => exit_after(code, Some(&text), &request.legal_outcomes),
         };
         Verdict {
             exit,
@@ -193,6 +189,26 @@ mod tests {
             (t.input, t.cached_input, t.output, t.total),
             (200, 40, 20, 220)
         );
+    }
+
+    #[test]
+    fn a_nonzero_exit_after_a_final_result_keeps_its_answer() {
+        let dir = tempfile::tempdir().expect("dir");
+        let r = report(json!({"type": "result", "is_error": false,
+            "result": "ok\n### CHECKER_PASS"}));
+        let v = r.verdict(&request(&dir), Ending::Exited(1));
+        assert_eq!(v.exit, RunnerExit::AnsweredThenExited { code: 1 });
+    }
+
+    #[test]
+    fn a_nonzero_exit_without_a_final_result_is_judged_by_its_code() {
+        let dir = tempfile::tempdir().expect("dir");
+        let assistant = json!({"type": "assistant", "message": {"content": [
+            {"type": "text", "text": "### CHECKER_PASS"}]}});
+        let r = ClaudeReport::from_events(&[assistant]);
+        let v = r.verdict(&request(&dir), Ending::Exited(1));
+        assert_eq!(v.exit, RunnerExit::Completed { code: 1 });
+        assert_eq!(v.last_message.as_deref(), Some("### CHECKER_PASS"));
     }
 
     #[test]

@@ -16,7 +16,8 @@
 //! thinking level (else `model_reasoning_effort`) becomes
 //! `-c model_reasoning_effort="…"`.
 //!
-//! The JSONL events (stdout) are kept as `events.<id>.jsonl`; see
+//! The JSONL events (stdout) are read as they arrive and kept (capped) as
+//! `events.<id>.jsonl`; see
 //! [`codex_events`](super::codex_events) for how they are read.
 
 use std::collections::BTreeMap;
@@ -25,7 +26,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use super::codex_events::{CodexReport, verdict};
-use super::harness::{Verdict, plain_path, prepare, run_to_exit, stopped};
+use super::harness::{Verdict, plain_path, prepare, run_folding, stopped};
 use super::process::Launch;
 use super::{Cancel, RunFuture, Runner, RunnerResult, StageRequest, last_message_path};
 
@@ -173,13 +174,13 @@ impl CodexRunner {
             args: self.config.argv(request, &prompt),
             env: self.config.env.clone().into_iter().collect(),
         };
-        match run_to_exit(&launch, request, self.name(), cancel).await {
+        match run_folding::<CodexReport>(&launch, request, self.name(), cancel).await {
             Err(error) => Verdict::exit(error.exit()),
-            Ok(ending) => {
-                let report = CodexReport::read(request);
+            Ok((ending, report)) => {
+                let report = report.with_last_message_file(request);
                 match stopped(ending) {
                     Some(exit) => report.stopped(exit),
-                    None => verdict(report, ending),
+                    None => verdict(report, ending, &request.legal_outcomes),
                 }
             }
         }

@@ -1,5 +1,5 @@
-//! Reading a `codex exec --json` run: its JSONL events and its
-//! `--output-last-message` file.
+//! Reading a `codex exec --json` run: its JSONL events, folded one by one
+//! as they arrive, and its `--output-last-message` file.
 //!
 //! - Tokens: the sum of every `turn.completed.usage` (`input_tokens`
 //!   including `cached_input_tokens`, `output_tokens` including
@@ -10,12 +10,17 @@
 //!   notes, not failures.
 //! - The final message: the last-message file, else the last
 //!   `agent_message` item (the file is empty on failure or SIGTERM).
+//! - Exit code: Codex writes the last-message file when its turn is over.
+//!   A non-zero exit after a file that ends in its one legal marker keeps
+//!   that answer (as the reference does); any other non-zero exit is a
+//!   failure, an `agent_message` item with a marker included.
 
 use serde_json::Value;
 
-use super::harness::{Verdict, count, events_path, json_lines};
+use super::harness::{EventFold, Verdict, count, exit_after};
 use super::process::Ending;
 use super::{FailureClass, RunnerExit, StageRequest, TokenUsage, classify, last_message_path};
+use super::{MESSAGE_MAX_BYTES, read_tail};
 
 /// What a Codex run left behind.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -26,25 +31,7 @@ pub struct CodexReport {
     pub tokens: Option<TokenUsage>,
 }
 
-impl CodexReport {
-    /// Reads the events and the last-message file of `request`.
-    pub fn read(request: &StageRequest) -> CodexReport {
-        let mut report = CodexReport::from_events(&json_lines(&events_path(request)));
-        report.last_message_file = std::fs::read_to_string(last_message_path(request))
-            .ok()
-            .filter(|text| !text.trim().is_empty());
-        report
-    }
-
-    /// Folds the events, in order.
-    pub fn from_events(events: &[Value]) -> CodexReport {
-        let mut report = CodexReport::default();
-        for event in events {
-            report.fold(event);
-        }
-        report
-    }
-
+impl EventFold for CodexReport {
     fn fold(&mut self, event: &Value) {
         match event["type"].as_str().unwrap_or("") {
             "turn.completed" => self.add_usage(&event["usage"]),
@@ -58,6 +45,19 @@ impl CodexReport {
             }
             _ => {}
         }
+    }
+}
+
+impl CodexReport {
+    /// Adds the last-message file of `request` (at most its last
+    /// [`MESSAGE_MAX_BYTES`]) to the folded events.
+    pub fn with_last_message_file(mut self, request: &StageRequest) -> CodexReport {
+        let path = last_message_path(request);
+        self.last_message_file = path
+            .exists()
+            .then(|| read_tail(&path, MESSAGE_MAX_BYTES))
+            .filter(|text| !text.trim().is_empty());
+        self
     }
 
     fn add_usage(&mut self, usage: &Value) {
@@ -87,8 +87,9 @@ impl CodexReport {
 }
 
 /// The verdict of a run that exited: a failed turn is a classified
-/// failure; otherwise the final message decides (through normalization).
-pub fn verdict(report: CodexReport, ending: Ending) -> Verdict {
+/// failure; otherwise the exit code and the final message decide (through
+/// normalization).
+pub fn verdict(report: CodexReport, ending: Ending, legal: &[String]) -> Verdict {
     let code = match ending {
         Ending::Exited(code) => code,
         _ => -1,
@@ -98,7 +99,7 @@ pub fn verdict(report: CodexReport, ending: Ending) -> Verdict {
             class: classify(message).unwrap_or(FailureClass::RunnerTransportFailure),
             message: format!("codex turn failed: {message}"),
         },
-        None => RunnerExit::Completed { code },
+        None => exit_after(code, report.last_message_file.as_deref(), legal),
     };
     let last_message = report.failed.is_none().then(|| report.final_message());
     Verdict {
@@ -141,9 +142,36 @@ mod tests {
             (300, 40, 30, 5)
         );
         assert_eq!(tokens.total, 330);
-        let v = verdict(report, Ending::Exited(0));
+        let v = verdict(report, Ending::Exited(0), &legal());
         assert_eq!(v.exit, RunnerExit::Completed { code: 0 });
         assert_eq!(v.last_message.as_deref(), Some("### DONE"));
+    }
+
+    fn legal() -> Vec<String> {
+        vec!["DONE".into(), "BLOCKED".into()]
+    }
+
+    const ANSWER: &str =
+        r####"{"type":"item.completed","item":{"type":"agent_message","text":"ok\n### DONE"}}"####;
+
+    #[test]
+    fn a_nonzero_exit_keeps_an_answer_in_the_last_message_file() {
+        let mut report = CodexReport::from_events(&events(ANSWER));
+        report.last_message_file = Some("ok\n\n### DONE\n".into());
+        let v = verdict(report, Ending::Exited(1), &legal());
+        assert_eq!(v.exit, RunnerExit::AnsweredThenExited { code: 1 });
+        assert_eq!(v.last_message.as_deref(), Some("ok\n\n### DONE\n"));
+    }
+
+    #[test]
+    fn a_nonzero_exit_without_the_file_is_judged_by_its_code() {
+        let report = CodexReport::from_events(&events(ANSWER));
+        let v = verdict(report.clone(), Ending::Exited(1), &legal());
+        assert_eq!(v.exit, RunnerExit::Completed { code: 1 });
+        let mut trailing = report;
+        trailing.last_message_file = Some("### DONE\nbut then more".into());
+        let v = verdict(trailing, Ending::Exited(2), &legal());
+        assert_eq!(v.exit, RunnerExit::Completed { code: 2 });
     }
 
     #[test]
@@ -153,7 +181,7 @@ mod tests {
             "\n",
             r#"{"type":"turn.failed","error":{"message":"unexpected status 503 Service Unavailable: busy"}}"#,
         )));
-        let v = verdict(report, Ending::Exited(1));
+        let v = verdict(report, Ending::Exited(1), &legal());
         let RunnerExit::Failed { class, message } = v.exit else {
             panic!("not a failure: {:?}", v.exit);
         };
@@ -167,7 +195,7 @@ mod tests {
         let report = CodexReport::from_events(&events(
             r#"{"type":"turn.failed","error":{"message":"stream disconnected before completion: error sending request"}}"#,
         ));
-        let v = verdict(report, Ending::Exited(1));
+        let v = verdict(report, Ending::Exited(1), &legal());
         assert!(matches!(
             v.exit,
             RunnerExit::Failed {

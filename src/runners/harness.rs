@@ -5,14 +5,19 @@
 //! Per stage, in the run directory: `request.<id>.json`, `prompt.<id>.md`,
 //! `invocation.<id>.json` (the argv and the names, not the values, of the
 //! environment variables the CLI was given), `events.<id>.jsonl` (the CLI's
-//! JSONL output), `stderr.<id>.txt` and `last_message.<id>.txt`.
+//! JSONL output, folded into the runner's report line by line as it
+//! arrives and kept up to a cap, see [`capped_log`](super::capped_log)),
+//! `stderr.<id>.txt` and `last_message.<id>.txt`.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use serde::Serialize;
 
-use super::process::{Ending, Launch, LaunchError, StageProcess, StdoutTo};
+use super::markers::ends_in_one_legal_marker;
+use super::output::LineSink;
+use super::process::{Ending, Input, Launch, LaunchError, StdoutTo, run_to_exit};
 use super::{Cancel, RunnerExit, RunnerResult, StageRequest, TokenUsage};
 use super::{compose_prompt, last_message_path, remove_stage_metadata, request_path, stage_env};
 
@@ -51,19 +56,21 @@ pub fn prepare(request: &StageRequest) -> Result<String, LaunchError> {
     let dir = &request.run_dir;
     std::fs::create_dir_all(dir).map_err(|e| LaunchError::io(dir, e))?;
     remove_stage_metadata(request).map_err(|e| LaunchError::io(dir, e))?;
-    let last = last_message_path(request);
-    match std::fs::remove_file(&last) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            return Err(LaunchError::io(&last, e));
-        }
-        _ => {}
-    }
+    remove_if_present(&last_message_path(request))?;
     write_if_missing(&request_path(request), || {
         serde_json::to_string_pretty(request).unwrap_or_default()
     })?;
     write_if_missing(&request.prompt_path, || compose_prompt(request))?;
     let path = &request.prompt_path;
     std::fs::read_to_string(path).map_err(|e| LaunchError::io(path, e))
+}
+
+/// Removes a file left by an earlier attempt, if there is one.
+pub fn remove_if_present(path: &Path) -> Result<(), LaunchError> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(LaunchError::io(path, e)),
+        _ => Ok(()),
+    }
 }
 
 fn write_if_missing(path: &Path, text: impl FnOnce() -> String) -> Result<(), LaunchError> {
@@ -153,14 +160,32 @@ impl Verdict {
     }
 }
 
-/// The JSON lines of a file, skipping lines that are not JSON.
-pub fn json_lines(path: &Path) -> Vec<serde_json::Value> {
-    let Ok(text) = std::fs::read_to_string(path) else {
-        return Vec::new();
-    };
-    text.lines()
-        .filter_map(|line| serde_json::from_str(line).ok())
-        .collect()
+/// A reader of a CLI's JSONL events, fed each event as it arrives.
+pub trait EventFold: Default + Send + 'static {
+    fn fold(&mut self, event: &serde_json::Value);
+
+    /// A report of `events`, folded in order (how unit tests build one).
+    #[cfg(test)]
+    fn from_events(events: &[serde_json::Value]) -> Self {
+        let mut report = Self::default();
+        for event in events {
+            report.fold(event);
+        }
+        report
+    }
+}
+
+/// Hands each line that is JSON to the fold; other lines are only logged.
+fn json_sink<F: EventFold>(folded: Arc<Mutex<F>>) -> LineSink {
+    Box::new(move |line| {
+        if let Ok(event) = serde_json::from_slice(line) {
+            lock(&folded).fold(&event);
+        }
+    })
+}
+
+fn lock<F>(folded: &Mutex<F>) -> std::sync::MutexGuard<'_, F> {
+    folded.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A JSON number field as `u64` (0 when absent).
@@ -171,26 +196,37 @@ pub fn count(value: &serde_json::Value, key: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// Runs a CLI with stdin closed (`/dev/null`) and its stdout in
-/// `events.<id>.jsonl` until it exits, times out or is cancelled; then
-/// nothing of the stage is left running.
-pub async fn run_to_exit(
+/// Runs a CLI with stdin closed (`/dev/null`) until it exits, times out or
+/// is cancelled, folding its JSONL stdout into an `F` as it arrives (and
+/// keeping it, capped, in `events.<id>.jsonl`); then nothing of the stage
+/// is left running.
+pub async fn run_folding<F: EventFold>(
     launch: &Launch,
     request: &StageRequest,
     runner: &str,
-    mut cancel: Cancel,
-) -> Result<Ending, LaunchError> {
+    cancel: Cancel,
+) -> Result<(Ending, F), LaunchError> {
     write_invocation(request, runner, launch, "null")?;
+    let folded = Arc::new(Mutex::new(F::default()));
     let events = events_path(request);
-    let stdout = StdoutTo::File(&events);
-    let stdin = std::process::Stdio::null();
-    let mut process = StageProcess::spawn(launch, request, stdin, stdout, &stderr_path(request))?;
-    let ending = process.wait(request.timeout_s, &mut cancel).await;
-    if !matches!(ending, Ending::Exited(_)) {
-        process.stop().await;
+    let stdout = StdoutTo::Events(&events, json_sink(folded.clone()));
+    let grace = super::DEFAULT_GRACE;
+    let ending = run_to_exit(launch, request, Input::Closed, stdout, cancel, grace).await?;
+    let report = std::mem::take(&mut *lock(&folded));
+    Ok((ending, report))
+}
+
+/// The exit of a CLI that exited with `code` after recording `answer` (its
+/// own record of the final answer, written when its run was over): a
+/// non-zero code does not take back an answer that ends in its one legal
+/// marker; anything else is judged by the code.
+pub fn exit_after(code: i32, answer: Option<&str>, legal: &[String]) -> RunnerExit {
+    match answer {
+        Some(text) if code != 0 && ends_in_one_legal_marker(text, legal) => {
+            RunnerExit::AnsweredThenExited { code }
+        }
+        _ => RunnerExit::Completed { code },
     }
-    process.finish().await;
-    Ok(ending)
 }
 
 /// The exit for an ending other than the program's own exit.

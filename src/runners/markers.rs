@@ -29,6 +29,19 @@ fn is_marker_name(name: &str) -> bool {
         && bytes.all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
 }
 
+/// Whether the only marker in `text` is a legal one on its last non-empty
+/// line: the shape of a final answer recorded by an agent CLI that stands
+/// even when the CLI then exits non-zero.
+pub fn ends_in_one_legal_marker(text: &str, legal: &[String]) -> bool {
+    let mut found = markers(text);
+    found.dedup();
+    let last = text.lines().rev().find(|l| !l.trim().is_empty());
+    match (found.as_slice(), last.and_then(marker)) {
+        ([only], Some(on_last)) => only == on_last && legal.contains(only),
+        _ => false,
+    }
+}
+
 /// The marker line for an outcome: `### OUTCOME`.
 pub fn marker_line(outcome: &str) -> String {
     format!("### {outcome}")
@@ -58,6 +71,17 @@ mod tests {
         ] {
             assert_eq!(marker(line), None, "{line:?}");
         }
+    }
+
+    #[test]
+    fn a_final_answer_ends_in_its_one_legal_marker() {
+        let legal = ["A".to_string(), "BLOCKED".to_string()];
+        assert!(ends_in_one_legal_marker("Done.\n\n### A\n\n", &legal));
+        assert!(ends_in_one_legal_marker("### A\nagain:\n### A", &legal));
+        assert!(!ends_in_one_legal_marker("### A\nthen more text", &legal));
+        assert!(!ends_in_one_legal_marker("### A\n### BLOCKED", &legal));
+        assert!(!ends_in_one_legal_marker("### NOT_LEGAL", &legal));
+        assert!(!ends_in_one_legal_marker("", &legal));
     }
 
     #[test]

@@ -10,6 +10,8 @@
 //! [`RunnerResult`]. [`normalize`] turns that into exactly one legal outcome.
 
 mod cancel;
+mod capped_log;
+mod cgroup;
 mod classify;
 mod claude;
 mod claude_events;
@@ -17,10 +19,13 @@ mod codex;
 mod codex_events;
 mod command;
 mod command_env;
+mod containment;
 mod group;
 mod harness;
+mod line_reader;
 mod markers;
 mod normalize;
+mod output;
 mod pi;
 mod pi_rpc;
 mod proc_tree;
@@ -37,18 +42,23 @@ mod tokens;
 mod fixture;
 
 pub use cancel::{cancel_channel, cancelled, is_cancelled};
+pub use capped_log::OUTPUT_MAX_BYTES;
+pub use cgroup::sweep_recorded as sweep_stage_cgroups;
 pub use classify::classify;
 pub use claude::{ClaudeConfig, ClaudeRunner};
 pub use codex::{CodexConfig, CodexPermission, CodexRunner};
 pub use command::{CommandConfig, CommandRunner, DEFAULT_GRACE};
 pub use command_env::{last_message_path, request_path, stage_env, tokens_path};
+pub use containment::{CONTAINMENT_VAR, choose_containment};
 pub use harness::{events_path, invocation_path};
+pub use line_reader::LINE_MAX_BYTES;
 pub use markers::{marker, marker_line, markers};
 pub use normalize::{
-    METADATA_FILE, TAIL_BYTES, metadata_path, normalize, read_tail, remove_stage_metadata,
+    MESSAGE_MAX_BYTES, METADATA_FILE, TAIL_BYTES, metadata_path, normalize, read_tail,
+    remove_stage_metadata,
 };
 pub use pi::{PiConfig, PiRunner};
-pub use proc_tree::{TAG_VAR, become_subreaper, stage_processes};
+pub use proc_tree::{TAG_VAR, become_subreaper};
 pub use progress::{PROGRESS_FILE, progress_path};
 pub use prompt::{compose_prompt, report_path};
 pub use registry::{Runners, RunnersConfig};

@@ -6,15 +6,19 @@
 //! - `Cancelled` is not a stage answer: the caller must not route it (the
 //!   stage reruns after a restart). If it is normalized anyway, the result is
 //!   `BLOCKED` with `runner_transport_failure`;
-//! - `Completed`: the marker lines of the last message decide. None gives
+//! - `Completed { code: 0 }` and `AnsweredThenExited` (an agent CLI that
+//!   recorded its final answer before a non-zero exit, see its runner): the
+//!   marker lines of the last message decide. None gives
 //!   `missing_terminal_result`, several distinct ones
 //!   `conflicting_terminal_results`, one that the stage may not answer
-//!   `illegal_terminal_result`. Exactly one legal marker is the outcome, even
-//!   when the exit code is not zero: the marker wins.
-//! - A non-zero exit without a valid marker is classified from the tail of
-//!   the runner's stderr and stdout artifacts (`stderr.<request_id>.txt`,
-//!   `stdout.<request_id>.txt`, at most [`TAIL_BYTES`] of each); when nothing
-//!   specific is found, the marker problem's class stands.
+//!   `illegal_terminal_result`. Exactly one legal marker is the outcome.
+//! - `Completed` with any other code is a failure, even after a valid
+//!   marker: the program said it did not succeed. It is classified from the
+//!   tail of the runner's stderr and stdout artifacts
+//!   (`stderr.<request_id>.txt`, `stdout.<request_id>.txt`, at most
+//!   [`TAIL_BYTES`] of each); when nothing specific is found, the marker
+//!   problem's class stands, and after a valid marker the class is
+//!   `runner_transport_failure`.
 //!
 //! A synthetic `BLOCKED` carries a `failure_class` and `failure_message`; an
 //! outcome the stage declared (its own `### BLOCKED` included) has neither.
@@ -33,6 +37,11 @@ use super::{classify, markers};
 
 /// At most this many bytes of each output artifact are read to classify.
 pub const TAIL_BYTES: u64 = 16_000;
+
+/// At most this many bytes of a final message are read from a file (the
+/// last-message file, or the `command` runner's stdout): its end, where the
+/// marker line is.
+pub const MESSAGE_MAX_BYTES: u64 = 1024 * 1024;
 
 /// The file name of the metadata a stage may leave in its run directory.
 pub const METADATA_FILE: &str = "stage_result_metadata.json";
@@ -55,6 +64,7 @@ pub fn normalize(request: &StageRequest, result: &RunnerResult) -> StageOutcome 
         RunnerExit::TimedOut => Err(timed_out(request)),
         RunnerExit::Cancelled => Err(cancelled()),
         RunnerExit::Completed { code } => completed(request, *code, &detected),
+        RunnerExit::AnsweredThenExited { .. } => judge_markers(request, &detected),
     };
     let (metadata, metadata_error) = read_metadata(&metadata_path(request));
     let mut outcome = StageOutcome {
@@ -101,13 +111,21 @@ fn cancelled() -> Failure {
     (FailureClass::RunnerTransportFailure, message.to_string())
 }
 
-/// A completed run: the markers decide; a non-zero exit without a valid
-/// marker is classified from the runner's output.
+/// A run that exited on its own: after exit 0 the markers decide; any other
+/// exit is a failure classified from the runner's output.
 fn completed(request: &StageRequest, code: i32, detected: &[String]) -> Result<String, Failure> {
-    match judge_markers(request, detected) {
-        Err(failure) if code != 0 => Err(classify_exit(request, code, failure)),
-        verdict => verdict,
+    let verdict = judge_markers(request, detected);
+    if code == 0 {
+        return verdict;
     }
+    let fallback = verdict.map_or_else(|failure| failure, |outcome| discarded(&outcome));
+    Err(classify_exit(request, code, fallback))
+}
+
+/// A valid answer that a non-zero exit took back.
+fn discarded(outcome: &str) -> Failure {
+    let message = format!("its answer `### {outcome}` does not count after a non-zero exit");
+    (FailureClass::RunnerTransportFailure, message)
 }
 
 /// Exactly one distinct, legal marker, or why not.
@@ -298,9 +316,33 @@ mod tests {
     }
 
     #[test]
-    fn marker_wins_over_exit_code() {
+    fn a_nonzero_exit_fails_even_after_a_valid_marker() {
         let c = case();
         let out = normalize(&c.request, &completed(3, "### CHECKER_PASS"));
+        assert_eq!(out.outcome, "BLOCKED");
+        assert_eq!(class_of(&out), Some("runner_transport_failure"));
+        let message = out.failure_message.unwrap_or_default();
+        assert!(
+            message.contains("code 3") && message.contains("### CHECKER_PASS"),
+            "{message}"
+        );
+        assert_eq!(out.detected_markers, ["CHECKER_PASS"]);
+    }
+
+    #[test]
+    fn a_nonzero_exit_after_a_valid_marker_is_classified_from_output() {
+        let c = case();
+        let stderr = c.request.artifact("stderr", "txt");
+        std::fs::write(&stderr, "error: 429 Too Many Requests\n").expect("write");
+        let out = normalize(&c.request, &completed(1, "### CHECKER_PASS"));
+        assert_eq!(class_of(&out), Some("provider_rate_limited"));
+    }
+
+    #[test]
+    fn an_answer_recorded_before_a_nonzero_exit_stands() {
+        let c = case();
+        let exit = RunnerExit::AnsweredThenExited { code: 1 };
+        let out = normalize(&c.request, &result(exit, Some("ok\n### CHECKER_PASS")));
         assert_eq!(out.outcome, "CHECKER_PASS");
         assert_eq!(out.failure_class, None);
     }

@@ -11,7 +11,9 @@
 //! [`pi_rpc`](super::pi_rpc). Success is judged from the last assistant
 //! message's `stopReason` (`stop`, `length`, `toolUse`), never from partial
 //! text: `error` is a failure classified by its `errorMessage`, `aborted` a
-//! transport failure. Tokens come from `get_session_stats` (input =
+//! transport failure. pi's own exit code is never read: the runner closes
+//! its stdin once the conversation is over, and a conversation broken off
+//! by pi's exit is a transport failure. Tokens come from `get_session_stats` (input =
 //! `input` + `cacheRead` + `cacheWrite`: pi reports input without cache).
 //! On timeout or cancellation the client sends `abort`, closes stdin, and
 //! the process tree is stopped.
@@ -23,6 +25,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::capped_log::{CappedLog, Style};
 use super::harness::{Verdict, count, events_path, prepare, stderr_path, write_invocation};
 use super::pi_rpc::{Conversation, RpcError, RpcSession};
 use super::process::{Launch, LaunchError, StageProcess, StdoutTo};
@@ -141,7 +144,8 @@ impl PiRunner {
         let launch = self.launch(request);
         write_invocation(request, self.name(), &launch, "rpc")?;
         let events = events_path(request);
-        let log = std::fs::File::create(&events).map_err(|e| LaunchError::io(&events, e))?;
+        let log =
+            CappedLog::create(&events, Style::Json).map_err(|e| LaunchError::io(&events, e))?;
         let mut process = StageProcess::spawn(
             &launch,
             request,

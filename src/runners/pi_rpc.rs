@@ -13,13 +13,19 @@
 //! 3. `get_last_assistant_text`, then `get_session_stats` for the tokens.
 //!
 //! Every line read is appended to the event log (`message_update` deltas
-//! only with the `full` policy).
+//! only with the `full` policy), which is capped (see
+//! [`capped_log`](super::capped_log)). A line longer than
+//! [`LINE_MAX_BYTES`](super::LINE_MAX_BYTES) is not read: an `agent_end`
+//! that long (it carries every message of the run) still ends the run, and
+//! the last assistant message is then the one of the last `message_end`.
 
-use std::io::Write;
-
+use serde::Deserialize;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::io::AsyncWriteExt;
 use tokio::process::{ChildStdin, ChildStdout};
+
+use super::capped_log::CappedLog;
+use super::line_reader::{Line, LineReader};
 
 /// Why the conversation broke off.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -67,21 +73,39 @@ enum Step {
 /// The client side of pi's stdin and stdout.
 pub struct RpcSession {
     stdin: Option<ChildStdin>,
-    lines: Lines<BufReader<ChildStdout>>,
-    log: Option<std::fs::File>,
+    lines: LineReader<ChildStdout>,
+    log: Option<CappedLog>,
     full_log: bool,
+}
+
+/// The `type` of an event, read without building the rest of it.
+#[derive(Deserialize)]
+struct Kind<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Option<std::borrow::Cow<'a, str>>,
+}
+
+/// What one line of pi's output is to the client.
+enum Read {
+    Event(Value),
+    /// Not JSON, or a streaming delta not kept: nothing to act on.
+    Skip,
+    /// A line too long to read; `agent_end` when it was one.
+    TooLong {
+        agent_end: bool,
+    },
 }
 
 impl RpcSession {
     pub fn new(
         stdin: ChildStdin,
         stdout: ChildStdout,
-        log: Option<std::fs::File>,
+        log: Option<CappedLog>,
         full_log: bool,
     ) -> RpcSession {
         RpcSession {
             stdin: Some(stdin),
-            lines: BufReader::new(stdout).lines(),
+            lines: LineReader::new(stdout),
             log,
             full_log,
         }
@@ -114,8 +138,8 @@ impl RpcSession {
     /// Reads and logs the rest of pi's output.
     pub async fn drain(mut self) {
         while let Ok(Some(_)) = self.next_line().await {}
-        if let Some(log) = self.log.as_mut() {
-            let _ = log.flush();
+        if let Some(log) = self.log.take() {
+            let _ = log.finish();
         }
     }
 
@@ -139,25 +163,22 @@ impl RpcSession {
             let Ok(Some(line)) = self.lines.next_line().await else {
                 return Ok(None);
             };
-            let Ok(value) = serde_json::from_str::<Value>(&line) else {
-                continue;
+            let read = match line {
+                Line::Whole(bytes) => read_line(bytes, self.full_log, self.log.as_mut()),
+                Line::TooLong { bytes, head } => too_long(bytes, head, self.log.as_mut()),
             };
-            self.record(&line, &value);
-            return Ok(Some(value));
+            match read {
+                Read::Event(value) => return Ok(Some(value)),
+                Read::TooLong { agent_end: true } => {
+                    return Ok(Some(json!({"type": "agent_end", "messages": []})));
+                }
+                Read::Skip | Read::TooLong { .. } => {}
+            }
         }
     }
 
     async fn next(&mut self) -> Result<Value, RpcError> {
         self.next_line().await?.ok_or(RpcError::Closed)
-    }
-
-    fn record(&mut self, line: &str, value: &Value) {
-        if value["type"] == "message_update" && !self.full_log {
-            return;
-        }
-        if let Some(log) = self.log.as_mut() {
-            let _ = writeln!(log, "{line}");
-        }
     }
 
     /// Sends a command and reads up to its response.
@@ -189,6 +210,35 @@ impl RpcSession {
     }
 }
 
+/// Logs and parses one line; `message_update` deltas are neither built nor
+/// logged unless the log is `full`.
+fn read_line(bytes: &[u8], full_log: bool, log: Option<&mut CappedLog>) -> Read {
+    let Ok(Kind { kind }) = serde_json::from_slice::<Kind>(bytes) else {
+        return Read::Skip;
+    };
+    if kind.as_deref() == Some("message_update") && !full_log {
+        return Read::Skip;
+    }
+    let Ok(value) = serde_json::from_slice(bytes) else {
+        return Read::Skip;
+    };
+    if let Some(log) = log {
+        let _ = log.write_line(bytes);
+    }
+    Read::Event(value)
+}
+
+/// A line too long to read: noted in the log; its head says whether it was
+/// the `agent_end` that ends the run.
+fn too_long(bytes: u64, head: &[u8], log: Option<&mut CappedLog>) -> Read {
+    if let Some(log) = log {
+        let _ = log.write_too_long(bytes, head);
+    }
+    let head = String::from_utf8_lossy(head);
+    let agent_end = head.contains(r#""type":"agent_end""#);
+    Read::TooLong { agent_end }
+}
+
 fn is_response(value: &Value, id: &str) -> bool {
     value["type"] == "response" && value["id"] == id
 }
@@ -213,6 +263,11 @@ impl Tracker {
             "response" if self.probe.as_deref().is_some_and(|p| event["id"] == p) => {
                 Step::Done(self.finished())
             }
+            // Kept in case the `agent_end` is too long to read.
+            "message_end" if event["message"]["role"] == "assistant" => {
+                self.last_assistant = Some(event["message"].clone());
+                Step::Continue
+            }
             _ => Step::Continue,
         }
     }
@@ -224,6 +279,7 @@ impl Tracker {
         if let Some(last) = last {
             self.last_assistant = Some(last.clone());
         }
+        let last = self.last_assistant.as_ref();
         if last.is_some_and(|m| m["stopReason"] == "error") {
             self.probes += 1;
             let id = format!("retry-probe-{}", self.probes);
@@ -298,6 +354,19 @@ mod tests {
         ];
         let (_, end) = steps(&events);
         assert_eq!(end.expect("ended").gave_up.as_deref(), Some("503 busy"));
+    }
+
+    #[test]
+    fn an_agent_end_too_long_to_read_ends_with_the_last_message_end() {
+        let last = json!({"role": "assistant", "stopReason": "stop", "content": []});
+        let events = [
+            json!({"type": "message_end", "message": {"role": "user"}}),
+            json!({"type": "message_end", "message": last}),
+            json!({"type": "message_end", "message": {"role": "toolResult"}}),
+            json!({"type": "agent_end", "messages": []}),
+        ];
+        let (_, end) = steps(&events);
+        assert_eq!(end.expect("ended").last_assistant, Some(last));
     }
 
     #[test]

@@ -10,6 +10,17 @@
 //! [`reap_orphans`] reaps zombie children that no runner is waiting for
 //! (every process the daemon starts is a registered stage leader, see
 //! [`Leaders`]).
+//!
+//! A process that left the session *and* dropped its environment
+//! (`setsid env -i sleep 1000 &`) has neither tag nor living ancestor. In a
+//! subreaper it is still the daemon's child, and every such orphan came
+//! from a stage; which one is told by start times (`/proc/<pid>/stat` field
+//! 22): only a stage that started before it can own it. So when a stage
+//! ends, an untagged orphan is killed when no stage still running started
+//! before it ([`ownerless`]): the stage that ended was its last possible
+//! owner. Otherwise it is left for the end of the last possible owner, and
+//! a process of a stage still running is never killed. With cgroups (see
+//! [`cgroup`](super::cgroup)) this is the backstop, not the rule.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,7 +28,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use nix::sys::signal::{Signal, kill};
-use nix::sys::wait::{WaitPidFlag, waitpid};
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
 /// The environment variable that tags a stage's processes.
@@ -30,8 +41,10 @@ const SWEEP_ROUNDS: usize = 50;
 /// Whether this process was made a child subreaper.
 static SUBREAPER: AtomicBool = AtomicBool::new(false);
 
-/// The leaders of running stages: their exit belongs to their runner.
-static LEADERS: Mutex<BTreeSet<i32>> = Mutex::new(BTreeSet::new());
+/// The leaders of running stages, with the time each started (clock ticks
+/// since boot): their exit belongs to their runner, and the start times
+/// say which stage may own an untagged orphan.
+static LEADERS: Mutex<BTreeMap<i32, u64>> = Mutex::new(BTreeMap::new());
 
 /// One row of the process table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +52,17 @@ struct Proc {
     pid: i32,
     ppid: i32,
     zombie: bool,
+    /// When it started, in clock ticks since boot.
+    start: u64,
+}
+
+/// Which processes of a stage to find.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// A stage still running: its tagged processes and their descendants.
+    Running,
+    /// A stage that ended: also the untagged orphans it may own.
+    Ended,
 }
 
 /// Makes this process the reaper of its orphaned descendants (Linux
@@ -51,7 +75,7 @@ pub fn become_subreaper() -> bool {
 
 /// The registry of stage leaders. Hold it across a spawn so that the
 /// orphan reaper never sees an unregistered leader.
-pub struct Leaders(MutexGuard<'static, BTreeSet<i32>>);
+pub struct Leaders(MutexGuard<'static, BTreeMap<i32, u64>>);
 
 impl Leaders {
     /// Locks the registry.
@@ -59,10 +83,40 @@ impl Leaders {
         Leaders(LEADERS.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
-    /// Records a leader.
+    /// Records a leader just spawned (not yet reaped: its `/proc` entry is
+    /// there). An unreadable start counts as the earliest, so the stage
+    /// may own every orphan and protects them while it runs.
     pub fn add(&mut self, pid: i32) {
-        self.0.insert(pid);
+        let start = read_stat(pid).map_or(0, |p| p.start);
+        self.0.insert(pid, start);
     }
+
+    fn leads(&self, pid: i32) -> bool {
+        self.0.contains_key(&pid)
+    }
+}
+
+/// Whether no running stage may own a process that started at `start`:
+/// only a stage that started at or before it can have started it.
+fn ownerless(start: u64, running_starts: &[u64]) -> bool {
+    running_starts.iter().all(|stage| *stage > start)
+}
+
+/// The untagged live children of `me` (orphans of ended stages in a
+/// subreaper) that no running stage may own.
+fn owned_orphans(
+    table: &[Proc],
+    me: i32,
+    running: &BTreeMap<i32, u64>,
+    untagged: impl Fn(i32) -> bool,
+) -> Vec<i32> {
+    let starts: Vec<u64> = running.values().copied().collect();
+    table
+        .iter()
+        .filter(|p| p.ppid == me && !p.zombie && !running.contains_key(&p.pid))
+        .filter(|p| ownerless(p.start, &starts) && untagged(p.pid))
+        .map(|p| p.pid)
+        .collect()
 }
 
 /// Forgets a leader once its runner has reaped it.
@@ -85,28 +139,45 @@ fn process_table() -> Vec<Proc> {
 /// `/proc/<pid>/stat`: `pid (comm) state ppid ...`; comm may hold spaces.
 fn read_stat(pid: i32) -> Option<Proc> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    parse_stat(pid, &stat)
+}
+
+/// The fields after `(comm)` start at field 3 (state); `starttime` is 22.
+fn parse_stat(pid: i32, stat: &str) -> Option<Proc> {
     let after = &stat[stat.rfind(')')? + 1..];
-    let mut fields = after.split_whitespace();
-    let state = fields.next()?.chars().next()?;
-    let ppid = fields.next()?.parse().ok()?;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let state = fields.first()?.chars().next()?;
     Some(Proc {
         pid,
-        ppid,
+        ppid: fields.get(1)?.parse().ok()?,
         zombie: matches!(state, 'Z' | 'X'),
+        start: fields.get(22 - 3)?.parse().ok()?,
     })
+}
+
+/// The process's environment entries; empty when it cannot be read.
+fn environ(pid: i32) -> Vec<u8> {
+    std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default()
 }
 
 /// Whether the process's environment holds `needle` (`VAR=value`).
 fn has_env(pid: i32, needle: &[u8]) -> bool {
-    let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else {
-        return false;
-    };
-    environ.split(|b| *b == 0).any(|entry| entry == needle)
+    environ(pid).split(|b| *b == 0).any(|entry| entry == needle)
 }
 
-/// Live processes of the stage tagged `tag`: tagged ones and descendants
-/// of `roots` or of tagged ones. Never this process.
-fn stage_members(table: &[Proc], tag: &str, roots: &[i32]) -> BTreeSet<i32> {
+/// Whether the process carries no stage tag at all (an unreadable
+/// environment counts as none: the process is still one of ours).
+fn untagged(pid: i32) -> bool {
+    let prefix = format!("{TAG_VAR}=").into_bytes();
+    !environ(pid)
+        .split(|b| *b == 0)
+        .any(|entry| entry.starts_with(&prefix))
+}
+
+/// Live processes of the stage tagged `tag`: tagged ones, descendants of
+/// `roots` or of tagged ones, and for an ended stage the untagged orphans
+/// it may own with their descendants. Never this process.
+fn stage_members(table: &[Proc], tag: &str, roots: &[i32], scope: Scope) -> BTreeSet<i32> {
     let needle = format!("{TAG_VAR}={tag}").into_bytes();
     let me = i32::try_from(std::process::id()).unwrap_or(0);
     let mut members: BTreeSet<i32> = roots.iter().copied().collect();
@@ -116,6 +187,11 @@ fn stage_members(table: &[Proc], tag: &str, roots: &[i32]) -> BTreeSet<i32> {
             .filter(|p| !p.zombie && p.pid != me && has_env(p.pid, &needle))
             .map(|p| p.pid),
     );
+    // Only in a subreaper is every child a stage leader or a stage's
+    // orphan; elsewhere a child belongs to whoever else spawned it.
+    if scope == Scope::Ended && SUBREAPER.load(Ordering::SeqCst) {
+        members.extend(owned_orphans(table, me, &Leaders::lock().0, untagged));
+    }
     add_descendants(table, &mut members);
     members.remove(&me);
     let live: BTreeSet<i32> = table.iter().filter(|p| !p.zombie).map(|p| p.pid).collect();
@@ -140,8 +216,8 @@ fn add_descendants(table: &[Proc], members: &mut BTreeSet<i32>) {
 }
 
 /// The live processes of a stage (see [`stage_members`]).
-pub fn stage_processes(tag: &str, roots: &[i32]) -> Vec<i32> {
-    stage_members(&process_table(), tag, roots)
+pub fn stage_processes(tag: &str, roots: &[i32], scope: Scope) -> Vec<i32> {
+    stage_members(&process_table(), tag, roots, scope)
         .into_iter()
         .collect()
 }
@@ -166,7 +242,7 @@ pub fn may_have_strays() -> bool {
         return true;
     };
     let leaders = Leaders::lock();
-    children.iter().any(|c| !leaders.0.contains(c))
+    children.iter().any(|c| !leaders.leads(*c))
 }
 
 /// This process's children, from `/proc/self/task/*/children`.
@@ -185,11 +261,11 @@ fn own_children() -> Option<Vec<i32>> {
 /// Kills every process of the stage until none is left, reaping the ones
 /// that are this process's children (orphans re-parented to a subreaper).
 /// Returns how many were killed.
-pub async fn kill_stage(tag: &str, roots: &[i32]) -> usize {
+pub async fn kill_stage(tag: &str, roots: &[i32], scope: Scope) -> usize {
     let mut killed = BTreeSet::new();
     let mut roots = roots.to_vec();
     for _ in 0..SWEEP_ROUNDS {
-        let members = stage_processes(tag, &roots);
+        let members = stage_processes(tag, &roots, scope);
         if members.is_empty() {
             break;
         }
@@ -207,30 +283,30 @@ fn reap_killed(killed: &BTreeSet<i32>) {
     let me = i32::try_from(std::process::id()).unwrap_or(0);
     let leaders = Leaders::lock();
     for p in process_table() {
-        if p.ppid == me && killed.contains(&p.pid) && !leaders.0.contains(&p.pid) {
+        if p.ppid == me && killed.contains(&p.pid) && !leaders.leads(p.pid) {
             let _ = waitpid(Pid::from_raw(p.pid), Some(WaitPidFlag::WNOHANG));
         }
     }
 }
 
 /// In a subreaper, reaps zombie children that are not stage leaders (tools
-/// re-parented to the daemon that exited on their own). Elsewhere it does
+/// re-parented to the daemon that exited or were killed). Elsewhere it does
 /// nothing: other code of this process may be waiting for its children.
+/// Only this process's children list is read, not the whole of `/proc`.
 pub fn reap_orphans() -> usize {
     if !SUBREAPER.load(Ordering::SeqCst) {
         return 0;
     }
-    let me = i32::try_from(std::process::id()).unwrap_or(0);
     let leaders = Leaders::lock();
-    let orphans: Vec<i32> = process_table()
-        .into_iter()
-        .filter(|p| p.ppid == me && p.zombie && !leaders.0.contains(&p.pid))
-        .map(|p| p.pid)
-        .collect();
-    for pid in &orphans {
-        let _ = waitpid(Pid::from_raw(*pid), Some(WaitPidFlag::WNOHANG));
-    }
-    orphans.len()
+    let orphans = own_children().unwrap_or_default();
+    let reaped = orphans
+        .iter()
+        .filter(|pid| !leaders.leads(**pid))
+        .filter(|pid| {
+            let status = waitpid(Pid::from_raw(**pid), Some(WaitPidFlag::WNOHANG));
+            !matches!(status, Ok(WaitStatus::StillAlive) | Err(_))
+        });
+    reaped.count()
 }
 
 #[cfg(test)]
@@ -238,11 +314,48 @@ mod tests {
     use super::*;
 
     fn row(pid: i32, ppid: i32) -> Proc {
+        started(pid, ppid, 0)
+    }
+
+    fn started(pid: i32, ppid: i32, start: u64) -> Proc {
         Proc {
             pid,
             ppid,
             zombie: false,
+            start,
         }
+    }
+
+    /// The daemon (pid 1) runs stage A (started at tick 100, now ended)
+    /// beside stage B (leader 20, started at 200; leaders carry their tag).
+    /// Orphans: 31 started during A alone, 32 while both ran, 33 is B's
+    /// (tagged), 34 is a child of 31.
+    #[test]
+    fn an_untagged_orphan_dies_with_its_last_possible_owner() {
+        let table = [
+            started(20, 1, 200),
+            started(31, 1, 150),
+            started(32, 1, 250),
+            started(33, 1, 260),
+            started(34, 31, 270),
+        ];
+        let untagged = |pid: i32| ![20, 33].contains(&pid);
+        let b_runs = BTreeMap::from([(20, 200)]);
+        assert_eq!(owned_orphans(&table, 1, &b_runs, untagged), [31]);
+        let mut members = BTreeSet::from([31]);
+        add_descendants(&table, &mut members);
+        assert_eq!(members, BTreeSet::from([31, 34]), "its children go with it");
+        let none_run = BTreeMap::new();
+        assert_eq!(owned_orphans(&table, 1, &none_run, untagged), [31, 32]);
+        let c_runs_since_250 = BTreeMap::from([(40, 250)]);
+        assert_eq!(owned_orphans(&table, 1, &c_runs_since_250, untagged), [31]);
+    }
+
+    #[test]
+    fn stat_fields_are_read_after_the_command_name() {
+        let stat = "42 (a (b) c) S 7 42 42 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 98765 1000 1";
+        let row = parse_stat(42, stat).expect("parsed");
+        assert_eq!((row.ppid, row.zombie, row.start), (7, false, 98765));
     }
 
     #[test]
@@ -276,10 +389,10 @@ mod tests {
             .spawn()
             .expect("spawn setsid sleep");
         let pid = i32::try_from(child.id()).expect("pid");
-        assert!(stage_processes(&tag, &[]).contains(&pid));
-        assert!(kill_stage(&tag, &[]).await >= 1);
+        assert!(stage_processes(&tag, &[], Scope::Running).contains(&pid));
+        assert!(kill_stage(&tag, &[], Scope::Running).await >= 1);
         let _ = child.try_wait();
         assert!(read_stat(pid).is_none_or(|p| p.zombie), "{pid} survived");
-        assert!(stage_processes(&tag, &[]).is_empty());
+        assert!(stage_processes(&tag, &[], Scope::Running).is_empty());
     }
 }

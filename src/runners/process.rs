@@ -1,26 +1,31 @@
-//! An agent CLI run as one stage: spawned in the workspace root as the
-//! leader of its own process group, tagged with the stage's `MILLRACE_*`
-//! environment, its output copied to the run directory, and stopped as a
-//! whole tree.
+//! An agent CLI or program run as one stage: spawned in the workspace root
+//! as the leader of its own process group, tagged with the stage's
+//! `MILLRACE_*` environment, its output copied line by line into capped
+//! logs in the run directory (see [`output`](super::output)), and stopped as
+//! a whole tree.
 //!
 //! Stopping (timeout, cancellation) is SIGTERM to the group and to every
 //! process of the stage (see [`proc_tree`](super::proc_tree)), a grace
 //! period for the leader, then SIGKILL. Whether it was stopped or exited on
 //! its own, [`StageProcess::finish`] then kills and reaps whatever of the
 //! stage is left, tools in sessions of their own included, and waits until
-//! the output pipes are closed.
+//! the output pipes are closed and the group is gone.
 
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
-use tokio::io::{AsyncRead, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::process::{Child, ChildStdin, ChildStdout};
 use tokio::task::JoinSet;
 
+use super::capped_log::{CappedLog, Style};
+use super::cgroup::StageCgroup;
+use super::containment;
 use super::group::ProcessGroup;
-use super::proc_tree::{self, Leaders};
+use super::output::{LineSink, pump};
+use super::proc_tree::{self, Leaders, Scope};
 use super::{Cancel, FailureClass, RunnerExit, StageRequest, cancelled, stage_env};
 
 /// What to start: the program, its arguments and extra environment.
@@ -35,10 +40,21 @@ pub struct Launch {
 
 /// Where the program's stdout goes.
 pub enum StdoutTo<'a> {
-    /// Copied into this file.
+    /// Kept (capped) in this text file.
     File(&'a Path),
+    /// JSONL events: kept (capped) in this file, each line also handed to
+    /// the sink as it arrives.
+    Events(&'a Path, LineSink),
     /// Left to the runner (the pi RPC client reads it).
     Piped,
+}
+
+/// What the program reads on stdin.
+pub enum Input {
+    /// Nothing: `/dev/null`.
+    Closed,
+    /// These bytes, then end of file.
+    Text(Vec<u8>),
 }
 
 /// How waiting for the leader ended.
@@ -90,6 +106,8 @@ impl LaunchError {
 pub struct StageProcess {
     child: Child,
     group: ProcessGroup,
+    /// The stage's cgroup, when cgroups are in use.
+    cgroup: Option<StageCgroup>,
     leader: i32,
     tag: String,
     grace: Duration,
@@ -109,43 +127,36 @@ impl StageProcess {
         if !root.is_dir() {
             return Err(LaunchError::NoWorkspace(root.display().to_string()));
         }
-        let stdout_file = match stdout {
-            StdoutTo::File(path) => Some(create(path)?),
-            StdoutTo::Piped => None,
-        };
-        let stderr_file = create(stderr_to)?;
-        let mut command = tokio::process::Command::new(&launch.program);
-        command
-            .args(&launch.args)
-            .current_dir(root)
-            .envs(launch.env.iter().map(|(k, v)| (k, v)))
-            .envs(stage_env(request))
-            .stdin(stdin)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0)
-            .kill_on_drop(true);
-        let (child, group, leader) = spawn_leader(&mut command, &launch.program)?;
+        let stdout_log = stdout_log(stdout)?;
+        let stderr_log = log(stderr_to, Style::Text)?;
+        let started = start_leader(launch, request, stdin)?;
         let mut process = StageProcess {
-            child,
-            group,
-            leader,
+            child: started.child,
+            group: started.group,
+            cgroup: started.cgroup,
+            leader: started.pid,
             tag: request.request_id.clone(),
             grace: super::DEFAULT_GRACE,
             outputs: JoinSet::new(),
         };
-        process.copy_outputs(stdout_file, stderr_file);
+        process.copy_outputs(stdout_log, stderr_log);
         Ok(process)
     }
 
-    fn copy_outputs(&mut self, stdout: Option<std::fs::File>, stderr: std::fs::File) {
-        if let Some(file) = stdout {
+    /// The same process with another time between SIGTERM and SIGKILL.
+    pub fn with_grace(mut self, grace: Duration) -> StageProcess {
+        self.grace = grace;
+        self
+    }
+
+    fn copy_outputs(&mut self, stdout: Option<(CappedLog, Option<LineSink>)>, stderr: CappedLog) {
+        if let Some((log, sink)) = stdout {
             if let Some(pipe) = self.child.stdout.take() {
-                self.outputs.spawn(copy_to(pipe, file));
+                self.outputs.spawn(pump(pipe, log, sink));
             }
         }
         if let Some(pipe) = self.child.stderr.take() {
-            self.outputs.spawn(copy_to(pipe, stderr));
+            self.outputs.spawn(pump(pipe, stderr, None));
         }
     }
 
@@ -185,34 +196,57 @@ impl StageProcess {
     /// Stops a leader that still runs, with its whole tree: SIGTERM, the
     /// grace period, SIGKILL. Returns once the leader is reaped.
     pub async fn stop(&mut self) {
-        let members = proc_tree::stage_processes(&self.tag, &[self.leader]);
+        let members = proc_tree::stage_processes(&self.tag, &[self.leader], Scope::Running);
         proc_tree::signal_all(&members, Signal::SIGTERM);
+        self.signal_cgroup(Signal::SIGTERM);
         self.group
             .stop_with_leader(&mut self.child, self.grace)
             .await;
         proc_tree::signal_all(&members, Signal::SIGKILL);
+        self.signal_cgroup(Signal::SIGKILL);
     }
 
-    /// After the leader is gone: stops what is left of the stage, reaps it,
-    /// and waits until the output pipes are closed.
+    /// After the leader is gone: stops what is left of the stage (its
+    /// cgroup, its group, then what the process tree attributes to it),
+    /// reaps it, and waits until the output pipes are closed and the group
+    /// is gone.
     pub async fn finish(mut self) {
+        proc_tree::forget_leader(self.leader);
         self.group.signal(Signal::SIGTERM);
-        // Walking `/proc` costs hundreds of reads; a subreaper with no
-        // child but running stage leaders knows there is nothing to find.
-        let strays = proc_tree::may_have_strays();
-        if strays {
-            let members = proc_tree::stage_processes(&self.tag, &[]);
-            proc_tree::signal_all(&members, Signal::SIGTERM);
-            if !self.drained_within(self.grace).await {
-                self.group.signal(Signal::SIGKILL);
-            }
-            proc_tree::kill_stage(&self.tag, &[]).await;
+        self.signal_cgroup(Signal::SIGTERM);
+        let strays = self.cgroup.is_none() && self.terminate_strays();
+        self.drained_within(self.grace).await;
+        self.group.signal(Signal::SIGKILL);
+        if let Some(cgroup) = self.cgroup.take() {
+            cgroup.close(self.grace).await;
+            proc_tree::reap_orphans();
+        }
+        // The backstop: what escaped the cgroup, or all there is without one.
+        if strays || proc_tree::may_have_strays() {
+            proc_tree::kill_stage(&self.tag, &[], Scope::Ended).await;
+            proc_tree::reap_orphans();
         }
         self.drained_within(self.grace).await;
+        self.group.wait_empty(self.grace).await;
         self.group.disarm();
-        proc_tree::forget_leader(self.leader);
-        if strays {
-            proc_tree::reap_orphans();
+    }
+
+    /// SIGTERM to what the process tree attributes to the ended stage;
+    /// false (and nothing sent) when nothing can be there: walking `/proc`
+    /// costs hundreds of reads, and a subreaper with no child but running
+    /// stage leaders knows there is nothing to find.
+    fn terminate_strays(&self) -> bool {
+        if !proc_tree::may_have_strays() {
+            return false;
+        }
+        let members = proc_tree::stage_processes(&self.tag, &[], Scope::Ended);
+        proc_tree::signal_all(&members, Signal::SIGTERM);
+        true
+    }
+
+    fn signal_cgroup(&self, signal: Signal) {
+        if let Some(cgroup) = &self.cgroup {
+            cgroup.signal(signal);
         }
     }
 
@@ -221,6 +255,104 @@ impl StageProcess {
         let drain = async { while self.outputs.join_next().await.is_some() {} };
         tokio::time::timeout(grace, drain).await.is_ok()
     }
+}
+
+/// A leader just started, and where.
+struct Started {
+    child: Child,
+    group: ProcessGroup,
+    pid: i32,
+    cgroup: Option<StageCgroup>,
+}
+
+/// Starts the leader, in a cgroup of its own when cgroups are in use.
+fn start_leader(
+    launch: &Launch,
+    request: &StageRequest,
+    stdin: Stdio,
+) -> Result<Started, LaunchError> {
+    let cgroup = contained(launch, request)?;
+    let mut command = command_for(launch, request, cgroup.as_ref());
+    command.stdin(stdin);
+    match spawn_leader(&mut command, &launch.program) {
+        Ok((child, group, pid)) => Ok(Started {
+            child,
+            group,
+            pid,
+            cgroup,
+        }),
+        Err(error) => {
+            if let Some(unused) = cgroup {
+                unused.discard();
+            }
+            Err(error)
+        }
+    }
+}
+
+/// The capped log of the program's stdout and who else reads it, unless
+/// the runner reads the pipe itself.
+fn stdout_log(stdout: StdoutTo<'_>) -> Result<Option<(CappedLog, Option<LineSink>)>, LaunchError> {
+    Ok(match stdout {
+        StdoutTo::File(path) => Some((log(path, Style::Text)?, None)),
+        StdoutTo::Events(path, sink) => Some((log(path, Style::Json)?, Some(sink))),
+        StdoutTo::Piped => None,
+    })
+}
+
+/// The stage's cgroup, when cgroups are in use. The shell that moves the
+/// leader in would report a missing program only by an exit code, so the
+/// program is looked up first.
+fn contained(launch: &Launch, request: &StageRequest) -> Result<Option<StageCgroup>, LaunchError> {
+    let Some(cgroup) = containment::stage_cgroup(request) else {
+        return Ok(None);
+    };
+    if !findable(launch, &request.workspace_root) {
+        cgroup.discard();
+        return Err(LaunchError::Missing(launch.program.clone()));
+    }
+    Ok(Some(cgroup))
+}
+
+/// Whether `program` names a file the way exec finds it: a path (relative
+/// to the working directory), else a file in a directory of `PATH` (the
+/// stage's own, when its environment sets one).
+fn findable(launch: &Launch, cwd: &Path) -> bool {
+    if launch.program.contains('/') {
+        return cwd.join(&launch.program).is_file();
+    }
+    let stage_path = launch.env.iter().find(|(k, _)| k == "PATH");
+    let path = stage_path.map_or_else(
+        || std::env::var_os("PATH").unwrap_or_default(),
+        |(_, v)| v.into(),
+    );
+    std::env::split_paths(&path).any(|dir| dir.join(&launch.program).is_file())
+}
+
+/// The command that starts the leader: in the workspace root, in a process
+/// group of its own, with the stage's environment, inside `cgroup` if any.
+fn command_for(
+    launch: &Launch,
+    request: &StageRequest,
+    cgroup: Option<&StageCgroup>,
+) -> tokio::process::Command {
+    let mut command = match cgroup {
+        Some(cgroup) => cgroup.command(launch),
+        None => {
+            let mut plain = tokio::process::Command::new(&launch.program);
+            plain.args(&launch.args);
+            plain
+        }
+    };
+    command
+        .current_dir(&request.workspace_root)
+        .envs(launch.env.iter().map(|(k, v)| (k, v)))
+        .envs(stage_env(request))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    command
 }
 
 /// Spawns the leader with the registry locked, so the orphan reaper never
@@ -252,15 +384,49 @@ fn spawn_error(program: &str, source: std::io::Error) -> LaunchError {
     }
 }
 
-/// Copies one output pipe into its file until end of file.
-async fn copy_to(mut from: impl AsyncRead + Unpin, file: std::fs::File) {
-    let mut to = tokio::fs::File::from_std(file);
-    let _ = tokio::io::copy(&mut from, &mut to).await;
-    let _ = to.flush().await;
+/// Runs a program with `input` on stdin and its stdout going to `stdout`
+/// until it exits, times out or is cancelled; then nothing of the stage is
+/// left running.
+pub async fn run_to_exit(
+    launch: &Launch,
+    request: &StageRequest,
+    input: Input,
+    stdout: StdoutTo<'_>,
+    mut cancel: Cancel,
+    grace: Duration,
+) -> Result<Ending, LaunchError> {
+    let stdin = match input {
+        Input::Closed => Stdio::null(),
+        Input::Text(_) => Stdio::piped(),
+    };
+    let stderr = request.artifact("stderr", "txt");
+    let mut process = StageProcess::spawn(launch, request, stdin, stdout, &stderr)?;
+    process = process.with_grace(grace);
+    let feeding = match input {
+        Input::Text(bytes) => Some(tokio::spawn(feed(process.take_stdin(), bytes))),
+        Input::Closed => None,
+    };
+    let ending = process.wait(request.timeout_s, &mut cancel).await;
+    if !matches!(ending, Ending::Exited(_)) {
+        process.stop().await;
+    }
+    process.finish().await;
+    if let Some(task) = feeding {
+        task.abort();
+    }
+    Ok(ending)
 }
 
-fn create(path: &Path) -> Result<std::fs::File, LaunchError> {
-    std::fs::File::create(path).map_err(|e| LaunchError::io(path, e))
+/// Writes `bytes` to the program's stdin, then closes it.
+async fn feed(stdin: Option<ChildStdin>, bytes: Vec<u8>) {
+    if let Some(mut stdin) = stdin {
+        let _ = stdin.write_all(&bytes).await;
+        let _ = stdin.shutdown().await;
+    }
+}
+
+fn log(path: &Path, style: Style) -> Result<CappedLog, LaunchError> {
+    CappedLog::create(path, style).map_err(|e| LaunchError::io(path, e))
 }
 
 /// The exit code, or 128 + the signal that killed the program.
@@ -269,4 +435,29 @@ pub fn exit_code(status: std::process::ExitStatus) -> i32 {
     status
         .code()
         .unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn launch(program: &str, path: Option<&str>) -> Launch {
+        let env = path.map(|p| vec![("PATH".to_string(), p.to_string())]);
+        Launch {
+            program: program.into(),
+            args: Vec::new(),
+            env: env.unwrap_or_default(),
+        }
+    }
+
+    #[test]
+    fn a_program_is_looked_up_as_exec_would() {
+        let root = Path::new("/");
+        assert!(findable(&launch("sh", Some("/nowhere:/bin")), root));
+        assert!(!findable(&launch("sh", Some("/nowhere")), root));
+        assert!(findable(&launch("/bin/sh", None), Path::new("/tmp")));
+        assert!(findable(&launch("bin/sh", None), root));
+        assert!(!findable(&launch("bin/sh", None), Path::new("/tmp")));
+        assert!(!findable(&launch("millrace-no-such-program", None), root));
+    }
 }

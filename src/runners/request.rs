@@ -159,7 +159,13 @@ impl FailureClass {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum RunnerExit {
     /// It ran to the end (an exit code for processes; 0 for in-process runners).
+    /// A code other than 0 is a failure, whatever the last message says.
     Completed { code: i32 },
+    /// An agent CLI recorded its final answer, ending in one legal marker,
+    /// then exited with a non-zero `code`: the answer stands and the code is
+    /// kept as evidence (the rule of each runner is in
+    /// `docs/harness-runners.md`).
+    AnsweredThenExited { code: i32 },
     /// Killed at its timeout (its whole process group).
     TimedOut,
     /// It could not run or failed in a classified way.

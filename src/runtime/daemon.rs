@@ -137,6 +137,8 @@ fn start(
     if let Some(old) = recovered {
         report_recovered_lock(&mut monitor, &journal, &old);
     }
+    // How stage processes are contained, chosen once: operators see which.
+    monitor.line(&crate::runners::choose_containment());
     let state = StateStore::new(&paths);
     let (done_tx, done_rx) = mpsc::unbounded_channel();
     let (cancel_tx, cancel_rx) = watch::channel(false);
@@ -341,11 +343,24 @@ fn shut_down(engine: &mut Engine, lock: RuntimeLock, reason: &str) -> Result<(),
     engine.event(RuntimeEvent::RuntimeClosed {
         reason: reason.into(),
     });
-    engine.monitor.line(&format!("stopped reason={reason}"));
+    // The daemon's own high-water mark, so operators (and the flood test)
+    // see what a run cost it; a stage's children are not counted.
+    let peak = peak_rss_kb().map_or_else(String::new, |kb| format!(" peak_rss_kb={kb}"));
+    engine
+        .monitor
+        .line(&format!("stopped reason={reason}{peak}"));
     let session_id = lock.record().owner_session_id.clone();
     lock.release()?;
     engine.event(RuntimeEvent::RuntimeDaemonLockReleased { session_id });
     Ok(())
+}
+
+/// `VmHWM` of `/proc/self/status`: the most resident memory this process
+/// ever used, in kB.
+fn peak_rss_kb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find_map(|l| l.strip_prefix("VmHWM:"))?;
+    line.trim().trim_end_matches("kB").trim().parse().ok()
 }
 
 impl Engine {

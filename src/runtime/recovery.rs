@@ -1,5 +1,7 @@
 //! Recovery without an operator. After a crash (even `kill -9`) the next
-//! daemon kills the runner processes the dead one left behind, repairs state
+//! daemon kills the runner processes the dead one left behind (the stage
+//! cgroups it recorded, then every process carrying the workspace's
+//! `MILLRACE_AGENTS_DIR`), repairs state
 //! no plan can produce, and resumes each interrupted run: a stage whose
 //! routing was recorded continues from the recorded edge, a stage whose
 //! runner finished has its result adopted, and any other stage runs again.
@@ -74,6 +76,14 @@ impl Engine {
     /// Startup repairs: orphaned runners, impossible markers, active items
     /// that no run owns, runs whose node the plan no longer has.
     pub fn reconcile_at_start(&mut self) -> Result<(), RuntimeError> {
+        // The cgroups first: they hold every process of their stages,
+        // untagged ones included, which the environment scan cannot see.
+        let cgroups = crate::runners::sweep_stage_cgroups(self.paths.agents_dir());
+        if cgroups > 0 {
+            self.repaired(format!(
+                "killed and removed {cgroups} stage cgroup(s) left by a dead daemon"
+            ));
+        }
         let killed = kill_orphans(self.paths.agents_dir());
         if killed > 0 {
             self.repaired(format!(
