@@ -8,6 +8,7 @@ mod containment;
 mod contracts;
 mod control;
 mod daemon;
+mod disk_full;
 mod fake_cli;
 mod fuzz;
 mod hardening;

@@ -39,6 +39,11 @@ impl Engine {
             ));
             return Ok(());
         }
+        if matches!(completion.result.exit, RunnerExit::Failed { .. }) {
+            // Its run stays pending: a full disk pauses the daemon and the
+            // stage runs again once there is room.
+            super::disk_full::check_room(&self.paths.state_dir())?;
+        }
         let outcome = normalize(&inflight.request, &completion.result);
         let node = self.node_plan(completion.plane, &inflight.request.node)?;
         let result_class = result_class(&node, &outcome);

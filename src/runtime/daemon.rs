@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 
+use super::disk_full::{SpaceWait, wait_for_space};
 use super::engine::{Completion, Engine, RuntimeError, io_error};
 use super::monitor::Monitor;
 use super::watch::{Due, FolderWatch};
@@ -54,7 +55,7 @@ pub struct DaemonSummary {
 pub fn run_daemon(
     paths: WorkspacePaths,
     plan: Plan,
-    mut options: DaemonOptions,
+    options: DaemonOptions,
 ) -> Result<DaemonSummary, RuntimeError> {
     // Tools an agent CLI starts in sessions of their own become the
     // daemon's children when they are orphaned, so a stage can reap them.
@@ -63,20 +64,91 @@ pub fn run_daemon(
         .enable_all()
         .build()
         .map_err(io_error("start the async runtime"))?;
-    runtime.block_on(async move {
-        let (mut engine, lock, mut loops) = start(paths, plan, &mut options)?;
+    runtime.block_on(supervise(paths, plan, options))
+}
+
+/// Runs the engine until it stops; a full disk pauses it until the disk
+/// takes writes again, then it starts over from the disk with the same lock.
+async fn supervise(
+    paths: WorkspacePaths,
+    mut plan: Plan,
+    mut options: DaemonOptions,
+) -> Result<DaemonSummary, RuntimeError> {
+    let (lock, mut recovered) = lock::acquire(&paths, None)?;
+    loop {
+        let started = start(&paths, plan.clone(), &mut options, &lock, recovered.take());
+        let (mut engine, mut loops) = match started {
+            Ok(started) => started,
+            Err(error) if error.is_disk_full() => {
+                if pause_for_space(&paths, &options, &error).await == SpaceWait::Interrupted {
+                    return Ok(interrupted_summary());
+                }
+                continue;
+            }
+            Err(error) => return Err(error),
+        };
         let result = event_loop(&mut engine, &mut loops, &options).await;
         if let Some(folders) = &mut loops.folders {
             folders.stop();
         }
-        let reason = if result.as_ref().is_ok_and(|s| s.interrupted) {
-            "signal"
-        } else {
-            "finished"
+        match result {
+            Err(error) if error.is_disk_full() => {
+                cancel_in_flight(&mut engine, &mut loops).await;
+                plan = engine
+                    .pending_plan
+                    .take()
+                    .unwrap_or_else(|| engine.plan.clone());
+                options.recompile = engine.recompile.take();
+                drop(engine);
+                if pause_for_space(&paths, &options, &error).await == SpaceWait::Interrupted {
+                    return Ok(interrupted_summary());
+                }
+            }
+            result => {
+                let reason = if result.as_ref().is_ok_and(|s| s.interrupted) {
+                    "signal"
+                } else {
+                    "finished"
+                };
+                shut_down(&mut engine, lock, reason)?;
+                return result;
+            }
+        }
+    }
+}
+
+fn interrupted_summary() -> DaemonSummary {
+    DaemonSummary {
+        ticks: 0,
+        interrupted: true,
+    }
+}
+
+/// Says the daemon is paused for a full disk and waits for space.
+async fn pause_for_space(
+    paths: &WorkspacePaths,
+    options: &DaemonOptions,
+    error: &RuntimeError,
+) -> SpaceWait {
+    let monitor = Monitor::new(options.monitor_stdout, options.monitor_log.as_deref());
+    let mut monitor = monitor.unwrap_or_default();
+    // Best effort: the journal may have no room either.
+    let _ = Journal::new(paths).append(RuntimeEvent::RuntimeTickPaused {
+        pause_sources: vec!["disk_full".to_string()],
+    });
+    wait_for_space(&paths.state_dir(), &mut monitor, error).await
+}
+
+/// Cancels the stages in flight and waits for their runners to give up:
+/// their runs stay pending in the snapshot and start again.
+async fn cancel_in_flight(engine: &mut Engine, loops: &mut Loops) {
+    let _ = loops.cancel_tx.send(true);
+    while !engine.inflight.is_empty() {
+        let Some(completion) = loops.done_rx.recv().await else {
+            break;
         };
-        shut_down(&mut engine, lock, reason)?;
-        result
-    })
+        engine.inflight.remove(&completion.plane);
+    }
 }
 
 /// The channels the loop waits on.
@@ -124,14 +196,16 @@ async fn folders_changed(folders: &Option<FolderWatch>) {
 }
 
 fn start(
-    paths: WorkspacePaths,
+    paths: &WorkspacePaths,
     plan: Plan,
     options: &mut DaemonOptions,
-) -> Result<(Engine, RuntimeLock, Loops), RuntimeError> {
+    lock: &RuntimeLock,
+    recovered: Option<lock::RecoveredLock>,
+) -> Result<(Engine, Loops), RuntimeError> {
+    let paths = paths.clone();
     let runners = Runners::new(options.runners.clone());
     check_runners(&plan, &runners)?;
     let journal = Journal::new(&paths);
-    let (lock, recovered) = lock::acquire(&paths, None)?;
     let mut monitor = Monitor::new(options.monitor_stdout, options.monitor_log.as_deref())
         .map_err(io_error("open the monitor log"))?;
     if let Some(old) = recovered {
@@ -176,11 +250,10 @@ fn start(
         plan,
         paths,
     };
-    announce(&mut engine, &lock)?;
+    announce(&mut engine, lock)?;
     engine.reconcile_at_start()?;
     Ok((
         engine,
-        lock,
         Loops {
             done_rx,
             cancel_tx,

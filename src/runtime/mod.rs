@@ -7,6 +7,7 @@ mod apply;
 mod closure;
 mod counts;
 mod daemon;
+mod disk_full;
 mod dispatch;
 mod effects;
 mod engine;
