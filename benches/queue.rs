@@ -55,7 +55,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let start = Instant::now();
         for _ in 0..claims {
             store
-                .claim(Plane::Execution, &ClaimFilter::default())?
+                .claim(&[Family::Task], &ClaimFilter::default())?
                 .ok_or("empty queue")?;
         }
         let claim = start.elapsed();

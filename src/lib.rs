@@ -13,4 +13,5 @@ pub mod plan;
 pub mod runners;
 pub mod runtime;
 pub mod syntax;
+pub mod vocab;
 pub mod workspace;

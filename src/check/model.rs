@@ -4,82 +4,12 @@
 //! analysis (termination) may still need to point at the source.
 
 use std::collections::BTreeMap;
-use std::fmt;
-
-use serde::{Deserialize, Serialize};
 
 use crate::syntax::Span;
 
-macro_rules! closed_set {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),+ }
+use serde::{Deserialize, Serialize};
 
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-            pub const NAMES: &'static [&'static str] = &[$($text),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-
-            pub fn parse(text: &str) -> Option<Self> {
-                match text { $($text => Some($name::$variant),)+ _ => None }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
-closed_set! {
-    /// A plane: an independent lane of work with its own loop and queue families.
-    Plane { Execution = "execution", Planning = "planning", Learning = "learning" }
-}
-
-closed_set! {
-    /// What an outcome means for the work item.
-    ResultClass {
-        Success = "success",
-        NoOp = "no_op",
-        FollowupNeeded = "followup_needed",
-        RecoverableFailure = "recoverable_failure",
-        EscalatePlanning = "escalate_planning",
-        Blocked = "blocked",
-    }
-}
-
-closed_set! {
-    /// A family of work documents.
-    Family {
-        Task = "task",
-        Spec = "spec",
-        Probe = "probe",
-        Incident = "incident",
-        LearningRequest = "learning_request",
-        BlueprintDraft = "blueprint_draft",
-    }
-}
-
-closed_set! {
-    /// What a learn rule asks the learning plane to do.
-    LearnAction {
-        Create = "create",
-        Improve = "improve",
-        Promote = "promote",
-        Export = "export",
-        Install = "install",
-    }
-}
-
-/// The outcome every stage kind has, whether declared or not.
-pub const BLOCKED: &str = "BLOCKED";
+pub use crate::vocab::{BLOCKED, Family, LearnAction, Plane, ResultClass};
 
 /// The runners the runtime knows.
 pub const RUNNERS: &[&str] = &["codex_cli", "pi_rpc", "claude_code", "command", "script"];

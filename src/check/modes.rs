@@ -80,7 +80,7 @@ fn apply(mode: &mut Mode, def: &ModeDef, program: &Program, diags: &mut Diagnost
 
 fn learn_rule(rule: &syntax::LearnRule, diags: &mut Diagnostics) -> Option<LearnRule> {
     let Some(action) = LearnAction::parse(&rule.action.text) else {
-        diags.push(unknown("learn action", &rule.action, LearnAction::NAMES));
+        diags.push(unknown("learn action", &rule.action, &LearnAction::NAMES));
         return None;
     };
     Some(LearnRule {

@@ -78,7 +78,7 @@ pub fn relabel(mut diagnostic: Diagnostic, label: &str) -> Diagnostic {
 pub fn parse_plane(name: &Name, diags: &mut Diagnostics) -> Option<Plane> {
     let plane = Plane::parse(&name.text);
     if plane.is_none() {
-        diags.push(unknown("plane", name, Plane::NAMES));
+        diags.push(unknown("plane", name, &Plane::NAMES));
     }
     plane
 }
@@ -86,7 +86,7 @@ pub fn parse_plane(name: &Name, diags: &mut Diagnostics) -> Option<Plane> {
 pub fn parse_class(name: &Name, diags: &mut Diagnostics) -> Option<ResultClass> {
     let class = ResultClass::parse(&name.text);
     if class.is_none() {
-        diags.push(unknown("result class", name, ResultClass::NAMES));
+        diags.push(unknown("result class", name, &ResultClass::NAMES));
     }
     class
 }
@@ -94,7 +94,7 @@ pub fn parse_class(name: &Name, diags: &mut Diagnostics) -> Option<ResultClass> 
 pub fn parse_family(name: &Name, diags: &mut Diagnostics) -> Option<Family> {
     let family = Family::parse(&name.text);
     if family.is_none() {
-        diags.push(unknown("family", name, Family::NAMES));
+        diags.push(unknown("family", name, &Family::NAMES));
     }
     family
 }

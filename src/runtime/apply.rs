@@ -8,7 +8,6 @@ use super::engine::{Completion, Engine, InFlight, RuntimeError, io_error};
 use super::evidence::{ResultParts, RunTrace, TraceEdge, TraceNode, stage_result};
 use super::handoff::{HandoffSource, learning_request};
 use super::monitor::short;
-use super::planes::to_ws_plane;
 use super::route::{Decision, Finished, route};
 use crate::check::{BLOCKED, Plane, ResultClass};
 use crate::plan::{NodePlan, Target};
@@ -133,7 +132,7 @@ impl Engine {
             a.outcome.outcome
         ));
         self.event(RuntimeEvent::StageCompleted {
-            plane: to_ws_plane(a.plane),
+            plane: a.plane,
             run_id: r.run_id.clone(),
             node: r.node.clone(),
             outcome: a.outcome.outcome.clone(),
@@ -188,7 +187,7 @@ impl Engine {
     pub fn handoff_source<'a>(&self, a: &'a Applied, final_name: &'a str) -> HandoffSource<'a> {
         let closure = a.inflight.request.closure_target.as_ref();
         HandoffSource {
-            plane: to_ws_plane(a.plane),
+            plane: a.plane,
             node: &a.inflight.request.node,
             run_id: &a.inflight.request.run_id,
             final_name,
@@ -320,7 +319,7 @@ impl Engine {
     /// The next node of the same run, or the end of the run.
     fn follow(&mut self, a: Applied, decision: Decision) -> Result<(), RuntimeError> {
         self.event(RuntimeEvent::RouterDecision {
-            plane: to_ws_plane(a.plane),
+            plane: a.plane,
             run_id: a.inflight.request.run_id.clone(),
             node: a.inflight.request.node.clone(),
             outcome: a.outcome.outcome.clone(),
@@ -340,21 +339,14 @@ impl Engine {
     fn continue_run(&mut self, a: Applied, next: &str, reason: &str) -> Result<(), RuntimeError> {
         self.monitor
             .line(&format!("route {} -> {next} reason={reason}", a.plane));
-        let Some(mut run) = self
-            .snapshot
-            .active_runs
-            .get(&to_ws_plane(a.plane))
-            .cloned()
-        else {
+        let Some(mut run) = self.snapshot.active_runs.get(&a.plane).cloned() else {
             return Err(RuntimeError::Plan(format!(
                 "no active run recorded for plane {}",
                 a.plane
             )));
         };
         run.node = next.to_string();
-        self.snapshot
-            .active_runs
-            .insert(to_ws_plane(a.plane), run.clone());
+        self.snapshot.active_runs.insert(a.plane, run.clone());
         self.govern()?;
         if self.boundary_holds.contains(&a.plane) {
             self.monitor.line(&format!(

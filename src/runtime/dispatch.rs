@@ -9,7 +9,6 @@ use super::closure::{self, ClosureTarget};
 use super::engine::{Engine, InFlight, RuntimeError, io_error};
 use super::evidence::RunTrace;
 use super::monitor::short;
-use super::planes::{to_ws_family, to_ws_plane};
 use crate::check::Plane;
 use crate::runners::{
     BudgetUse, ClosureRef, PreviousStage, RequestKind, StageRequest, WorkItemRef, compose_prompt,
@@ -54,12 +53,7 @@ impl Engine {
         let pending: Vec<(Plane, ActiveRun)> = Plane::ALL
             .iter()
             .filter(|p| !self.inflight.contains_key(p) && !self.waiting(**p))
-            .filter_map(|p| {
-                self.snapshot
-                    .active_runs
-                    .get(&to_ws_plane(*p))
-                    .map(|r| (*p, r.clone()))
-            })
+            .filter_map(|p| self.snapshot.active_runs.get(p).map(|r| (*p, r.clone())))
             .collect();
         let mut started = false;
         for (plane, run) in pending {
@@ -96,7 +90,7 @@ impl Engine {
 
     /// A pending run whose item is no longer active cannot resume.
     fn drop_orphan_run(&mut self, plane: Plane, run: &ActiveRun) -> Result<(), RuntimeError> {
-        self.snapshot.active_runs.remove(&to_ws_plane(plane));
+        self.snapshot.active_runs.remove(&plane);
         let message = format!(
             "run {} of {plane} had no active work item; dropped",
             run.run_id
@@ -118,25 +112,23 @@ impl Engine {
         }
     }
 
-    /// Claims the next item of `plane` (families in claim order, only those
-    /// the loop has an entry for) and starts its entry node.
+    /// Claims the next item of `plane` (families in the order of the loop's
+    /// `entry` lines, which is the claim order) and starts its entry node.
     fn claim_and_start(&mut self, plane: Plane) -> Result<bool, RuntimeError> {
         let Some(plane_plan) = self.plan.plane(plane) else {
             return Ok(false);
         };
         let entries = plane_plan.entries.clone();
         let filter = self.claim_filter(plane);
-        for &family in to_ws_plane(plane).families() {
-            let Some(entry) = entries.iter().find(|e| to_ws_family(e.family) == family) else {
-                continue;
-            };
+        for entry in &entries {
+            let family = entry.family;
             let Some(claimed) = self.queue.claim_family(family, &filter)? else {
                 continue;
             };
             self.event(RuntimeEvent::WorkItemClaimed {
                 family,
                 id: claimed.document.id().to_string(),
-                plane: to_ws_plane(plane),
+                plane,
             });
             let opened = closure::open_for(&self.paths, &claimed.document, &claimed.path)
                 .map_err(io_error("open closure target"))?;
@@ -225,9 +217,7 @@ impl Engine {
         std::fs::write(request.artifact("request", "json"), &json)
             .map_err(io_error("write request"))?;
         self.set_status(plane, StatusMarker::running(&request.stage_kind))?;
-        self.snapshot
-            .active_runs
-            .insert(to_ws_plane(plane), run.clone());
+        self.snapshot.active_runs.insert(plane, run.clone());
         self.save_snapshot()?;
         self.announce_start(plane, &request, &run);
         self.spawn_runner(plane, request.clone());
@@ -254,7 +244,7 @@ impl Engine {
             short(&run.run_id)
         ));
         self.event(RuntimeEvent::StageStarted {
-            plane: to_ws_plane(plane),
+            plane,
             run_id: run.run_id.clone(),
             node: request.node.clone(),
             stage: request.stage_kind.clone(),

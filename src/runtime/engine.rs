@@ -9,7 +9,6 @@ use std::time::Instant;
 use tokio::sync::{mpsc, watch};
 
 use super::monitor::Monitor;
-use super::planes::to_ws_plane;
 use crate::check::Plane;
 use crate::plan::Plan;
 use crate::runners::{RunnerResult, Runners, StageRequest};
@@ -125,14 +124,13 @@ impl Engine {
     pub fn set_status(&mut self, plane: Plane, marker: StatusMarker) -> Result<(), RuntimeError> {
         self.snapshot
             .status_markers
-            .insert(to_ws_plane(plane), marker.as_str().to_string());
-        Ok(self.state.write_status(to_ws_plane(plane), &marker)?)
+            .insert(plane, marker.as_str().to_string());
+        Ok(self.state.write_status(plane, &marker)?)
     }
 
     /// True when a run is pending or running in `plane`.
     pub fn busy(&self, plane: Plane) -> bool {
-        self.inflight.contains_key(&plane)
-            || self.snapshot.active_runs.contains_key(&to_ws_plane(plane))
+        self.inflight.contains_key(&plane) || self.snapshot.active_runs.contains_key(&plane)
     }
 
     /// Whether `plane` may start beside the planes that are busy now.

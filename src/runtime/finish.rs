@@ -6,7 +6,6 @@ use super::apply::Applied;
 use super::closure::{self, MAX_REMEDIATION_ROUNDS};
 use super::engine::{Engine, RuntimeError, io_error};
 use super::handoff::handoff_incident;
-use super::planes::to_ws_plane;
 use crate::check::{Family, ResultClass};
 use crate::plan::FinalPlan;
 use crate::workspace::documents::WorkDocument;
@@ -31,7 +30,7 @@ impl Engine {
         match &a.inflight.document {
             Some(document) => {
                 self.settle_item(document, &fin, name)?;
-                if !matches!(fin.class, ResultClass::Success | ResultClass::NoOp) {
+                if !fin.class.finishes() {
                     self.write_blocked_diagnostics(
                         document,
                         &a.inflight.request.node,
@@ -42,9 +41,9 @@ impl Engine {
             }
             None => self.settle_closure(&a, &fin, spawned.is_some())?,
         }
-        self.snapshot.active_runs.remove(&to_ws_plane(a.plane));
+        self.snapshot.active_runs.remove(&a.plane);
         self.save_snapshot()?;
-        let verb = if matches!(fin.class, ResultClass::Success | ResultClass::NoOp) {
+        let verb = if fin.class.finishes() {
             "done"
         } else {
             "blocked"
@@ -112,7 +111,7 @@ impl Engine {
             // Already moved (a run finished just before a crash and is replayed).
             return Ok(());
         }
-        let done = matches!(fin.class, ResultClass::Success | ResultClass::NoOp);
+        let done = fin.class.finishes();
         if done {
             self.queue.complete(family, id, &reason)?;
         } else {

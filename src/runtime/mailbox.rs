@@ -7,7 +7,6 @@
 use std::path::Path;
 
 use super::engine::{Engine, RuntimeError};
-use super::planes::to_ws_plane;
 use crate::check::Plane;
 use crate::workspace::atomic::write_atomic_new;
 use crate::workspace::documents::{is_valid_id, parse_json};
@@ -184,7 +183,7 @@ impl Engine {
             .retry_at
             .keys()
             .copied()
-            .filter(|p| !self.snapshot.active_runs.contains_key(&to_ws_plane(*p)))
+            .filter(|p| !self.snapshot.active_runs.contains_key(p))
             .collect();
         for plane in cleared {
             self.retry_at.remove(&plane);

@@ -17,7 +17,6 @@ mod governance;
 mod handoff;
 mod mailbox;
 mod monitor;
-mod planes;
 mod recovery;
 mod retry;
 pub mod route;

@@ -17,7 +17,6 @@ use super::apply::Applied;
 use super::engine::{Completion, Engine, InFlight, RuntimeError};
 use super::evidence::{RunTrace, TraceEdge};
 use super::monitor::short;
-use super::planes::to_ws_plane;
 use crate::check::{Plane, ResultClass};
 use crate::runners::{RunnerResult, StageOutcome, StageRequest};
 use crate::workspace::atomic::sweep_stale_temps;
@@ -200,15 +199,15 @@ impl Engine {
 
     fn reset_impossible_markers(&mut self) -> Result<(), RuntimeError> {
         for plane in Plane::ALL {
-            let Some(plane_plan) = self.plan.plane(*plane) else {
+            let Some(plane_plan) = self.plan.plane(plane) else {
                 continue;
             };
-            let marker = match self.state.read_status(to_ws_plane(*plane)) {
+            let marker = match self.state.read_status(plane) {
                 Ok(Some(marker)) => marker,
                 Ok(None) => continue,
                 // Status files are not fsynced: a power loss may leave one unreadable.
                 Err(e) => {
-                    self.set_status(*plane, StatusMarker::idle())?;
+                    self.set_status(plane, StatusMarker::idle())?;
                     self.repaired(format!(
                         "{plane} status marker unreadable ({e}); reset to IDLE"
                     ));
@@ -229,7 +228,7 @@ impl Engine {
                     .values()
                     .any(|n| n.outcome(marker.as_str()).is_some());
             if !possible {
-                self.set_status(*plane, StatusMarker::idle())?;
+                self.set_status(plane, StatusMarker::idle())?;
                 self.repaired(format!(
                     "{plane} status marker `{marker}` cannot come from the plan; reset to IDLE"
                 ));

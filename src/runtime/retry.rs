@@ -56,11 +56,7 @@ impl Engine {
         let attempt = self.counters.increment(item, RETRIES, None);
         self.save_counters()?;
         let delay = backoff(&self.auto_recovery, attempt);
-        if let Some(run) = self
-            .snapshot
-            .active_runs
-            .get_mut(&super::planes::to_ws_plane(plane))
-        {
+        if let Some(run) = self.snapshot.active_runs.get_mut(&plane) {
             run.request_id = None;
         }
         self.save_snapshot()?;

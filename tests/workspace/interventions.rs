@@ -57,7 +57,7 @@ fn cancel_keeps_the_queue_index_current() {
     assert!(detail.starts_with("cancelled task a (queued) -> tasks/queue/cancelled/a."));
     assert_eq!(queue.ids(Family::Task, LifecycleState::Queued), ["b"]);
     let claimed = queue
-        .claim(Plane::Execution, &ClaimFilter::default())
+        .claim(&[Family::Task], &ClaimFilter::default())
         .expect("claim")
         .expect("b");
     assert_eq!(claimed.document.id(), "b");
@@ -77,7 +77,7 @@ fn refusals_are_typed() {
     let unknown = interventions::cancel_work_item(&mut queue, &journal, "z", None, "r");
     assert!(matches!(unknown, Err(InterventionError::Unknown { .. })));
     queue
-        .claim(Plane::Execution, &ClaimFilter::default())
+        .claim(&[Family::Task], &ClaimFilter::default())
         .expect("claim");
     let active = interventions::cancel_work_item(&mut queue, &journal, "a", None, "r");
     assert!(matches!(active, Err(InterventionError::WrongState { .. })));
@@ -116,7 +116,7 @@ fn retarget_updates_the_claim_facts() {
     interventions::retarget_dependency(&mut queue, &journal, "child", "dep", "other", "r")
         .expect("retarget");
     let next = queue
-        .claim(Plane::Execution, &ClaimFilter::default())
+        .claim(&[Family::Task], &ClaimFilter::default())
         .expect("claim")
         .expect("other first: child now waits for it");
     assert_eq!(next.document.id(), "other");
@@ -167,7 +167,7 @@ fn retry_blocked_counts_automatic_requeues_from_the_log() {
     let auto = MoveReason::new("auto_recovery", "transient").automatic();
     for _ in 0..2 {
         queue
-            .claim(Plane::Execution, &ClaimFilter::default())
+            .claim(&[Family::Task], &ClaimFilter::default())
             .expect("claim");
         queue
             .block(Family::Task, "t", &MoveReason::new("runtime", "x"))
@@ -177,7 +177,7 @@ fn retry_blocked_counts_automatic_requeues_from_the_log() {
             .expect("auto requeue");
     }
     queue
-        .claim(Plane::Execution, &ClaimFilter::default())
+        .claim(&[Family::Task], &ClaimFilter::default())
         .expect("claim");
     queue
         .block(Family::Task, "t", &MoveReason::new("runtime", "x"))
@@ -292,10 +292,13 @@ fn retry_active_picks_the_busy_plane_or_asks() {
     let none = control::retry_active(&mut queue, &journal, &mut snapshot, None, "r");
     assert!(matches!(none, Err(InterventionError::NothingToRetry)));
     queue
-        .claim(Plane::Execution, &ClaimFilter::default())
+        .claim(&[Family::Task], &ClaimFilter::default())
         .expect("claim");
     queue
-        .claim(Plane::Planning, &ClaimFilter::default())
+        .claim(
+            &[Family::Incident, Family::Probe, Family::Spec],
+            &ClaimFilter::default(),
+        )
         .expect("claim");
     snapshot
         .active_runs
@@ -325,7 +328,7 @@ fn retry_active_picks_the_busy_plane_or_asks() {
 fn clear_stale_state_never_removes_a_live_lock() {
     let (_t, paths, mut queue, journal) = setup(&[task("t", 1, &[], None)]);
     queue
-        .claim(Plane::Execution, &ClaimFilter::default())
+        .claim(&[Family::Task], &ClaimFilter::default())
         .expect("claim");
     let (lock, _) = millrace::workspace::lock::acquire(&paths, None).expect("lock");
     let mut snapshot = RuntimeSnapshot {

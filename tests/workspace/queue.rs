@@ -9,9 +9,15 @@ use millrace::workspace::{Family, LifecycleState, Plane};
 
 use super::support::{planning, task, workspace};
 
+/// Claims everything a plane takes, in the shipped loops' entry order.
 fn claim_ids(store: &mut QueueStore, plane: Plane, filter: &ClaimFilter) -> Vec<String> {
+    let families: &[Family] = match plane {
+        Plane::Execution => &[Family::Task],
+        Plane::Planning => &[Family::Incident, Family::Probe, Family::Spec],
+        Plane::Learning => &[Family::LearningRequest],
+    };
     let mut ids = Vec::new();
-    while let Some(claimed) = store.claim(plane, filter).expect("claim") {
+    while let Some(claimed) = store.claim(families, filter).expect("claim") {
         ids.push(claimed.document.id().to_string());
     }
     ids
@@ -32,7 +38,7 @@ fn enqueue_writes_canonically_and_refuses_duplicates_in_any_state() {
         })
     ));
     store
-        .claim(Plane::Execution, &ClaimFilter::default())
+        .claim(&[Family::Task], &ClaimFilter::default())
         .expect("claim")
         .expect("t1");
     store
@@ -64,7 +70,7 @@ fn execution_claims_oldest_first_then_by_id_and_waits_for_dependencies() {
     }
     let any = ClaimFilter::default();
     let first = store
-        .claim(Plane::Execution, &any)
+        .claim(&[Family::Task], &any)
         .expect("claim")
         .expect("an item");
     assert_eq!(first.document.id(), "a", "old waits for a");
@@ -173,7 +179,7 @@ fn moves_write_one_audit_line_and_requeues_are_counted() {
     store.enqueue(&task("t", 0, &[], None)).expect("enqueue");
     let any = ClaimFilter::default();
     store
-        .claim(Plane::Execution, &any)
+        .claim(&[Family::Task], &any)
         .expect("claim")
         .expect("t");
     store
@@ -184,7 +190,7 @@ fn moves_write_one_audit_line_and_requeues_are_counted() {
         )
         .expect("requeue");
     store
-        .claim(Plane::Execution, &any)
+        .claim(&[Family::Task], &any)
         .expect("claim")
         .expect("t");
     store
@@ -274,7 +280,7 @@ fn lookup_and_depths() {
         .enqueue(&planning(Family::Spec, "s1", 0))
         .expect("enqueue");
     store
-        .claim(Plane::Execution, &ClaimFilter::default())
+        .claim(&[Family::Task], &ClaimFilter::default())
         .expect("claim");
     let found = store.locate("t1");
     assert_eq!(found.len(), 1);
@@ -385,7 +391,7 @@ fn concurrency_child() {
 }
 
 fn claim_one(store: &mut QueueStore, filter: &ClaimFilter, claimed: &mut Vec<String>) -> bool {
-    let Some(item) = store.claim(Plane::Execution, filter).expect("claim") else {
+    let Some(item) = store.claim(&[Family::Task], filter).expect("claim") else {
         return false;
     };
     let id = item.document.id().to_string();
@@ -435,7 +441,7 @@ fn queue_depth_counts_are_cached_until_the_directory_changes() {
         4
     );
     store
-        .claim(Plane::Execution, &ClaimFilter::default())
+        .claim(&[Family::Task], &ClaimFilter::default())
         .expect("claim");
     assert_eq!(
         queue::count_queued(&paths)

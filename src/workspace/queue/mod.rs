@@ -64,13 +64,10 @@ impl QueueDepths {
         self.by_family.get(&family).copied().unwrap_or(0)
     }
 
-    /// Queued items a plane may claim.
+    /// Queued items of the families a plane takes.
     pub fn plane(&self, plane: Plane) -> usize {
-        plane
-            .families()
-            .iter()
-            .map(|family| self.family(*family))
-            .sum()
+        let families = Family::ALL.into_iter().filter(|f| f.plane() == plane);
+        families.map(|family| self.family(family)).sum()
     }
 }
 
@@ -229,14 +226,15 @@ impl QueueStore {
         Ok(path)
     }
 
-    /// Claims the next item for `plane`: families in the plane's claim order,
-    /// oldest first, dependencies done, lineage as `filter` says.
+    /// Claims the next item of the first of `families` (in claim order, the
+    /// plan's entry order) that has one: oldest first, dependencies done,
+    /// lineage as `filter` says.
     pub fn claim(
         &mut self,
-        plane: Plane,
+        families: &[Family],
         filter: &ClaimFilter,
     ) -> Result<Option<Claimed>, QueueError> {
-        for &family in plane.families() {
+        for &family in families {
             if let Some(claimed) = self.claim_family(family, filter)? {
                 return Ok(Some(claimed));
             }
