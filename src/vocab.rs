@@ -107,6 +107,22 @@ closed_set! {
     }
 }
 
+closed_set! {
+    /// A built-in runner, as a binding names it (`runner codex_cli`).
+    RunnerKind {
+        /// Codex CLI, `codex exec --json`.
+        CodexCli = "codex_cli",
+        /// pi in RPC mode.
+        PiRpc = "pi_rpc",
+        /// Claude Code in print mode.
+        ClaudeCode = "claude_code",
+        /// Any program speaking the command-runner protocol.
+        Command = "command",
+        /// Answers from a script file; no process.
+        Script = "script",
+    }
+}
+
 /// The outcome every stage kind has, whether declared or not.
 pub const BLOCKED: &str = "BLOCKED";
 

@@ -521,10 +521,10 @@ pub fn bindings(list: &[Binding], diags: &mut Diagnostics) -> Bindings {
     for binding in list {
         match &binding.kind {
             BindingKind::Runner(name) => {
-                if RUNNERS.contains(&name.text.as_str()) {
+                if RunnerKind::parse(&name.text).is_some() {
                     out.runner = Some(name.text.clone());
                 } else {
-                    diags.push(unknown("runner", name, RUNNERS));
+                    diags.push(unknown("runner", name, &RunnerKind::NAMES));
                 }
             }
             BindingKind::Model(m) => out.model = Some(m.value.clone()),

@@ -9,10 +9,7 @@ use crate::syntax::Span;
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::vocab::{BLOCKED, Family, LearnAction, Plane, ResultClass};
-
-/// The runners the runtime knows.
-pub const RUNNERS: &[&str] = &["codex_cli", "pi_rpc", "claude_code", "command", "script"];
+pub use crate::vocab::{BLOCKED, Family, LearnAction, Plane, ResultClass, RunnerKind};
 
 /// A stage kind: its plane, legal outcomes and what it writes.
 #[derive(Debug, Clone)]

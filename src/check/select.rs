@@ -64,7 +64,7 @@ pub enum SelectError {
         name: String,
         suggestion: Option<String>,
     },
-    #[error("unknown runner `{runner}` configured for stage `{stage}`; known runners: {}", RUNNERS.join(", "))]
+    #[error("unknown runner `{runner}` configured for stage `{stage}`; known runners: {}", RunnerKind::NAMES.join(", "))]
     UnknownRunner { stage: String, runner: String },
 }
 
@@ -164,8 +164,8 @@ fn resolve_node(
     let runner = b
         .runner
         .or_else(|| overrides.default_runner.clone())
-        .unwrap_or_else(|| "codex_cli".into());
-    if !RUNNERS.contains(&runner.as_str()) {
+        .unwrap_or_else(|| RunnerKind::CodexCli.as_str().into());
+    if RunnerKind::parse(&runner).is_none() {
         return Err(SelectError::UnknownRunner {
             stage: node.name.clone(),
             runner,

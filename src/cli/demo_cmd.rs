@@ -11,7 +11,6 @@ use clap::Args;
 use super::compile_cmd::{CompileArgs, compile_and_persist};
 use super::init_cmd::install;
 use super::output::{CliError, CliResult, Out};
-use super::run_cmd::runners_config;
 use super::runs_cmd::{run_dirs, trace_text};
 use crate::runtime::{DaemonOptions, RunTrace, run_daemon};
 use crate::workspace::config::Config;
@@ -64,7 +63,7 @@ pub fn run(args: &DemoArgs) -> CliResult {
         until_idle: true,
         monitor_stdout: true,
         monitor_log: None,
-        runners: runners_config(paths.agents_dir(), &config),
+        runners: config.runners.resolve(paths.agents_dir()),
         heartbeat: Duration::from_secs(30),
         auto_recovery: config.auto_recovery.clone(),
         governance: config.usage_governance.clone(),

@@ -10,8 +10,8 @@ use clap::Args;
 use super::compile_cmd::{compile_workspace, persisted_currentness};
 use super::context::{ConfigInput, Workspace, load_config, mode_name};
 use super::output::{CliError, CliResult, Out};
-use crate::check::RUNNERS;
 use crate::plan::Currentness;
+use crate::vocab::RunnerKind;
 use crate::workspace::baseline;
 use crate::workspace::doctor::{self, IssueCode};
 
@@ -125,10 +125,13 @@ fn runner_findings(config: &ConfigInput, path: &Path) -> Vec<Finding> {
     }
     let unknown = named
         .into_iter()
-        .filter(|(_, r)| !RUNNERS.contains(&r.as_str()));
+        .filter(|(_, r)| RunnerKind::parse(r).is_none());
     unknown
         .map(|(key, runner)| {
-            let message = format!("`{key}` is `{runner}`; runners: {}", RUNNERS.join(", "));
+            let message = format!(
+                "`{key}` is `{runner}`; runners: {}",
+                RunnerKind::NAMES.join(", ")
+            );
             Finding::new(Severity::Error, "configured_runner_unknown", path, message)
         })
         .collect()

@@ -9,12 +9,9 @@ use clap::{Args, Subcommand, ValueEnum};
 use super::compile_cmd::{CompileArgs, compile_and_persist};
 use super::context::Workspace;
 use super::output::{CliError, CliResult, Out};
-use crate::runners::RunnersConfig;
-use crate::runners::{ClaudeConfig, CodexConfig, CodexPermission, CommandConfig, PiConfig};
 use crate::runtime::{DaemonOptions, run_daemon};
 use crate::workspace::WorkspacePaths;
 use crate::workspace::config::Config;
-use crate::workspace::config::{Permission, RunnersConfig as RunnersSection};
 
 #[derive(Debug, Subcommand)]
 pub enum RunCommand {
@@ -67,79 +64,6 @@ pub fn run(command: RunCommand) -> CliResult {
     }
 }
 
-/// What the daemon needs from the config's `[runners]` section.
-pub fn runners_config(agents: &std::path::Path, config: &Config) -> RunnersConfig {
-    let command = &config.runners.command;
-    RunnersConfig {
-        script: Some(agents.join(&config.runners.script.file)),
-        command: CommandConfig {
-            command: command.command.clone().unwrap_or_default(),
-            args: command.args.clone(),
-            env: command.env.clone(),
-        },
-        codex: codex_config(&config.runners),
-        pi: pi_config(&config.runners),
-        claude: claude_config(&config.runners),
-    }
-}
-
-fn permission(level: Permission) -> CodexPermission {
-    match level {
-        Permission::Basic => CodexPermission::Basic,
-        Permission::Elevated => CodexPermission::Elevated,
-        Permission::Maximum => CodexPermission::Maximum,
-    }
-}
-
-fn codex_config(runners: &RunnersSection) -> CodexConfig {
-    let codex = &runners.codex;
-    let levels = |map: &std::collections::BTreeMap<String, Permission>| {
-        map.iter()
-            .map(|(k, v)| (k.clone(), permission(*v)))
-            .collect()
-    };
-    CodexConfig {
-        command: codex.command.clone(),
-        args: codex.args.clone(),
-        profile: codex.profile.clone(),
-        permission_default: permission(codex.permission_default),
-        permission_by_stage: levels(&codex.permission_by_stage),
-        permission_by_model: levels(&codex.permission_by_model),
-        model_reasoning_effort: codex.model_reasoning_effort.clone(),
-        skip_git_repo_check: codex.skip_git_repo_check,
-        extra_config: codex.extra_config.clone(),
-        env: codex.env.clone(),
-    }
-}
-
-fn pi_config(runners: &RunnersSection) -> PiConfig {
-    let pi = &runners.pi;
-    PiConfig {
-        command: pi.command.clone(),
-        args: pi.args.clone(),
-        provider: pi.provider.clone(),
-        thinking: pi.thinking.clone(),
-        disable_context_files: pi.disable_context_files,
-        disable_skills: pi.disable_skills,
-        event_log_policy: pi.event_log_policy.clone(),
-        env: pi.env.clone(),
-    }
-}
-
-fn claude_config(runners: &RunnersSection) -> ClaudeConfig {
-    let claude = &runners.claude;
-    ClaudeConfig {
-        command: claude.command.clone(),
-        args: claude.args.clone(),
-        permission_mode: claude.permission_mode.clone(),
-        allowed_tools: claude
-            .allowed_tools
-            .clone()
-            .unwrap_or_else(|| ClaudeConfig::default().allowed_tools),
-        env: claude.env.clone(),
-    }
-}
-
 /// How a running daemon recompiles on `reload-config`.
 pub fn recompiler(args: CompileArgs) -> crate::runtime::Recompile {
     Box::new(
@@ -175,7 +99,7 @@ fn daemon(args: &DaemonArgs) -> CliResult {
         until_idle: args.until_idle,
         monitor_stdout: args.monitor == MonitorMode::Basic,
         monitor_log: args.monitor_log.clone(),
-        runners: runners_config(&workspace.agents, &config),
+        runners: config.runners.resolve(&workspace.agents),
         heartbeat: Duration::from_secs(30),
         auto_recovery: config.auto_recovery.clone(),
         governance: config.usage_governance.clone(),

@@ -27,20 +27,21 @@ use super::claude_events::ClaudeReport;
 use super::harness::{Verdict, prepare, run_folding, stopped};
 use super::process::Launch;
 use super::{Cancel, RunFuture, Runner, RunnerResult, StageRequest};
+use crate::vocab::RunnerKind;
 
 /// The permission mode that needs `IS_SANDBOX=1` as root.
 const BYPASS: &str = "bypassPermissions";
 
-/// `[runners.claude]`.
+/// `[runners.claude]`: Claude Code in print mode.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct ClaudeConfig {
     pub command: String,
     /// Arguments before millrace's own.
     pub args: Vec<String>,
     /// `--permission-mode` (default `acceptEdits`).
     pub permission_mode: Option<String>,
-    /// `--allowedTools` (none: the flag is left out).
+    /// `--allowedTools` (unset: `Bash, Edit, Write, Read, Glob, Grep`; empty: the flag is left out).
     pub allowed_tools: Vec<String>,
     pub env: BTreeMap<String, String>,
 }
@@ -142,8 +143,8 @@ impl ClaudeRunner {
 }
 
 impl Runner for ClaudeRunner {
-    fn name(&self) -> &'static str {
-        "claude_code"
+    fn kind(&self) -> RunnerKind {
+        RunnerKind::ClaudeCode
     }
 
     fn run<'a>(&'a self, request: &'a StageRequest, cancel: Cancel) -> RunFuture<'a> {

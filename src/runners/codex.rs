@@ -29,6 +29,7 @@ use super::codex_events::{CodexReport, verdict};
 use super::harness::{Verdict, plain_path, prepare, run_folding, stopped};
 use super::process::Launch;
 use super::{Cancel, RunFuture, Runner, RunnerResult, StageRequest, last_message_path};
+use crate::vocab::RunnerKind;
 
 /// Codex sandbox and approval levels.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,9 +62,9 @@ impl CodexPermission {
     }
 }
 
-/// `[runners.codex]`.
+/// `[runners.codex]`: the Codex CLI.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct CodexConfig {
     pub command: String,
     /// Arguments before millrace's own (default `exec`).
@@ -188,8 +189,8 @@ impl CodexRunner {
 }
 
 impl Runner for CodexRunner {
-    fn name(&self) -> &'static str {
-        "codex_cli"
+    fn kind(&self) -> RunnerKind {
+        RunnerKind::CodexCli
     }
 
     fn run<'a>(&'a self, request: &'a StageRequest, cancel: Cancel) -> RunFuture<'a> {

@@ -32,20 +32,21 @@ use super::process::{Ending, Input, Launch, LaunchError, StdoutTo, run_to_exit};
 use super::tokens::read_token_file;
 use super::{Cancel, RunFuture, Runner, RunnerExit, RunnerResult, StageRequest};
 use super::{MESSAGE_MAX_BYTES, is_cancelled, read_tail};
+use crate::vocab::RunnerKind;
 
 /// The default time between SIGTERM and SIGKILL.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(2);
 
-/// Which program the `command` runner starts, and how.
+/// `[runners.command]`: which program the `command` runner starts, and how.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct CommandConfig {
-    /// The program: a path, or a name looked up in `PATH`.
-    pub command: String,
+    /// The program: a path, or a name looked up in `PATH` (required to use
+    /// this runner).
+    pub command: Option<String>,
     /// Its arguments.
-    #[serde(default)]
     pub args: Vec<String>,
     /// Extra environment variables (the `MILLRACE_*` ones take precedence).
-    #[serde(default)]
     pub env: BTreeMap<String, String>,
 }
 
@@ -107,9 +108,14 @@ impl CommandRunner {
         if is_cancelled(&cancel) {
             return Ok(RunnerExit::Cancelled);
         }
+        let Some(program) = self.config.command.clone() else {
+            return Err(LaunchError::Missing(
+                "no program is configured: set `[runners.command] command` in millrace.toml".into(),
+            ));
+        };
         let prompt = prepare(request)?;
         let launch = Launch {
-            program: self.config.command.clone(),
+            program,
             args: self.config.args.clone(),
             env: self.config.env.clone().into_iter().collect(),
         };
@@ -126,8 +132,8 @@ impl CommandRunner {
 }
 
 impl Runner for CommandRunner {
-    fn name(&self) -> &'static str {
-        "command"
+    fn kind(&self) -> RunnerKind {
+        RunnerKind::Command
     }
 
     fn run<'a>(&'a self, request: &'a StageRequest, cancel: Cancel) -> RunFuture<'a> {

@@ -61,7 +61,7 @@ pub use pi::{PiConfig, PiRunner};
 pub use proc_tree::{TAG_VAR, become_subreaper};
 pub use progress::{PROGRESS_FILE, progress_path};
 pub use prompt::{compose_prompt, report_path};
-pub use registry::{Runners, RunnersConfig};
+pub use registry::{RunnerSettings, Runners};
 pub use request::*;
 pub use script::ScriptRunner;
 pub use script_file::ScriptError;

@@ -31,10 +31,11 @@ use super::pi_rpc::{Conversation, RpcError, RpcSession};
 use super::process::{Launch, LaunchError, StageProcess, StdoutTo};
 use super::{Cancel, FailureClass, RunFuture, Runner, RunnerExit, RunnerResult, StageRequest};
 use super::{TokenUsage, cancelled, classify};
+use crate::vocab::RunnerKind;
 
-/// `[runners.pi]`.
+/// `[runners.pi]`: the Pi agent in RPC mode.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct PiConfig {
     pub command: String,
     /// Extra arguments, before millrace's own.
@@ -267,8 +268,8 @@ fn tokens(stats: &Value) -> Option<TokenUsage> {
 }
 
 impl Runner for PiRunner {
-    fn name(&self) -> &'static str {
-        "pi_rpc"
+    fn kind(&self) -> RunnerKind {
+        RunnerKind::PiRpc
     }
 
     fn run<'a>(&'a self, request: &'a StageRequest, cancel: Cancel) -> RunFuture<'a> {

@@ -7,10 +7,12 @@ use serde::{Deserialize, Serialize};
 
 use super::{ClaudeConfig, ClaudeRunner, CodexConfig, CodexRunner, PiConfig, PiRunner};
 use super::{CommandConfig, CommandRunner, Runner, ScriptRunner};
+use crate::vocab::RunnerKind;
 
-/// How the built-in runners are configured.
+/// How the built-in runners are configured, resolved for one workspace
+/// (`[runners]` of `millrace.toml`, with the script file's path made absolute).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RunnersConfig {
+pub struct RunnerSettings {
     /// The `script` runner's script file (none: every stage succeeds).
     #[serde(default)]
     pub script: Option<PathBuf>,
@@ -28,39 +30,42 @@ pub struct RunnersConfig {
     pub claude: ClaudeConfig,
 }
 
-/// The available runners, by name.
+/// The available runners: one of each [`RunnerKind`].
 pub struct Runners {
-    by_name: BTreeMap<&'static str, Box<dyn Runner>>,
+    by_kind: BTreeMap<RunnerKind, Box<dyn Runner>>,
 }
 
 impl Runners {
-    /// The built-in runners (`script`, `command`, `codex_cli`, `pi_rpc`,
-    /// `claude_code`) configured by `config`.
-    pub fn new(config: RunnersConfig) -> Runners {
-        let mut runners = Runners {
-            by_name: BTreeMap::new(),
-        };
-        runners.insert(Box::new(ScriptRunner::new(config.script)));
-        runners.insert(Box::new(CommandRunner::new(config.command)));
-        runners.insert(Box::new(CodexRunner::new(config.codex)));
-        runners.insert(Box::new(PiRunner::new(config.pi)));
-        runners.insert(Box::new(ClaudeRunner::new(config.claude)));
-        runners
-    }
-
-    /// Adds a runner, replacing one of the same name.
-    pub fn insert(&mut self, runner: Box<dyn Runner>) {
-        self.by_name.insert(runner.name(), runner);
+    /// Every built-in runner, configured by `settings`.
+    pub fn new(settings: RunnerSettings) -> Runners {
+        let by_kind = RunnerKind::ALL
+            .into_iter()
+            .map(|kind| (kind, build(kind, &settings)))
+            .collect();
+        Runners { by_kind }
     }
 
     /// The runner bound as `name`, if there is one.
     pub fn get(&self, name: &str) -> Option<&dyn Runner> {
-        self.by_name.get(name).map(|r| r.as_ref())
+        let kind = RunnerKind::parse(name)?;
+        self.by_kind.get(&kind).map(|r| r.as_ref())
     }
 
-    /// The names of the available runners, sorted.
+    /// The names of the available runners.
     pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
-        self.by_name.keys().copied()
+        self.by_kind.keys().map(|kind| kind.as_str())
+    }
+}
+
+/// The runner of `kind`; the match makes a new kind fail to compile until
+/// it has a runner.
+fn build(kind: RunnerKind, settings: &RunnerSettings) -> Box<dyn Runner> {
+    match kind {
+        RunnerKind::Script => Box::new(ScriptRunner::new(settings.script.clone())),
+        RunnerKind::Command => Box::new(CommandRunner::new(settings.command.clone())),
+        RunnerKind::CodexCli => Box::new(CodexRunner::new(settings.codex.clone())),
+        RunnerKind::PiRpc => Box::new(PiRunner::new(settings.pi.clone())),
+        RunnerKind::ClaudeCode => Box::new(ClaudeRunner::new(settings.claude.clone())),
     }
 }
 
@@ -76,8 +81,8 @@ mod tests {
 
     #[test]
     fn built_ins_by_name() {
-        let runners = Runners::new(RunnersConfig::default());
-        let names = ["claude_code", "codex_cli", "command", "pi_rpc", "script"];
+        let runners = Runners::new(RunnerSettings::default());
+        let names = ["codex_cli", "pi_rpc", "claude_code", "command", "script"];
         assert_eq!(runners.names().collect::<Vec<_>>(), names);
         for name in names {
             assert_eq!(runners.get(name).map(|r| r.name()), Some(name));

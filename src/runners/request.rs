@@ -5,6 +5,7 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
 
+use crate::vocab::RunnerKind;
 use serde::{Deserialize, Serialize};
 
 /// What kind of thing a stage runs against.
@@ -200,8 +201,12 @@ pub type RunFuture<'a> = Pin<Box<dyn Future<Output = RunnerResult> + Send + 'a>>
 
 /// A way to execute one stage.
 pub trait Runner: Send + Sync {
+    /// Which built-in runner this is.
+    fn kind(&self) -> RunnerKind;
     /// The name bound in `.loop` files (`runner codex_cli`).
-    fn name(&self) -> &'static str;
+    fn name(&self) -> &'static str {
+        self.kind().as_str()
+    }
     /// Runs the stage described by `request`; the prompt is at `request.prompt_path`.
     fn run<'a>(&'a self, request: &'a StageRequest, cancel: Cancel) -> RunFuture<'a>;
 }

@@ -52,6 +52,7 @@ use super::script_file::{Script, ScriptError, Step, expand, subject_id, write_ta
 use super::{Cancel, FailureClass, RunFuture, Runner, RunnerExit, RunnerResult, StageRequest};
 use super::{TokenUsage, cancelled, is_cancelled};
 use super::{marker_line, metadata_path, remove_stage_metadata};
+use crate::vocab::RunnerKind;
 
 /// The in-process runner driven by a script file.
 #[derive(Debug)]
@@ -162,8 +163,8 @@ impl ScriptRunner {
 }
 
 impl Runner for ScriptRunner {
-    fn name(&self) -> &'static str {
-        "script"
+    fn kind(&self) -> RunnerKind {
+        RunnerKind::Script
     }
 
     fn run<'a>(&'a self, request: &'a StageRequest, cancel: Cancel) -> RunFuture<'a> {

@@ -13,7 +13,7 @@ use super::engine::{Completion, Engine, RuntimeError, io_error};
 use super::monitor::Monitor;
 use super::watch::{Due, FolderWatch};
 use crate::plan::Plan;
-use crate::runners::{Runners, RunnersConfig};
+use crate::runners::{RunnerSettings, Runners};
 use crate::workspace::intake::{IdeaOutcome, normalize_idea};
 use crate::workspace::journal::{Journal, RuntimeEvent};
 use crate::workspace::lock::{self, RuntimeLock};
@@ -29,7 +29,7 @@ pub struct DaemonOptions {
     pub until_idle: bool,
     pub monitor_stdout: bool,
     pub monitor_log: Option<PathBuf>,
-    pub runners: RunnersConfig,
+    pub runners: RunnerSettings,
     /// The longest the daemon sleeps without an event (a safety net).
     pub heartbeat: Duration,
     /// Transient retries and automatic requeues of blocked work.

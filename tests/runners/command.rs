@@ -16,7 +16,7 @@ use crate::support::live_group_members;
 fn program(stage: &Stage, body: &str) -> CommandRunner {
     let path = stage.write("program.sh", body);
     CommandRunner::new(CommandConfig {
-        command: "bash".into(),
+        command: Some("bash".into()),
         args: vec![path.display().to_string()],
         env: BTreeMap::from([("EXTRA_SETTING".to_string(), "on".to_string())]),
     })
@@ -185,7 +185,7 @@ async fn a_failing_exit_is_classified_from_stderr() {
 async fn a_missing_binary_is_classified() {
     let stage = Stage::checker();
     let runner = CommandRunner::new(CommandConfig {
-        command: "/nonexistent/millrace-test-harness".into(),
+        command: Some("/nonexistent/millrace-test-harness".into()),
         ..CommandConfig::default()
     });
     let result = run(&runner, &stage.request).await;

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use millrace::workspace::config::{self, Config, ConfigError, Permission, UsageWindow};
+use millrace::workspace::config::{self, CodexPermission, Config, ConfigError, UsageWindow};
 
 fn parse(text: &str) -> Result<Config, ConfigError> {
     Config::parse(text, Path::new("millrace-agents/millrace.toml"))
@@ -25,7 +25,10 @@ fn the_init_text_parses_to_the_defaults() {
 fn defaults_follow_the_reference() {
     let config = Config::default();
     assert_eq!(config.runtime.default_mode, "default_codex");
-    assert_eq!(config.runners.codex.permission_default, Permission::Maximum);
+    assert_eq!(
+        config.runners.codex.permission_default,
+        CodexPermission::Maximum
+    );
     assert_eq!(config.recovery.max_fix_cycles, 2);
     assert_eq!(config.auto_recovery.cooldown_seconds, [300, 900, 3600]);
     assert_eq!(config.watchers.debounce_ms, 250);
@@ -61,7 +64,7 @@ timeout_seconds = 7200
     let config = parse(text).expect("valid");
     assert_eq!(
         config.runners.codex.permission_by_stage["checker"],
-        Permission::Basic
+        CodexPermission::Basic
     );
     assert_eq!(config.params["max_fix_cycles"], 4);
     assert_eq!(config.stages["builder"].timeout_seconds, Some(7200));

@@ -10,9 +10,9 @@ use thiserror::Error;
 
 pub use default_text::default_toml;
 pub use model::{
-    AutoRecoveryConfig, ClaudeConfig, CodexConfig, CommandConfig, Config, Permission, PiConfig,
-    RecoveryConfig, RunnersConfig, RunsConfig, RuntimeConfig, StageConfig, UsageGovernanceConfig,
-    UsageRule, UsageWindow, WatchersConfig,
+    AutoRecoveryConfig, ClaudeConfig, CodexConfig, CodexPermission, CommandConfig, Config,
+    PiConfig, RecoveryConfig, RunnersConfig, RunsConfig, RuntimeConfig, StageConfig,
+    UsageGovernanceConfig, UsageRule, UsageWindow, WatchersConfig,
 };
 
 /// Reading `millrace.toml` failed.

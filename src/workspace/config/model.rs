@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::runners::{ClaudeConfig, CodexConfig, CodexPermission, CommandConfig, PiConfig};
+
 /// The whole `millrace.toml`. Every section and field is optional; unknown keys are errors.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -67,10 +69,24 @@ pub struct RunnersConfig {
     pub script: ScriptConfig,
 }
 
+impl RunnersConfig {
+    /// The runners' settings for a workspace whose agents folder is `agents`
+    /// (the script file is relative to it).
+    pub fn resolve(&self, agents: &std::path::Path) -> crate::runners::RunnerSettings {
+        crate::runners::RunnerSettings {
+            script: Some(agents.join(&self.script.file)),
+            command: self.command.clone(),
+            codex: self.codex.clone(),
+            pi: self.pi.clone(),
+            claude: self.claude.clone(),
+        }
+    }
+}
+
 impl Default for RunnersConfig {
     fn default() -> RunnersConfig {
         RunnersConfig {
-            default_runner: "codex_cli".to_string(),
+            default_runner: crate::vocab::RunnerKind::CodexCli.as_str().to_string(),
             codex: CodexConfig::default(),
             pi: PiConfig::default(),
             claude: ClaudeConfig::default(),
@@ -78,139 +94,6 @@ impl Default for RunnersConfig {
             script: ScriptConfig::default(),
         }
     }
-}
-
-/// Codex sandbox permission levels.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Permission {
-    /// Workspace-write sandbox.
-    Basic,
-    /// Workspace-write with network.
-    Elevated,
-    /// No sandbox (the reference default).
-    #[default]
-    Maximum,
-}
-
-/// `[runners.codex]`: the Codex CLI.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct CodexConfig {
-    /// The program.
-    pub command: String,
-    /// Arguments before millrace's own.
-    pub args: Vec<String>,
-    /// A Codex profile (`--profile`).
-    pub profile: Option<String>,
-    /// Permission level of stages not listed below.
-    pub permission_default: Permission,
-    /// Permission by stage name.
-    pub permission_by_stage: BTreeMap<String, Permission>,
-    /// Permission by model name.
-    pub permission_by_model: BTreeMap<String, Permission>,
-    /// Legacy reasoning effort (`low|medium|high|xhigh`); prefer `stages.<stage>.thinking_level`.
-    pub model_reasoning_effort: Option<String>,
-    /// Pass `--skip-git-repo-check`.
-    pub skip_git_repo_check: bool,
-    /// Each item becomes `-c ITEM`.
-    pub extra_config: Vec<String>,
-    /// Environment added to the process.
-    pub env: BTreeMap<String, String>,
-}
-
-impl Default for CodexConfig {
-    fn default() -> CodexConfig {
-        CodexConfig {
-            command: "codex".to_string(),
-            args: vec!["exec".to_string()],
-            profile: None,
-            permission_default: Permission::Maximum,
-            permission_by_stage: BTreeMap::new(),
-            permission_by_model: BTreeMap::new(),
-            model_reasoning_effort: None,
-            skip_git_repo_check: true,
-            extra_config: Vec::new(),
-            env: BTreeMap::new(),
-        }
-    }
-}
-
-/// `[runners.pi]`: the Pi agent in RPC mode.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct PiConfig {
-    /// The program.
-    pub command: String,
-    /// Extra arguments (not `--mode`, `--provider`, `--model`, `--thinking`, ...).
-    pub args: Vec<String>,
-    /// The provider (`--provider`).
-    pub provider: Option<String>,
-    /// Default thinking level (`--thinking`).
-    pub thinking: Option<String>,
-    /// Pass `--no-context-files`.
-    pub disable_context_files: bool,
-    /// Pass `--no-skills`.
-    pub disable_skills: bool,
-    /// `failure_full` (keep the event log of failed runs) or `full`.
-    pub event_log_policy: String,
-    /// Environment added to the process.
-    pub env: BTreeMap<String, String>,
-}
-
-impl Default for PiConfig {
-    fn default() -> PiConfig {
-        PiConfig {
-            command: "pi".to_string(),
-            args: Vec::new(),
-            provider: None,
-            thinking: None,
-            disable_context_files: true,
-            disable_skills: true,
-            event_log_policy: "failure_full".to_string(),
-            env: BTreeMap::new(),
-        }
-    }
-}
-
-/// `[runners.claude]`: Claude Code in print mode.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ClaudeConfig {
-    /// The program.
-    pub command: String,
-    /// Arguments before millrace's own.
-    pub args: Vec<String>,
-    /// `--permission-mode` (`acceptEdits` when unset; `bypassPermissions` as root gets `IS_SANDBOX=1`).
-    pub permission_mode: Option<String>,
-    /// `--allowedTools` (unset: `Bash, Edit, Write, Read, Glob, Grep`; empty: the flag is left out).
-    pub allowed_tools: Option<Vec<String>>,
-    /// Environment added to the process.
-    pub env: BTreeMap<String, String>,
-}
-
-impl Default for ClaudeConfig {
-    fn default() -> ClaudeConfig {
-        ClaudeConfig {
-            command: "claude".to_string(),
-            args: Vec::new(),
-            permission_mode: None,
-            allowed_tools: None,
-            env: BTreeMap::new(),
-        }
-    }
-}
-
-/// `[runners.command]`: any program speaking the command-runner protocol.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct CommandConfig {
-    /// The program (required to use this runner).
-    pub command: Option<String>,
-    /// Its arguments.
-    pub args: Vec<String>,
-    /// Environment added to the process.
-    pub env: BTreeMap<String, String>,
 }
 
 /// `[runners.script]`: the built-in runner that answers from a script file.
