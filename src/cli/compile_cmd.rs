@@ -14,6 +14,7 @@ use crate::plan::{
     self, Compilation, CompileFailure, CompileOptions, Currentness, Plan, RoutePlan, currentness,
     inputs_now, plan_from_json, plan_to_json, workspace_reader,
 };
+use crate::workspace::config::Config;
 
 #[derive(Debug, Subcommand)]
 pub enum CompileCommand {
@@ -81,6 +82,10 @@ pub struct Compiled {
     pub lowered: Lowered,
     pub plan: Plan,
     pub before: Currentness,
+    /// The `millrace.toml` the plan was compiled with.
+    pub config: Config,
+    /// `millrace-agents/` of the workspace.
+    pub agents: std::path::PathBuf,
 }
 
 /// Compiles the workspace for the selected mode and persists the plan.
@@ -119,6 +124,8 @@ pub fn compile_and_persist(args: &CompileArgs, out: &mut Out) -> Result<Compiled
                 lowered,
                 plan,
                 before,
+                config: config.config.clone(),
+                agents: workspace.agents.clone(),
             })
         }
         Err(failure) => {

@@ -12,8 +12,7 @@ use super::compile_cmd::{CompileArgs, compile_and_persist};
 use super::init_cmd::install;
 use super::output::{CliError, CliResult, Out};
 use super::runs_cmd::{run_dirs, trace_text};
-use crate::runtime::{DaemonOptions, RunTrace, run_daemon};
-use crate::workspace::config::Config;
+use crate::runtime::{DaemonOptions, RunTrace, RuntimeSettings, run_daemon};
 use crate::workspace::documents::read_import;
 use crate::workspace::queue::QueueStore;
 use crate::workspace::{Family, WorkspacePaths};
@@ -57,18 +56,13 @@ pub fn run(args: &DemoArgs) -> CliResult {
     out.kv("plan_id", &compiled.plan.plan_id)?;
     out.line("")?;
     let paths = WorkspacePaths::new(&root);
-    let config = Config::load(&paths.config_file()).map_err(|e| CliError::Failed(e.to_string()))?;
     let options = DaemonOptions {
         max_ticks: None,
         until_idle: true,
         monitor_stdout: true,
         monitor_log: None,
-        runners: config.runners.resolve(paths.agents_dir()),
         heartbeat: Duration::from_secs(30),
-        auto_recovery: config.auto_recovery.clone(),
-        governance: config.usage_governance.clone(),
-        runs: config.runs.clone(),
-        config_path: paths.config_file(),
+        settings: RuntimeSettings::from_config(&compiled.config, &compiled.agents),
         recompile: Some(super::run_cmd::recompiler(compile)),
     };
     let summary = run_daemon(paths.clone(), compiled.plan, options)

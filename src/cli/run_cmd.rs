@@ -9,9 +9,8 @@ use clap::{Args, Subcommand, ValueEnum};
 use super::compile_cmd::{CompileArgs, compile_and_persist};
 use super::context::Workspace;
 use super::output::{CliError, CliResult, Out};
-use crate::runtime::{DaemonOptions, run_daemon};
+use crate::runtime::{DaemonOptions, ReloadError, Reloaded, RuntimeSettings, run_daemon};
 use crate::workspace::WorkspacePaths;
-use crate::workspace::config::Config;
 
 #[derive(Debug, Subcommand)]
 pub enum RunCommand {
@@ -64,15 +63,17 @@ pub fn run(command: RunCommand) -> CliResult {
     }
 }
 
-/// How a running daemon recompiles on `reload-config`.
+/// How a running daemon recompiles on `reload-config`: the plan and the
+/// settings, both from the `millrace.toml` of this moment.
 pub fn recompiler(args: CompileArgs) -> crate::runtime::Recompile {
-    Box::new(
-        move || match compile_and_persist(&args, &mut Out::quiet()) {
-            Ok(compiled) => Ok(compiled.plan),
-            Err(CliError::Failed(message)) => Err(message),
-            Err(other) => Err(format!("{other:?}")),
-        },
-    )
+    Box::new(move || {
+        let compiled = compile_and_persist(&args, &mut Out::quiet())
+            .map_err(|error| ReloadError::from(error.message()))?;
+        Ok(Reloaded {
+            settings: RuntimeSettings::from_config(&compiled.config, &compiled.agents),
+            plan: compiled.plan,
+        })
+    })
 }
 
 fn daemon(args: &DaemonArgs) -> CliResult {
@@ -89,22 +90,13 @@ fn daemon(args: &DaemonArgs) -> CliResult {
         ..compile
     };
     let workspace = Workspace::open(&args.workspace)?;
-    let config_path = args
-        .config
-        .clone()
-        .unwrap_or_else(|| workspace.agents.join("millrace.toml"));
-    let config = Config::load(&config_path).map_err(|e| CliError::Failed(e.to_string()))?;
     let options = DaemonOptions {
         max_ticks: args.max_ticks,
         until_idle: args.until_idle,
         monitor_stdout: args.monitor == MonitorMode::Basic,
         monitor_log: args.monitor_log.clone(),
-        runners: config.runners.resolve(&workspace.agents),
         heartbeat: Duration::from_secs(30),
-        auto_recovery: config.auto_recovery.clone(),
-        governance: config.usage_governance.clone(),
-        runs: config.runs.clone(),
-        config_path: config_path.clone(),
+        settings: RuntimeSettings::from_config(&compiled.config, &compiled.agents),
         recompile: Some(recompiler(compile)),
     };
     let plan_id = compiled.plan.plan_id.clone();

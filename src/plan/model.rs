@@ -36,6 +36,13 @@ impl Plan {
     pub fn node(&self, plane: Plane, name: &str) -> Option<&NodePlan> {
         self.planes.get(&plane)?.nodes.get(name)
     }
+
+    /// Whether the mode lets planes `a` and `b` run at the same time
+    /// (`concurrent a with b`, in either direction).
+    pub fn may_run_together(&self, a: Plane, b: Plane) -> bool {
+        let allows = |x: Plane, y: Plane| self.concurrency.get(&x).is_some_and(|w| w.contains(&y));
+        allows(a, b) || allows(b, a)
+    }
 }
 
 /// One input file and its content hash (`missing` when absent).

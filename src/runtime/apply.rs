@@ -4,14 +4,15 @@
 
 use super::counts::ItemCounts;
 use super::effects::{EffectContext, EffectResult, run_effect};
-use super::engine::{Completion, Engine, InFlight, RuntimeError, io_error};
+use super::engine::{Engine, RuntimeError, io_error};
 use super::evidence::{ResultParts, RunTrace, TraceEdge, TraceNode, stage_result};
+use super::flights::{Completion, InFlight};
 use super::handoff::{HandoffSource, learning_request};
 use super::monitor::short;
 use super::route::{Decision, Finished, route};
-use crate::check::{BLOCKED, Plane, ResultClass};
 use crate::plan::{NodePlan, Target};
 use crate::runners::{RunnerExit, StageOutcome, normalize};
+use crate::vocab::{BLOCKED, Plane, ResultClass};
 use crate::workspace::journal::RuntimeEvent;
 use crate::workspace::state::item_key;
 
@@ -28,7 +29,7 @@ impl Engine {
     /// Applies a runner's completion. A cancelled stage (daemon stop) stays
     /// pending in the snapshot and is started again on the next run.
     pub fn apply(&mut self, completion: Completion) -> Result<(), RuntimeError> {
-        let Some(inflight) = self.inflight.remove(&completion.plane) else {
+        let Some(inflight) = self.flights.land(completion.plane) else {
             return Ok(());
         };
         if completion.result.exit == RunnerExit::Cancelled {
@@ -41,7 +42,7 @@ impl Engine {
         if matches!(completion.result.exit, RunnerExit::Failed { .. }) {
             // Its run stays pending: a full disk pauses the daemon and the
             // stage runs again once there is room.
-            super::disk_full::check_room(&self.paths.state_dir())?;
+            super::disk_full::check_room(&self.store.paths().state_dir())?;
         }
         let outcome = normalize(&inflight.request, &completion.result);
         let node = self.node_plan(completion.plane, &inflight.request.node)?;
@@ -56,11 +57,15 @@ impl Engine {
         };
         self.announce_done(&applied, &completion);
         let tokens = completion.result.tokens.map_or(0, |t| t.total);
-        self.record_usage(
-            &applied.inflight.request.run_id,
-            &applied.inflight.request.request_id,
-            tokens,
-        )?;
+        let request = &applied.inflight.request;
+        self.governance
+            .record(
+                self.store.paths(),
+                &request.run_id,
+                &request.request_id,
+                tokens,
+            )
+            .map_err(io_error("append to the usage ledger"))?;
         let item = self.item_key(&applied);
         let node_name = applied.inflight.request.node.clone();
         if self.schedule_retry(
@@ -163,10 +168,15 @@ impl Engine {
             let Some(document) = learning_request(&rule, &a.outcome.outcome, &source, seed) else {
                 continue;
             };
-            if self.queue.find(document.family(), document.id()).is_some() {
+            if self
+                .store
+                .queue()
+                .find(document.family(), document.id())
+                .is_some()
+            {
                 continue;
             }
-            self.queue.enqueue(&document)?;
+            self.store.queue_mut().enqueue(&document)?;
             self.monitor.line(&format!(
                 "learn {}/{} {} -> learning/{} request={}",
                 a.plane,
@@ -207,9 +217,10 @@ impl Engine {
             .iter()
             .filter(|e| e.on.contains(&a.outcome.outcome))
         {
+            let (queue, paths) = self.store.for_effect();
             let mut ctx = EffectContext {
-                queue: &mut self.queue,
-                paths: &self.paths,
+                queue,
+                paths,
                 run_dir: &a.inflight.request.run_dir,
                 outcome: &a.outcome.outcome,
                 document: a.inflight.document.as_ref(),
@@ -266,17 +277,18 @@ impl Engine {
             metadata: &a.outcome.metadata,
         };
         let counts = ItemCounts {
-            counters: &self.counters,
+            counters: self.store.counters(),
             item: &item,
         };
         let decision =
             route(plane_plan, &counts, &finished).map_err(|e| RuntimeError::Plan(e.to_string()))?;
         for spend in &decision.spends {
-            self.counters
+            self.store
+                .counters_mut()
                 .increment(&item, &spend.budget, spend.class.as_deref());
         }
         if !decision.spends.is_empty() {
-            self.save_counters()?;
+            self.store.save_counters()?;
         }
         Ok(decision)
     }
@@ -339,22 +351,25 @@ impl Engine {
     fn continue_run(&mut self, a: Applied, next: &str, reason: &str) -> Result<(), RuntimeError> {
         self.monitor
             .line(&format!("route {} -> {next} reason={reason}", a.plane));
-        let Some(mut run) = self.snapshot.active_runs.get(&a.plane).cloned() else {
+        let Some(mut run) = self.store.snapshot().active_runs.get(&a.plane).cloned() else {
             return Err(RuntimeError::Plan(format!(
                 "no active run recorded for plane {}",
                 a.plane
             )));
         };
         run.node = next.to_string();
-        self.snapshot.active_runs.insert(a.plane, run.clone());
+        self.store
+            .snapshot_mut()
+            .active_runs
+            .insert(a.plane, run.clone());
         self.govern()?;
-        if self.boundary_holds.contains(&a.plane) {
+        if self.waits.holds(a.plane) {
             self.monitor.line(&format!(
                 "route {} held at the boundary for a mailbox command",
                 a.plane
             ));
         }
-        if self.draining || self.snapshot.paused || self.boundary_holds.contains(&a.plane) {
+        if self.draining || self.store.snapshot().paused || self.waits.holds(a.plane) {
             return self.save_snapshot();
         }
         // `start_stage` saves the snapshot with the next node and its request.

@@ -72,14 +72,24 @@ pub fn all(paths: &WorkspacePaths) -> Vec<ClosureTarget> {
     targets
 }
 
-impl super::engine::Engine {
-    /// The open target whose lineage claims are restricted to, if any
-    /// (cached until the daemon writes a target).
-    pub fn closure_focus(&mut self) -> Option<ClosureTarget> {
-        if self.closure_focus.is_none() {
-            self.closure_focus = Some(focus(&self.paths));
-        }
-        self.closure_focus.clone().flatten()
+/// The open target claims are restricted to, read from `arbiter/targets/`
+/// once and kept until the daemon writes a target (or a heartbeat, which
+/// may follow a hand edit).
+#[derive(Debug, Default)]
+pub struct ClosureFocus {
+    /// `None`: not read yet; `Some(None)`: no target holds focus.
+    cached: Option<Option<ClosureTarget>>,
+}
+
+impl ClosureFocus {
+    /// The open target whose lineage claims are restricted to, if any.
+    pub fn get(&mut self, paths: &WorkspacePaths) -> Option<ClosureTarget> {
+        self.cached.get_or_insert_with(|| focus(paths)).clone()
+    }
+
+    /// Reads the targets again next time.
+    pub fn forget(&mut self) {
+        self.cached = None;
     }
 }
 

@@ -3,22 +3,26 @@
 //! A tick applies finished stages, takes intake, and dispatches.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 
+use super::closure::ClosureFocus;
 use super::disk_full::{SpaceWait, wait_for_space};
-use super::engine::{Completion, Engine, RuntimeError, io_error};
+use super::engine::{Engine, RuntimeError, io_error};
+use super::flights::{Completion, Flights};
+use super::governance::{Governance, ledger_path};
+use super::mailbox::MailboxWaits;
 use super::monitor::Monitor;
+use super::reload::Reloader;
+use super::settings::{Recompile, RuntimeSettings};
+use super::store::Store;
 use super::watch::{Due, FolderWatch};
 use crate::plan::Plan;
-use crate::runners::{RunnerSettings, Runners};
+use crate::runners::Runners;
 use crate::workspace::intake::{IdeaOutcome, normalize_idea};
 use crate::workspace::journal::{Journal, RuntimeEvent};
 use crate::workspace::lock::{self, RuntimeLock};
-use crate::workspace::queue::QueueStore;
-use crate::workspace::state::StateStore;
 use crate::workspace::{Timestamp, WorkspacePaths};
 
 /// How the daemon runs.
@@ -29,19 +33,12 @@ pub struct DaemonOptions {
     pub until_idle: bool,
     pub monitor_stdout: bool,
     pub monitor_log: Option<PathBuf>,
-    pub runners: RunnerSettings,
     /// The longest the daemon sleeps without an event (a safety net).
     pub heartbeat: Duration,
-    /// Transient retries and automatic requeues of blocked work.
-    pub auto_recovery: crate::workspace::config::AutoRecoveryConfig,
+    /// Recovery, governance, runners and retention from `millrace.toml`.
+    pub settings: RuntimeSettings,
     /// How `reload-config` recompiles (absent: reloads fail with a reason).
-    pub recompile: Option<super::engine::Recompile>,
-    /// Token rules that pause the daemon between stages.
-    pub governance: crate::workspace::config::UsageGovernanceConfig,
-    /// The config file, re-read by `reload-config`.
-    pub config_path: PathBuf,
-    /// How many run folders are kept (`[runs]`, read at start): pruned at start and as runs finish.
-    pub runs: crate::workspace::config::RunsConfig,
+    pub recompile: Option<Recompile>,
 }
 
 /// What the daemon did, for the exit summary.
@@ -94,12 +91,10 @@ async fn supervise(
         match result {
             Err(error) if error.is_disk_full() => {
                 cancel_in_flight(&mut engine, &mut loops).await;
-                plan = engine
-                    .pending_plan
-                    .take()
-                    .unwrap_or_else(|| engine.plan.clone());
-                options.recompile = engine.recompile.take();
-                drop(engine);
+                // Starting over keeps what a reload brought.
+                plan = engine.reloader.take_pending().unwrap_or(engine.plan);
+                options.settings = engine.settings;
+                options.recompile = engine.reloader.into_recompile();
                 if pause_for_space(&paths, &options, &error).await == SpaceWait::Interrupted {
                     return Ok(interrupted_summary());
                 }
@@ -143,11 +138,11 @@ async fn pause_for_space(
 /// their runs stay pending in the snapshot and start again.
 async fn cancel_in_flight(engine: &mut Engine, loops: &mut Loops) {
     let _ = loops.cancel_tx.send(true);
-    while !engine.inflight.is_empty() {
+    while !engine.flights.is_empty() {
         let Some(completion) = loops.done_rx.recv().await else {
             break;
         };
-        engine.inflight.remove(&completion.plane);
+        engine.flights.land(completion.plane);
     }
 }
 
@@ -167,7 +162,7 @@ impl Loops {
     fn absorb(&mut self, engine: &mut Engine) {
         if let Some(folders) = &mut self.folders {
             for change in folders.drain() {
-                engine.queue.apply_event(&change);
+                engine.store.queue_mut().apply_event(&change);
             }
         }
     }
@@ -203,7 +198,7 @@ fn start(
     recovered: Option<lock::RecoveredLock>,
 ) -> Result<(Engine, Loops), RuntimeError> {
     let paths = paths.clone();
-    let runners = Runners::new(options.runners.clone());
+    let runners = Runners::new(options.settings.runners.clone());
     check_runners(&plan, &runners)?;
     let journal = Journal::new(&paths);
     let mut monitor = Monitor::new(options.monitor_stdout, options.monitor_log.as_deref())
@@ -213,7 +208,6 @@ fn start(
     }
     // How stage processes are contained, chosen once: operators see which.
     monitor.line(&crate::runners::choose_containment());
-    let state = StateStore::new(&paths);
     let (done_tx, done_rx) = mpsc::unbounded_channel();
     let (cancel_tx, cancel_rx) = watch::channel(false);
     // Before the queue is listed, so that nothing arriving in between is missed.
@@ -223,32 +217,18 @@ fn start(
             "folder watch unavailable ({e}): listing the intake folders every tick"
         ));
     }
+    let settings = options.settings.clone();
     let mut engine = Engine {
-        queue: QueueStore::open(&paths)?,
-        snapshot: state.load_snapshot()?,
-        counters: state.load_counters()?,
-        state,
-        journal,
+        store: Store::open(&paths)?,
+        flights: Flights::new(runners, done_tx, cancel_rx),
+        governance: Governance::load(settings.governance.clone(), &ledger_path(&paths)),
+        settings,
+        closure: ClosureFocus::default(),
+        waits: MailboxWaits::default(),
+        reloader: Reloader::new(options.recompile.take()),
         monitor,
-        runners: Arc::new(runners),
-        inflight: Default::default(),
-        done_tx,
-        cancel_rx,
         draining: false,
-        mailbox_deferred: false,
-        boundary_holds: Default::default(),
-        closure_focus: None,
-        retry_at: Default::default(),
-        auto_recovery: options.auto_recovery.clone(),
-        recompile: options.recompile.take(),
-        pending_plan: None,
-        governance: super::governance::Governance::load(
-            options.governance.clone(),
-            &paths.state_dir().join("usage_governance_ledger.jsonl"),
-        ),
-        config_path: options.config_path.clone(),
         plan,
-        paths,
     };
     announce(&mut engine, lock)?;
     engine.reconcile_at_start()?;
@@ -295,11 +275,11 @@ fn check_runners(plan: &Plan, runners: &Runners) -> Result<(), RuntimeError> {
 }
 
 fn announce(engine: &mut Engine, lock: &RuntimeLock) -> Result<(), RuntimeError> {
-    engine.snapshot.process_running = true;
-    engine.snapshot.stop_requested = false;
-    engine.snapshot.mode_id = Some(engine.plan.mode_id.clone());
-    engine.snapshot.plan_id = Some(engine.plan.plan_id.clone());
-    engine.snapshot.started_at = Some(Timestamp::now());
+    engine.store.snapshot_mut().process_running = true;
+    engine.store.snapshot_mut().stop_requested = false;
+    engine.store.snapshot_mut().mode_id = Some(engine.plan.mode_id.clone());
+    engine.store.snapshot_mut().plan_id = Some(engine.plan.plan_id.clone());
+    engine.store.snapshot_mut().started_at = Some(Timestamp::now());
     engine.save_snapshot()?;
     let session_id = lock.record().owner_session_id.clone();
     engine.event(RuntimeEvent::RuntimeDaemonLockAcquired {
@@ -330,14 +310,14 @@ async fn event_loop(
     };
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(io_error("install the SIGTERM handler"))?;
-    let mut janitor = crate::workspace::runs::RunsJanitor::new(&options.runs);
+    let mut janitor = crate::workspace::runs::RunsJanitor::new(&engine.settings.runs);
     loop {
         // Once draining, iterations only wait for stages in flight: not ticks.
         if !engine.draining {
             summary.ticks += 1;
         }
         let due = loops.take_due(engine);
-        if due.mailbox || engine.mailbox_deferred {
+        if due.mailbox || engine.waits.any() {
             engine.drain_mailbox()?;
         }
         engine.swap_pending_plan();
@@ -348,16 +328,16 @@ async fn event_loop(
             engine.sync_queues();
             // Targets are only written by the daemon; re-reading them on the
             // heartbeat also picks up a hand edit.
-            engine.closure_focus = None;
+            engine.closure.forget();
         }
-        engine.due_retries();
+        engine.flights.forget_due_retries();
         engine.govern()?;
-        for event in janitor.after_tick(&engine.paths, &engine.snapshot) {
+        for event in janitor.after_tick(engine.store.paths(), engine.store.snapshot()) {
             engine.event(event);
         }
         let started = engine.dispatch()?;
         engine.report_quarantines();
-        let requeue_due = if engine.inflight.is_empty() {
+        let requeue_due = if engine.flights.is_empty() {
             engine.auto_requeue_blocked()?
         } else {
             None
@@ -365,8 +345,8 @@ async fn event_loop(
         if options.max_ticks.is_some_and(|n| summary.ticks >= n) {
             engine.draining = true;
         }
-        if engine.inflight.is_empty() {
-            let waiting = !engine.retry_at.is_empty();
+        if engine.flights.is_empty() {
+            let waiting = engine.flights.any_waiting();
             if engine.draining || (options.until_idle && !started && !waiting) {
                 break;
             }
@@ -411,7 +391,7 @@ fn interrupt(engine: &mut Engine, loops: &Loops, summary: &mut DaemonSummary) {
 }
 
 fn shut_down(engine: &mut Engine, lock: RuntimeLock, reason: &str) -> Result<(), RuntimeError> {
-    engine.snapshot.process_running = false;
+    engine.store.snapshot_mut().process_running = false;
     engine.save_snapshot()?;
     engine.event(RuntimeEvent::RuntimeClosed {
         reason: reason.into(),
@@ -445,7 +425,12 @@ impl Engine {
         requeue_due: Option<std::time::Instant>,
     ) -> Duration {
         let now = std::time::Instant::now();
-        let due = self.retry_at.values().copied().chain(requeue_due).min();
+        let due = self
+            .flights
+            .next_retry()
+            .into_iter()
+            .chain(requeue_due)
+            .min();
         due.map_or(heartbeat, |at| {
             at.saturating_duration_since(now).min(heartbeat)
         })
@@ -453,7 +438,7 @@ impl Engine {
 
     /// Ideas dropped in `ideas/inbox/` become specs.
     pub fn intake_ideas(&mut self) -> Result<(), RuntimeError> {
-        let Ok(entries) = std::fs::read_dir(self.paths.ideas_inbox()) else {
+        let Ok(entries) = std::fs::read_dir(self.store.paths().ideas_inbox()) else {
             return Ok(());
         };
         let mut ideas: Vec<PathBuf> = entries
@@ -463,7 +448,7 @@ impl Engine {
             .collect();
         ideas.sort();
         for idea in ideas {
-            match normalize_idea(&mut self.queue, &idea) {
+            match normalize_idea(self.store.queue_mut(), &idea) {
                 Ok(IdeaOutcome::Normalized { spec_id, .. }) => {
                     self.monitor
                         .line(&format!("idea {} -> spec {spec_id}", idea.display()));
@@ -485,7 +470,7 @@ impl Engine {
     /// Brings the queue index up to date with the queue folders; a folder
     /// that cannot be listed is reported and tried again next time.
     fn sync_queues(&mut self) {
-        if let Err(e) = self.queue.sync_queued() {
+        if let Err(e) = self.store.queue_mut().sync_queued() {
             self.event(RuntimeEvent::RuntimeError {
                 origin: "queue sync".into(),
                 message: e.to_string(),
@@ -496,7 +481,7 @@ impl Engine {
     /// Journals, and shows on the monitor, every document the queue set
     /// aside since the last report.
     pub fn report_quarantines(&mut self) {
-        for record in self.queue.take_quarantined() {
+        for record in self.store.queue_mut().take_quarantined() {
             self.monitor.line(&format!(
                 "quarantined {} reason={}",
                 record.original_path, record.reason

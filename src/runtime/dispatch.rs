@@ -3,16 +3,15 @@
 //! prompt persisted under `runs/<run_id>/`, then the runner, on its own task.
 
 use std::collections::BTreeMap;
-use std::time::Instant;
 
 use super::closure::{self, ClosureTarget};
-use super::engine::{Engine, InFlight, RuntimeError, io_error};
+use super::engine::{Engine, RuntimeError, io_error};
 use super::evidence::RunTrace;
 use super::monitor::short;
-use crate::check::Plane;
 use crate::runners::{
     BudgetUse, ClosureRef, PreviousStage, RequestKind, StageRequest, WorkItemRef, compose_prompt,
 };
+use crate::vocab::Plane;
 use crate::workspace::documents::WorkDocument;
 use crate::workspace::journal::RuntimeEvent;
 use crate::workspace::queue::ClaimFilter;
@@ -27,9 +26,36 @@ pub fn new_id(prefix: &str) -> String {
 }
 
 impl Engine {
+    /// Pauses or resumes by the usage rules; called between stages.
+    pub fn govern(&mut self) -> Result<(), RuntimeError> {
+        let review = self.governance.review(self.store.snapshot_mut());
+        for blocker in &review.paused_by {
+            let line = blocker.line();
+            self.monitor.line(&line);
+            self.event(RuntimeEvent::RuntimeError {
+                origin: "usage_governance_blocked".into(),
+                message: line,
+            });
+        }
+        if review.resumed {
+            self.monitor.line("governance resume");
+            self.event(RuntimeEvent::RuntimeError {
+                origin: "usage_governance_resumed".into(),
+                message: "no rule blocks".into(),
+            });
+        }
+        if review.changed {
+            self.governance
+                .save_state(self.store.paths())
+                .map_err(io_error("write governance state"))?;
+            self.save_snapshot()?;
+        }
+        Ok(())
+    }
+
     /// Starts every stage that may start now; true if any started.
     pub fn dispatch(&mut self) -> Result<bool, RuntimeError> {
-        if self.draining || self.snapshot.paused {
+        if self.draining || self.store.snapshot().paused {
             return Ok(false);
         }
         let mut started = self.resume_pending()?;
@@ -52,8 +78,14 @@ impl Engine {
     fn resume_pending(&mut self) -> Result<bool, RuntimeError> {
         let pending: Vec<(Plane, ActiveRun)> = Plane::ALL
             .iter()
-            .filter(|p| !self.inflight.contains_key(p) && !self.waiting(**p))
-            .filter_map(|p| self.snapshot.active_runs.get(p).map(|r| (*p, r.clone())))
+            .filter(|p| !self.flights.is_flying(**p) && !self.flights.is_waiting(**p))
+            .filter_map(|p| {
+                self.store
+                    .snapshot()
+                    .active_runs
+                    .get(p)
+                    .map(|r| (*p, r.clone()))
+            })
             .collect();
         let mut started = false;
         for (plane, run) in pending {
@@ -80,9 +112,9 @@ impl Engine {
         family: Family,
         id: &str,
     ) -> Result<Option<WorkDocument>, RuntimeError> {
-        match self.queue.find(family, id) {
+        match self.store.queue().find(family, id) {
             Some(located) if located.state == LifecycleState::Active => {
-                Ok(Some(self.queue.read(&located)?))
+                Ok(Some(self.store.queue().read(&located)?))
             }
             _ => Ok(None),
         }
@@ -90,7 +122,7 @@ impl Engine {
 
     /// A pending run whose item is no longer active cannot resume.
     fn drop_orphan_run(&mut self, plane: Plane, run: &ActiveRun) -> Result<(), RuntimeError> {
-        self.snapshot.active_runs.remove(&plane);
+        self.store.snapshot_mut().active_runs.remove(&plane);
         let message = format!(
             "run {} of {plane} had no active work item; dropped",
             run.run_id
@@ -108,7 +140,7 @@ impl Engine {
             return ClaimFilter::default();
         }
         ClaimFilter {
-            root_spec_id: self.closure_focus().map(|t| t.root_spec_id),
+            root_spec_id: self.closure.get(self.store.paths()).map(|t| t.root_spec_id),
         }
     }
 
@@ -122,7 +154,7 @@ impl Engine {
         let filter = self.claim_filter(plane);
         for entry in &entries {
             let family = entry.family;
-            let Some(claimed) = self.queue.claim_family(family, &filter)? else {
+            let Some(claimed) = self.store.queue_mut().claim_family(family, &filter)? else {
                 continue;
             };
             self.event(RuntimeEvent::WorkItemClaimed {
@@ -130,10 +162,10 @@ impl Engine {
                 id: claimed.document.id().to_string(),
                 plane,
             });
-            let opened = closure::open_for(&self.paths, &claimed.document, &claimed.path)
+            let opened = closure::open_for(self.store.paths(), &claimed.document, &claimed.path)
                 .map_err(io_error("open closure target"))?;
             if let Some(target) = opened {
-                self.closure_focus = None;
+                self.closure.forget();
                 self.monitor.line(&format!(
                     "closure target opened root_spec={}",
                     target.root_spec_id
@@ -170,10 +202,10 @@ impl Engine {
         if !self.may_start(plane) {
             return Ok(false);
         }
-        let Some(target) = self.closure_focus() else {
+        let Some(target) = self.closure.get(self.store.paths()) else {
             return Ok(false);
         };
-        if closure::lineage_has_work(&self.queue, &target.root_spec_id) {
+        if closure::lineage_has_work(self.store.queue(), &target.root_spec_id) {
             return Ok(false);
         }
         let node = self
@@ -202,7 +234,7 @@ impl Engine {
         mut run: ActiveRun,
         document: Option<WorkDocument>,
     ) -> Result<(), RuntimeError> {
-        let focus = self.closure_focus();
+        let focus = self.closure.get(self.store.paths());
         let request = self.build_request(plane, &run, document.as_ref(), focus)?;
         run.stage = request.stage_kind.clone();
         run.request_id = Some(request.request_id.clone());
@@ -217,19 +249,13 @@ impl Engine {
         std::fs::write(request.artifact("request", "json"), &json)
             .map_err(io_error("write request"))?;
         self.set_status(plane, StatusMarker::running(&request.stage_kind))?;
-        self.snapshot.active_runs.insert(plane, run.clone());
+        self.store
+            .snapshot_mut()
+            .active_runs
+            .insert(plane, run.clone());
         self.save_snapshot()?;
         self.announce_start(plane, &request, &run);
-        self.spawn_runner(plane, request.clone());
-        self.inflight.insert(
-            plane,
-            InFlight {
-                request,
-                document,
-                started_at: Timestamp::now(),
-                started: Instant::now(),
-            },
-        );
+        self.flights.launch(plane, request, document);
         Ok(())
     }
 
@@ -252,38 +278,6 @@ impl Engine {
         });
     }
 
-    fn spawn_runner(&self, plane: Plane, request: StageRequest) {
-        let runners = self.runners.clone();
-        let done = self.done_tx.clone();
-        let cancel = self.cancel_rx.clone();
-        tokio::spawn(async move {
-            let result = match runners.get(&request.runner) {
-                Some(runner) => runner.run(&request, cancel).await,
-                None => crate::runners::RunnerResult {
-                    exit: crate::runners::RunnerExit::Failed {
-                        class: crate::runners::FailureClass::RunnerBinaryMissing,
-                        message: format!(
-                            "runner `{}` is not available in this build",
-                            request.runner
-                        ),
-                    },
-                    last_message: None,
-                    tokens: None,
-                    duration_ms: 0,
-                    artifacts: Vec::new(),
-                },
-            };
-            if result.exit != crate::runners::RunnerExit::Cancelled {
-                // Kept so a daemon killed before applying it can adopt it. A
-                // plain write: a torn or lost file (killed mid-write, power
-                // loss) does not parse, and then the stage runs again.
-                let json = serde_json::to_vec_pretty(&result).unwrap_or_default();
-                let _ = std::fs::write(request.artifact("runner_result", "json"), &json);
-            }
-            let _ = done.send(super::engine::Completion { plane, result });
-        });
-    }
-
     fn build_request(
         &self,
         plane: Plane,
@@ -295,15 +289,16 @@ impl Engine {
             .plan
             .node(plane, &run.node)
             .ok_or_else(|| RuntimeError::Plan(format!("node `{}` is not in the plan", run.node)))?;
-        let agents = self.paths.agents_dir();
-        let run_dir = self.run_dir(&run.run_id);
+        let agents = self.store.paths().agents_dir();
+        let run_dir = self.store.run_dir(&run.run_id);
         let request_id = new_id("request");
         let work_item = match (document, &run.work_item) {
             (Some(doc), Some(item)) => Some(WorkItemRef {
                 family: item.family.as_str().to_string(),
                 id: doc.id().to_string(),
                 path: self
-                    .paths
+                    .store
+                    .paths()
                     .item_path(item.family, LifecycleState::Active, doc.id()),
             }),
             _ => None,
@@ -331,7 +326,7 @@ impl Engine {
             closure_target,
             legal_outcomes: node.outcomes.iter().map(|o| o.name.clone()).collect(),
             running_marker: node.running_marker.clone(),
-            workspace_root: self.paths.root().to_path_buf(),
+            workspace_root: self.store.paths().root().to_path_buf(),
             agents_dir: agents.to_path_buf(),
             entrypoint: agents.join(&node.entrypoint),
             skills: node.skills.iter().map(|s| agents.join(s)).collect(),
@@ -360,7 +355,7 @@ impl Engine {
                 (
                     name.clone(),
                     BudgetUse {
-                        used: u64::from(self.counters.total(&item, name)),
+                        used: u64::from(self.store.counters().total(&item, name)),
                         limit: b.cap.unwrap_or(b.limit),
                     },
                 )
@@ -369,12 +364,13 @@ impl Engine {
     }
 
     fn closure_ref(&self, target: &ClosureTarget, run_id: &str) -> ClosureRef {
-        let arbiter = self.paths.arbiter_dir();
+        let arbiter = self.store.paths().arbiter_dir();
         let root = &target.root_spec_id;
         ClosureRef {
             root_spec_id: root.clone(),
             target_path: self
-                .paths
+                .store
+                .paths()
                 .arbiter_targets_dir()
                 .join(format!("{root}.json")),
             root_spec_contract_path: Some(target.root_spec_contract.clone()),

@@ -1,22 +1,22 @@
-//! The engine: the daemon's single owner of state. Every mutation of the
-//! queue, the snapshot, counters and the journal happens here, one at a time.
+//! The engine: the daemon's single owner of state, made of parts that own
+//! their data ([`Store`], [`Flights`], [`Governance`], [`ClosureFocus`], the
+//! mailbox's waits and the pending reload). Every change happens here, one
+//! at a time; the files beside this one add the engine's behaviour (claim
+//! and dispatch, apply and route, finish, recover, the mailbox), each
+//! borrowing the parts it needs.
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::Instant;
-
-use tokio::sync::{mpsc, watch};
-
+use super::closure::ClosureFocus;
+use super::flights::Flights;
+use super::governance::Governance;
+use super::mailbox::MailboxWaits;
 use super::monitor::Monitor;
-use crate::check::Plane;
+use super::reload::Reloader;
+use super::settings::RuntimeSettings;
+use super::store::Store;
 use crate::plan::Plan;
-use crate::runners::{RunnerResult, Runners, StageRequest};
-use crate::workspace::documents::WorkDocument;
-use crate::workspace::journal::{Journal, RuntimeEvent};
-use crate::workspace::queue::QueueStore;
-use crate::workspace::state::{BudgetCounters, RuntimeSnapshot, StateStore, StatusMarker};
-use crate::workspace::{Timestamp, WorkspacePaths};
+use crate::vocab::Plane;
+use crate::workspace::journal::RuntimeEvent;
+use crate::workspace::state::StatusMarker;
 
 /// A failure that stops the daemon (state could not be persisted).
 #[derive(Debug, thiserror::Error)]
@@ -41,96 +41,48 @@ pub fn io_error(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> Runti
     move |source| RuntimeError::Io { what, source }
 }
 
-/// A stage whose runner is running.
-pub struct InFlight {
-    pub request: StageRequest,
-    pub document: Option<WorkDocument>,
-    pub started_at: Timestamp,
-    pub started: Instant,
-}
-
-/// A runner's answer, sent back to the engine.
-pub struct Completion {
-    pub plane: Plane,
-    pub result: RunnerResult,
-}
-
+/// The daemon's state, in parts.
 pub struct Engine {
-    pub paths: WorkspacePaths,
-    pub plan: Plan,
-    pub queue: QueueStore,
-    pub state: StateStore,
-    pub snapshot: RuntimeSnapshot,
-    pub counters: BudgetCounters,
-    pub journal: Journal,
-    pub monitor: Monitor,
-    pub runners: Arc<Runners>,
-    pub inflight: BTreeMap<Plane, InFlight>,
-    pub done_tx: mpsc::UnboundedSender<Completion>,
-    pub cancel_rx: watch::Receiver<bool>,
+    /// Queues, snapshot, counters, status markers, journal.
+    pub(super) store: Store,
+    /// The plan runs are routed with.
+    pub(super) plan: Plan,
+    /// Stages in flight and planes waiting for a retry.
+    pub(super) flights: Flights,
+    /// What `millrace.toml` says about recovery, governance and runners.
+    pub(super) settings: RuntimeSettings,
+    pub(super) governance: Governance,
+    /// The open closure target claims focus on.
+    pub(super) closure: ClosureFocus,
+    /// Mailbox commands waiting for a boundary.
+    pub(super) waits: MailboxWaits,
+    /// The compiler, and a reloaded plan waiting for the running work to end.
+    pub(super) reloader: Reloader,
+    pub(super) monitor: Monitor,
     /// No new work is started (stop requested, signal, `--max-ticks` reached).
-    pub draining: bool,
-    /// The closure target claims focus on, read once from `arbiter/targets/`
-    /// and forgotten whenever the daemon writes a target (`None`: read again).
-    pub closure_focus: Option<Option<super::closure::ClosureTarget>>,
-    /// The mailbox holds commands waiting for a safe boundary.
-    pub mailbox_deferred: bool,
-    /// Planes whose runs stop at their next stage boundary because a
-    /// mailbox command (retry-active, clear-stale-state) waits for it: the
-    /// command is applied before the next stage is dispatched.
-    pub boundary_holds: std::collections::BTreeSet<Plane>,
-    /// Planes waiting for a transient-failure retry, and when it is due.
-    pub retry_at: BTreeMap<Plane, Instant>,
-    pub auto_recovery: crate::workspace::config::AutoRecoveryConfig,
-    /// Recompiles the workspace (`reload-config`); the runtime itself never
-    /// reads `.loop` files.
-    pub recompile: Option<Recompile>,
-    /// A reloaded plan waiting for the running work to end.
-    pub pending_plan: Option<Plan>,
-    pub governance: super::governance::Governance,
-    /// The config file the daemon was started with (re-read on reload).
-    pub config_path: PathBuf,
+    pub(super) draining: bool,
 }
-
-/// The compiler, as the daemon may call it.
-pub type Recompile = Box<dyn Fn() -> Result<Plan, String>>;
 
 impl Engine {
-    /// Appends an event; a journal that cannot be written is reported once
-    /// on the monitor and does not stop the daemon.
+    /// Appends an event; a journal that cannot be written is reported on
+    /// the monitor and does not stop the daemon.
     pub fn event(&mut self, event: RuntimeEvent) {
-        if let Err(e) = self.journal.append(event) {
+        if let Err(e) = self.store.append(event) {
             self.monitor.line(&format!("journal write failed: {e}"));
         }
     }
 
     pub fn save_snapshot(&mut self) -> Result<(), RuntimeError> {
-        self.snapshot.queue_depths =
-            self.queue
-                .depths()
-                .by_family
-                .iter()
-                .fold(BTreeMap::new(), |mut acc, (f, n)| {
-                    *acc.entry(f.plane()).or_insert(0) += n;
-                    acc
-                });
-        Ok(self.state.save_snapshot(&mut self.snapshot)?)
-    }
-
-    pub fn save_counters(&mut self) -> Result<(), RuntimeError> {
-        Ok(self.state.save_counters(&self.counters)?)
+        self.store.save_snapshot()
     }
 
     pub fn set_status(&mut self, plane: Plane, marker: StatusMarker) -> Result<(), RuntimeError> {
-        self.snapshot
-            .status_markers
-            .insert(plane, marker.as_str().to_string());
-        Ok(self.state.write_status(plane, &marker)?)
+        self.store.set_status(plane, marker)
     }
 
     /// True when a run is pending or running in `plane`.
     pub fn busy(&self, plane: Plane) -> bool {
-        self.inflight.contains_key(&plane) || self.snapshot.active_runs.contains_key(&plane)
+        self.flights.is_flying(plane) || self.store.has_run(plane)
     }
 
     /// Whether `plane` may start beside the planes that are busy now.
@@ -138,24 +90,9 @@ impl Engine {
         if self.busy(plane) || self.plan.plane(plane).is_none() {
             return false;
         }
-        let together = |a: Plane, b: Plane| {
-            self.plan
-                .concurrency
-                .get(&a)
-                .is_some_and(|w| w.contains(&b))
-                || self
-                    .plan
-                    .concurrency
-                    .get(&b)
-                    .is_some_and(|w| w.contains(&a))
-        };
         Plane::ALL
             .iter()
             .filter(|p| **p != plane && self.busy(**p))
-            .all(|p| together(plane, *p))
-    }
-
-    pub fn run_dir(&self, run_id: &str) -> PathBuf {
-        self.paths.run_dir(run_id)
+            .all(|p| self.plan.may_run_together(plane, *p))
     }
 }

@@ -6,8 +6,8 @@ use super::apply::Applied;
 use super::closure::{self, MAX_REMEDIATION_ROUNDS};
 use super::engine::{Engine, RuntimeError, io_error};
 use super::handoff::handoff_incident;
-use crate::check::{Family, ResultClass};
 use crate::plan::FinalPlan;
+use crate::vocab::{Family, ResultClass};
 use crate::workspace::documents::WorkDocument;
 use crate::workspace::journal::RuntimeEvent;
 use crate::workspace::queue::MoveReason;
@@ -41,7 +41,7 @@ impl Engine {
             }
             None => self.settle_closure(&a, &fin, spawned.is_some())?,
         }
-        self.snapshot.active_runs.remove(&a.plane);
+        self.store.snapshot_mut().active_runs.remove(&a.plane);
         self.save_snapshot()?;
         let verb = if fin.class.finishes() {
             "done"
@@ -79,13 +79,18 @@ impl Engine {
             .request
             .closure_target
             .as_ref()
-            .and_then(|c| closure::load(&self.paths, &c.root_spec_id));
+            .and_then(|c| closure::load(self.store.paths(), &c.root_spec_id));
         source.root_idea_id = target.as_ref().and_then(|t| t.root_idea_id.as_deref());
         let document = handoff_incident(&source, &a.inflight.request.request_id);
-        if self.queue.find(document.family(), document.id()).is_some() {
+        if self
+            .store
+            .queue()
+            .find(document.family(), document.id())
+            .is_some()
+        {
             return Ok(Some(document.id().to_string()));
         }
-        self.queue.enqueue(&document)?;
+        self.store.queue_mut().enqueue(&document)?;
         self.event(RuntimeEvent::WorkItemEnqueued {
             family: document.family(),
             id: document.id().to_string(),
@@ -104,7 +109,8 @@ impl Engine {
         let reason = MoveReason::new("runtime", &format!("final {name} ({})", fin.class));
         let (family, id) = (document.family(), document.id());
         if self
-            .queue
+            .store
+            .queue()
             .find(family, id)
             .is_none_or(|l| l.state != LifecycleState::Active)
         {
@@ -113,13 +119,13 @@ impl Engine {
         }
         let done = fin.class.finishes();
         if done {
-            self.queue.complete(family, id, &reason)?;
+            self.store.queue_mut().complete(family, id, &reason)?;
         } else {
-            self.queue.block(family, id, &reason)?;
+            self.store.queue_mut().block(family, id, &reason)?;
         }
         // Counters are written only when there was something to forget.
-        if self.counters.reset_item(&item_key(family, id)) {
-            self.save_counters()?;
+        if self.store.counters_mut().reset_item(&item_key(family, id)) {
+            self.store.save_counters()?;
         }
         Ok(())
     }
@@ -134,7 +140,7 @@ impl Engine {
         let Some(closure_ref) = &a.inflight.request.closure_target else {
             return Ok(());
         };
-        let Some(mut target) = closure::load(&self.paths, &closure_ref.root_spec_id) else {
+        let Some(mut target) = closure::load(self.store.paths(), &closure_ref.root_spec_id) else {
             return Ok(());
         };
         target.last_run_id = Some(a.inflight.request.run_id.clone());
@@ -161,7 +167,7 @@ impl Engine {
                 ));
             }
         }
-        self.closure_focus = None;
-        closure::save(&self.paths, &target).map_err(io_error("write closure target"))
+        self.closure.forget();
+        closure::save(self.store.paths(), &target).map_err(io_error("write closure target"))
     }
 }

@@ -8,12 +8,11 @@
 use serde::{Deserialize, Serialize};
 use time::{Duration as TimeDuration, OffsetDateTime};
 
-use super::engine::{Engine, RuntimeError, io_error};
-use crate::workspace::Timestamp;
 use crate::workspace::atomic::{append_line, write_atomic};
 use crate::workspace::config::{UsageGovernanceConfig, UsageRule, UsageWindow};
 use crate::workspace::control::USAGE_GOVERNANCE_PAUSE as GOVERNANCE_SOURCE;
-use crate::workspace::journal::RuntimeEvent;
+use crate::workspace::state::RuntimeSnapshot;
+use crate::workspace::{Timestamp, WorkspacePaths};
 
 /// One stage's tokens in `state/usage_governance_ledger.jsonl`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -48,10 +47,21 @@ pub struct GovernanceState {
 /// What governance keeps in memory.
 #[derive(Debug, Default)]
 pub struct Governance {
-    pub config: UsageGovernanceConfig,
-    pub ledger: Vec<LedgerEntry>,
-    pub session_started: Option<Timestamp>,
-    pub blockers: Vec<Blocker>,
+    config: UsageGovernanceConfig,
+    ledger: Vec<LedgerEntry>,
+    session_started: Option<Timestamp>,
+    blockers: Vec<Blocker>,
+}
+
+/// What a review between stages changed.
+#[derive(Debug, Default)]
+pub struct Review {
+    /// The rules that paused the runtime just now (empty: no new pause).
+    pub paused_by: Vec<Blocker>,
+    /// The governance pause was lifted.
+    pub resumed: bool,
+    /// The blockers changed: the state file and the snapshot are to be written.
+    pub changed: bool,
 }
 
 impl Governance {
@@ -161,15 +171,21 @@ fn window_name(window: UsageWindow) -> &'static str {
     }
 }
 
-impl Engine {
-    /// Records a finished stage's tokens in the ledger.
-    pub fn record_usage(
+impl Governance {
+    /// The rules from a reloaded `millrace.toml`.
+    pub fn set_config(&mut self, config: UsageGovernanceConfig) {
+        self.config = config;
+    }
+
+    /// Records a finished stage's tokens in memory and in the ledger file.
+    pub fn record(
         &mut self,
+        paths: &WorkspacePaths,
         run_id: &str,
         request_id: &str,
         total: u64,
-    ) -> Result<(), RuntimeError> {
-        if !self.governance.config.enabled || total == 0 {
+    ) -> std::io::Result<()> {
+        if !self.config.enabled || total == 0 {
             return Ok(());
         }
         let entry = LedgerEntry {
@@ -179,75 +195,71 @@ impl Engine {
             total_tokens: total,
         };
         let line = serde_json::to_string(&entry).unwrap_or_default();
-        let path = self.paths.state_dir().join("usage_governance_ledger.jsonl");
-        append_line(&path, &line).map_err(io_error("append to the usage ledger"))?;
-        self.governance.ledger.push(entry);
+        append_line(&ledger_path(paths), &line)?;
+        self.ledger.push(entry);
         Ok(())
     }
 
-    /// Pauses or resumes by the rules; called between stages.
-    pub fn govern(&mut self) -> Result<(), RuntimeError> {
-        if !self.governance.config.enabled {
-            return Ok(());
+    /// Pauses or resumes `snapshot` by the rules (between stages).
+    pub fn review(&mut self, snapshot: &mut RuntimeSnapshot) -> Review {
+        if !self.config.enabled {
+            return Review::default();
         }
-        let current = self
-            .snapshot
+        let current = snapshot
             .active_runs
             .values()
             .next()
             .map(|r| r.run_id.clone());
-        let blockers = self.governance.evaluate(current.as_deref());
-        let paused = self
-            .snapshot
+        let blockers = self.evaluate(current.as_deref());
+        let paused = snapshot
             .pause_sources
             .iter()
             .any(|s| s == GOVERNANCE_SOURCE);
+        let mut review = Review::default();
         if !blockers.is_empty() && !paused {
-            self.snapshot.pause(GOVERNANCE_SOURCE);
-            for b in &blockers {
-                let next = b
-                    .next_auto_resume_at
-                    .as_ref()
-                    .map_or("none".into(), ToString::to_string);
-                let line = format!(
-                    "governance pause source=runtime_token rule={} window={} observed={} threshold={} next_resume={next}",
-                    b.rule_id, b.window, b.observed, b.threshold
-                );
-                self.monitor.line(&line);
-                self.event(RuntimeEvent::RuntimeError {
-                    origin: "usage_governance_blocked".into(),
-                    message: line,
-                });
-            }
-        } else if blockers.is_empty() && paused && self.governance.config.auto_resume {
-            self.snapshot.resume(GOVERNANCE_SOURCE);
-            self.monitor.line("governance resume");
-            self.event(RuntimeEvent::RuntimeError {
-                origin: "usage_governance_resumed".into(),
-                message: "no rule blocks".into(),
-            });
+            snapshot.pause(GOVERNANCE_SOURCE);
+            review.paused_by = blockers.clone();
+        } else if blockers.is_empty() && paused && self.config.auto_resume {
+            snapshot.resume(GOVERNANCE_SOURCE);
+            review.resumed = true;
         }
-        if blockers != self.governance.blockers {
-            self.governance.blockers = blockers;
-            self.save_governance()?;
-            self.save_snapshot()?;
-        }
-        Ok(())
+        review.changed = blockers != self.blockers;
+        self.blockers = blockers;
+        review
     }
 
-    fn save_governance(&self) -> Result<(), RuntimeError> {
+    /// Writes `state/usage_governance_state.json`.
+    pub fn save_state(&self, paths: &WorkspacePaths) -> std::io::Result<()> {
         let state = GovernanceState {
-            enabled: self.governance.config.enabled,
-            auto_resume: self.governance.config.auto_resume,
-            paused_by_governance: !self.governance.blockers.is_empty(),
-            active_blockers: self.governance.blockers.clone(),
+            enabled: self.config.enabled,
+            auto_resume: self.config.auto_resume,
+            paused_by_governance: !self.blockers.is_empty(),
+            active_blockers: self.blockers.clone(),
             evaluated_at: Timestamp::now(),
         };
         let bytes = serde_json::to_vec_pretty(&state).unwrap_or_default();
         write_atomic(
-            &self.paths.state_dir().join("usage_governance_state.json"),
+            &paths.state_dir().join("usage_governance_state.json"),
             &bytes,
         )
-        .map_err(io_error("write governance state"))
+    }
+}
+
+/// `state/usage_governance_ledger.jsonl`.
+pub fn ledger_path(paths: &WorkspacePaths) -> std::path::PathBuf {
+    paths.state_dir().join("usage_governance_ledger.jsonl")
+}
+
+impl Blocker {
+    /// The monitor line of a rule that paused the runtime.
+    pub fn line(&self) -> String {
+        let next = self
+            .next_auto_resume_at
+            .as_ref()
+            .map_or("none".into(), ToString::to_string);
+        format!(
+            "governance pause source=runtime_token rule={} window={} observed={} threshold={} next_resume={next}",
+            self.rule_id, self.window, self.observed, self.threshold
+        )
     }
 }

@@ -4,10 +4,11 @@
 //! each with its result or error. A bad file is archived in `failed/` with
 //! the reason; the daemon keeps running.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use super::engine::{Engine, RuntimeError};
-use crate::check::Plane;
+use crate::vocab::Plane;
 use crate::workspace::atomic::write_atomic_new;
 use crate::workspace::documents::{is_valid_id, parse_json};
 use crate::workspace::interventions::{self, RetryPolicy, blocking_run};
@@ -15,6 +16,29 @@ use crate::workspace::journal::RuntimeEvent;
 use crate::workspace::mailbox::{self, MailboxCommand};
 use crate::workspace::state::FailedCommand;
 use crate::workspace::{Family, Timestamp, control};
+
+/// Mailbox commands that wait for a safe boundary.
+#[derive(Debug, Default)]
+pub struct MailboxWaits {
+    /// Some command waits: the mailbox is read again every tick.
+    deferred: bool,
+    /// Planes whose runs stop at their next stage boundary for a command
+    /// (retry-active, clear-stale-state) that is applied there, before the
+    /// next stage is dispatched.
+    holds: BTreeSet<Plane>,
+}
+
+impl MailboxWaits {
+    /// True while some command waits.
+    pub fn any(&self) -> bool {
+        self.deferred
+    }
+
+    /// True when `plane`'s run must stop at its next boundary.
+    pub fn holds(&self, plane: Plane) -> bool {
+        self.holds.contains(&plane)
+    }
+}
 
 /// What applying one command did.
 enum Applied {
@@ -28,9 +52,8 @@ impl Engine {
     /// Applies the mailbox; returns whether anything was applied.
     pub fn drain_mailbox(&mut self) -> Result<bool, RuntimeError> {
         let mut applied = false;
-        self.mailbox_deferred = false;
-        self.boundary_holds.clear();
-        for path in mailbox::incoming(&self.paths) {
+        self.waits = MailboxWaits::default();
+        for path in mailbox::incoming(self.store.paths()) {
             let envelope = match mailbox::read(&path) {
                 Ok(envelope) => envelope,
                 Err(reason) => {
@@ -41,7 +64,7 @@ impl Engine {
             let name = envelope.command.name();
             match self.apply_command(&envelope.command) {
                 Applied::Deferred(why) => {
-                    self.mailbox_deferred = true;
+                    self.waits.deferred = true;
                     self.monitor
                         .line(&format!("mailbox {name} deferred: {why}"));
                 }
@@ -67,8 +90,8 @@ impl Engine {
         command_id: &str,
         error: &str,
     ) -> Result<(), RuntimeError> {
-        self.snapshot.last_error = Some(format!("mailbox {name} failed: {error}"));
-        self.snapshot.last_failed_command = Some(FailedCommand {
+        self.store.snapshot_mut().last_error = Some(format!("mailbox {name} failed: {error}"));
+        self.store.snapshot_mut().last_failed_command = Some(FailedCommand {
             command: name.to_string(),
             command_id: command_id.to_string(),
             error: error.to_string(),
@@ -101,7 +124,7 @@ impl Engine {
             },
         };
         self.event(event);
-        if let Err(e) = mailbox::archive(&self.paths, path, outcome) {
+        if let Err(e) = mailbox::archive(self.store.paths(), path, outcome) {
             self.monitor.line(&format!(
                 "mailbox archive of {} failed: {e}",
                 path.display()
@@ -137,35 +160,34 @@ impl Engine {
     fn unsafe_now(&mut self, command: &MailboxCommand) -> Option<String> {
         let running: Vec<Plane> = runs_touched(command)
             .into_iter()
-            .filter(|plane| self.inflight.contains_key(plane))
+            .filter(|plane| self.flights.is_flying(*plane))
             .collect();
         if !running.is_empty() {
-            self.boundary_holds.extend(running.iter().copied());
+            self.waits.holds.extend(running.iter().copied());
             let planes: Vec<String> = running.iter().map(Plane::to_string).collect();
             return Some(format!(
                 "a stage is running in {}; applied when it ends",
                 planes.join(", ")
             ));
         }
-        blocking_run(&self.snapshot, command).map(|e| e.to_string())
+        blocking_run(self.store.snapshot(), command).map(|e| e.to_string())
     }
 
     /// Controls and interventions, implemented once for the CLI and the daemon.
     fn apply_shared(&mut self, command: &MailboxCommand) -> Result<String, String> {
         let policy = RetryPolicy {
-            max_auto_requeues: self.auto_recovery.max_auto_requeues_per_work_item,
+            max_auto_requeues: self.settings.auto_recovery.max_auto_requeues_per_work_item,
         };
-        let controlled =
-            control::apply(&mut self.queue, &self.journal, &mut self.snapshot, command);
+        let (queue, journal, snapshot) = self.store.for_command();
+        let controlled = control::apply(queue, journal, snapshot, command);
         let result = match controlled {
             Some(result) => result,
-            None => interventions::apply(&mut self.queue, &self.journal, command, &policy)
-                .unwrap_or_else(|| {
-                    Ok(format!(
-                        "`{}` needs nothing from the daemon",
-                        command.name()
-                    ))
-                }),
+            None => interventions::apply(queue, journal, command, &policy).unwrap_or_else(|| {
+                Ok(format!(
+                    "`{}` needs nothing from the daemon",
+                    command.name()
+                ))
+            }),
         };
         if matches!(command, MailboxCommand::Stop) {
             self.draining = true;
@@ -180,13 +202,12 @@ impl Engine {
     /// Runs a control command removed from the snapshot end here too.
     fn forget_cleared_runs(&mut self) {
         let cleared: Vec<Plane> = self
-            .retry_at
-            .keys()
-            .copied()
-            .filter(|p| !self.snapshot.active_runs.contains_key(p))
+            .flights
+            .waiting()
+            .filter(|p| !self.store.has_run(*p))
             .collect();
         for plane in cleared {
-            self.retry_at.remove(&plane);
+            self.flights.forget_retry(plane);
         }
     }
 
@@ -197,11 +218,16 @@ impl Engine {
     ) -> Result<String, String> {
         let family = Family::parse(family).ok_or_else(|| format!("unknown family `{family}`"))?;
         let origin = self
-            .paths
+            .store
+            .paths()
             .mailbox_dir(crate::workspace::MailboxDir::Incoming);
         let document =
             parse_json(family, &origin, &document.to_string()).map_err(|e| e.to_string())?;
-        let path = self.queue.enqueue(&document).map_err(|e| e.to_string())?;
+        let path = self
+            .store
+            .queue_mut()
+            .enqueue(&document)
+            .map_err(|e| e.to_string())?;
         self.event(RuntimeEvent::WorkItemEnqueued {
             family,
             id: document.id().to_string(),
@@ -220,65 +246,10 @@ impl Engine {
         if !is_valid_id(stem) {
             return Err(format!("unsafe idea file name `{source_name}`"));
         }
-        let path = self.paths.ideas_inbox().join(format!("{stem}.md"));
+        let path = self.store.paths().ideas_inbox().join(format!("{stem}.md"));
         write_atomic_new(&path, markdown.as_bytes())
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         Ok(format!("idea written to {}", path.display()))
-    }
-
-    /// Recompiles with the daemon's compiler; the new plan takes over at once
-    /// when nothing runs, else when every run has ended.
-    fn reload(&mut self) -> Result<String, String> {
-        let Some(recompile) = &self.recompile else {
-            return Err("this daemon cannot recompile".into());
-        };
-        match recompile() {
-            Ok(plan) => {
-                if let Ok(config) = crate::workspace::config::Config::load(&self.config_path) {
-                    self.governance.config = config.usage_governance;
-                    self.auto_recovery = config.auto_recovery;
-                }
-                let id = plan.plan_id.clone();
-                self.pending_plan = Some(plan);
-                self.event(RuntimeEvent::RuntimeConfigReloaded {
-                    plan_id: id.clone(),
-                });
-                if self.swap_pending_plan() {
-                    Ok(format!("reload applied plan {id}"))
-                } else {
-                    Ok(format!(
-                        "reload pending plan {id}: it takes over when the running work ends"
-                    ))
-                }
-            }
-            Err(error) => {
-                self.event(RuntimeEvent::RuntimeError {
-                    origin: "reload_config".into(),
-                    message: error.clone(),
-                });
-                Err(format!("reload failed, the previous plan is kept: {error}"))
-            }
-        }
-    }
-
-    /// Swaps in a pending plan when no run is in progress; true if it did.
-    pub fn swap_pending_plan(&mut self) -> bool {
-        if self.pending_plan.is_none()
-            || !self.inflight.is_empty()
-            || !self.snapshot.active_runs.is_empty()
-        {
-            return false;
-        }
-        let Some(plan) = self.pending_plan.take() else {
-            return false;
-        };
-        self.monitor.line(&format!(
-            "plan {} takes over from {}",
-            plan.plan_id, self.plan.plan_id
-        ));
-        self.snapshot.plan_id = Some(plan.plan_id.clone());
-        self.plan = plan;
-        true
     }
 }
 

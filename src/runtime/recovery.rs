@@ -8,23 +8,23 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::Instant;
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
 use super::apply::Applied;
-use super::engine::{Completion, Engine, InFlight, RuntimeError};
+use super::engine::{Engine, RuntimeError};
 use super::evidence::{RunTrace, TraceEdge};
+use super::flights::{Completion, InFlight};
 use super::monitor::short;
-use crate::check::{Plane, ResultClass};
 use crate::runners::{RunnerResult, StageOutcome, StageRequest};
+use crate::vocab::{Plane, ResultClass};
 use crate::workspace::atomic::sweep_stale_temps;
 use crate::workspace::documents::WorkDocument;
 use crate::workspace::journal::RuntimeEvent;
 use crate::workspace::queue::MoveReason;
 use crate::workspace::state::{ActiveRun, StatusMarker};
-use crate::workspace::{Family, LifecycleState, MailboxDir, Timestamp};
+use crate::workspace::{Family, LifecycleState, MailboxDir};
 
 /// How old a temp file must be to count as left behind (a live atomic write
 /// takes milliseconds; another process may be in the middle of one).
@@ -77,13 +77,13 @@ impl Engine {
     pub fn reconcile_at_start(&mut self) -> Result<(), RuntimeError> {
         // The cgroups first: they hold every process of their stages,
         // untagged ones included, which the environment scan cannot see.
-        let cgroups = crate::runners::sweep_stage_cgroups(self.paths.agents_dir());
+        let cgroups = crate::runners::sweep_stage_cgroups(self.store.paths().agents_dir());
         if cgroups > 0 {
             self.repaired(format!(
                 "killed and removed {cgroups} stage cgroup(s) left by a dead daemon"
             ));
         }
-        let killed = kill_orphans(self.paths.agents_dir());
+        let killed = kill_orphans(self.store.paths().agents_dir());
         if killed > 0 {
             self.repaired(format!(
                 "killed {killed} runner process group(s) left by a dead daemon"
@@ -103,25 +103,28 @@ impl Engine {
     /// folders the daemon writes (its state, the queues, the mailbox, closure
     /// targets, the runs in flight).
     fn sweep_stale_temps(&mut self) {
-        let mut dirs = vec![self.paths.state_dir(), self.paths.arbiter_targets_dir()];
+        let mut dirs = vec![
+            self.store.paths().state_dir(),
+            self.store.paths().arbiter_targets_dir(),
+        ];
         dirs.extend(
             [
                 MailboxDir::Incoming,
                 MailboxDir::Processed,
                 MailboxDir::Failed,
             ]
-            .map(|which| self.paths.mailbox_dir(which)),
+            .map(|which| self.store.paths().mailbox_dir(which)),
         );
         for family in Family::ALL {
             dirs.extend(
                 family
                     .states()
                     .iter()
-                    .map(|s| self.paths.lifecycle_dir(family, *s)),
+                    .map(|s| self.store.paths().lifecycle_dir(family, *s)),
             );
         }
-        for run in self.snapshot.active_runs.values() {
-            let run_dir = self.run_dir(&run.run_id);
+        for run in self.store.snapshot().active_runs.values() {
+            let run_dir = self.store.run_dir(&run.run_id);
             dirs.push(run_dir.join("stage_results"));
             dirs.push(run_dir);
         }
@@ -146,7 +149,8 @@ impl Engine {
 
     fn drop_unknown_runs(&mut self) -> Result<(), RuntimeError> {
         let stale: Vec<(crate::workspace::Plane, ActiveRun)> = self
-            .snapshot
+            .store
+            .snapshot()
             .active_runs
             .iter()
             .filter(|(p, r)| {
@@ -159,7 +163,7 @@ impl Engine {
             return Ok(());
         }
         for (plane, run) in stale {
-            self.snapshot.active_runs.remove(&plane);
+            self.store.snapshot_mut().active_runs.remove(&plane);
             self.repaired(format!(
                 "run {} was at node `{}`, which the plan does not have; its item is requeued",
                 run.run_id, run.node
@@ -172,18 +176,19 @@ impl Engine {
     /// goes back to its queue.
     fn requeue_unowned_items(&mut self) -> Result<(), RuntimeError> {
         let owned: Vec<(Family, String)> = self
-            .snapshot
+            .store
+            .snapshot()
             .active_runs
             .values()
             .filter_map(|r| r.work_item.as_ref())
             .map(|w| (w.family, w.id.clone()))
             .collect();
         for family in Family::ALL {
-            for id in self.queue.ids(family, LifecycleState::Active) {
+            for id in self.store.queue().ids(family, LifecycleState::Active) {
                 if owned.contains(&(family, id.clone())) {
                     continue;
                 }
-                self.queue.requeue(
+                self.store.queue_mut().requeue(
                     family,
                     &id,
                     &MoveReason::new("runtime", "active item without a run").automatic(),
@@ -202,7 +207,7 @@ impl Engine {
             let Some(plane_plan) = self.plan.plane(plane) else {
                 continue;
             };
-            let marker = match self.state.read_status(plane) {
+            let marker = match self.store.read_status(plane) {
                 Ok(Some(marker)) => marker,
                 Ok(None) => continue,
                 // Status files are not fsynced: a power loss may leave one unreadable.
@@ -247,7 +252,7 @@ impl Engine {
         let Some(request_id) = run.request_id.clone() else {
             return self.rerun(plane, run, document);
         };
-        let run_dir = self.run_dir(&run.run_id);
+        let run_dir = self.store.run_dir(&run.run_id);
         let trace = RunTrace::load(&run_dir).unwrap_or_default();
         if let Some(index) = trace.nodes.iter().position(|n| n.request_id == request_id) {
             return self.replay(plane, run, document, &trace, index);
@@ -259,15 +264,7 @@ impl Engine {
                     request.node,
                     short(&run.run_id)
                 ));
-                self.inflight.insert(
-                    plane,
-                    InFlight {
-                        request,
-                        document,
-                        started_at: Timestamp::now(),
-                        started: Instant::now(),
-                    },
-                );
+                self.flights.adopt(plane, InFlight::now(request, document));
                 self.apply(Completion { plane, result })?;
                 Ok(true)
             }
@@ -333,7 +330,7 @@ impl Engine {
     ) -> Result<Applied, RuntimeError> {
         let node = &trace.nodes[index];
         let request =
-            read_request(&self.run_dir(&run.run_id), &node.request_id).ok_or_else(|| {
+            read_request(&self.store.run_dir(&run.run_id), &node.request_id).ok_or_else(|| {
                 RuntimeError::Plan(format!(
                     "run {} lost the request of its last stage",
                     run.run_id
@@ -352,12 +349,7 @@ impl Engine {
             metadata_error: None,
         };
         let result_class = ResultClass::parse(&node.result_class).unwrap_or(ResultClass::Blocked);
-        let inflight = InFlight {
-            request,
-            document,
-            started_at: Timestamp::now(),
-            started: Instant::now(),
-        };
+        let inflight = InFlight::now(request, document);
         Ok(Applied {
             plane,
             inflight,

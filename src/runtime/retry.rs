@@ -7,8 +7,8 @@
 use std::time::{Duration, Instant};
 
 use super::engine::{Engine, RuntimeError};
-use crate::check::Plane;
 use crate::runners::FailureClass;
+use crate::vocab::Plane;
 use crate::workspace::config::AutoRecoveryConfig;
 use crate::workspace::documents::WorkDocument;
 use crate::workspace::interventions::{BlockedDiagnostics, read_blocked_diagnostics};
@@ -49,19 +49,19 @@ impl Engine {
         let Some(class) = class.filter(|c| c.is_transient()) else {
             return Ok(false);
         };
-        let used = self.counters.get(item, RETRIES, None);
-        if used >= self.auto_recovery.max_transient_retries {
+        let used = self.store.counters().get(item, RETRIES, None);
+        if used >= self.settings.auto_recovery.max_transient_retries {
             return Ok(false);
         }
-        let attempt = self.counters.increment(item, RETRIES, None);
-        self.save_counters()?;
-        let delay = backoff(&self.auto_recovery, attempt);
-        if let Some(run) = self.snapshot.active_runs.get_mut(&plane) {
+        let attempt = self.store.counters_mut().increment(item, RETRIES, None);
+        self.store.save_counters()?;
+        let delay = backoff(&self.settings.auto_recovery, attempt);
+        if let Some(run) = self.store.snapshot_mut().active_runs.get_mut(&plane) {
             run.request_id = None;
         }
         self.save_snapshot()?;
-        self.retry_at.insert(plane, Instant::now() + delay);
-        let max = self.auto_recovery.max_transient_retries;
+        self.flights.retry_at(plane, Instant::now() + delay);
+        let max = self.settings.auto_recovery.max_transient_retries;
         let message = format!(
             "retry {plane}/{node} in {:.1}s (attempt {attempt}/{max}) failure={}",
             delay.as_secs_f64(),
@@ -75,19 +75,6 @@ impl Engine {
         Ok(true)
     }
 
-    /// True while `plane` waits for a scheduled retry.
-    pub fn waiting(&self, plane: Plane) -> bool {
-        self.retry_at
-            .get(&plane)
-            .is_some_and(|at| *at > Instant::now())
-    }
-
-    /// Forgets retries whose time has come (their runs resume normally).
-    pub fn due_retries(&mut self) {
-        let now = Instant::now();
-        self.retry_at.retain(|_, at| *at > now);
-    }
-
     /// Records why an item was blocked, for operators and automatic requeues.
     pub fn write_blocked_diagnostics(
         &self,
@@ -97,7 +84,11 @@ impl Engine {
         class: Option<FailureClass>,
     ) -> Result<(), RuntimeError> {
         let (family, id) = (document.family(), document.id());
-        let auto_requeues = self.queue.requeue_count(family, id, true).unwrap_or(0) as u32;
+        let auto_requeues = self
+            .store
+            .queue()
+            .requeue_count(family, id, true)
+            .unwrap_or(0) as u32;
         let diagnostics = BlockedDiagnostics {
             family: Some(family.as_str().into()),
             id: Some(id.into()),
@@ -109,7 +100,7 @@ impl Engine {
             auto_requeues,
         };
         diagnostics
-            .write(&self.paths, family, id)
+            .write(self.store.paths(), family, id)
             .map(|_| ())
             .map_err(|e| RuntimeError::Plan(e.to_string()))
     }
@@ -118,13 +109,18 @@ impl Engine {
     /// passed and that queued tasks depend on; returns the next due time of
     /// one still cooling down.
     pub fn auto_requeue_blocked(&mut self) -> Result<Option<Instant>, RuntimeError> {
-        let config = self.auto_recovery.clone();
+        let config = self.settings.auto_recovery.clone();
         if !config.enabled || !config.blocked_dependency_retry_enabled {
             return Ok(None);
         }
         let mut next = None;
-        for id in self.queue.ids(Family::Task, LifecycleState::Blocked) {
-            let Ok(Some(diag)) = read_blocked_diagnostics(&self.paths, Family::Task, &id) else {
+        for id in self
+            .store
+            .queue()
+            .ids(Family::Task, LifecycleState::Blocked)
+        {
+            let Ok(Some(diag)) = read_blocked_diagnostics(self.store.paths(), Family::Task, &id)
+            else {
                 continue;
             };
             if !diag.transient
@@ -161,9 +157,13 @@ impl Engine {
             ),
         )
         .automatic();
-        self.queue.retry_blocked(Family::Task, id, &reason)?;
-        self.counters.reset_item(&item_key(Family::Task, id));
-        self.save_counters()?;
+        self.store
+            .queue_mut()
+            .retry_blocked(Family::Task, id, &reason)?;
+        self.store
+            .counters_mut()
+            .reset_item(&item_key(Family::Task, id));
+        self.store.save_counters()?;
         let message = format!(
             "requeued blocked task {id} (attempt {} of automatic requeue)",
             diag.auto_requeues + 1
@@ -177,7 +177,8 @@ impl Engine {
     }
 
     fn has_queued_dependents(&self, id: &str) -> bool {
-        self.queue
+        self.store
+            .queue()
             .queued_items(Family::Task)
             .any(|queued| queued.depends_on.iter().any(|d| d == id))
     }

@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::*;
-use crate::check::{Overrides, Plane};
+use crate::check::Overrides;
 use crate::plan::{self, CompileOptions, Plan, shipped_reader, shipped_sources};
+use crate::vocab::Plane;
 
 fn default_plan() -> Plan {
     let overrides = Overrides::default();

@@ -1,0 +1,165 @@
+//! Stages in flight: each running stage's request and work item, the runner
+//! task that executes it, the channel its answer comes back on, and the
+//! planes that wait for a transient-failure retry.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::sync::{mpsc, watch};
+
+use crate::runners::{FailureClass, RunnerExit, RunnerResult, Runners, StageRequest};
+use crate::vocab::Plane;
+use crate::workspace::Timestamp;
+use crate::workspace::documents::WorkDocument;
+
+/// A stage whose runner is running.
+pub struct InFlight {
+    pub request: StageRequest,
+    pub document: Option<WorkDocument>,
+    pub started_at: Timestamp,
+    pub started: Instant,
+}
+
+impl InFlight {
+    /// A stage starting now.
+    pub fn now(request: StageRequest, document: Option<WorkDocument>) -> InFlight {
+        InFlight {
+            request,
+            document,
+            started_at: Timestamp::now(),
+            started: Instant::now(),
+        }
+    }
+}
+
+/// A runner's answer, sent back to the engine.
+pub struct Completion {
+    pub plane: Plane,
+    pub result: RunnerResult,
+}
+
+/// The stages in flight, one per plane at most, and the planes waiting for
+/// a retry.
+pub struct Flights {
+    runners: Arc<Runners>,
+    flying: BTreeMap<Plane, InFlight>,
+    done_tx: mpsc::UnboundedSender<Completion>,
+    cancel_rx: watch::Receiver<bool>,
+    retry_at: BTreeMap<Plane, Instant>,
+}
+
+impl Flights {
+    /// Nothing in flight; answers go to `done_tx`, `cancel_rx` cancels.
+    pub fn new(
+        runners: Runners,
+        done_tx: mpsc::UnboundedSender<Completion>,
+        cancel_rx: watch::Receiver<bool>,
+    ) -> Flights {
+        Flights {
+            runners: Arc::new(runners),
+            flying: BTreeMap::new(),
+            done_tx,
+            cancel_rx,
+            retry_at: BTreeMap::new(),
+        }
+    }
+
+    /// Hands the stage to its runner on a task of its own.
+    pub fn launch(&mut self, plane: Plane, request: StageRequest, document: Option<WorkDocument>) {
+        let runners = self.runners.clone();
+        let done = self.done_tx.clone();
+        let cancel = self.cancel_rx.clone();
+        let stage = request.clone();
+        tokio::spawn(async move {
+            let result = match runners.get(&stage.runner) {
+                Some(runner) => runner.run(&stage, cancel).await,
+                None => missing_runner(&stage.runner),
+            };
+            if result.exit != RunnerExit::Cancelled {
+                // Kept so a daemon killed before applying it can adopt it. A
+                // plain write: a torn or lost file (killed mid-write, power
+                // loss) does not parse, and then the stage runs again.
+                let json = serde_json::to_vec_pretty(&result).unwrap_or_default();
+                let _ = std::fs::write(stage.artifact("runner_result", "json"), &json);
+            }
+            let _ = done.send(Completion { plane, result });
+        });
+        self.flying.insert(plane, InFlight::now(request, document));
+    }
+
+    /// Records a stage whose runner already answered (adopted after a crash).
+    pub fn adopt(&mut self, plane: Plane, stage: InFlight) {
+        self.flying.insert(plane, stage);
+    }
+
+    /// The stage of `plane`, now that its runner answered.
+    pub fn land(&mut self, plane: Plane) -> Option<InFlight> {
+        self.flying.remove(&plane)
+    }
+
+    pub fn is_flying(&self, plane: Plane) -> bool {
+        self.flying.contains_key(&plane)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.flying.is_empty()
+    }
+
+    /// Later stages run with these runners; stages in flight keep theirs.
+    pub fn replace_runners(&mut self, runners: Runners) {
+        self.runners = Arc::new(runners);
+    }
+
+    /// `plane` runs again at `at` (a transient failure's backoff).
+    pub fn retry_at(&mut self, plane: Plane, at: Instant) {
+        self.retry_at.insert(plane, at);
+    }
+
+    /// True while `plane` waits for its retry.
+    pub fn is_waiting(&self, plane: Plane) -> bool {
+        self.retry_at
+            .get(&plane)
+            .is_some_and(|at| *at > Instant::now())
+    }
+
+    /// True when some plane waits for a retry.
+    pub fn any_waiting(&self) -> bool {
+        !self.retry_at.is_empty()
+    }
+
+    /// Forgets retries whose time has come (their runs resume normally).
+    pub fn forget_due_retries(&mut self) {
+        let now = Instant::now();
+        self.retry_at.retain(|_, at| *at > now);
+    }
+
+    /// Forgets the retry of `plane` (its run was cleared).
+    pub fn forget_retry(&mut self, plane: Plane) {
+        self.retry_at.remove(&plane);
+    }
+
+    /// The planes waiting for a retry.
+    pub fn waiting(&self) -> impl Iterator<Item = Plane> + '_ {
+        self.retry_at.keys().copied()
+    }
+
+    /// When the next retry is due.
+    pub fn next_retry(&self) -> Option<Instant> {
+        self.retry_at.values().copied().min()
+    }
+}
+
+/// The answer for a stage bound to a runner this build does not have.
+fn missing_runner(name: &str) -> RunnerResult {
+    RunnerResult {
+        exit: RunnerExit::Failed {
+            class: FailureClass::RunnerBinaryMissing,
+            message: format!("runner `{name}` is not available in this build"),
+        },
+        last_message: None,
+        tokens: None,
+        duration_ms: 0,
+        artifacts: Vec::new(),
+    }
+}
