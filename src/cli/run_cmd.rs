@@ -8,7 +8,7 @@ use clap::{Args, Subcommand, ValueEnum};
 
 use super::compile_cmd::{CompileArgs, compile_and_persist};
 use super::context::Workspace;
-use super::output::{CliError, CliResult, Out};
+use super::output::{CliResult, Out};
 use crate::runtime::{DaemonOptions, run_daemon};
 use crate::workspace::WorkspacePaths;
 use crate::workspace::config::Config;
@@ -69,8 +69,7 @@ pub fn recompiler(args: CompileArgs) -> crate::runtime::Recompile {
     Box::new(
         move || match compile_and_persist(&args, &mut Out::quiet()) {
             Ok(compiled) => Ok(compiled.plan),
-            Err(CliError::Failed(message)) => Err(message),
-            Err(other) => Err(format!("{other:?}")),
+            Err(error) => Err(error.message()),
         },
     )
 }
@@ -93,7 +92,7 @@ fn daemon(args: &DaemonArgs) -> CliResult {
         .config
         .clone()
         .unwrap_or_else(|| workspace.agents.join("millrace.toml"));
-    let config = Config::load(&config_path).map_err(|e| CliError::Failed(e.to_string()))?;
+    let config = Config::load(&config_path)?;
     let options = DaemonOptions {
         max_ticks: args.max_ticks,
         until_idle: args.until_idle,
@@ -113,8 +112,7 @@ fn daemon(args: &DaemonArgs) -> CliResult {
         WorkspacePaths::new(workspace.root()),
         compiled.plan,
         options,
-    )
-    .map_err(|e| CliError::Failed(e.to_string()))?;
+    )?;
     out.kv("run_mode", "daemon")?;
     out.kv("active_mode_id", mode_id)?;
     out.kv("mode_override", args.mode.as_deref().unwrap_or("none"))?;
