@@ -8,6 +8,7 @@
 pub mod assets;
 pub mod check;
 pub mod cli;
+pub mod fs_error;
 pub mod lower;
 pub mod plan;
 pub mod runners;

@@ -44,6 +44,32 @@ fn commands_refuse_an_uninitialized_workspace() {
 }
 
 #[test]
+fn file_errors_say_the_action_the_file_and_the_cause_once() {
+    let ws = TestWorkspace::new();
+    let run = millrace(&["loop", "check", "missing.loop"], ws.root()).fails(1);
+    assert!(
+        run.stderr
+            .starts_with("error: cannot read `missing.loop`: ")
+            && run.stderr.trim_end().ends_with("(os error 2)")
+            && run.stderr.lines().count() == 1,
+        "{}",
+        run.stderr
+    );
+    let snapshot = ws.path("state/runtime_snapshot.json");
+    let _ = std::fs::remove_file(&snapshot);
+    std::fs::create_dir_all(&snapshot).expect("a directory in its place");
+    let run = ws.run(&["pause"]).fails(1);
+    let expected = format!("error: cannot read `{}`: ", snapshot.display());
+    assert!(
+        run.stderr.starts_with(&expected)
+            && run.stderr.trim_end().ends_with("(os error 21)")
+            && run.stderr.lines().count() == 1,
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
 fn usage_errors_exit_2() {
     let ws = TestWorkspace::new();
     ws.run(&["compile", "graph", "--format", "png"]).fails(2);

@@ -65,7 +65,7 @@ pub fn add_idea(args: &IdeaArgs) -> CliResult {
         IntakeError::Exists { .. } => CliError::Failed(format!(
             "idea {name} already exists (ideas/inbox/{name}.md)"
         )),
-        other => CliError::Failed(other.to_string()),
+        other => other.into(),
     })?;
     let mut out = Out::new();
     out.kv("enqueued_idea", path.display())?;
@@ -89,12 +89,24 @@ fn read_document(family: Family, path: &Path) -> Result<WorkDocument, CliError> 
             path.display()
         ));
     }
-    documents::read_import(family, path).or_else(|error| {
-        fail(format!(
-            "failed to add {family} from {}\n{error}",
-            path.display()
-        ))
+    documents::read_import(family, path).map_err(|source| {
+        let path = path.to_path_buf();
+        CliError::caused(ImportError {
+            family,
+            path,
+            source,
+        })
     })
+}
+
+/// A document that could not be imported; its problems follow, one a line.
+#[derive(Debug, thiserror::Error)]
+#[error("failed to add {family} from {}\n{source}", path.display())]
+struct ImportError {
+    family: Family,
+    path: PathBuf,
+    #[source]
+    source: documents::DocumentError,
 }
 
 /// The idea's name: the file stem of a `.md` file, a safe id.
@@ -115,7 +127,7 @@ fn idea_name(path: &Path) -> Result<String, CliError> {
 /// `task t-1 already exists (tasks/queue/t-1.md)` for duplicates.
 fn enqueue_error(paths: &WorkspacePaths, error: QueueError) -> CliError {
     let QueueError::Duplicate { family, id, state } = &error else {
-        return CliError::Failed(error.to_string());
+        return error.into();
     };
     let path = paths.item_path(*family, *state, id);
     let shown = path.strip_prefix(paths.agents_dir()).unwrap_or(&path);

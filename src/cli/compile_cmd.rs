@@ -9,10 +9,11 @@ use clap::{Args, Subcommand, ValueEnum};
 use super::context::{ConfigInput, Workspace, load_config, mode_name, workspace_sources};
 use super::output::{CliError, CliResult, Out, fail, report};
 use crate::check::Plane;
+use crate::fs_error::at;
 use crate::lower::{Lowered, PlaneGraph, to_dot, to_mermaid, to_text};
 use crate::plan::{
-    self, Compilation, CompileFailure, CompileOptions, Currentness, Plan, RoutePlan, currentness,
-    inputs_now, plan_from_json, plan_to_json, workspace_reader,
+    self, Compilation, CompileFailure, CompileOptions, Currentness, Plan, PlanLoadError, RoutePlan,
+    currentness, inputs_now, plan_from_json, plan_to_json, workspace_reader,
 };
 use crate::workspace::config::Config;
 
@@ -134,7 +135,7 @@ pub fn compile_and_persist(args: &CompileArgs, out: &mut Out) -> Result<Compiled
             out.kv("errors", errors)?;
             out.kv("warnings", warnings)?;
             match failure {
-                CompileFailure::Select(e) => fail(e.to_string()),
+                CompileFailure::Select(e) => Err(e.into()),
                 CompileFailure::Diagnostics if errors == 0 => {
                     fail(format!("{warnings} warning(s) denied by `--deny warnings`"))
                 }
@@ -167,14 +168,24 @@ pub fn compile_workspace(
     ))
 }
 
+/// The persisted plan does not load.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {source}", path.display())]
+struct SavedPlanError {
+    path: PathBuf,
+    #[source]
+    source: PlanLoadError,
+}
+
 /// Reads the persisted plan, if any.
 pub fn load_plan(workspace: &Workspace) -> Result<Option<Plan>, CliError> {
     match std::fs::read(workspace.plan_path()) {
-        Ok(bytes) => plan_from_json(&bytes)
-            .map(Some)
-            .map_err(|e| CliError::Failed(format!("{}: {e}", workspace.plan_path().display()))),
+        Ok(bytes) => plan_from_json(&bytes).map(Some).map_err(|source| {
+            let path = workspace.plan_path();
+            CliError::caused(SavedPlanError { path, source })
+        }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e.into()),
+        Err(e) => Err(at("read", workspace.plan_path())(e).into()),
     }
 }
 
@@ -214,8 +225,8 @@ fn persist_if_changed(workspace: &Workspace, plan: &Plan, saved: Option<&[u8]>) 
         return Ok(());
     }
     let path = workspace.plan_path();
-    crate::workspace::atomic::write_atomic_creating_parent(&path, json.as_bytes())
-        .map_err(|e| CliError::Failed(format!("cannot write {}: {e}", path.display())))
+    let written = crate::workspace::atomic::write_atomic_creating_parent(&path, json.as_bytes());
+    Ok(written.map_err(at("write", &path))?)
 }
 
 fn validate(args: &CompileArgs) -> Result<Compiled, CliError> {
@@ -368,8 +379,7 @@ fn graph(args: &GraphArgs) -> CliResult {
     let text = export(&graphs, args.format);
     match &args.output {
         Some(path) => {
-            std::fs::write(path, text)
-                .map_err(|e| CliError::Failed(format!("cannot write {}: {e}", path.display())))?;
+            std::fs::write(path, text).map_err(at("write", path))?;
             header.kv("output", path.display())?;
             Ok(())
         }

@@ -28,7 +28,7 @@ pub fn compile_settings(path: &Path, bytes: &[u8]) -> Result<CompileSettings, Cl
     let Ok(text) = std::str::from_utf8(bytes) else {
         return fail(format!("{}: the config is not UTF-8 text", path.display()));
     };
-    let config = Config::parse(text, path).map_err(|e| CliError::Failed(e.to_string()))?;
+    let config = Config::parse(text, path)?;
     let written = written_recovery_keys(text);
     let overrides = overrides(&config, &written, path)?;
     Ok(CompileSettings {

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use super::output::{CliError, fail};
 use crate::check::Overrides;
+use crate::fs_error::at;
 use crate::plan::{self, InputDigest, digest};
 use crate::workspace::WorkspacePaths;
 use crate::workspace::config::Config;
@@ -103,7 +104,7 @@ pub fn config_path(workspace: &Workspace, config: Option<&Path>) -> PathBuf {
 }
 
 fn read_config(path: &Path) -> Result<Vec<u8>, CliError> {
-    std::fs::read(path).or_else(|e| fail(format!("cannot read config {}: {e}", path.display())))
+    Ok(std::fs::read(path).map_err(at("read config", path))?)
 }
 
 /// The mode to compile: `--mode`, else the config's default, else `default_codex`.
@@ -116,5 +117,5 @@ pub fn mode_name(explicit: Option<&str>, config: &ConfigInput) -> String {
 
 /// Loads the workspace's own `.loop` files.
 pub fn workspace_sources(workspace: &Workspace) -> Result<crate::syntax::SourceMap, CliError> {
-    plan::load_sources(&workspace.agents).map_err(|e| CliError::Failed(e.to_string()))
+    Ok(plan::load_sources(&workspace.agents)?)
 }

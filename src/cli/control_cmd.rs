@@ -179,9 +179,8 @@ fn reload_config(args: &WorkspaceArgs) -> CliResult {
         }
         Err(error) => {
             let message = match &error {
-                CliError::Failed(message) => message.clone(),
-                CliError::Io(e) => e.to_string(),
                 CliError::Reported => "the workspace does not compile".to_string(),
+                other => other.message(),
             };
             let detail = format!("reload failed: {message}; the previous plan is kept");
             control_route::print_direct("reload_config", false, &detail)?;

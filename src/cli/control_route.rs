@@ -66,13 +66,12 @@ impl Direct {
     /// Opens the queues and loads the snapshot. `clear-stale-state` (`reset`)
     /// starts from a fresh snapshot when the file is corrupt: it resets it anyway.
     fn open(paths: &WorkspacePaths, reset: bool) -> Result<Direct, CliError> {
-        let failed = |error: &dyn std::fmt::Display| CliError::Failed(error.to_string());
         let snapshot = match StateStore::new(paths).load_snapshot() {
             Ok(snapshot) => snapshot,
             Err(StateError::Invalid { .. }) if reset => RuntimeSnapshot::default(),
-            Err(error) => return Err(failed(&error)),
+            Err(error) => return Err(error.into()),
         };
-        let mut queue = QueueStore::open(paths).map_err(|e| failed(&e))?;
+        let mut queue = QueueStore::open(paths)?;
         let journal = Journal::new(paths);
         for record in queue.take_quarantined() {
             let _ = journal.append(record.to_event());
@@ -87,9 +86,7 @@ impl Direct {
     }
 
     fn save(&mut self) -> CliResult {
-        StateStore::new(&self.paths)
-            .save_snapshot(&mut self.snapshot)
-            .map_err(|e| CliError::Failed(e.to_string()))
+        Ok(StateStore::new(&self.paths).save_snapshot(&mut self.snapshot)?)
     }
 }
 
@@ -113,7 +110,7 @@ pub fn route(
     direct: impl FnOnce(&mut Direct) -> Result<String, InterventionError>,
 ) -> CliResult {
     let paths = open(&target.workspace)?;
-    interventions::validate(&command).map_err(|e| CliError::Failed(e.to_string()))?;
+    interventions::validate(&command)?;
     if daemon_owns(&paths) {
         return send(&paths, command, target);
     }
@@ -130,7 +127,7 @@ pub fn route(
     match result {
         Ok(detail) => print_direct(&action, true, &detail),
         Err(refusal) if refusal.is_refusal() => print_direct(&action, false, &refusal.to_string()),
-        Err(error) => Err(CliError::Failed(error.to_string())),
+        Err(error) => Err(error.into()),
     }
 }
 
@@ -170,12 +167,17 @@ fn retry_policy(paths: &WorkspacePaths) -> RetryPolicy {
         .unwrap_or_default()
 }
 
+/// The command could not be put in the daemon's mailbox.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write the mailbox command: {0}")]
+struct MailboxWriteError(#[source] std::io::Error);
+
 /// Writes the mailbox command and prints where it went; with `--wait`,
 /// also the daemon's answer.
 pub fn send(paths: &WorkspacePaths, command: MailboxCommand, target: &ControlTarget) -> CliResult {
     let action = command.name();
-    let (envelope, path) = mailbox::send(paths, command)
-        .map_err(|e| CliError::Failed(format!("cannot write the mailbox command: {e}")))?;
+    let (envelope, path) =
+        mailbox::send(paths, command).map_err(|e| CliError::caused(MailboxWriteError(e)))?;
     let mut out = Out::new();
     out.kv("action", &action)?;
     out.kv("mode", "mailbox")?;
@@ -200,8 +202,7 @@ fn print_answer(
     out: &mut Out,
 ) -> CliResult {
     let timeout = Duration::from_secs(target.wait_timeout);
-    let archived = mailbox::await_archive(paths, sent, timeout, || daemon_owns(paths))
-        .map_err(|e| CliError::Failed(e.to_string()))?;
+    let archived = mailbox::await_archive(paths, sent, timeout, || daemon_owns(paths))?;
     out.kv("applied", archived.error.is_none())?;
     match (&archived.result, &archived.error) {
         (_, Some(error)) => {

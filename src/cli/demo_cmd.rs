@@ -12,6 +12,7 @@ use super::compile_cmd::{CompileArgs, compile_and_persist};
 use super::init_cmd::install;
 use super::output::{CliError, CliResult, Out};
 use super::runs_cmd::{run_dirs, trace_text};
+use crate::fs_error::at;
 use crate::runtime::{DaemonOptions, RunTrace, RuntimeSettings, run_daemon};
 use crate::workspace::documents::read_import;
 use crate::workspace::queue::QueueStore;
@@ -65,8 +66,7 @@ pub fn run(args: &DemoArgs) -> CliResult {
         settings: RuntimeSettings::from_config(&compiled.config, &compiled.agents),
         recompile: Some(super::run_cmd::recompiler(compile)),
     };
-    let summary = run_daemon(paths.clone(), compiled.plan, options)
-        .map_err(|e| CliError::Failed(e.to_string()))?;
+    let summary = run_daemon(paths.clone(), compiled.plan, options)?;
     out.line("")?;
     out.kv("ticks", summary.ticks)?;
     print_traces(&root, &mut out)?;
@@ -86,7 +86,7 @@ fn new_temp_dir() -> Result<PathBuf, CliError> {
     let dir = tempfile::Builder::new()
         .prefix("millrace-demo-")
         .tempdir()
-        .map_err(|e| CliError::Failed(format!("cannot make a temp dir: {e}")))?;
+        .map_err(at("make a temp dir in", std::env::temp_dir()))?;
     Ok(dir.keep())
 }
 
@@ -97,17 +97,14 @@ fn prepare(root: &std::path::Path) -> Result<(), CliError> {
     let config = "# The demo workspace: every stage is played by the script runner.\n\n[runtime]\ndefault_mode = \"demo\"\n";
     write(&paths.config_file(), config)?;
     write(&paths.agents_dir().join("script.toml"), SCRIPT)?;
-    let mut queue = QueueStore::open(&paths).map_err(|e| CliError::Failed(e.to_string()))?;
-    let staging = tempfile::tempdir().map_err(|e| CliError::Failed(e.to_string()))?;
+    let mut queue = QueueStore::open(&paths)?;
+    let staging = tempfile::tempdir().map_err(at("make a temp dir in", std::env::temp_dir()))?;
     for (name, text) in TASKS {
         let path = staging.path().join(name);
         write(&path, text)?;
-        let document =
-            read_import(Family::Task, &path).map_err(|e| CliError::Failed(e.to_string()))?;
+        let document = read_import(Family::Task, &path)?;
         if queue.find(Family::Task, document.id()).is_none() {
-            queue
-                .enqueue(&document)
-                .map_err(|e| CliError::Failed(e.to_string()))?;
+            queue.enqueue(&document)?;
         }
     }
     write(&paths.ideas_inbox().join(IDEA.0), IDEA.1)
@@ -115,11 +112,9 @@ fn prepare(root: &std::path::Path) -> Result<(), CliError> {
 
 fn write(path: &std::path::Path, text: &str) -> Result<(), CliError> {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| CliError::Failed(format!("cannot create {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir).map_err(at("create", dir))?;
     }
-    std::fs::write(path, text)
-        .map_err(|e| CliError::Failed(format!("cannot write {}: {e}", path.display())))
+    Ok(std::fs::write(path, text).map_err(at("write", path))?)
 }
 
 fn print_traces(root: &std::path::Path, out: &mut Out) -> CliResult {

@@ -10,6 +10,7 @@ use clap::Args;
 
 use super::output::{CliError, CliResult, Out};
 use crate::assets::{self, ShippedFile};
+use crate::fs_error::at;
 use crate::workspace::WorkspacePaths;
 use crate::workspace::baseline::{self, BaselineManifest, sha256_hex};
 
@@ -36,7 +37,7 @@ pub fn run(args: &InitArgs) -> CliResult {
 pub fn install(root: &Path) -> Result<usize, CliError> {
     let paths = WorkspacePaths::new(root);
     let config_existed = paths.config_file().exists();
-    crate::workspace::init(&paths).map_err(|e| io_error(paths.agents_dir(), e))?;
+    crate::workspace::init(&paths).map_err(at("write", paths.agents_dir()))?;
     let mut created = usize::from(!config_existed);
     let mut installed = Vec::new();
     for file in assets::shipped_files() {
@@ -53,7 +54,7 @@ pub fn install(root: &Path) -> Result<usize, CliError> {
 /// every shipped file without an entry the shipped hash: a file that was there
 /// before `init` then counts as the operator's, never to be overwritten.
 fn record_baseline(paths: &WorkspacePaths, installed: &[ShippedFile]) -> CliResult {
-    let existing = baseline::load(paths).map_err(|e| CliError::Failed(e.to_string()))?;
+    let existing = baseline::load(paths)?;
     let mut hashes = existing
         .as_ref()
         .map(BaselineManifest::hashes)
@@ -75,7 +76,7 @@ fn record_baseline(paths: &WorkspacePaths, installed: &[ShippedFile]) -> CliResu
 
 fn save_manifest(paths: &WorkspacePaths, hashes: &BTreeMap<String, String>) -> CliResult {
     let manifest = BaselineManifest::from_hashes(hashes);
-    baseline::save(paths, &manifest).map_err(|e| CliError::Failed(e.to_string()))
+    Ok(baseline::save(paths, &manifest)?)
 }
 
 /// Writes `bytes` unless the file exists; returns whether it wrote.
@@ -84,10 +85,6 @@ fn write_missing(path: &Path, bytes: &[u8]) -> Result<bool, CliError> {
         return Ok(false);
     }
     crate::workspace::atomic::write_atomic_creating_parent(path, bytes)
-        .map_err(|e| io_error(path, e))?;
+        .map_err(at("write", path))?;
     Ok(true)
-}
-
-fn io_error(path: &Path, error: std::io::Error) -> CliError {
-    CliError::Failed(format!("cannot write {}: {error}", path.display()))
 }

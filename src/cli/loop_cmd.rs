@@ -10,6 +10,7 @@ use super::compile_cmd::Deny;
 use super::context::Workspace;
 use super::output::{CliError, CliResult, Out, fail, report};
 use crate::check::{self, Checked, Overrides, standalone};
+use crate::fs_error::at;
 use crate::lower::{build, lower, prove_termination};
 use crate::plan::shipped_sources;
 use crate::syntax::{self, FileId, Item, SourceMap};
@@ -59,8 +60,7 @@ pub fn run(command: LoopCommand) -> CliResult {
 }
 
 fn read(path: &PathBuf) -> Result<String, CliError> {
-    std::fs::read_to_string(path)
-        .map_err(|e| CliError::Failed(format!("cannot read {}: {e}", path.display())))
+    Ok(std::fs::read_to_string(path).map_err(at("read", path))?)
 }
 
 /// Names of the items a source text defines.
@@ -155,7 +155,7 @@ fn analyse(checked: &mut Checked, defined: &BTreeSet<String>, out: &mut Out) -> 
         match resolved.map(lower) {
             Ok(Ok(_)) => out.kv("mode", format!("{name} ok"))?,
             Ok(Err(d)) => found.push(d),
-            Err(e) => return fail(e.to_string()),
+            Err(e) => return Err(e.into()),
         }
     }
     for d in found {
@@ -186,8 +186,7 @@ fn fmt_files(args: &FmtArgs) -> CliResult {
             unformatted += 1;
             out.kv("would_reformat", path.display())?;
         } else {
-            std::fs::write(path, formatted)
-                .map_err(|e| CliError::Failed(format!("cannot write {}: {e}", path.display())))?;
+            std::fs::write(path, formatted).map_err(at("write", path))?;
             out.kv("formatted", path.display())?;
         }
     }

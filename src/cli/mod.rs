@@ -2,6 +2,7 @@
 //! codes (0 ok, 1 failure, 2 usage). Each command lives in its own file.
 
 mod add_cmd;
+mod chain;
 mod compile_cmd;
 mod config_bridge;
 mod config_cmd;

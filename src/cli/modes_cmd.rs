@@ -93,7 +93,7 @@ fn show(mode_id: &str, args: &ModesArgs) -> CliResult {
     report(&compilation.sources, &compilation.diagnostics);
     let (_, plan) = match compilation.outcome {
         Ok(done) => done,
-        Err(plan::CompileFailure::Select(e)) => return fail(e.to_string()),
+        Err(plan::CompileFailure::Select(e)) => return Err(e.into()),
         Err(_) => return fail(format!("mode `{mode_id}` does not compile")),
     };
     let mut out = Out::new();

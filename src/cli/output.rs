@@ -1,18 +1,27 @@
 //! Output conventions: `key: value` lines on stdout, `error: ...` on stderr,
 //! exit 1 for failures and 2 for usage errors. A closed pipe ends quietly.
 
-use std::fmt::Display;
+use std::error::Error;
+use std::fmt::{self, Display};
 use std::io::{self, IsTerminal, Write};
 
+use super::chain::chain_text;
 use crate::check::{Diagnostic, Diagnostics, render};
+use crate::fs_error::FileError;
 use crate::syntax::SourceMap;
 
 /// A command failure: printed as `error: <message>` with exit code 1.
 #[derive(Debug)]
 pub enum CliError {
+    /// A message of the command's own.
     Failed(String),
+    /// An error of a layer below, kept whole so that its causes stay
+    /// reachable through `source()`; printed with its chain of causes.
+    Caused(Box<dyn Error + Send + Sync>),
     /// The problem was already reported (diagnostics); just exit 1.
     Reported,
+    /// Writing the command's output failed (a closed pipe ends quietly).
+    /// A file's I/O error is a [`FileError`], which names the file.
     Io(io::Error),
 }
 
@@ -22,13 +31,60 @@ impl From<io::Error> for CliError {
     }
 }
 
+/// `?` keeps the errors of the layers below whole, as [`CliError::Caused`].
+macro_rules! caused_by {
+    ($($error:ty),+ $(,)?) => {$(
+        impl From<$error> for CliError {
+            fn from(error: $error) -> Self {
+                CliError::Caused(Box::new(error))
+            }
+        }
+    )+};
+}
+
+caused_by!(
+    FileError,
+    crate::check::SelectError,
+    crate::workspace::config::ConfigError,
+    crate::workspace::documents::DocumentError,
+    crate::workspace::intake::IntakeError,
+    crate::workspace::interventions::InterventionError,
+    crate::workspace::mailbox::AwaitError,
+    crate::workspace::queue::QueueError,
+    crate::workspace::runs::RunsError,
+    crate::workspace::state::StateError,
+    crate::runtime::RuntimeError,
+);
+
 impl CliError {
-    /// The text printed after `error: `.
+    /// An error of a layer below that the command wraps in words of its own.
+    pub fn caused(error: impl Error + Send + Sync + 'static) -> CliError {
+        CliError::Caused(Box::new(error))
+    }
+
+    /// The text printed after `error: ` (one `error: ` line per line).
     pub fn message(&self) -> String {
         match self {
             CliError::Failed(message) => message.clone(),
+            CliError::Caused(error) => chain_text(error.as_ref()),
             CliError::Reported => "failed".to_string(),
             CliError::Io(error) => error.to_string(),
+        }
+    }
+}
+
+impl Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message())
+    }
+}
+
+impl Error for CliError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        match self {
+            CliError::Caused(error) => Some(error.as_ref()),
+            CliError::Io(error) => Some(error),
+            CliError::Failed(_) | CliError::Reported => None,
         }
     }
 }
@@ -91,13 +147,13 @@ pub fn finish(result: CliResult) -> i32 {
             let _ = writeln!(io::stderr(), "error: {e}");
             1
         }
-        Err(CliError::Failed(message)) => {
+        Err(CliError::Reported) => 1,
+        Err(error) => {
             let mut stderr = io::stderr().lock();
-            for line in message.lines() {
+            for line in error.message().lines() {
                 let _ = writeln!(stderr, "error: {line}");
             }
             1
         }
-        Err(CliError::Reported) => 1,
     }
 }

@@ -83,7 +83,7 @@ pub struct QueueCounts {
 impl QueueCounts {
     /// Queue depths from the cached counts; active and blocked folders listed.
     pub fn read(paths: &WorkspacePaths) -> Result<QueueCounts, CliError> {
-        let depths = queue::count_queued(paths).map_err(|e| CliError::Failed(e.to_string()))?;
+        let depths = queue::count_queued(paths)?;
         let mut counts = QueueCounts::default();
         for family in Family::ALL {
             counts.queued.push((family, depths.family(family)));
@@ -133,7 +133,7 @@ fn state_count(
     family: Family,
     state: LifecycleState,
 ) -> Result<usize, CliError> {
-    queue::count_in_state(paths, family, state).map_err(|e| CliError::Failed(e.to_string()))
+    Ok(queue::count_in_state(paths, family, state)?)
 }
 
 fn ls(args: &LsArgs) -> CliResult {

@@ -8,7 +8,7 @@ use clap::{Args, Subcommand, ValueEnum};
 
 use super::compile_cmd::{CompileArgs, compile_and_persist};
 use super::context::Workspace;
-use super::output::{CliError, CliResult, Out};
+use super::output::{CliResult, Out};
 use crate::runtime::{DaemonOptions, ReloadError, Reloaded, RuntimeSettings, run_daemon};
 use crate::workspace::WorkspacePaths;
 
@@ -68,7 +68,7 @@ pub fn run(command: RunCommand) -> CliResult {
 pub fn recompiler(args: CompileArgs) -> crate::runtime::Recompile {
     Box::new(move || {
         let compiled = compile_and_persist(&args, &mut Out::quiet())
-            .map_err(|error| ReloadError::from(error.message()))?;
+            .map_err(|error| Box::new(error) as ReloadError)?;
         Ok(Reloaded {
             settings: RuntimeSettings::from_config(&compiled.config, &compiled.agents),
             plan: compiled.plan,
@@ -105,8 +105,7 @@ fn daemon(args: &DaemonArgs) -> CliResult {
         WorkspacePaths::new(workspace.root()),
         compiled.plan,
         options,
-    )
-    .map_err(|e| CliError::Failed(e.to_string()))?;
+    )?;
     out.kv("run_mode", "daemon")?;
     out.kv("active_mode_id", mode_id)?;
     out.kv("mode_override", args.mode.as_deref().unwrap_or("none"))?;

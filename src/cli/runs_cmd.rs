@@ -10,6 +10,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use super::context::Workspace;
 use super::output::{CliError, CliResult, Out, fail};
 use super::runs_prune_cmd::{PRUNE_HELP, PruneArgs, prune};
+use crate::fs_error::at;
 use crate::runtime::{RunTrace, StageResult};
 
 #[derive(Debug, Subcommand)]
@@ -236,8 +237,7 @@ fn trace(args: &TraceArgs) -> CliResult {
     };
     match &args.output {
         Some(path) => {
-            std::fs::write(path, text)
-                .map_err(|e| CliError::Failed(format!("cannot write {}: {e}", path.display())))?;
+            std::fs::write(path, text).map_err(at("write", path))?;
             Ok(Out::new().kv("output", path.display())?)
         }
         None => Ok(Out::new().raw(&text)?),

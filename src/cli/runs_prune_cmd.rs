@@ -54,8 +54,7 @@ pub fn prune(args: &PruneArgs) -> CliResult {
     let workspace = Workspace::open(&args.ws.workspace)?;
     let paths = workspace.paths();
     let policy = policy(&paths, args)?;
-    let report =
-        prune_runs(&paths, &policy, &live_snapshot(&paths)?, mode(args)).map_err(failed)?;
+    let report = prune_runs(&paths, &policy, &live_snapshot(&paths)?, mode(args))?;
     if !report.dry_run && !report.removed.is_empty() {
         // The removal happened; a journal that cannot be written does not undo it.
         let _ = Journal::new(&paths).append(report.event("operator"));
@@ -71,14 +70,14 @@ pub fn prune(args: &PruneArgs) -> CliResult {
 
 /// `[runs]` of the workspace's config, with the flags given in place of its limits.
 fn policy(paths: &WorkspacePaths, args: &PruneArgs) -> Result<RetentionPolicy, CliError> {
-    let config = Config::load(&paths.config_file()).map_err(failed)?;
+    let config = Config::load(&paths.config_file())?;
     Ok(RetentionPolicy::from_config(&config.runs).overridden(args.keep_last, args.keep_days))
 }
 
 /// The snapshot naming a live daemon's active runs. One that cannot be read
 /// stops the prune rather than risk removing the run being written.
 fn live_snapshot(paths: &WorkspacePaths) -> Result<RuntimeSnapshot, CliError> {
-    StateStore::new(paths).load_snapshot().map_err(failed)
+    Ok(StateStore::new(paths).load_snapshot()?)
 }
 
 fn mode(args: &PruneArgs) -> PruneMode {
@@ -87,10 +86,6 @@ fn mode(args: &PruneArgs) -> PruneMode {
     } else {
         PruneMode::Apply
     }
-}
-
-fn failed(error: impl std::fmt::Display) -> CliError {
-    CliError::Failed(error.to_string())
 }
 
 fn print(report: &PruneReport, format: Format) -> CliResult {

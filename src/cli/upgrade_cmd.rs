@@ -12,6 +12,7 @@ use clap::Args;
 use super::context::Workspace;
 use super::output::{CliError, CliResult, Out, fail};
 use crate::assets;
+use crate::fs_error::at;
 use crate::workspace::WorkspacePaths;
 use crate::workspace::baseline::{self, BaselineManifest, Disposition, PlannedEntry, sha256_hex};
 
@@ -74,7 +75,7 @@ fn load_manifest(workspace: &Workspace) -> Result<BaselineManifest, CliError> {
             baseline::manifest_path(&paths).display(),
             workspace.root.display()
         )),
-        Err(error) => fail(error.to_string()),
+        Err(error) => Err(error.into()),
     }
 }
 
@@ -97,10 +98,10 @@ fn apply(
         };
         let target = paths.agents_dir().join(&entry.path);
         crate::workspace::atomic::write_atomic_creating_parent(&target, bytes)
-            .map_err(|e| CliError::Failed(format!("cannot write {}: {e}", target.display())))?;
+            .map_err(at("write", &target))?;
     }
     let manifest = baseline::applied_manifest(entries);
-    baseline::save(paths, &manifest).map_err(|e| CliError::Failed(e.to_string()))?;
+    baseline::save(paths, &manifest)?;
     Ok(manifest)
 }
 

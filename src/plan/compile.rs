@@ -8,16 +8,9 @@ use super::freeze::freeze;
 use super::model::{InputDigest, Plan};
 use crate::assets;
 use crate::check::{self, Checked, Diagnostics, Overrides, SelectError, select_mode};
+use crate::fs_error::{FileError, at};
 use crate::lower::{Lowered, lower};
 use crate::syntax::SourceMap;
-
-/// Reading the sources failed.
-#[derive(Debug, thiserror::Error)]
-#[error("cannot read {}: {source}", path.display())]
-pub struct LoadError {
-    pub path: PathBuf,
-    pub source: std::io::Error,
-}
 
 /// Why a compilation produced no plan.
 #[derive(Debug)]
@@ -42,7 +35,7 @@ pub struct Compilation {
 pub const SOURCE_DIRS: &[&str] = &["loops", "modes"];
 
 /// Reads every `.loop` file under `<root>/loops` and `<root>/modes`, in path order.
-pub fn load_sources(root: &Path) -> Result<SourceMap, LoadError> {
+pub fn load_sources(root: &Path) -> Result<SourceMap, FileError> {
     let mut files = Vec::new();
     for dir in SOURCE_DIRS {
         collect_loop_files(&root.join(dir), &mut files)?;
@@ -50,10 +43,7 @@ pub fn load_sources(root: &Path) -> Result<SourceMap, LoadError> {
     files.sort();
     let mut sources = SourceMap::new();
     for path in files {
-        let text = std::fs::read_to_string(&path).map_err(|source| LoadError {
-            path: path.clone(),
-            source,
-        })?;
+        let text = std::fs::read_to_string(&path).map_err(at("read", &path))?;
         let name = path
             .strip_prefix(root)
             .unwrap_or(&path)
@@ -64,24 +54,14 @@ pub fn load_sources(root: &Path) -> Result<SourceMap, LoadError> {
     Ok(sources)
 }
 
-fn collect_loop_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
+fn collect_loop_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), FileError> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(source) => {
-            return Err(LoadError {
-                path: dir.to_path_buf(),
-                source,
-            });
-        }
+        Err(error) => return Err(at("list", dir)(error)),
     };
     for entry in entries {
-        let path = entry
-            .map_err(|source| LoadError {
-                path: dir.to_path_buf(),
-                source,
-            })?
-            .path();
+        let path = entry.map_err(at("list", dir))?.path();
         if path.is_dir() {
             collect_loop_files(&path, out)?;
         } else if path.extension().is_some_and(|e| e == "loop") {

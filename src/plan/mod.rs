@@ -8,8 +8,8 @@ mod lint;
 mod model;
 
 pub use compile::{
-    Compilation, CompileFailure, CompileOptions, InputReader, LoadError, SOURCE_DIRS, compile,
-    inputs_now, load_sources, shipped_reader, shipped_sources, workspace_reader,
+    Compilation, CompileFailure, CompileOptions, InputReader, SOURCE_DIRS, compile, inputs_now,
+    load_sources, shipped_reader, shipped_sources, workspace_reader,
 };
 pub use fingerprint::{Currentness, MISSING, currentness, digest, fingerprint};
 pub use freeze::freeze;

@@ -21,7 +21,9 @@ use nix::unistd::Pid;
 use sha2::{Digest, Sha256};
 
 use super::StageRequest;
+use super::containment::CONTAINMENT_VAR;
 use super::process::Launch;
+use crate::fs_error::{FileError, at};
 
 /// The shell that moves the leader into its cgroup, then execs it.
 const SHELL: &str = "/bin/sh";
@@ -36,6 +38,26 @@ const PREFIX: &str = "millrace-";
 
 /// How often a cgroup is checked while its killed members exit.
 const EMPTY_CHECK: Duration = Duration::from_millis(5);
+
+/// Why stage cgroups cannot be used here (stages are then contained by
+/// their process tree alone); said in the monitor's `containment` line.
+#[derive(Debug, thiserror::Error)]
+pub enum CgroupUnavailable {
+    /// The operator chose the process tree.
+    #[error("{CONTAINMENT_VAR}={0}")]
+    TurnedOff(String),
+    /// `/proc` could not be read, or no cgroup could be made.
+    #[error(transparent)]
+    File(#[from] FileError),
+    #[error("no cgroup2 mount")]
+    NoMount,
+    #[error("no `0::` cgroup line")]
+    NoOwnCgroup,
+    #[error("{}: cgroup.procs is not writable", .0.display())]
+    NotWritable(PathBuf),
+    #[error("{SHELL} is missing")]
+    NoShell,
+}
 
 /// The daemon's cgroup, in which stage cgroups are made.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,10 +81,10 @@ pub struct StageCgroup {
 impl CgroupParent {
     /// The daemon's cgroup when stage cgroups can be made in it and
     /// processes moved into them; otherwise why not.
-    pub fn probe() -> Result<CgroupParent, String> {
+    pub fn probe() -> Result<CgroupParent, CgroupUnavailable> {
         let mountinfo = read("/proc/self/mountinfo")?;
-        let (mount, root) = cgroup2_mount(&mountinfo).ok_or("no cgroup2 mount")?;
-        let own = own_cgroup(&read("/proc/self/cgroup")?).ok_or("no `0::` cgroup line")?;
+        let (mount, root) = cgroup2_mount(&mountinfo).ok_or(CgroupUnavailable::NoMount)?;
+        let own = own_cgroup(&read("/proc/self/cgroup")?).ok_or(CgroupUnavailable::NoOwnCgroup)?;
         let relative = own.strip_prefix(&root).unwrap_or(&own);
         let relative = relative.trim_start_matches('/');
         let dir = match relative {
@@ -81,13 +103,13 @@ impl CgroupParent {
 
     /// A child can be made and removed, processes moved between them, and
     /// the shell that moves the leader exists.
-    fn check_writable(&self) -> Result<(), String> {
+    fn check_writable(&self) -> Result<(), CgroupUnavailable> {
         let probe = self
             .dir
             .join(format!("{PREFIX}probe-{}", std::process::id()));
         match std::fs::create_dir(&probe) {
             Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
-                return Err(format!("{}: {e}", self.dir.display()));
+                return Err(at("create", &probe)(e).into());
             }
             _ => {}
         }
@@ -97,11 +119,8 @@ impl CgroupParent {
         let _ = std::fs::remove_dir(&probe);
         match (movable, Path::new(SHELL).is_file()) {
             (true, true) => Ok(()),
-            (false, _) => Err(format!(
-                "{}: cgroup.procs is not writable",
-                self.dir.display()
-            )),
-            (true, false) => Err(format!("{SHELL} is missing")),
+            (false, _) => Err(CgroupUnavailable::NotWritable(self.dir.clone())),
+            (true, false) => Err(CgroupUnavailable::NoShell),
         }
     }
 
@@ -309,8 +328,8 @@ fn writable(path: &Path) -> bool {
     rustix::fs::access(path, rustix::fs::Access::WRITE_OK).is_ok()
 }
 
-fn read(path: &str) -> Result<String, String> {
-    std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))
+fn read(path: &str) -> Result<String, FileError> {
+    std::fs::read_to_string(path).map_err(at("read", path))
 }
 
 #[cfg(test)]

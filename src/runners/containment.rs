@@ -8,7 +8,7 @@
 use std::sync::OnceLock;
 
 use super::StageRequest;
-use super::cgroup::{CgroupParent, StageCgroup};
+use super::cgroup::{CgroupParent, CgroupUnavailable, StageCgroup};
 
 /// The environment variable that can turn cgroups off.
 pub const CONTAINMENT_VAR: &str = "MILLRACE_CONTAINMENT";
@@ -24,7 +24,7 @@ pub fn choose_containment() -> String {
     let parent = PARENT.get_or_init(|| match probe() {
         Ok(parent) => Some(parent),
         Err(reason) => {
-            why_not = reason;
+            why_not = reason.to_string();
             None
         }
     });
@@ -35,9 +35,9 @@ pub fn choose_containment() -> String {
     }
 }
 
-fn probe() -> Result<CgroupParent, String> {
+fn probe() -> Result<CgroupParent, CgroupUnavailable> {
     match std::env::var(CONTAINMENT_VAR) {
-        Ok(choice) if choice == "process_tree" => Err(format!("{CONTAINMENT_VAR}={choice}")),
+        Ok(choice) if choice == "process_tree" => Err(CgroupUnavailable::TurnedOff(choice)),
         _ => CgroupParent::probe(),
     }
 }

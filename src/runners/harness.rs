@@ -20,6 +20,7 @@ use super::output::LineSink;
 use super::process::{Ending, Input, Launch, LaunchError, StdoutTo, run_to_exit};
 use super::{Cancel, RunnerExit, RunnerResult, StageRequest, TokenUsage};
 use super::{compose_prompt, last_message_path, remove_stage_metadata, request_path, stage_env};
+use crate::fs_error::at;
 
 /// `invocation.<request_id>.json`.
 #[derive(Debug, Serialize)]
@@ -54,21 +55,21 @@ pub fn invocation_path(request: &StageRequest) -> PathBuf {
 /// the request and the prompt if missing; returns the prompt.
 pub fn prepare(request: &StageRequest) -> Result<String, LaunchError> {
     let dir = &request.run_dir;
-    std::fs::create_dir_all(dir).map_err(|e| LaunchError::io(dir, e))?;
-    remove_stage_metadata(request).map_err(|e| LaunchError::io(dir, e))?;
+    std::fs::create_dir_all(dir).map_err(at("create", dir))?;
+    remove_stage_metadata(request).map_err(at("clear the stage metadata in", dir))?;
     remove_if_present(&last_message_path(request))?;
     write_if_missing(&request_path(request), || {
         serde_json::to_string_pretty(request).unwrap_or_default()
     })?;
     write_if_missing(&request.prompt_path, || compose_prompt(request))?;
     let path = &request.prompt_path;
-    std::fs::read_to_string(path).map_err(|e| LaunchError::io(path, e))
+    Ok(std::fs::read_to_string(path).map_err(at("read", path))?)
 }
 
 /// Removes a file left by an earlier attempt, if there is one.
 pub fn remove_if_present(path: &Path) -> Result<(), LaunchError> {
     match std::fs::remove_file(path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(LaunchError::io(path, e)),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(at("remove", path)(e).into()),
         _ => Ok(()),
     }
 }
@@ -78,9 +79,9 @@ fn write_if_missing(path: &Path, text: impl FnOnce() -> String) -> Result<(), La
         return Ok(());
     }
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| LaunchError::io(dir, e))?;
+        std::fs::create_dir_all(dir).map_err(at("create", dir))?;
     }
-    std::fs::write(path, text()).map_err(|e| LaunchError::io(path, e))
+    Ok(std::fs::write(path, text()).map_err(at("write", path))?)
 }
 
 /// Records exactly what the CLI is given.
@@ -106,7 +107,7 @@ pub fn write_invocation(
     };
     let path = invocation_path(request);
     let json = serde_json::to_string_pretty(&record).unwrap_or_default();
-    std::fs::write(&path, json).map_err(|e| LaunchError::io(&path, e))
+    Ok(std::fs::write(&path, json).map_err(at("write", &path))?)
 }
 
 /// A run directory path the CLIs accept: absolute, without `..` (Codex

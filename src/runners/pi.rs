@@ -31,6 +31,7 @@ use super::pi_rpc::{Conversation, RpcError, RpcSession};
 use super::process::{Launch, LaunchError, StageProcess, StdoutTo};
 use super::{Cancel, FailureClass, RunFuture, Runner, RunnerExit, RunnerResult, StageRequest};
 use super::{TokenUsage, cancelled, classify};
+use crate::fs_error::at;
 use crate::vocab::RunnerKind;
 
 /// `[runners.pi]`: the Pi agent in RPC mode.
@@ -145,8 +146,7 @@ impl PiRunner {
         let launch = self.launch(request);
         write_invocation(request, self.name(), &launch, "rpc")?;
         let events = events_path(request);
-        let log =
-            CappedLog::create(&events, Style::Json).map_err(|e| LaunchError::io(&events, e))?;
+        let log = CappedLog::create(&events, Style::Json).map_err(at("create", &events))?;
         let mut process = StageProcess::spawn(
             &launch,
             request,
@@ -155,10 +155,8 @@ impl PiRunner {
             &stderr_path(request),
         )?;
         let (Some(stdin), Some(stdout)) = (process.take_stdin(), process.take_stdout()) else {
-            return Err(LaunchError::io(
-                &events,
-                std::io::Error::other("pi's pipes are missing"),
-            ));
+            let missing = std::io::Error::other("pi's pipes are missing");
+            return Err(at("connect pi's pipes for", &events)(missing).into());
         };
         let full = self.config.event_log_policy == "full";
         let mut session = RpcSession::new(stdin, stdout, Some(log), full);

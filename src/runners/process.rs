@@ -27,6 +27,7 @@ use super::group::ProcessGroup;
 use super::output::{LineSink, pump};
 use super::proc_tree::{self, Leaders, Scope};
 use super::{Cancel, FailureClass, RunnerExit, StageRequest, cancelled, stage_env};
+use crate::fs_error::{FileError, at};
 
 /// What to start: the program, its arguments and extra environment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,11 +78,8 @@ pub enum LaunchError {
         command: String,
         source: std::io::Error,
     },
-    #[error("{path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    File(#[from] FileError),
 }
 
 impl LaunchError {
@@ -93,12 +91,6 @@ impl LaunchError {
         };
         let message = self.to_string();
         RunnerExit::Failed { class, message }
-    }
-
-    /// An I/O error on `path`.
-    pub fn io(path: &Path, source: std::io::Error) -> LaunchError {
-        let path = path.display().to_string();
-        LaunchError::Io { path, source }
     }
 }
 
@@ -426,7 +418,7 @@ async fn feed(stdin: Option<ChildStdin>, bytes: Vec<u8>) {
 }
 
 fn log(path: &Path, style: Style) -> Result<CappedLog, LaunchError> {
-    CappedLog::create(path, style).map_err(|e| LaunchError::io(path, e))
+    Ok(CappedLog::create(path, style).map_err(at("create", path))?)
 }
 
 /// The exit code, or 128 + the signal that killed the program.

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::ScriptError;
+use crate::fs_error::{at, json_at};
 
 /// The progress file's name under `<agents_dir>/state/`.
 pub const PROGRESS_FILE: &str = "script_runner_progress.json";
@@ -50,7 +51,7 @@ fn load(path: &Path) -> Result<Progress, ScriptError> {
     let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Progress::default()),
-        Err(source) => return Err(write_error(path, source)),
+        Err(error) => return Err(at("read", path)(error).into()),
     };
     serde_json::from_slice(&bytes).map_err(|e| ScriptError::Progress {
         path: path.display().to_string(),
@@ -60,18 +61,14 @@ fn load(path: &Path) -> Result<Progress, ScriptError> {
 
 fn save(path: &Path, progress: &Progress) -> Result<(), ScriptError> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| write_error(dir, e))?;
-    let mut bytes = serde_json::to_vec_pretty(progress).map_err(|e| write_error(path, e.into()))?;
+    std::fs::create_dir_all(dir).map_err(at("create", dir))?;
+    let mut bytes = serde_json::to_vec_pretty(progress).map_err(json_at("encode", path))?;
     bytes.push(b'\n');
-    let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(|e| write_error(dir, e))?;
-    temp.write_all(&bytes).map_err(|e| write_error(path, e))?;
-    temp.persist(path).map_err(|e| write_error(path, e.error))?;
+    let mut temp =
+        tempfile::NamedTempFile::new_in(dir).map_err(at("create a temp file in", dir))?;
+    temp.write_all(&bytes).map_err(at("write", path))?;
+    temp.persist(path).map_err(|e| at("write", path)(e.error))?;
     Ok(())
-}
-
-fn write_error(path: &Path, source: std::io::Error) -> ScriptError {
-    let path = path.display().to_string();
-    ScriptError::Write { path, source }
 }
 
 #[cfg(test)]

@@ -52,6 +52,7 @@ use super::script_file::{Script, ScriptError, Step, expand, subject_id, write_ta
 use super::{Cancel, FailureClass, RunFuture, Runner, RunnerExit, RunnerResult, StageRequest};
 use super::{TokenUsage, cancelled, is_cancelled};
 use super::{marker_line, metadata_path, remove_stage_metadata};
+use crate::fs_error::{at, json_at};
 use crate::vocab::RunnerKind;
 
 /// The in-process runner driven by a script file.
@@ -92,8 +93,8 @@ impl ScriptRunner {
 
     async fn run_stage(&self, request: &StageRequest, mut cancel: Cancel) -> RunnerResult {
         let started = Instant::now();
-        let cleared =
-            remove_stage_metadata(request).map_err(|e| io_error(&metadata_path(request), e));
+        let cleared = remove_stage_metadata(request)
+            .map_err(|e| at("remove", metadata_path(request))(e).into());
         let exit_or_answer = match cleared.and_then(|()| self.load()) {
             Err(error) => Err(failed(error)),
             Ok(script) => {
@@ -199,7 +200,7 @@ fn apply(request: &StageRequest, step: Option<&Step>) -> Result<Vec<PathBuf>, Sc
     }
     if let Some(metadata) = &step.metadata {
         let path = metadata_path(request);
-        let json = serde_json::to_string_pretty(metadata).map_err(|e| io_error(&path, e.into()))?;
+        let json = serde_json::to_string_pretty(metadata).map_err(json_at("encode", &path))?;
         write_file(&path, &json)?;
         written.push(path);
     }
@@ -222,14 +223,9 @@ fn answer_text(request: &StageRequest, step: Option<&Step>, outcome: &str) -> St
 /// Writes a file, creating its directory.
 fn write_file(path: &std::path::Path, text: &str) -> Result<(), ScriptError> {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
+        std::fs::create_dir_all(dir).map_err(at("create", dir))?;
     }
-    std::fs::write(path, text).map_err(|e| io_error(path, e))
-}
-
-fn io_error(path: &std::path::Path, source: std::io::Error) -> ScriptError {
-    let path = path.display().to_string();
-    ScriptError::Write { path, source }
+    Ok(std::fs::write(path, text).map_err(at("write", path))?)
 }
 
 fn failed(error: ScriptError) -> RunnerExit {

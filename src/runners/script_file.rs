@@ -9,24 +9,21 @@ use serde::Deserialize;
 
 use super::StageRequest;
 use super::tokens::TokenCounts;
+use crate::fs_error::{FileError, at};
 
 /// A script file or one of its side effects failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ScriptError {
-    /// The script file exists but could not be read.
-    #[error("{path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    /// The script file exists but could not be read, or a file the step
+    /// writes (or the runner's own state) could not be written.
+    #[error(transparent)]
+    File(#[from] FileError),
     /// The script file is not valid TOML or not a valid script.
-    #[error("{path}: {message}")]
-    Parse { path: String, message: String },
-    /// A file the step writes (or the runner's own state) could not be written.
-    #[error("{path}: {source}")]
-    Write {
-        path: String,
-        source: std::io::Error,
+    #[error("{}: {}", path.display(), source.to_string().trim_end())]
+    Parse {
+        path: PathBuf,
+        #[source]
+        source: toml::de::Error,
     },
     /// The progress counters file is not valid.
     #[error("{path}: {message}")]
@@ -79,20 +76,17 @@ impl Script {
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Script::default()),
-            Err(source) => {
-                let path = path.display().to_string();
-                return Err(ScriptError::Read { path, source });
-            }
+            Err(error) => return Err(at("read", path)(error).into()),
         };
-        Script::parse(&text).map_err(|message| ScriptError::Parse {
-            path: path.display().to_string(),
-            message,
+        Script::parse(&text).map_err(|source| ScriptError::Parse {
+            path: path.to_path_buf(),
+            source,
         })
     }
 
     /// Parses script text; the error names the line.
-    pub fn parse(text: &str) -> Result<Script, String> {
-        toml::from_str(text).map_err(|e| e.to_string().trim_end().to_string())
+    pub fn parse(text: &str) -> Result<Script, toml::de::Error> {
+        toml::from_str(text)
     }
 
     /// The step for this node and subject: a step naming the subject wins
@@ -199,9 +193,9 @@ mod tests {
     #[test]
     fn parse_error_names_the_line() {
         let error = Script::parse("[[step]]\nnode = \"a\"\nbogus = 1\n").expect_err("invalid");
-        assert!(error.contains("line 3"), "{error}");
+        assert!(error.to_string().contains("line 3"), "{error}");
         let error = Script::parse("[[step]]\noutcomes = []\n").expect_err("invalid");
-        assert!(error.contains("node"), "{error}");
+        assert!(error.to_string().contains("node"), "{error}");
     }
 
     #[test]

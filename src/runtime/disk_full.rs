@@ -122,11 +122,7 @@ mod tests {
     #[test]
     fn a_full_disk_is_found_under_the_causes() {
         let full = std::io::Error::from_raw_os_error(28); // ENOSPC
-        let error = RuntimeError::Queue(crate::workspace::queue::QueueError::Io {
-            action: "write",
-            path: PathBuf::from("x"),
-            source: full,
-        });
+        let error = RuntimeError::Queue(crate::fs_error::at("write", "x")(full).into());
         assert!(error.is_disk_full());
         let other = super::super::engine::io_error("write")(std::io::Error::from(
             ErrorKind::PermissionDenied,

@@ -8,6 +8,7 @@
 use std::collections::BTreeSet;
 use std::io::ErrorKind;
 
+use crate::fs_error::at;
 use crate::workspace::family::{Family, LifecycleState, Plane};
 use crate::workspace::interventions::{ACTOR, InterventionError, check_reason};
 use crate::workspace::journal::{Journal, RuntimeEvent};
@@ -184,9 +185,7 @@ fn clear_lock(queue: &QueueStore) -> Result<&'static str, InterventionError> {
         LockState::Invalid(_) => "cleared_invalid",
     };
     match std::fs::remove_file(&path) {
-        Err(error) if error.kind() != ErrorKind::NotFound => {
-            Err(InterventionError::io("remove", &path)(error))
-        }
+        Err(error) if error.kind() != ErrorKind::NotFound => Err(at("remove", &path)(error).into()),
         _ => Ok(outcome),
     }
 }
@@ -230,7 +229,7 @@ fn active_items(queue: &QueueStore) -> Result<Vec<(Family, String)>, Interventio
         let entries = match std::fs::read_dir(&dir) {
             Ok(entries) => entries,
             Err(error) if error.kind() == ErrorKind::NotFound => continue,
-            Err(error) => return Err(InterventionError::io("list", &dir)(error)),
+            Err(error) => return Err(at("list", &dir)(error).into()),
         };
         let suffix = format!(".{}", family.extension());
         let mut ids: Vec<String> = entries

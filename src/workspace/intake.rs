@@ -11,21 +11,14 @@ use super::family::Family;
 use super::paths::WorkspacePaths;
 use super::queue::{Located, QueueError, QueueStore};
 use super::timestamp::Timestamp;
+use crate::fs_error::{FileError, at};
 
 /// Idea intake failed.
 #[derive(Debug, Error)]
 pub enum IntakeError {
     /// A file could not be read or written.
-    #[error("cannot {action} `{}`: {source}", path.display())]
-    Io {
-        /// What was being done.
-        action: &'static str,
-        /// The file.
-        path: PathBuf,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    File(#[from] FileError),
     /// `add-idea` of a name already in the inbox.
     #[error("idea `{}` already exists", path.display())]
     Exists {
@@ -41,15 +34,6 @@ pub enum IntakeError {
     /// Enqueueing the spec failed.
     #[error(transparent)]
     Queue(#[from] QueueError),
-}
-
-fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> IntakeError {
-    let path = path.to_path_buf();
-    move |source| IntakeError::Io {
-        action,
-        path,
-        source,
-    }
 }
 
 /// What normalizing one idea did.
@@ -77,17 +61,16 @@ pub fn add_idea(paths: &WorkspacePaths, source: &Path) -> Result<PathBuf, Intake
         .ok_or_else(|| IntakeError::BadName {
             path: source.to_path_buf(),
         })?;
-    let text = std::fs::read(source).map_err(io("read", source))?;
+    let text = std::fs::read(source).map_err(at("read", source))?;
     let inbox = paths.ideas_inbox();
-    std::fs::create_dir_all(&inbox).map_err(io("create", &inbox))?;
+    std::fs::create_dir_all(&inbox).map_err(at("create", &inbox))?;
     let target = inbox.join(format!("{stem}.md"));
     match write_atomic_new(&target, &text) {
         Err(error) if error.kind() == ErrorKind::AlreadyExists => {
             Err(IntakeError::Exists { path: target })
         }
-        result => result
-            .map(|()| target.clone())
-            .map_err(io("write", &target)),
+        Err(error) => Err(at("write", &target)(error).into()),
+        Ok(()) => Ok(target),
     }
 }
 
@@ -123,12 +106,12 @@ pub fn normalize_idea(
     if let Some(located) = store.find(Family::Spec, &spec_id) {
         return Ok(IdeaOutcome::AlreadyRepresented { located });
     }
-    let text = std::fs::read_to_string(idea_file).map_err(io("read", idea_file))?;
+    let text = std::fs::read_to_string(idea_file).map_err(at("read", idea_file))?;
     let paths = store.paths().clone();
     let copy = paths.intake_ideas_dir().join(format!("{spec_id}.md"));
     std::fs::create_dir_all(paths.intake_ideas_dir())
-        .map_err(io("create", &paths.intake_ideas_dir()))?;
-    write_atomic(&copy, text.as_bytes()).map_err(io("write", &copy))?;
+        .map_err(at("create", &paths.intake_ideas_dir()))?;
+    write_atomic(&copy, text.as_bytes()).map_err(at("write", &copy))?;
     let spec = idea_spec(&paths, &spec_id, idea_file, &text);
     let path = store.enqueue(&WorkDocument::Spec(spec))?;
     Ok(IdeaOutcome::Normalized { spec_id, path })

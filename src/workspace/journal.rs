@@ -15,6 +15,7 @@ use super::family::{Family, LifecycleState, Plane};
 use super::paths::WorkspacePaths;
 use super::state::WorkItemRef;
 use super::timestamp::Timestamp;
+use crate::fs_error::{FileError, at, json_at};
 
 /// The journal schema version.
 pub const JOURNAL_SCHEMA_VERSION: &str = "1.0";
@@ -28,16 +29,8 @@ const TAIL_CHUNK: u64 = 8 * 1024;
 #[derive(Debug, Error)]
 pub enum JournalError {
     /// A file operation failed.
-    #[error("cannot {action} `{}`: {source}", path.display())]
-    Io {
-        /// What was being done.
-        action: &'static str,
-        /// The file.
-        path: PathBuf,
-        /// The I/O error.
-        #[source]
-        source: io::Error,
-    },
+    #[error(transparent)]
+    File(#[from] FileError),
     /// A line that is not a journal record.
     #[error("`{}`: not a runtime event: {message}", path.display())]
     Invalid {
@@ -350,11 +343,10 @@ impl Journal {
             occurred_at,
             event,
         };
-        let line = serde_json::to_string(&record)
-            .map_err(|error| self.io("encode")(io::Error::other(error)))?;
+        let line = serde_json::to_string(&record).map_err(json_at("encode", &self.path))?;
         let current = self.rotate_if_needed(line.len() as u64 + 1)?;
-        self.append_line(current, &line)
-            .map_err(self.io("append to"))
+        let appended = self.append_line(current, &line);
+        Ok(appended.map_err(at("append to", &self.path))?)
     }
 
     /// One `write` of the line through the kept handle, when `current` (the
@@ -408,7 +400,7 @@ impl Journal {
         for n in (1..=self.max_files).rev() {
             let from = self.rotated_path(n - 1);
             if from.exists() {
-                std::fs::rename(&from, self.rotated_path(n)).map_err(self.io("rotate"))?;
+                std::fs::rename(&from, self.rotated_path(n)).map_err(at("rotate", &self.path))?;
             }
         }
         Ok(None)
@@ -424,11 +416,7 @@ impl Journal {
                 break;
             }
             let path = self.rotated_path(file);
-            let raw = last_lines(&path, n - lines.len()).map_err(|source| JournalError::Io {
-                action: "read",
-                path: path.clone(),
-                source,
-            })?;
+            let raw = last_lines(&path, n - lines.len()).map_err(at("read", &path))?;
             let mut older: Vec<JournalLine> = raw
                 .iter()
                 .filter_map(|line| serde_json::from_str(line).ok())
@@ -437,14 +425,6 @@ impl Journal {
             lines = older;
         }
         Ok(lines)
-    }
-
-    fn io(&self, action: &'static str) -> impl FnOnce(io::Error) -> JournalError + '_ {
-        move |source| JournalError::Io {
-            action,
-            path: self.path.clone(),
-            source,
-        }
     }
 }
 

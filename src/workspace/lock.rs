@@ -24,6 +24,7 @@ use thiserror::Error;
 use super::atomic::write_atomic_new;
 use super::paths::WorkspacePaths;
 use super::timestamp::Timestamp;
+use crate::fs_error::{FileError, at, json_at};
 
 /// The content of the lock file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -115,25 +116,8 @@ pub enum LockError {
         reason: String,
     },
     /// A file operation failed.
-    #[error("cannot {action} `{}`: {source}", path.display())]
-    Io {
-        /// What was being done.
-        action: &'static str,
-        /// The file.
-        path: PathBuf,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
-    },
-}
-
-fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> LockError {
-    let path = path.to_path_buf();
-    move |source| LockError::Io {
-        action,
-        path,
-        source,
-    }
+    #[error(transparent)]
+    File(#[from] FileError),
 }
 
 /// A stale lock that [`acquire`] removed before taking ownership.
@@ -178,7 +162,7 @@ impl RuntimeLock {
         self.guard = None;
         match removed {
             Err(error) if error.kind() != ErrorKind::NotFound => {
-                Err(io("remove", &self.path)(error))
+                Err(at("remove", &self.path)(error).into())
             }
             _ => Ok(()),
         }
@@ -304,8 +288,7 @@ pub fn acquire(
         owner_started_ticks: process_start_ticks(std::process::id()),
         acquired_at: Timestamp::now(),
     };
-    let text = serde_json::to_string_pretty(&record)
-        .map_err(|error| io("encode", &path)(std::io::Error::other(error)))?;
+    let text = serde_json::to_string_pretty(&record).map_err(json_at("encode", &path))?;
     let mut recovered = None;
     loop {
         match write_atomic_new(&path, format!("{text}\n").as_bytes()) {
@@ -322,7 +305,7 @@ pub fn acquire(
             Err(error) if error.kind() == ErrorKind::AlreadyExists && recovered.is_none() => {
                 recovered = Some(recover_existing(&path)?);
             }
-            Err(error) => return Err(io("create", &path)(error)),
+            Err(error) => return Err(at("create", &path)(error).into()),
         }
     }
 }
@@ -345,7 +328,9 @@ fn recover_existing(path: &Path) -> Result<RecoveredLock, LockError> {
         },
     };
     match std::fs::remove_file(path) {
-        Err(error) if error.kind() != ErrorKind::NotFound => Err(io("remove stale", path)(error)),
+        Err(error) if error.kind() != ErrorKind::NotFound => {
+            Err(at("remove stale", path)(error).into())
+        }
         _ => Ok(recovered),
     }
 }
@@ -363,8 +348,8 @@ fn take_guard(paths: &WorkspacePaths) -> Result<File, LockError> {
         .truncate(false)
         .write(true)
         .open(&guard_path)
-        .map_err(io("open", &guard_path))?;
-    if FileExt::try_lock_exclusive(&guard).map_err(io("lock", &guard_path))? {
+        .map_err(at("open", &guard_path))?;
+    if FileExt::try_lock_exclusive(&guard).map_err(at("lock", &guard_path))? {
         return Ok(guard);
     }
     match inspect(paths) {

@@ -5,18 +5,14 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
+use crate::fs_error::FileError;
+
 /// Reading or validating a work document failed.
 #[derive(Debug, Error)]
 pub enum DocumentError {
     /// The file could not be read.
-    #[error("cannot read `{}`: {source}", path.display())]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    File(#[from] FileError),
     /// The document is malformed; every problem found is listed.
     #[error("{}", Problems { path, problems })]
     Invalid {
@@ -31,7 +27,7 @@ impl DocumentError {
     /// The problems of an invalid document (empty for I/O errors).
     pub fn problems(&self) -> &[Problem] {
         match self {
-            DocumentError::Io { .. } => &[],
+            DocumentError::File(_) => &[],
             DocumentError::Invalid { problems, .. } => problems,
         }
     }

@@ -25,6 +25,7 @@ pub use types::{
     Severity, SourceType, Spec, TargetStage, Task,
 };
 
+use crate::fs_error::at;
 use crate::workspace::family::Family;
 use crate::workspace::timestamp::Timestamp;
 
@@ -229,10 +230,7 @@ pub fn parse(family: Family, path: &Path, text: &str) -> Result<WorkDocument, Do
 
 /// Reads and parses a file to import (`add-task` and friends): any file name.
 pub fn read_import(family: Family, path: &Path) -> Result<WorkDocument, DocumentError> {
-    let text = read_regular_file(path).map_err(|source| DocumentError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = read_regular_file(path).map_err(at("read", path))?;
     parse(family, path, &text)
 }
 

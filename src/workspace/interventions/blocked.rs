@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::InterventionError;
+use crate::fs_error::{at, json_at};
 use crate::workspace::atomic::write_atomic;
 use crate::workspace::family::Family;
 use crate::workspace::paths::WorkspacePaths;
@@ -59,11 +60,11 @@ pub fn read_blocked_diagnostics(
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
         Err(error) if error.kind() == ErrorKind::NotFound => return Ok(None),
-        Err(error) => return Err(InterventionError::io("read", &path)(error)),
+        Err(error) => return Err(at("read", &path)(error).into()),
     };
     serde_json::from_str(&text)
         .map(Some)
-        .map_err(|error| InterventionError::io("parse", &path)(std::io::Error::other(error)))
+        .map_err(|error| json_at("parse", &path)(error).into())
 }
 
 impl BlockedDiagnostics {
@@ -75,19 +76,16 @@ impl BlockedDiagnostics {
         id: &str,
     ) -> Result<PathBuf, InterventionError> {
         let path = blocked_diagnostics_path(paths, family, id);
-        let text = serde_json::to_string_pretty(self).map_err(|error| {
-            InterventionError::io("encode", &path)(std::io::Error::other(error))
-        })?;
+        let text = serde_json::to_string_pretty(self).map_err(json_at("encode", &path))?;
         ensure_parent(&path)?;
-        write_atomic(&path, format!("{text}\n").as_bytes())
-            .map_err(InterventionError::io("write", &path))?;
+        write_atomic(&path, format!("{text}\n").as_bytes()).map_err(at("write", &path))?;
         Ok(path)
     }
 }
 
 fn ensure_parent(path: &Path) -> Result<(), InterventionError> {
     match path.parent() {
-        Some(dir) => std::fs::create_dir_all(dir).map_err(InterventionError::io("create", dir)),
+        Some(dir) => Ok(std::fs::create_dir_all(dir).map_err(at("create", dir))?),
         None => Ok(()),
     }
 }

@@ -1,9 +1,10 @@
 //! Why an intervention or a control was not applied.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use thiserror::Error;
 
+use crate::fs_error::FileError;
 use crate::workspace::documents::DocumentError;
 use crate::workspace::family::{Family, Plane};
 use crate::workspace::queue::QueueError;
@@ -120,16 +121,8 @@ pub enum InterventionError {
     #[error(transparent)]
     Document(#[from] DocumentError),
     /// A file operation failed.
-    #[error("cannot {action} `{}`: {source}", path.display())]
-    Io {
-        /// What was being done.
-        action: &'static str,
-        /// The file.
-        path: PathBuf,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    File(#[from] FileError),
 }
 
 impl InterventionError {
@@ -142,17 +135,5 @@ impl InterventionError {
                 | InterventionError::ResumeBlocked
                 | InterventionError::Busy { .. }
         )
-    }
-
-    pub(crate) fn io(
-        action: &'static str,
-        path: &Path,
-    ) -> impl FnOnce(std::io::Error) -> InterventionError {
-        let path = path.to_path_buf();
-        move |source| InterventionError::Io {
-            action,
-            path,
-            source,
-        }
     }
 }

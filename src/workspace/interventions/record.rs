@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use time::macros::format_description;
 
 use super::InterventionError;
+use crate::fs_error::{at, json_at};
 use crate::workspace::atomic::{append_line, rename_no_replace};
 use crate::workspace::family::{Family, LifecycleState};
 use crate::workspace::journal::{Journal, RuntimeEvent};
@@ -87,9 +88,8 @@ pub fn audit_log(queue: &QueueStore, family: Family) -> PathBuf {
 /// Appends the record to its family's audit log.
 pub fn audit(queue: &QueueStore, record: &InterventionRecord) -> Result<(), InterventionError> {
     let path = audit_log(queue, record.work_item_family_id);
-    let line = serde_json::to_string(record)
-        .map_err(|error| InterventionError::io("encode an audit line for", &path)(error.into()))?;
-    append_line(&path, &line).map_err(InterventionError::io("append to", &path))
+    let line = serde_json::to_string(record).map_err(json_at("encode an audit line for", &path))?;
+    Ok(append_line(&path, &line).map_err(at("append to", &path))?)
 }
 
 /// Journals `event`; a journal that cannot be written is reported in the
@@ -133,13 +133,13 @@ pub fn archive_item(
 /// Renames `source` to `target` (never replacing), creating `target`'s directory.
 pub fn move_file(source: &Path, target: &Path) -> Result<(), InterventionError> {
     if let Some(dir) = target.parent() {
-        std::fs::create_dir_all(dir).map_err(InterventionError::io("create", dir))?;
+        std::fs::create_dir_all(dir).map_err(at("create", dir))?;
     }
     match rename_no_replace(source, target) {
         Ok(()) => Ok(()),
         Err(error) if error.kind() == ErrorKind::NotFound => Err(InterventionError::Vanished {
             path: source.to_path_buf(),
         }),
-        Err(error) => Err(InterventionError::io("archive", source)(error)),
+        Err(error) => Err(at("archive", source)(error).into()),
     }
 }

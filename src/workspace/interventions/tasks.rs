@@ -7,6 +7,7 @@ use serde_json::json;
 
 use super::record::{self, ACTOR, InterventionRecord};
 use super::{Cascade, InterventionError, RetryPolicy, check_id, check_reason};
+use crate::fs_error::at;
 use crate::workspace::atomic::write_atomic;
 use crate::workspace::documents::{self, WorkDocument};
 use crate::workspace::family::{Family, LifecycleState};
@@ -250,7 +251,7 @@ fn rewrite_dependency(
     doc.depends_on = replaced(&doc.depends_on, from, to);
     let depends_on = doc.depends_on.clone();
     let text = WorkDocument::Task(doc).render();
-    write_atomic(&path, text.as_bytes()).map_err(InterventionError::io("write", &path))?;
+    write_atomic(&path, text.as_bytes()).map_err(at("write", &path))?;
     queue.apply_event(&FileEvent::Created(path));
     let details = json!({
         "old_dependency_id": from,
@@ -494,11 +495,11 @@ fn queued_dependents(queue: &QueueStore, old: &str) -> Result<Vec<String>, Inter
     let entries = match std::fs::read_dir(&dir) {
         Ok(entries) => entries,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(error) => return Err(InterventionError::io("list", &dir)(error)),
+        Err(error) => return Err(at("list", &dir)(error).into()),
     };
     let mut dependents = Vec::new();
     for entry in entries {
-        let path = entry.map_err(InterventionError::io("list", &dir))?.path();
+        let path = entry.map_err(at("list", &dir))?.path();
         if path.extension().is_none_or(|ext| ext != "md") {
             continue;
         }

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::error::QueueError;
+use crate::fs_error::{at, json_at};
 use crate::workspace::atomic::append_line;
 use crate::workspace::family::{Family, LifecycleState};
 use crate::workspace::journal::RuntimeEvent;
@@ -96,12 +97,8 @@ impl QuarantineRecord {
 
 /// Appends one JSON line.
 pub(crate) fn append_record<T: Serialize>(path: &Path, record: &T) -> Result<(), QueueError> {
-    let line = serde_json::to_string(record).map_err(|error| QueueError::Io {
-        action: "encode a record for",
-        path: path.to_path_buf(),
-        source: std::io::Error::other(error),
-    })?;
-    append_line(path, &line).map_err(QueueError::io("append to", path))
+    let line = serde_json::to_string(record).map_err(json_at("encode a record for", path))?;
+    Ok(append_line(path, &line).map_err(at("append to", path))?)
 }
 
 /// The requeue log of an item: `<queue_dir>/<id>.requeue.jsonl`.
@@ -114,7 +111,7 @@ pub fn read_requeue_log(path: &Path) -> Result<Vec<MoveRecord>, QueueError> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(error) => return Err(QueueError::io("read", path)(error)),
+        Err(error) => return Err(at("read", path)(error).into()),
     };
     Ok(text
         .lines()

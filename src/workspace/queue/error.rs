@@ -1,9 +1,8 @@
 //! Queue store errors.
 
-use std::path::PathBuf;
-
 use thiserror::Error;
 
+use crate::fs_error::FileError;
 use crate::workspace::documents::DocumentError;
 use crate::workspace::family::{Family, LifecycleState};
 
@@ -11,16 +10,8 @@ use crate::workspace::family::{Family, LifecycleState};
 #[derive(Debug, Error)]
 pub enum QueueError {
     /// A file operation failed.
-    #[error("cannot {action} `{}`: {source}", path.display())]
-    Io {
-        /// What was being done (`read`, `write`, `move`).
-        action: &'static str,
-        /// The file or directory.
-        path: PathBuf,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    File(#[from] FileError),
     /// Enqueue of an id that exists in some lifecycle state of the family.
     #[error("{family} `{id}` already exists ({state})")]
     Duplicate {
@@ -62,18 +53,4 @@ pub enum QueueError {
     /// A document that does not parse.
     #[error(transparent)]
     Document(#[from] DocumentError),
-}
-
-impl QueueError {
-    pub(crate) fn io(
-        action: &'static str,
-        path: impl Into<PathBuf>,
-    ) -> impl FnOnce(std::io::Error) -> QueueError {
-        let path = path.into();
-        move |source| QueueError::Io {
-            action,
-            path,
-            source,
-        }
-    }
 }

@@ -23,6 +23,7 @@ pub use index::{ClaimFilter, ClaimKey};
 use self::index::KEEP_ORDER;
 
 use self::index::{QueueIndex, QueuedItem};
+use crate::fs_error::at;
 use crate::workspace::atomic::{rename_no_replace, write_atomic_new};
 use crate::workspace::documents::{self, DocumentError, WorkDocument};
 use crate::workspace::family::{Family, LifecycleState, Plane};
@@ -216,7 +217,7 @@ impl QueueStore {
             Err(error) if error.kind() == ErrorKind::AlreadyExists => {
                 return Err(duplicate(family, id, LifecycleState::Queued));
             }
-            result => result.map_err(QueueError::io("write", &path))?,
+            result => result.map_err(at("write", &path))?,
         }
         self.index.insert(
             family,
@@ -281,7 +282,7 @@ impl QueueStore {
                 return Ok(Attempt::Retry);
             }
             Err(error) if error.kind() == ErrorKind::AlreadyExists => return Ok(Attempt::Skip),
-            Err(error) => return Err(QueueError::io("claim", &queued)(error)),
+            Err(error) => return Err(at("claim", &queued)(error).into()),
         }
         self.index.remove(family, LifecycleState::Queued, id);
         self.index
@@ -299,7 +300,7 @@ impl QueueStore {
     ) -> Result<Attempt, QueueError> {
         let document = match documents::read_document(family, &active) {
             Ok(document) => document,
-            Err(DocumentError::Io { source, .. }) if source.kind() == ErrorKind::NotFound => {
+            Err(DocumentError::File(error)) if error.kind() == ErrorKind::NotFound => {
                 self.index.remove(family, LifecycleState::Active, id);
                 return Ok(Attempt::Retry);
             }
@@ -318,7 +319,7 @@ impl QueueStore {
             })));
         }
         let queued = self.paths.item_path(family, LifecycleState::Queued, id);
-        rename_no_replace(&active, &queued).map_err(QueueError::io("return", &active))?;
+        rename_no_replace(&active, &queued).map_err(at("return", &active))?;
         self.index.remove(family, LifecycleState::Active, id);
         self.index.insert(family, LifecycleState::Queued, item);
         Ok(Attempt::Retry)
@@ -350,7 +351,7 @@ impl QueueStore {
         let origin = self.paths.lifecycle_dir(family, copy);
         let reason = duplicate_reason(family, id, held);
         match self.quarantine(family, &path, &origin, &reason) {
-            Err(QueueError::Io { source, .. }) if source.kind() == ErrorKind::NotFound => {
+            Err(QueueError::File(error)) if error.kind() == ErrorKind::NotFound => {
                 self.index.remove(family, copy, id);
                 Ok(true)
             }
@@ -365,7 +366,7 @@ impl QueueStore {
             .lifecycle_dir(misfit.family, LifecycleState::Queued);
         match self.quarantine(misfit.family, &misfit.path, &origin, &misfit.reason) {
             // Taken away before it could be moved aside: nothing to do.
-            Err(QueueError::Io { source, .. }) if source.kind() == ErrorKind::NotFound => Ok(()),
+            Err(QueueError::File(error)) if error.kind() == ErrorKind::NotFound => Ok(()),
             result => result.map(drop),
         }
     }
@@ -385,7 +386,7 @@ impl QueueStore {
             .map(|name| name.to_string_lossy().into_owned())
             .unwrap_or_default();
         let target = free_quarantine_name(origin, &name);
-        rename_no_replace(path, &target).map_err(QueueError::io("quarantine", path))?;
+        rename_no_replace(path, &target).map_err(at("quarantine", path))?;
         if let Some((family, state, id)) = self.classify(path) {
             self.index.remove(family, state, &id);
         }
@@ -438,12 +439,11 @@ impl QueueStore {
                     state: to,
                 });
             }
-            Err(error) => return Err(QueueError::io("move", &source)(error)),
+            Err(error) => return Err(at("move", &source)(error).into()),
         }
         if let Err(error) = self.audit_move(family, id, from, to, reason) {
             // A move nobody can account for is not made: the item goes back.
-            rename_no_replace(&target, &source)
-                .map_err(QueueError::io("undo the move of", &target))?;
+            rename_no_replace(&target, &source).map_err(at("undo the move of", &target))?;
             return Err(error);
         }
         self.index.remove(family, from, id);

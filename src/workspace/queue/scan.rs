@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use super::error::QueueError;
 use super::index::{QueueIndex, QueuedItem};
+use crate::fs_error::at;
 use crate::workspace::documents;
 use crate::workspace::family::{Family, LifecycleState};
 use crate::workspace::paths::WorkspacePaths;
@@ -80,11 +81,11 @@ pub(crate) fn list(dir: &Path, family: Family) -> Result<Listing, QueueError> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(error) if error.kind() == ErrorKind::NotFound => return Ok(Listing::default()),
-        Err(error) => return Err(QueueError::io("list", dir)(error)),
+        Err(error) => return Err(at("list", dir)(error).into()),
     };
     let mut listing = Listing::default();
     for entry in entries {
-        let entry = entry.map_err(QueueError::io("list", dir))?;
+        let entry = entry.map_err(at("list", dir))?;
         match classify_entry(&entry, family) {
             Entry::Document(id) => listing.ids.push(id),
             Entry::Misfit(reason) => listing.misfits.push(Misfit {
@@ -167,11 +168,11 @@ pub(crate) fn count_documents(dir: &Path, ext: &str) -> Result<usize, QueueError
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(error) if error.kind() == ErrorKind::NotFound => return Ok(0),
-        Err(error) => return Err(QueueError::io("list", dir)(error)),
+        Err(error) => return Err(at("list", dir)(error).into()),
     };
     let mut count = 0;
     for entry in entries {
-        let entry = entry.map_err(QueueError::io("list", dir))?;
+        let entry = entry.map_err(at("list", dir))?;
         count += usize::from(document_stem(&entry.file_name().to_string_lossy(), ext).is_some());
     }
     Ok(count)

@@ -12,10 +12,11 @@ mod removal;
 mod report;
 mod work;
 
-use std::path::PathBuf;
 use std::time::SystemTime;
 
 use thiserror::Error;
+
+use crate::fs_error::{FileError, at};
 
 pub use folders::REMOVING_PREFIX;
 pub use janitor::RunsJanitor;
@@ -31,14 +32,8 @@ use plan::PrunePlan;
 #[derive(Debug, Error)]
 pub enum RunsError {
     /// `runs/` could not be listed.
-    #[error("cannot list `{}`: {source}", path.display())]
-    List {
-        /// The runs folder.
-        path: PathBuf,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    File(#[from] FileError),
 }
 
 /// Whether a prune removes folders or only says what it would remove.
@@ -62,13 +57,8 @@ pub fn prune_runs(
     mode: PruneMode,
 ) -> Result<PruneReport, RunsError> {
     let runs_dir = paths.runs_dir();
-    let plan =
-        PrunePlan::compute(paths, *policy, snapshot, SystemTime::now()).map_err(|source| {
-            RunsError::List {
-                path: runs_dir.clone(),
-                source,
-            }
-        })?;
+    let plan = PrunePlan::compute(paths, *policy, snapshot, SystemTime::now())
+        .map_err(at("list", &runs_dir))?;
     Ok(removal::carry_out(
         &plan,
         &runs_dir,

@@ -18,6 +18,7 @@ pub use status::StatusMarker;
 use super::atomic::write_atomic;
 use super::family::Plane;
 use super::paths::WorkspacePaths;
+use crate::fs_error::{FileError, at, json_at};
 
 /// The schema version this build writes and the newest it reads.
 pub const SCHEMA_VERSION: &str = "1.0";
@@ -26,16 +27,8 @@ pub const SCHEMA_VERSION: &str = "1.0";
 #[derive(Debug, Error)]
 pub enum StateError {
     /// A file operation failed.
-    #[error("cannot {action} `{}`: {source}", path.display())]
-    Io {
-        /// What was being done.
-        action: &'static str,
-        /// The file.
-        path: PathBuf,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    File(#[from] FileError),
     /// The file is not the JSON it should be.
     #[error("`{}`:{line}: invalid state file: {message}", path.display())]
     Invalid {
@@ -74,13 +67,7 @@ pub fn read_state<T: DeserializeOwned>(path: &Path) -> Result<Option<T>, StateEr
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => {
-            return Err(StateError::Io {
-                action: "read",
-                path: path.to_path_buf(),
-                source,
-            });
-        }
+        Err(error) => return Err(at("read", path)(error).into()),
     };
     let value: Value = serde_json::from_str(&text).map_err(|error| invalid(path, &error))?;
     check_version(path, &value)?;
@@ -91,14 +78,8 @@ pub fn read_state<T: DeserializeOwned>(path: &Path) -> Result<Option<T>, StateEr
 
 /// Writes a state file atomically as pretty JSON.
 pub fn write_state<T: Serialize>(path: &Path, value: &T) -> Result<(), StateError> {
-    let io = |source| StateError::Io {
-        action: "write",
-        path: path.to_path_buf(),
-        source,
-    };
-    let text =
-        serde_json::to_string_pretty(value).map_err(|error| io(std::io::Error::other(error)))?;
-    write_atomic(path, format!("{text}\n").as_bytes()).map_err(io)
+    let text = serde_json::to_string_pretty(value).map_err(json_at("write", path))?;
+    Ok(write_atomic(path, format!("{text}\n").as_bytes()).map_err(at("write", path))?)
 }
 
 /// Refuses a missing, malformed or future `schema_version`.

@@ -4,6 +4,7 @@ use std::fmt;
 use std::path::Path;
 
 use super::StateError;
+use crate::fs_error::at;
 use crate::workspace::atomic::write_atomic_unsynced;
 
 /// A status marker: SCREAMING_SNAKE (`IDLE`, `BUILDER_RUNNING`, `CHECKER_PASS`).
@@ -46,13 +47,7 @@ pub(super) fn read(path: &Path) -> Result<Option<StatusMarker>, StateError> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => {
-            return Err(StateError::Io {
-                action: "read",
-                path: path.to_path_buf(),
-                source,
-            });
-        }
+        Err(error) => return Err(at("read", path)(error).into()),
     };
     let mut lines = text.lines().map(str::trim).filter(|line| !line.is_empty());
     let marker = match (lines.next(), lines.next()) {
@@ -72,10 +67,6 @@ pub(super) fn read(path: &Path) -> Result<Option<StatusMarker>, StateError> {
 /// Writes `### MARKER\n` atomically, without fsync: the marker mirrors the
 /// durable snapshot, and the daemon resets one it cannot read at start.
 pub(super) fn write(path: &Path, marker: &StatusMarker) -> Result<(), StateError> {
-    let io = |source| StateError::Io {
-        action: "write",
-        path: path.to_path_buf(),
-        source,
-    };
-    write_atomic_unsynced(path, format!("### {marker}\n").as_bytes()).map_err(io)
+    let text = format!("### {marker}\n");
+    Ok(write_atomic_unsynced(path, text.as_bytes()).map_err(at("write", path))?)
 }
