@@ -103,19 +103,7 @@ fn a_fifo_named_like_a_task_is_quarantined_and_the_daemon_runs() {
     enqueue(&ws, "task-y", &[]);
     // Reading a FIFO blocks until a writer comes: bound the run, so that a
     // regression fails instead of hanging.
-    let bounded = std::process::Command::new("timeout")
-        .args([
-            "60",
-            env!("CARGO_BIN_EXE_millrace"),
-            "run",
-            "daemon",
-            "--mode",
-            "test",
-        ])
-        .args(["--until-idle", "--workspace"])
-        .arg(ws.root())
-        .output()
-        .expect("timeout runs");
+    let bounded = run_bounded(&ws);
     assert!(bounded.status.success(), "{bounded:?}");
     assert!(exists(&ws, "tasks/done/task-y.md"), "{}", monitor(&ws));
     assert!(!ws.path("tasks/queue/task-x.md").exists());
@@ -220,7 +208,12 @@ fn an_id_too_long_for_its_derived_file_names_is_refused() {
     enqueue(&ws, "task-short", &[]);
     run_until_idle(&ws);
     assert!(exists(&ws, "tasks/done/task-short.md"), "{}", monitor(&ws));
-    assert!(exists(&ws, &format!("tasks/queue/{id}.md.invalid")));
+    assert!(!exists(&ws, &format!("tasks/queue/{id}.md")));
+    let reasons = quarantine_reasons(&ws);
+    assert!(
+        reasons.iter().any(|r| r.contains("is not a valid id")),
+        "{reasons:?}"
+    );
 }
 
 #[test]
@@ -274,6 +267,186 @@ fn a_failed_reload_is_awaited_printed_and_shown_by_status() {
     );
     let pause = ws.run(&["pause", "--wait"]).ok();
     assert_eq!(pause.value("applied"), Some("true"));
+    ws.run(&["stop"]).ok();
+    assert!(daemon.wait().expect("exit").success());
+}
+
+/// Runs the daemon until idle, bounded: a regression that hangs it fails.
+fn run_bounded(ws: &TestWorkspace) -> std::process::Output {
+    std::process::Command::new("timeout")
+        .args([
+            "60",
+            env!("CARGO_BIN_EXE_millrace"),
+            "run",
+            "daemon",
+            "--mode",
+            "test",
+        ])
+        .args(["--until-idle", "--workspace"])
+        .arg(ws.root())
+        .output()
+        .expect("timeout runs")
+}
+
+#[test]
+fn a_copy_of_the_running_task_dropped_in_the_queue_does_not_lose_its_end() {
+    let ws = scripted("[[step]]\nnode = \"builder\"\ndelay_ms = 1500\n");
+    enqueue(&ws, "task-a1", &[]);
+    let mut daemon = crate::live::start_daemon(&ws, "test");
+    await_files(ws.root(), "the builder to start", LIMIT, || {
+        ws.path("tasks/active/task-a1.md").is_file()
+    });
+    std::fs::copy(
+        ws.path("tasks/active/task-a1.md"),
+        ws.path("tasks/queue/task-a1.md"),
+    )
+    .expect("copy");
+    await_files(ws.root(), "the task to finish", LIMIT, || {
+        exists(&ws, "tasks/done/task-a1.md")
+    });
+    ws.run(&["stop"]).ok();
+    assert!(daemon.wait().expect("exit").success());
+    assert!(!exists(&ws, "tasks/active/task-a1.md"));
+    assert!(!exists(&ws, "tasks/queue/task-a1.md"));
+    assert_eq!(outcomes_of(&ws, "task-a1").len(), 3);
+    let reasons = quarantine_reasons(&ws);
+    assert!(
+        reasons.iter().any(|r| r.contains("already active")),
+        "{reasons:?}"
+    );
+}
+
+#[test]
+fn names_too_long_for_a_quarantine_suffix_are_set_aside_and_work_goes_on() {
+    let ws = scripted("");
+    let long = "q".repeat(250);
+    ws.write(&format!("tasks/queue/{long}.md"), "# not read\n");
+    let latin1 = [b"task-".as_slice(), &[0xe9; 90], b".md"].concat();
+    std::fs::write(ws.path("tasks/queue").join(OsStr::from_bytes(&latin1)), "x").expect("write");
+    enqueue(&ws, "task-n1", &[]);
+    let out = run_bounded(&ws);
+    assert!(out.status.success(), "{out:?}");
+    assert!(exists(&ws, "tasks/done/task-n1.md"));
+    let left: Vec<String> = std::fs::read_dir(ws.path("tasks/queue"))
+        .expect("queue")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".md"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    assert_eq!(quarantine_reasons(&ws).len(), 2);
+}
+
+#[test]
+fn fifos_and_links_in_the_mailbox_inbox_and_audit_log_never_block_or_leak() {
+    let ws = scripted("");
+    let mkfifo = |relative: &str| {
+        let made = std::process::Command::new("mkfifo")
+            .arg(ws.path(relative))
+            .status();
+        assert!(made.is_ok_and(|s| s.success()), "mkfifo {relative}");
+    };
+    std::fs::create_dir_all(ws.path("state/mailbox/incoming")).expect("mailbox");
+    mkfifo("state/mailbox/incoming/0001-fifo.json");
+    mkfifo("tasks/queue/invalid-artifacts.jsonl");
+    let inbox = ws.root().join("ideas/inbox");
+    std::fs::create_dir_all(&inbox).expect("inbox");
+    let made = std::process::Command::new("mkfifo")
+        .arg(inbox.join("idea1.md"))
+        .status();
+    assert!(made.is_ok_and(|s| s.success()));
+    std::os::unix::fs::symlink(
+        "/etc/hostname",
+        ws.path("state/mailbox/incoming/0002-link.json"),
+    )
+    .expect("link");
+    ws.write("tasks/queue/bad.md", "# no fields\n");
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+    let file = std::fs::File::options()
+        .write(true)
+        .open(ws.path("tasks/queue/bad.md"));
+    file.expect("open").set_modified(old).expect("age");
+    enqueue(&ws, "task-f1", &[]);
+    let out = run_bounded(&ws);
+    assert!(out.status.success(), "{out:?}");
+    assert!(exists(&ws, "tasks/done/task-f1.md"));
+    let hostname = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
+    for archive in std::fs::read_dir(ws.path("state/mailbox/failed"))
+        .expect("failed")
+        .flatten()
+    {
+        let text = std::fs::read_to_string(archive.path()).unwrap_or_default();
+        assert!(
+            hostname.trim().is_empty() || !text.contains(hostname.trim()),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn a_document_larger_than_16_mib_is_quarantined_not_read() {
+    let ws = scripted("");
+    let file = std::fs::File::create(ws.path("tasks/queue/big.md")).expect("create");
+    file.set_len(2 * 1024 * 1024 * 1024).expect("sparse 2 GiB");
+    enqueue(&ws, "task-b2", &[]);
+    let out = run_bounded(&ws);
+    assert!(out.status.success(), "{out:?}");
+    assert!(exists(&ws, "tasks/done/task-b2.md"));
+    assert!(exists(&ws, "tasks/queue/big.md.invalid"));
+    let reasons = quarantine_reasons(&ws);
+    assert!(
+        reasons.iter().any(|r| r.contains("larger than 16 MiB")),
+        "{reasons:?}"
+    );
+}
+
+#[test]
+fn a_document_still_being_written_is_not_quarantined_half_written() {
+    let ws = scripted("");
+    let full = crate::daemon::task("task-s1", &[]);
+    let (head, tail) = full.split_at(full.len() / 2);
+    ws.write("tasks/queue/task-s1.md", head);
+    let out = run_bounded(&ws);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        exists(&ws, "tasks/queue/task-s1.md"),
+        "set aside while young"
+    );
+    assert!(quarantine_reasons_or_none(&ws).is_empty());
+    ws.write("tasks/queue/task-s1.md", &format!("{head}{tail}"));
+    let out = run_bounded(&ws);
+    assert!(out.status.success(), "{out:?}");
+    assert!(exists(&ws, "tasks/done/task-s1.md"));
+}
+
+/// Like [`quarantine_reasons`], for a workspace with no journal yet.
+fn quarantine_reasons_or_none(ws: &TestWorkspace) -> Vec<String> {
+    if ws.path("logs/runtime_events.jsonl").is_file() {
+        quarantine_reasons(ws)
+    } else {
+        Vec::new()
+    }
+}
+
+#[test]
+fn a_live_daemon_is_seen_through_another_path_and_without_its_guard_file() {
+    let ws = scripted("[[step]]\nnode = \"builder\"\ndelay_ms = 1500\n");
+    enqueue(&ws, "task-g1", &[]);
+    let mut daemon = crate::live::start_daemon(&ws, "test");
+    // The same workspace through a link (a bind mount, a volume): commands
+    // still go to the live daemon, never straight to its files.
+    let other = tempfile::tempdir().expect("temp dir");
+    let link = other.path().join("same-workspace");
+    std::os::unix::fs::symlink(ws.root(), &link).expect("link");
+    let link = link.to_str().expect("utf8");
+    let pause = crate::support::millrace(&["pause", "--workspace", link], ws.root()).ok();
+    assert_eq!(pause.value("mode"), Some("mailbox"), "{}", pause.stdout);
+    // A second daemon may not take over because the guard file went away.
+    std::fs::remove_file(ws.path("state/runtime_daemon.lock.guard")).expect("remove guard");
+    let second = ws
+        .run(&["run", "daemon", "--mode", "test", "--until-idle"])
+        .fails(1);
+    assert!(second.stderr.contains("already held"), "{}", second.stderr);
     ws.run(&["stop"]).ok();
     assert!(daemon.wait().expect("exit").success());
 }

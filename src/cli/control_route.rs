@@ -26,7 +26,7 @@ use crate::workspace::WorkspacePaths;
 use crate::workspace::config::Config;
 use crate::workspace::interventions::{self, InterventionError, RetryPolicy};
 use crate::workspace::journal::{Journal, RuntimeEvent};
-use crate::workspace::lock::{self, LockState};
+use crate::workspace::lock;
 use crate::workspace::mailbox::{self, MailboxCommand};
 use crate::workspace::queue::QueueStore;
 use crate::workspace::state::{RuntimeSnapshot, StateError, StateStore};
@@ -99,7 +99,7 @@ pub fn open(workspace: &Path) -> Result<WorkspacePaths, CliError> {
 
 /// True when a live daemon owns the workspace (its lock names a running pid).
 pub fn daemon_owns(paths: &WorkspacePaths) -> bool {
-    matches!(lock::inspect(paths), LockState::Active(_))
+    lock::owner_present(paths)
 }
 
 /// Routes an intervention or control: validated first, then mailed to a live
@@ -114,6 +114,11 @@ pub fn route(
     if daemon_owns(&paths) {
         return send(&paths, command, target);
     }
+    // Held while the command applies: no daemon starts meanwhile, and one
+    // that started just before sends the command to its mailbox.
+    let Some(_guard) = lock::hold_for_command(&paths)? else {
+        return send(&paths, command, target);
+    };
     let action = command.name();
     let reset = matches!(command, MailboxCommand::ClearStaleState { .. });
     let mut ctx = Direct::open(&paths, reset)?;

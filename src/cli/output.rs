@@ -48,6 +48,7 @@ caused_by!(
     crate::workspace::config::ConfigError,
     crate::workspace::documents::DocumentError,
     crate::workspace::intake::IntakeError,
+    crate::workspace::lock::LockError,
     crate::workspace::interventions::InterventionError,
     crate::workspace::mailbox::AwaitError,
     crate::workspace::queue::QueueError,

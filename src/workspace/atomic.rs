@@ -1,6 +1,6 @@
 //! Durable file primitives: the one atomic write, no-clobber creation and moves, line appends.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Write};
 use std::path::Path;
 
@@ -79,7 +79,7 @@ fn rename_checked(from: &Path, to: &Path) -> io::Result<()> {
 /// Appends one line (a `\n` is added) with a single `write` on a file opened
 /// for appending, so concurrent appenders never interleave within a line.
 pub fn append_line(path: &Path, line: &str) -> io::Result<()> {
-    let mut file = OpenOptions::new().create(true).append(true).open(path)?;
+    let mut file = super::input::open_append(path)?;
     write_line(&mut file, line)
 }
 

@@ -12,7 +12,7 @@ use crate::fs_error::at;
 use crate::workspace::family::{Family, LifecycleState, Plane};
 use crate::workspace::interventions::{ACTOR, InterventionError, check_reason};
 use crate::workspace::journal::{Journal, RuntimeEvent};
-use crate::workspace::lock::{self, LockState};
+use crate::workspace::lock;
 use crate::workspace::mailbox::MailboxCommand;
 use crate::workspace::queue::{MoveReason, QueueStore};
 use crate::workspace::state::RuntimeSnapshot;
@@ -177,17 +177,7 @@ pub fn clear_stale_state(
 
 /// Removes a stale or invalid lock; names what it found.
 fn clear_lock(queue: &QueueStore) -> Result<&'static str, InterventionError> {
-    let path = queue.paths().lock_file();
-    let outcome = match lock::inspect(queue.paths()) {
-        LockState::Absent => return Ok("missing"),
-        LockState::Active(_) => return Ok("active_owner"),
-        LockState::Stale(..) => "cleared_stale",
-        LockState::Invalid(_) => "cleared_invalid",
-    };
-    match std::fs::remove_file(&path) {
-        Err(error) if error.kind() != ErrorKind::NotFound => Err(at("remove", &path)(error).into()),
-        _ => Ok(outcome),
-    }
+    Ok(lock::clear_left_lock(queue.paths())?)
 }
 
 /// No runs, not paused, no stop; still running only when a live owner holds the lock.

@@ -106,7 +106,7 @@ pub fn normalize_idea(
     if let Some(located) = store.find(Family::Spec, &spec_id) {
         return Ok(IdeaOutcome::AlreadyRepresented { located });
     }
-    let text = std::fs::read_to_string(idea_file).map_err(at("read", idea_file))?;
+    let text = super::input::read_text(idea_file).map_err(at("read", idea_file))?;
     let paths = store.paths().clone();
     let copy = paths.intake_ideas_dir().join(format!("{spec_id}.md"));
     std::fs::create_dir_all(paths.intake_ideas_dir())

@@ -229,6 +229,42 @@ fn owner_gone(record: &LockRecord) -> Option<StaleReason> {
     (process_start_ticks(record.owner_pid) != Some(started)).then_some(StaleReason::PidReused)
 }
 
+/// True when the record's owner is provably this host's live process: same
+/// boot, same pid namespace, the pid alive with the start time recorded.
+/// A daemon whose guard file was deleted under it is still this.
+fn owner_provably_alive(record: &LockRecord) -> bool {
+    let same_place = record.owner_hostname == hostname()
+        && record.boot_id.is_some()
+        && record.boot_id == current_boot_id()
+        && record.pid_namespace.is_some()
+        && record.pid_namespace == own_pid_namespace();
+    same_place
+        && record
+            .owner_started_ticks
+            .is_some_and(|t| process_start_ticks(record.owner_pid) == Some(t))
+}
+
+/// Whether a daemon (or a command applying itself directly) owns the
+/// workspace now: the guard's `flock` is held, or, where the kernel's lock
+/// table cannot be read, the record names a live owner. Unlike [`inspect`],
+/// a record that is unreadable or names another path (the same workspace
+/// seen through a bind mount) does not hide a held guard.
+pub fn owner_present(paths: &WorkspacePaths) -> bool {
+    let guard = guard_held(&guard_path(paths));
+    if guard == Some(true) {
+        return true;
+    }
+    let Ok(record) = read_record(&paths.lock_file()) else {
+        return false;
+    };
+    // A daemon whose guard file was deleted or replaced under it still owns.
+    owner_provably_alive(&record)
+        || match guard {
+            Some(_) => record.owner_hostname != hostname(),
+            None => owner_gone(&record).is_none(),
+        }
+}
+
 /// Whether some process holds a `flock` on `guard`, from the kernel's lock
 /// table; `None` when that cannot be told (no guard file, no `/proc/locks`).
 fn guard_held(guard: &Path) -> Option<bool> {
@@ -315,6 +351,8 @@ pub fn acquire(
 /// removed; what it said is returned for the journal.
 fn recover_existing(path: &Path) -> Result<RecoveredLock, LockError> {
     let recovered = match read_record(path) {
+        // Its guard file was removed or replaced under it: still the owner.
+        Ok(record) if owner_provably_alive(&record) => return Err(held(&record)),
         Ok(record) => {
             let reason = owner_gone(&record).unwrap_or(StaleReason::Unheld);
             RecoveredLock {
@@ -340,17 +378,31 @@ fn guard_path(paths: &WorkspacePaths) -> PathBuf {
     paths.state_dir().join("runtime_daemon.lock.guard")
 }
 
-/// Locks the guard; a live holder means a live owner.
-fn take_guard(paths: &WorkspacePaths) -> Result<File, LockError> {
-    let guard_path = guard_path(paths);
+/// Opens (creating it if need be) the guard file, not yet locked.
+fn open_guard(paths: &WorkspacePaths) -> Result<(File, PathBuf), LockError> {
+    let path = guard_path(paths);
     let guard = OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
-        .open(&guard_path)
-        .map_err(at("open", &guard_path))?;
-    if FileExt::try_lock_exclusive(&guard).map_err(at("lock", &guard_path))? {
-        return Ok(guard);
+        .open(&path)
+        .map_err(at("open", &path))?;
+    Ok((guard, path))
+}
+
+/// Locks the guard; a live holder means a live owner.
+fn take_guard(paths: &WorkspacePaths) -> Result<File, LockError> {
+    let (guard, guard_path) = open_guard(paths)?;
+    // A command applying itself directly holds the guard for a moment:
+    // wait for it rather than refuse to start.
+    for _ in 0..GUARD_TRIES {
+        if FileExt::try_lock_exclusive(&guard).map_err(at("lock", &guard_path))? {
+            return Ok(guard);
+        }
+        if matches!(inspect(paths), LockState::Active(_)) {
+            break;
+        }
+        std::thread::sleep(GUARD_WAIT);
     }
     match inspect(paths) {
         LockState::Active(owner) | LockState::Stale(owner, _) => Err(held(&owner)),
@@ -360,6 +412,59 @@ fn take_guard(paths: &WorkspacePaths) -> Result<File, LockError> {
             session: "starting".to_string(),
         }),
     }
+}
+
+/// For `clear-stale-state`, run by a daemon or by a command holding the
+/// guard: removes a lock file that names no live owner. Says what it found:
+/// `missing`, `active_owner` (kept), `cleared_stale` or `cleared_invalid`.
+pub fn clear_left_lock(paths: &WorkspacePaths) -> Result<&'static str, LockError> {
+    let path = paths.lock_file();
+    let outcome = match read_record(&path) {
+        Err(None) => return Ok("missing"),
+        Ok(record) if owner_provably_alive(&record) => return Ok("active_owner"),
+        Ok(_) => "cleared_stale",
+        Err(Some(_)) => "cleared_invalid",
+    };
+    match std::fs::remove_file(&path) {
+        Err(error) if error.kind() != ErrorKind::NotFound => Err(at("remove", &path)(error).into()),
+        _ => Ok(outcome),
+    }
+}
+
+/// How often and how long a start waits for a short-lived guard holder.
+const GUARD_TRIES: usize = 100;
+const GUARD_WAIT: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// The guard held by a command that applies itself without a daemon (an
+/// intervention, `clear-stale-state`): while it lives no daemon starts, and
+/// a daemon that is running makes [`hold_for_command`] fail.
+#[derive(Debug)]
+pub struct CommandGuard {
+    _guard: File,
+}
+
+/// Takes the guard for a direct command, waiting up to five seconds for
+/// another direct command; `None` when a daemon owns the workspace (the
+/// command goes to its mailbox instead).
+pub fn hold_for_command(paths: &WorkspacePaths) -> Result<Option<CommandGuard>, LockError> {
+    let (guard, guard_path) = open_guard(paths)?;
+    for _ in 0..GUARD_TRIES {
+        if FileExt::try_lock_exclusive(&guard).map_err(at("lock", &guard_path))? {
+            // The guard file may be a new one beside a live daemon's.
+            let live = read_record(&paths.lock_file()).is_ok_and(|r| owner_provably_alive(&r));
+            return Ok((!live).then_some(CommandGuard { _guard: guard }));
+        }
+        if lock_file_names_owner(paths) {
+            return Ok(None);
+        }
+        std::thread::sleep(GUARD_WAIT);
+    }
+    Ok(None)
+}
+
+/// True when a lock file exists: a daemon holds the guard, not a command.
+fn lock_file_names_owner(paths: &WorkspacePaths) -> bool {
+    paths.lock_file().exists()
 }
 
 fn held(owner: &LockRecord) -> LockError {

@@ -161,8 +161,11 @@ pub fn incoming(paths: &WorkspacePaths) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(paths.mailbox_dir(MailboxDir::Incoming)) else {
         return Vec::new();
     };
+    // Directories are not commands; anything else named `*.json` is read
+    // (and refused, then archived, when it is not a regular file).
     let mut files: Vec<PathBuf> = entries
         .filter_map(Result::ok)
+        .filter(|e| !e.file_type().is_ok_and(|t| t.is_dir()))
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
         .collect();
@@ -172,7 +175,7 @@ pub fn incoming(paths: &WorkspacePaths) -> Vec<PathBuf> {
 
 /// Reads an incoming file: the envelope, or why it is not one.
 pub fn read(path: &Path) -> Result<Envelope, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
+    let text = super::input::read_text(path).map_err(|e| format!("cannot read: {e}"))?;
     let value: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| format!("not JSON: {e}"))?;
     serde_json::from_value(value).map_err(|e| format!("not a mailbox command: {e}"))
@@ -184,7 +187,9 @@ pub fn archive(
     path: &Path,
     outcome: Result<String, String>,
 ) -> std::io::Result<PathBuf> {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
+    // Never the text of a link's target or a FIFO's writer: what it says
+    // is only kept when the file itself is a small regular file.
+    let text = super::input::read_text(path).unwrap_or_default();
     let envelope = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
     let (dir, disposition) = if outcome.is_ok() {
         (MailboxDir::Processed, "processed")

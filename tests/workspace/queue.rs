@@ -145,6 +145,31 @@ fn learning_claims_the_oldest_request() {
     assert_eq!(ids, ["learn-b", "learn-a"]);
 }
 
+/// Sets a file's modification time `by` into the past.
+fn age(path: &std::path::Path, by: std::time::Duration) {
+    let file = std::fs::File::options()
+        .write(true)
+        .open(path)
+        .expect("open");
+    let then = std::time::SystemTime::now() - by;
+    file.set_modified(then).expect("set mtime");
+}
+
+#[test]
+fn a_document_still_being_written_is_left_alone_until_it_settles() {
+    let (_temp, paths) = workspace();
+    let queue_dir = paths.lifecycle_dir(Family::Task, LifecycleState::Queued);
+    std::fs::write(queue_dir.join("half.md"), "# Half\n\nTask-ID: ha").expect("write");
+    let mut store = QueueStore::open(&paths).expect("open");
+    let ids = claim_ids(&mut store, Plane::Execution, &ClaimFilter::default());
+    assert!(ids.is_empty(), "{ids:?}");
+    assert!(
+        queue_dir.join("half.md").is_file(),
+        "a young document stays in place"
+    );
+    assert!(!queue_dir.join("half.md.invalid").exists());
+}
+
 #[test]
 fn unparsable_and_misnamed_documents_are_quarantined_at_claim() {
     let (_temp, paths) = workspace();
@@ -155,6 +180,10 @@ fn unparsable_and_misnamed_documents_are_quarantined_at_claim() {
         task("real-id", 0, &[], None).render(),
     )
     .expect("write");
+    // Documents that no writer has touched for a while: set aside at once.
+    for name in ["broken.md", "misnamed.md"] {
+        age(&queue_dir.join(name), std::time::Duration::from_secs(60));
+    }
     let mut store = QueueStore::open(&paths).expect("open");
     store.enqueue(&task("good", 3, &[], None)).expect("enqueue");
     assert_eq!(

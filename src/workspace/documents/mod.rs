@@ -230,29 +230,8 @@ pub fn parse(family: Family, path: &Path, text: &str) -> Result<WorkDocument, Do
 
 /// Reads and parses a file to import (`add-task` and friends): any file name.
 pub fn read_import(family: Family, path: &Path) -> Result<WorkDocument, DocumentError> {
-    let text = read_regular_file(path).map_err(at("read", path))?;
+    let text = crate::workspace::input::read_text(path).map_err(at("read", path))?;
     parse(family, path, &text)
-}
-
-/// Reads a regular file as text. Anything else (a FIFO that would block the
-/// reader forever, a directory, a device) is refused without reading: the
-/// file is opened non-blocking and checked before a byte is read.
-fn read_regular_file(path: &Path) -> std::io::Result<String> {
-    use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
-        .open(path)?;
-    if !file.metadata()?.is_file() {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "not a regular file",
-        ));
-    }
-    let mut text = String::new();
-    file.read_to_string(&mut text)?;
-    Ok(text)
 }
 
 /// Reads a document from a lifecycle directory: it must parse and its id must equal the stem.

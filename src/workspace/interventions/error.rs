@@ -123,6 +123,9 @@ pub enum InterventionError {
     /// A file operation failed.
     #[error(transparent)]
     File(#[from] FileError),
+    /// The ownership lock could not be read or cleared.
+    #[error(transparent)]
+    Lock(#[from] crate::workspace::lock::LockError),
 }
 
 impl InterventionError {

@@ -11,7 +11,9 @@ mod index;
 mod scan;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ffi::OsStr;
 use std::io::ErrorKind;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -361,9 +363,7 @@ impl QueueStore {
 
     /// Quarantines a queue entry that cannot be a document.
     fn quarantine_misfit(&mut self, misfit: &scan::Misfit) -> Result<(), QueueError> {
-        let origin = self
-            .paths
-            .lifecycle_dir(misfit.family, LifecycleState::Queued);
+        let origin = misfit.path.parent().unwrap_or(Path::new(".")).to_path_buf();
         match self.quarantine(misfit.family, &misfit.path, &origin, &misfit.reason) {
             // Taken away before it could be moved aside: nothing to do.
             Err(QueueError::File(error)) if error.kind() == ErrorKind::NotFound => Ok(()),
@@ -381,25 +381,27 @@ impl QueueStore {
         origin: &Path,
         reason: &str,
     ) -> Result<PathBuf, QueueError> {
-        let name = path
-            .file_name()
-            .map(|name| name.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let target = free_quarantine_name(origin, &name);
+        let name = path.file_name().unwrap_or_default();
+        let target = free_quarantine_name(origin, name);
         rename_no_replace(path, &target).map_err(at("quarantine", path))?;
         if let Some((family, state, id)) = self.classify(path) {
             self.index.remove(family, state, &id);
         }
-        let record = QuarantineRecord {
+        let mut record = QuarantineRecord {
             schema_version: "1.0".to_string(),
             kind: "invalid_artifact".to_string(),
             work_item_family_id: family,
-            original_path: origin.join(&name).display().to_string(),
+            original_path: origin.join(name).display().to_string(),
             quarantined_path: target.display().to_string(),
             reason: reason.to_string(),
             quarantined_at: Timestamp::now(),
         };
-        audit::append_record(&origin.join("invalid-artifacts.jsonl"), &record)?;
+        // The file is aside already; an audit log that cannot take the line
+        // (replaced by something hostile) must not undo that or stop the
+        // daemon: the journal event carries the record and says so.
+        if let Err(error) = audit::append_record(&origin.join("invalid-artifacts.jsonl"), &record) {
+            record.reason = format!("{reason}; not in the audit log: {error}");
+        }
         self.quarantined.push(record);
         Ok(target)
     }
@@ -449,7 +451,7 @@ impl QueueStore {
         self.index.remove(family, from, id);
         let dir = self.paths.lifecycle_dir(family, to);
         let item = if to == LifecycleState::Queued {
-            scan::queued_item(family, &dir, id)
+            scan::queued_item(family, &dir, id).unwrap_or_else(|| QueuedItem::unreadable(id))
         } else {
             QueuedItem::unreadable(id)
         };
@@ -577,16 +579,19 @@ impl QueueStore {
             .count())
     }
 
-    /// Where `id` of `family` is (the first state, in lifecycle order), by the index
-    /// and then by the disk for items the index has not seen.
+    /// Where `id` of `family` is, by the index and then by the disk for
+    /// items the index has not seen. When a copy sits in a second state (a
+    /// file dropped into the queue again, not yet set aside) the real one is
+    /// the one furthest along ([`KEEP_ORDER`]): a queued copy never hides
+    /// the item that is running or done.
     pub fn find(&self, family: Family, id: &str) -> Option<Located> {
-        let indexed = self.index.states_of(family, id).into_iter().next();
-        let on_disk = || {
-            let states = family.states().iter().copied();
-            states
+        let states = || {
+            KEEP_ORDER
                 .into_iter()
-                .find(|state| self.paths.item_path(family, *state, id).is_file())
+                .filter(|state| family.states().contains(state))
         };
+        let indexed = states().find(|state| self.index.contains(family, *state, id));
+        let on_disk = || states().find(|state| self.paths.item_path(family, *state, id).is_file());
         let state = indexed.or_else(on_disk)?;
         Some(Located {
             family,
@@ -682,6 +687,16 @@ impl QueueStore {
             self.index.remove(family, state, &id);
             return;
         }
+        // A copy of an item another state holds is set aside on arrival
+        // (and at the latest when it would be claimed).
+        let copy = state == LifecycleState::Queued && matches!(event, FileEvent::Created(_));
+        if copy
+            && self
+                .quarantine_if_duplicate(family, &id, state)
+                .unwrap_or(false)
+        {
+            return;
+        }
         let dir = self.paths.lifecycle_dir(family, state);
         let item = match (state, event) {
             (LifecycleState::Queued, FileEvent::Appeared(_)) => {
@@ -691,7 +706,13 @@ impl QueueStore {
                 };
                 item
             }
-            (LifecycleState::Queued, _) => scan::queued_item(family, &dir, &id),
+            (LifecycleState::Queued, _) => {
+                // Not readable yet: a later listing brings it in.
+                let Some(item) = scan::queued_item(family, &dir, &id) else {
+                    return;
+                };
+                item
+            }
             _ => QueuedItem::unreadable(&id),
         };
         self.index.insert(family, state, item);
@@ -714,8 +735,10 @@ impl QueueStore {
                 self.index.remove(family, LifecycleState::Queued, id);
             }
             for id in &listing.ids {
-                if !self.index.contains(family, LifecycleState::Queued, id) {
-                    let item = scan::queued_item(family, &dir, id);
+                if self.index.contains(family, LifecycleState::Queued, id) {
+                    continue;
+                }
+                if let Some(item) = scan::queued_item(family, &dir, id) {
                     self.index.insert(family, LifecycleState::Queued, item);
                 }
             }
@@ -736,15 +759,48 @@ impl QueueStore {
     }
 }
 
-/// `<origin>/<name>.invalid`, or `<name>.<n>.invalid` when taken.
-fn free_quarantine_name(origin: &Path, name: &str) -> PathBuf {
-    let mut candidate = origin.join(format!("{name}.invalid"));
+/// The longest file name most file systems take.
+const NAME_MAX: usize = 255;
+/// Room kept for `.<n>.invalid`.
+const SUFFIX_ROOM: usize = 24;
+
+/// `<origin>/<name>.invalid`, or `<name>.<n>.invalid` when taken. The name's
+/// bytes are kept as they are (a name that is not UTF-8 stays so); a name
+/// too long for the suffix keeps its beginning and a digest of the whole.
+fn free_quarantine_name(origin: &Path, name: &OsStr) -> PathBuf {
+    let base = fitting_base(name.as_bytes());
+    let candidate = |suffix: String| {
+        let mut bytes = base.clone();
+        bytes.extend_from_slice(suffix.as_bytes());
+        origin.join(OsStr::from_bytes(&bytes))
+    };
+    let mut path = candidate(".invalid".to_string());
     let mut n = 1;
-    while candidate.exists() {
-        candidate = origin.join(format!("{name}.{n}.invalid"));
+    while path.symlink_metadata().is_ok() {
+        path = candidate(format!(".{n}.invalid"));
         n += 1;
     }
-    candidate
+    path
+}
+
+/// `name`, or its first bytes (whole characters when it is UTF-8) and a
+/// digest of it, short enough for a quarantine suffix.
+fn fitting_base(name: &[u8]) -> Vec<u8> {
+    let room = NAME_MAX - SUFFIX_ROOM;
+    if name.len() <= room {
+        return name.to_vec();
+    }
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(name);
+    let tag: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    let mut cut = room - tag.len() - 1;
+    while std::str::from_utf8(name).is_ok() && std::str::from_utf8(&name[..cut]).is_err() {
+        cut -= 1;
+    }
+    let mut base = name[..cut].to_vec();
+    base.push(b'-');
+    base.extend_from_slice(tag.as_bytes());
+    base
 }
 
 /// Why a second copy of an item is set aside.

@@ -12,6 +12,7 @@ use super::index::{QueueIndex, QueuedItem};
 use crate::fs_error::at;
 use crate::workspace::documents;
 use crate::workspace::family::{Family, LifecycleState};
+use crate::workspace::input::MAX_INPUT_BYTES;
 use crate::workspace::paths::WorkspacePaths;
 
 /// A queue entry named like a document that cannot be one.
@@ -43,11 +44,15 @@ pub(crate) fn scan(paths: &WorkspacePaths) -> Result<Scanned, QueueError> {
                 let item = if state == LifecycleState::Queued {
                     queued_item(family, &dir, &id)
                 } else {
-                    QueuedItem::unreadable(&id)
+                    Some(QueuedItem::unreadable(&id))
                 };
-                scanned.index.insert(family, state, item);
+                if let Some(item) = item {
+                    scanned.index.insert(family, state, item);
+                }
             }
-            if state == LifecycleState::Queued {
+            // The daemon acts on queued and active items: what cannot be
+            // one there is set aside; elsewhere it is only not counted.
+            if matches!(state, LifecycleState::Queued | LifecycleState::Active) {
                 scanned.misfits.extend(listing.misfits);
             }
         }
@@ -55,9 +60,26 @@ pub(crate) fn scan(paths: &WorkspacePaths) -> Result<Scanned, QueueError> {
     Ok(scanned)
 }
 
-/// The claim facts of a queued document; an unreadable one is indexed to be quarantined.
-pub(crate) fn queued_item(family: Family, dir: &Path, id: &str) -> QueuedItem {
-    readable_queued_item(family, dir, id).unwrap_or_else(|| QueuedItem::unreadable(id))
+/// How long a document that does not parse is given to be finished (a
+/// writer appending it line by line) before it is set aside.
+pub(crate) const SETTLE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The claim facts of a queued document. One that does not parse is
+/// indexed, to be quarantined, once it has not changed for [`SETTLE`];
+/// until then it is left out (`None`), and a later listing brings it in.
+pub(crate) fn queued_item(family: Family, dir: &Path, id: &str) -> Option<QueuedItem> {
+    if let Some(item) = readable_queued_item(family, dir, id) {
+        return Some(item);
+    }
+    let path = dir.join(format!("{id}.{}", family.extension()));
+    let meta = path.symlink_metadata().ok();
+    // Too large to ever be a document: no need to wait for its writer.
+    let oversize = meta.as_ref().is_some_and(|m| m.len() > MAX_INPUT_BYTES);
+    let age = meta
+        .and_then(|m| m.modified().ok())
+        .and_then(|at| at.elapsed().ok());
+    let settled = oversize || age.is_none_or(|age| age >= SETTLE);
+    settled.then(|| QueuedItem::unreadable(id))
 }
 
 /// The claim facts of a queued document, `None` when it does not read (yet).
@@ -130,6 +152,12 @@ pub(crate) fn classify_name(name: &OsStr, file_type: Option<FileType>, family: F
     let Some(id) = document_stem(name, ext) else {
         return Entry::Other;
     };
+    if !crate::workspace::documents::is_valid_id(id) {
+        return Entry::Misfit(format!(
+            "`{id}` is not a valid id (letters, digits, `.`, `_`, `-`; at most {} characters)",
+            crate::workspace::documents::MAX_ID_LEN
+        ));
+    }
     match file_type.and_then(not_a_file) {
         Some(what) => Entry::Misfit(format!("it is {what}, not a regular file")),
         None => Entry::Document(id.to_string()),
