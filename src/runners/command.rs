@@ -28,14 +28,11 @@ use serde::{Deserialize, Serialize};
 
 use super::command_env::{last_message_path, request_path, tokens_path};
 use super::harness;
-use super::process::{Ending, Input, Launch, LaunchError, StdoutTo, run_to_exit};
+use super::process::{DEFAULT_GRACE, Ending, Input, Launch, LaunchError, StdoutTo, run_to_exit};
 use super::tokens::read_token_file;
 use super::{Cancel, RunFuture, Runner, RunnerExit, RunnerResult, StageRequest};
 use super::{MESSAGE_MAX_BYTES, is_cancelled, read_tail};
 use crate::vocab::RunnerKind;
-
-/// The default time between SIGTERM and SIGKILL.
-pub const DEFAULT_GRACE: Duration = Duration::from_secs(2);
 
 /// `[runners.command]`: which program the `command` runner starts, and how.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,7 +6,7 @@
 //! `invocation.<id>.json` (the argv and the names, not the values, of the
 //! environment variables the CLI was given), `events.<id>.jsonl` (the CLI's
 //! JSONL output, folded into the runner's report line by line as it
-//! arrives and kept up to a cap, see [`capped_log`](super::capped_log)),
+//! arrives and kept up to a cap, see [`output`](super::output)),
 //! `stderr.<id>.txt` and `last_message.<id>.txt`.
 
 use std::path::{Path, PathBuf};

@@ -25,8 +25,8 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::capped_log::{CappedLog, Style};
 use super::harness::{Verdict, count, events_path, prepare, stderr_path, write_invocation};
+use super::output::{CappedLog, Style};
 use super::pi_rpc::{Conversation, RpcError, RpcSession};
 use super::process::{Launch, LaunchError, StageProcess, StdoutTo};
 use super::{Cancel, FailureClass, RunFuture, Runner, RunnerExit, RunnerResult, StageRequest};

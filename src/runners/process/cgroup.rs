@@ -20,8 +20,9 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use sha2::{Digest, Sha256};
 
-use super::StageRequest;
-use super::process::Launch;
+use super::group::DEFAULT_GRACE;
+use super::launch::Launch;
+use crate::runners::StageRequest;
 
 /// The shell that moves the leader into its cgroup, then execs it.
 const SHELL: &str = "/bin/sh";
@@ -202,7 +203,7 @@ pub fn sweep_recorded(agents_dir: &Path) -> usize {
 /// [`StageCgroup::close`] for the start of a daemon, before its event loop.
 fn close_now(dir: &Path, record: &Path) {
     kill_all(dir);
-    let deadline = Instant::now() + super::DEFAULT_GRACE;
+    let deadline = Instant::now() + DEFAULT_GRACE;
     while populated(dir) && Instant::now() < deadline {
         std::thread::sleep(EMPTY_CHECK);
     }
