@@ -17,5 +17,5 @@ pub use cgroup::sweep_recorded;
 pub use containment::{CONTAINMENT_VAR, choose_containment};
 pub use group::DEFAULT_GRACE;
 pub use launch::{Launch, LaunchError};
-pub use stage_process::{Ending, Input, StageProcess, StdoutTo, run_to_exit};
+pub use stage_process::{Ending, StageProcess, StdoutTo};
 pub use tree::{TAG_VAR, become_subreaper};

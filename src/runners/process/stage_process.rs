@@ -16,7 +16,6 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
-use tokio::io::AsyncWriteExt;
 use tokio::process::{Child, ChildStdin, ChildStdout};
 use tokio::task::JoinSet;
 
@@ -37,14 +36,6 @@ pub enum StdoutTo<'a> {
     Events(&'a Path, LineSink),
     /// Left to the runner (the pi RPC client reads it).
     Piped,
-}
-
-/// What the program reads on stdin.
-pub enum Input {
-    /// Nothing: `/dev/null`.
-    Closed,
-    /// These bytes, then end of file.
-    Text(Vec<u8>),
 }
 
 /// How waiting for the leader ended.
@@ -157,6 +148,14 @@ impl StageProcess {
             .await;
         tree::signal_all(&members, Signal::SIGKILL);
         self.signal_cgroup(Signal::SIGKILL);
+    }
+
+    /// Stops the leader with its whole tree (see [`StageProcess::stop`])
+    /// unless it has exited and been reaped already.
+    pub async fn stop_if_running(&mut self) {
+        if !matches!(self.child.try_wait(), Ok(Some(_))) {
+            self.stop().await;
+        }
     }
 
     /// After the leader is gone: stops what is left of the stage (its
@@ -334,47 +333,6 @@ fn spawn_error(program: &str, source: std::io::Error) -> LaunchError {
         LaunchError::Missing(command)
     } else {
         LaunchError::Spawn { command, source }
-    }
-}
-
-/// Runs a program with `input` on stdin and its stdout going to `stdout`
-/// until it exits, times out or is cancelled; then nothing of the stage is
-/// left running.
-pub async fn run_to_exit(
-    launch: &Launch,
-    request: &StageRequest,
-    input: Input,
-    stdout: StdoutTo<'_>,
-    mut cancel: Cancel,
-    grace: Duration,
-) -> Result<Ending, LaunchError> {
-    let stdin = match input {
-        Input::Closed => Stdio::null(),
-        Input::Text(_) => Stdio::piped(),
-    };
-    let stderr = request.artifact("stderr", "txt");
-    let mut process = StageProcess::spawn(launch, request, stdin, stdout, &stderr)?;
-    process = process.with_grace(grace);
-    let feeding = match input {
-        Input::Text(bytes) => Some(tokio::spawn(feed(process.take_stdin(), bytes))),
-        Input::Closed => None,
-    };
-    let ending = process.wait(request.timeout_s, &mut cancel).await;
-    if !matches!(ending, Ending::Exited(_)) {
-        process.stop().await;
-    }
-    process.finish().await;
-    if let Some(task) = feeding {
-        task.abort();
-    }
-    Ok(ending)
-}
-
-/// Writes `bytes` to the program's stdin, then closes it.
-async fn feed(stdin: Option<ChildStdin>, bytes: Vec<u8>) {
-    if let Some(mut stdin) = stdin {
-        let _ = stdin.write_all(&bytes).await;
-        let _ = stdin.shutdown().await;
     }
 }
 
