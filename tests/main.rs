@@ -1,5 +1,6 @@
 //! The one integration-test binary; each area of behaviour is a module.
 
+mod architecture;
 mod assets;
 mod check;
 mod cli;
