@@ -15,6 +15,7 @@ mod fuzz;
 mod hardening;
 mod harness;
 mod live;
+mod names_agree;
 mod runners;
 mod runs_prune;
 mod shipped;

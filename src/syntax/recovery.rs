@@ -437,3 +437,14 @@ pub(super) fn first_word(text: &str) -> &str {
     let text = text.trim_start();
     &text[..found_width(text)]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_words_of_loop_statements_are_keywords() {
+        let not_keywords: Vec<_> = LOOP_KEYWORDS.iter().filter(|w| !is_keyword(w)).collect();
+        assert!(not_keywords.is_empty(), "{not_keywords:?}");
+    }
+}
