@@ -2,11 +2,12 @@
 //!
 //! The program starts in the workspace root as the leader of its own process
 //! group. It gets the prompt on stdin (then end of file) and the request in
-//! `MILLRACE_*` environment variables (see [`stage_env`]) and as JSON at
-//! `MILLRACE_REQUEST_PATH`. Its stdout and stderr are kept in
-//! `stdout.<request_id>.txt` and `stderr.<request_id>.txt` in the run
-//! directory, each up to [`OUTPUT_MAX_BYTES`](super::OUTPUT_MAX_BYTES) (the
-//! beginning and the end; a line says what was cut). Its final message is
+//! `MILLRACE_*` environment variables (see
+//! [`stage_env`](super::stage_env)) and as JSON at `MILLRACE_REQUEST_PATH`.
+//! Its stdout and stderr are kept in `stdout.<request_id>.txt` and
+//! `stderr.<request_id>.txt` in the run directory, each up to
+//! [`OUTPUT_MAX_BYTES`](super::OUTPUT_MAX_BYTES) (the beginning and the
+//! end; a line says what was cut). Its final message is
 //! the file `MILLRACE_LAST_MESSAGE_PATH` if it wrote one, else its stdout,
 //! either read from its end, at most [`MESSAGE_MAX_BYTES`]; it counts only
 //! after exit code 0 (a non-zero exit is a failure, a marker before it

@@ -7,7 +7,8 @@
 //!
 //! A runner knows nothing of graphs or queues: it gets a [`StageRequest`]
 //! (built by the runtime from the plan's node bindings) and returns a
-//! [`RunnerResult`]. [`normalize`] turns that into exactly one legal outcome.
+//! [`RunnerResult`]. [`normalize`](fn@normalize) turns that into exactly
+//! one legal outcome.
 //!
 //! Where things are: `agent_cli/` holds the three agent CLIs and the run
 //! sequence they share; `process/` the stage program as processes (started,

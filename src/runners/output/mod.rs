@@ -1,8 +1,8 @@
 //! A stage's output as it arrives: read line by line with a cap on a line
 //! ([`line_reader`]), copied into files with a cap on their size
 //! ([`capped_log`]), each whole line also handed to whoever reads the
-//! output ([`pump`]). The daemon's memory does not depend on how much an
-//! agent prints.
+//! output ([`pump`](fn@pump)). The daemon's memory does not depend on how
+//! much an agent prints.
 
 mod capped_log;
 mod line_reader;

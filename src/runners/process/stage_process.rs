@@ -5,7 +5,7 @@
 //! stopped as a whole tree.
 //!
 //! Stopping (timeout, cancellation) is SIGTERM to the group and to every
-//! process of the stage (see [`tree`](super::tree)), a grace
+//! process of the stage (see [`tree`]), a grace
 //! period for the leader, then SIGKILL. Whether it was stopped or exited on
 //! its own, [`StageProcess::finish`] then kills and reaps whatever of the
 //! stage is left, tools in sessions of their own included, and waits until
