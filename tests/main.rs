@@ -1,5 +1,6 @@
 //! The one integration-test binary; each area of behaviour is a module.
 
+mod architecture;
 mod assets;
 mod check;
 mod cli;
@@ -14,6 +15,7 @@ mod fuzz;
 mod hardening;
 mod harness;
 mod live;
+mod names_agree;
 mod runners;
 mod runs_prune;
 mod shipped;

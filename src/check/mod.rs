@@ -5,19 +5,19 @@
 mod diagnostic;
 mod effects;
 mod flatten;
-mod loop_rules;
-mod loops;
+mod loop_resolve;
 mod model;
 mod modes;
 mod program;
+mod routing_rules;
 mod select;
 mod stages;
 mod suggest;
 
 pub use diagnostic::{Diagnostic, Diagnostics, Kind, Severity, render, render_short};
 pub use effects::{EFFECTS, EffectSpec};
-pub use loop_rules::{reachable, route_chain, route_targets};
 pub use model::*;
+pub use routing_rules::{reachable, route_chain, route_targets};
 pub use select::{
     DEFAULT_TIMEOUT_S, Overrides, ResolvedLoop, ResolvedMode, ResolvedNode, SelectError,
     StageOverride, limit_value, select_mode, standalone,

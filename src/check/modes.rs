@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::diagnostic::{Diagnostic, Diagnostics, Kind};
-use super::loops::bindings;
+use super::loop_resolve::bindings;
 use super::model::*;
 use super::stages::{parse_plane, relabel, unknown};
 use crate::syntax::{self, ModeDef, Name};

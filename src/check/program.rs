@@ -7,7 +7,7 @@ use super::diagnostic::{Diagnostic, Diagnostics, Kind};
 use super::flatten::FlatLoop;
 use super::model::Program;
 use super::stages::{check_stage, duplicate, relabel, unknown};
-use super::{loops, modes};
+use super::{loop_resolve, modes};
 use crate::syntax::{AliasDef, Item, LoopDef, ModeDef, Module, Name, Span, StageDef};
 
 /// Definitions by name, first definition wins.
@@ -29,7 +29,7 @@ pub fn check_modules(modules: &[Module], diags: &mut Diagnostics) -> Program {
     for name in defs.loops.keys() {
         if let Some(flat) = flatten_loop(&defs, name, diags) {
             let def = defs.loops[name];
-            if let Some(checked) = loops::check_loop(def, &flat, &program.stages, diags) {
+            if let Some(checked) = loop_resolve::check_loop(def, &flat, &program.stages, diags) {
                 program.loops.insert(checked.name.clone(), checked);
             }
         }
@@ -137,7 +137,7 @@ fn flatten_loop(defs: &Defs<'_>, name: &str, diags: &mut Diagnostics) -> Option<
     let chain = extends_chain(&defs.loops, name, "loop", |d| &d.extends, diags)?;
     let mut flat = FlatLoop::default();
     for def in chain {
-        loops::report_local_duplicates(def, diags);
+        loop_resolve::report_local_duplicates(def, diags);
         report_bad_drops(def, &flat, diags);
         flat.apply(def);
     }

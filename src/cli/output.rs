@@ -158,3 +158,75 @@ pub fn finish(result: CliResult) -> i32 {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error;
+    use std::io;
+
+    use super::*;
+    use crate::fs_error::at;
+    use crate::runtime::RuntimeError;
+    use crate::workspace::queue::QueueError;
+
+    fn full_disk() -> io::Error {
+        io::Error::from(io::ErrorKind::StorageFull)
+    }
+
+    #[test]
+    fn an_io_error_under_a_queue_error_stays_reachable() {
+        let error = CliError::from(QueueError::from(at("write", "q/t-1.md")(full_disk())));
+        let causes = std::iter::successors(error.source(), |&e| e.source());
+        let io = causes.filter_map(|e| e.downcast_ref::<io::Error>()).next();
+        assert_eq!(io.map(io::Error::kind), Some(io::ErrorKind::StorageFull));
+        assert_eq!(error.message(), "cannot write `q/t-1.md`: no storage space");
+    }
+
+    #[test]
+    fn a_cause_already_said_is_not_repeated() {
+        let queue = QueueError::from(at("write", "x")(full_disk()));
+        let error = CliError::from(RuntimeError::Queue(queue));
+        assert_eq!(error.message(), "cannot write `x`: no storage space");
+    }
+
+    /// Every error `?` turns into a `CliError` printed `to_string()` before:
+    /// the chain must read the same.
+    #[test]
+    fn wrapped_errors_print_as_their_message_did() {
+        use crate::workspace::documents::{DocumentError, Problem, ProblemKind};
+        use crate::workspace::interventions::InterventionError;
+        use crate::workspace::mailbox::AwaitError;
+        use crate::workspace::state::StateError;
+        let file = || at("read", "/w/x.json")(io::Error::from_raw_os_error(2));
+        let problem = |line, kind| Problem::new(Some(line), None, kind);
+        let invalid = DocumentError::Invalid {
+            path: "t.md".into(),
+            problems: vec![
+                problem(1, ProblemKind::MissingHeading),
+                problem(
+                    3,
+                    ProblemKind::Missing {
+                        field: "Task-ID".into(),
+                    },
+                ),
+            ],
+        };
+        let errors: Vec<Box<dyn Error + Send + Sync>> = vec![
+            Box::new(file()),
+            Box::new(QueueError::from(file())),
+            Box::new(StateError::from(file())),
+            Box::new(invalid),
+            Box::new(InterventionError::from(DocumentError::from(file()))),
+            Box::new(AwaitError::Io(full_disk())),
+            Box::new(RuntimeError::State(StateError::from(file()))),
+            Box::new(RuntimeError::Io {
+                what: "write a probe".into(),
+                source: full_disk(),
+            }),
+        ];
+        for error in errors {
+            let before = error.to_string();
+            assert_eq!(CliError::Caused(error).message(), before);
+        }
+    }
+}

@@ -2,7 +2,6 @@
 
 use sha2::{Digest, Sha256};
 
-use super::freeze::hex;
 use super::model::{InputDigest, Plan};
 
 /// The digest of absent inputs.
@@ -14,6 +13,11 @@ pub fn digest(path: &str, content: Option<&[u8]>) -> InputDigest {
         path: path.to_string(),
         sha256,
     }
+}
+
+/// Lowercase hex digits of `bytes` (of a digest).
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// `fp-<16 hex>` over the mode id and every input digest, in path order.

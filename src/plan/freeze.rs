@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use sha2::{Digest, Sha256};
 
+use super::fingerprint::{fingerprint, hex};
 use super::model::*;
 use crate::check::{Dest, Plane, Program, ResolvedLoop, Route, limit_value};
 use crate::lower::{Bound, Lowered};
@@ -22,7 +23,7 @@ pub fn freeze(program: &Program, lowered: &Lowered, inputs: Vec<InputDigest>) ->
     let concurrency = lowered.mode.concurrency.clone();
     let mode_id = lowered.mode.name.clone();
     let plan_id = plan_id(&mode_id, &planes, &learn, &concurrency);
-    let fingerprint = super::fingerprint::fingerprint(&mode_id, &inputs);
+    let fingerprint = fingerprint(&mode_id, &inputs);
     Plan {
         schema_version: PLAN_SCHEMA_VERSION,
         kind: "compiled_plan".into(),
@@ -46,10 +47,6 @@ fn plan_id(
         serde_json::json!({ "planes": planes, "learn": learn, "concurrency": concurrency });
     let digest = Sha256::digest(structure.to_string().as_bytes());
     format!("plan-{mode}-{}", &hex(&digest)[..12])
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn plane_plan(program: &Program, lp: &ResolvedLoop, bound: Bound) -> PlanePlan {

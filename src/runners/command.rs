@@ -2,11 +2,12 @@
 //!
 //! The program starts in the workspace root as the leader of its own process
 //! group. It gets the prompt on stdin (then end of file) and the request in
-//! `MILLRACE_*` environment variables (see [`stage_env`]) and as JSON at
-//! `MILLRACE_REQUEST_PATH`. Its stdout and stderr are kept in
-//! `stdout.<request_id>.txt` and `stderr.<request_id>.txt` in the run
-//! directory, each up to [`OUTPUT_MAX_BYTES`](super::OUTPUT_MAX_BYTES) (the
-//! beginning and the end; a line says what was cut). Its final message is
+//! `MILLRACE_*` environment variables (see
+//! [`stage_env`](super::stage_env)) and as JSON at `MILLRACE_REQUEST_PATH`.
+//! Its stdout and stderr are kept in `stdout.<request_id>.txt` and
+//! `stderr.<request_id>.txt` in the run directory, each up to
+//! [`OUTPUT_MAX_BYTES`](super::OUTPUT_MAX_BYTES) (the beginning and the
+//! end; a line says what was cut). Its final message is
 //! the file `MILLRACE_LAST_MESSAGE_PATH` if it wrote one, else its stdout,
 //! either read from its end, at most [`MESSAGE_MAX_BYTES`]; it counts only
 //! after exit code 0 (a non-zero exit is a failure, a marker before it
@@ -22,20 +23,20 @@
 //! killed too (see [`process`](super::process)).
 
 use std::collections::BTreeMap;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
+use tokio::io::AsyncWriteExt;
+use tokio::process::ChildStdin;
 
 use super::command_env::{last_message_path, request_path, tokens_path};
-use super::harness;
-use super::process::{Ending, Input, Launch, LaunchError, StdoutTo, run_to_exit};
+use super::process::{DEFAULT_GRACE, Ending, Launch, LaunchError, StageProcess, StdoutTo};
+use super::run_dir;
 use super::tokens::read_token_file;
 use super::{Cancel, RunFuture, Runner, RunnerExit, RunnerResult, StageRequest};
 use super::{MESSAGE_MAX_BYTES, is_cancelled, read_tail};
 use crate::vocab::RunnerKind;
-
-/// The default time between SIGTERM and SIGKILL.
-pub const DEFAULT_GRACE: Duration = Duration::from_secs(2);
 
 /// `[runners.command]`: which program the `command` runner starts, and how.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -121,8 +122,7 @@ impl CommandRunner {
         };
         let stdout = request.artifact("stdout", "txt");
         let stdout = StdoutTo::File(&stdout);
-        let input = Input::Text(prompt);
-        let ending = run_to_exit(&launch, request, input, stdout, cancel, self.grace).await?;
+        let ending = run_to_exit(&launch, request, prompt, stdout, cancel, self.grace).await?;
         Ok(match ending {
             Ending::Exited(code) => RunnerExit::Completed { code },
             Ending::TimedOut => RunnerExit::TimedOut,
@@ -141,11 +141,43 @@ impl Runner for CommandRunner {
     }
 }
 
+/// Runs a program with `input` on stdin (then end of file) and its stdout
+/// going to `stdout` until it exits, times out or is cancelled; then
+/// nothing of the stage is left running.
+async fn run_to_exit(
+    launch: &Launch,
+    request: &StageRequest,
+    input: Vec<u8>,
+    stdout: StdoutTo<'_>,
+    mut cancel: Cancel,
+    grace: Duration,
+) -> Result<Ending, LaunchError> {
+    let stderr = request.artifact("stderr", "txt");
+    let mut process = StageProcess::spawn(launch, request, Stdio::piped(), stdout, &stderr)?;
+    process = process.with_grace(grace);
+    let feeding = tokio::spawn(feed(process.take_stdin(), input));
+    let ending = process.wait(request.timeout_s, &mut cancel).await;
+    if !matches!(ending, Ending::Exited(_)) {
+        process.stop().await;
+    }
+    process.finish().await;
+    feeding.abort();
+    Ok(ending)
+}
+
+/// Writes `bytes` to the program's stdin, then closes it.
+async fn feed(stdin: Option<ChildStdin>, bytes: Vec<u8>) {
+    if let Some(mut stdin) = stdin {
+        let _ = stdin.write_all(&bytes).await;
+        let _ = stdin.shutdown().await;
+    }
+}
+
 /// Prepares the run directory like the agent-CLI runners, also clearing
 /// the token counts of an earlier attempt; returns the prompt.
 fn prepare(request: &StageRequest) -> Result<Vec<u8>, LaunchError> {
-    let prompt = harness::prepare(request)?;
-    harness::remove_if_present(&tokens_path(request))?;
+    let prompt = run_dir::prepare(request)?;
+    run_dir::remove_if_present(&tokens_path(request))?;
     Ok(prompt.into_bytes())
 }
 

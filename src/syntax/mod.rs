@@ -3,15 +3,20 @@
 //! Parsing does no name resolution; that belongs to `check`.
 
 mod ast;
+mod builder;
+mod error;
 mod format;
 mod grammar;
+mod keywords;
 mod parser;
 mod recovery;
 mod source;
 
 pub use ast::*;
+pub use error::SyntaxError;
 pub use format::format;
-pub use parser::{SyntaxError, parse};
+pub use keywords::keywords;
+pub use parser::parse;
 pub use source::{FileId, SourceFile, SourceMap, Span};
 
 pub use grammar::{LoopParser, Rule};

@@ -4,72 +4,17 @@ use pest::Parser;
 use pest::iterators::Pair;
 
 use super::ast::*;
+use super::builder::Builder;
+use super::error::SyntaxError;
 use super::grammar::{LoopParser, Rule};
-use super::recovery::{
-    LOOP_KEYWORDS, empty_route, first_word, is_keyword_rule, is_word, placeholder,
-};
+use super::keywords::is_keyword_rule;
+use super::recovery::{LOOP_KEYWORDS, empty_route, first_word, is_word, placeholder};
 use super::source::{FileId, Span};
-
-/// A syntax error: where, what was expected and what was found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SyntaxError {
-    pub span: Span,
-    /// User-facing names of what would have been accepted here.
-    pub expected: Vec<String>,
-    /// What stands at the error position, as the user wrote it.
-    pub found: String,
-    /// A message that replaces "expected ..., found ..." (an unclosed `{`,
-    /// an unterminated string).
-    pub custom: Option<(String, String)>,
-    /// A hint: the keyword or spelling that was probably meant.
-    pub help: Option<String>,
-}
-
-impl SyntaxError {
-    pub fn message(&self) -> String {
-        if let Some((message, _)) = &self.custom {
-            return message.clone();
-        }
-        match self.expected.as_slice() {
-            [] => format!("unexpected {}", self.found),
-            [one] => format!("expected {one}, found {}", self.found),
-            many => {
-                let (last, rest) = many.split_last().unwrap_or((&many[0], &[]));
-                format!(
-                    "expected {} or {last}, found {}",
-                    rest.join(", "),
-                    self.found
-                )
-            }
-        }
-    }
-
-    /// The label on the error's span.
-    pub fn label(&self) -> String {
-        if let Some((_, label)) = &self.custom {
-            return label.clone();
-        }
-        match self.expected.as_slice() {
-            [] => "unexpected here".to_string(),
-            [one] => format!("expected {one}"),
-            many => {
-                let (last, rest) = many.split_last().unwrap_or((&many[0], &[]));
-                format!("expected {} or {last}", rest.join(", "))
-            }
-        }
-    }
-}
 
 /// Parses one file. Always returns a module (possibly partial) and the syntax
 /// errors found; a bad statement costs one error and the rest still parses.
 pub fn parse(file: FileId, text: &str) -> (Module, Vec<SyntaxError>) {
-    let mut builder = Builder {
-        file,
-        text,
-        errors: Vec::new(),
-        pending_broken: Vec::new(),
-        block_unclosed: false,
-    };
+    let mut builder = Builder::new(file, text);
     let mut module = Module {
         file,
         items: Vec::new(),
@@ -85,23 +30,7 @@ pub fn parse(file: FileId, text: &str) -> (Module, Vec<SyntaxError>) {
     (module, builder.errors)
 }
 
-pub(super) struct Builder<'t> {
-    pub(super) file: FileId,
-    pub(super) text: &'t str,
-    pub(super) errors: Vec<SyntaxError>,
-    /// Names declared by broken lines inside a node block, for the loop.
-    pub(super) pending_broken: Vec<Name>,
-    /// A node block of the current loop swallowed loop statements: its `}`
-    /// is probably missing, so the loop's own end is off too.
-    pub(super) block_unclosed: bool,
-}
-
 impl<'t> Builder<'t> {
-    pub(super) fn span(&self, pair: &Pair<'_, Rule>) -> Span {
-        let s = pair.as_span();
-        Span::new(self.file, s.start(), s.end())
-    }
-
     pub(super) fn name(&self, pair: Pair<'_, Rule>) -> Name {
         Name {
             text: pair.as_str().to_string(),

@@ -7,8 +7,10 @@ use pest::error::{ErrorVariant, InputLocation};
 use pest::iterators::Pair;
 
 use super::ast::*;
+use super::builder::Builder;
+use super::error::SyntaxError;
 use super::grammar::{LoopParser, Rule};
-use super::parser::{Builder, SyntaxError};
+use super::keywords::{is_keyword, keyword_label};
 use super::source::Span;
 
 impl Builder<'_> {
@@ -190,7 +192,7 @@ impl Builder<'_> {
             && word
                 .chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-        let keyword = KEYWORDS.contains(&word);
+        let keyword = is_keyword(word);
         (ident && !keyword).then(|| Name {
             text: word.to_string(),
             span: Span::new(self.file, start + offset, start + offset + word.len()),
@@ -220,10 +222,6 @@ pub(super) fn is_word(pair: &Pair<'_, Rule>) -> bool {
         pair.as_rule(),
         Rule::ident | Rule::outcome | Rule::loop_name
     )
-}
-
-pub(super) fn is_keyword_rule(rule: Rule) -> bool {
-    keyword_label(rule).is_some()
 }
 
 pub(super) fn placeholder(span: Span) -> Name {
@@ -295,49 +293,6 @@ pub(super) fn expected_labels(positives: &[Rule]) -> Vec<String> {
     labels
 }
 
-pub(super) fn keyword_label(rule: Rule) -> Option<&'static str> {
-    Some(match rule {
-        Rule::kw_stage => "`stage`",
-        Rule::kw_in => "`in`",
-        Rule::kw_loop => "`loop`",
-        Rule::kw_extends => "`extends`",
-        Rule::kw_mode => "`mode`",
-        Rule::kw_alias => "`alias`",
-        Rule::kw_param => "`param`",
-        Rule::kw_budget => "`budget`",
-        Rule::kw_per => "`per`",
-        Rule::kw_cap => "`cap`",
-        Rule::kw_entry => "`entry`",
-        Rule::kw_on => "`on`",
-        Rule::kw_drained => "`drained`",
-        Rule::kw_catch => "`catch`",
-        Rule::kw_within => "`within`",
-        Rule::kw_else => "`else`",
-        Rule::kw_result => "`result`",
-        Rule::kw_or => "`or`",
-        Rule::kw_except => "`except`",
-        Rule::kw_effect => "`effect`",
-        Rule::kw_final => "`final`",
-        Rule::kw_status => "`status`",
-        Rule::kw_emits => "`emits`",
-        Rule::kw_handoff => "`handoff`",
-        Rule::kw_drop => "`drop`",
-        Rule::kw_set => "`set`",
-        Rule::kw_learn => "`learn`",
-        Rule::kw_concurrent => "`concurrent`",
-        Rule::kw_with => "`with`",
-        Rule::kw_writes => "`writes`",
-        Rule::kw_families => "`families`",
-        Rule::kw_runner => "`runner`",
-        Rule::kw_model => "`model`",
-        Rule::kw_thinking => "`thinking`",
-        Rule::kw_timeout => "`timeout`",
-        Rule::kw_entrypoint => "`entrypoint`",
-        Rule::kw_skill => "`skill`",
-        _ => return None,
-    })
-}
-
 /// The user-facing name of a grammar rule in "expected ..." messages.
 pub(super) fn rule_label(rule: Rule) -> Option<&'static str> {
     if let Some(label) = keyword_label(rule) {
@@ -385,47 +340,6 @@ pub(super) fn rule_label(rule: Rule) -> Option<&'static str> {
 }
 
 const OUTCOME_LABEL: &str = "an outcome (UPPER_SNAKE_CASE)";
-
-/// Every keyword of the language (a name may not be one).
-const KEYWORDS: &[&str] = &[
-    "stage",
-    "in",
-    "loop",
-    "extends",
-    "mode",
-    "alias",
-    "param",
-    "budget",
-    "per",
-    "cap",
-    "entry",
-    "on",
-    "drained",
-    "catch",
-    "within",
-    "else",
-    "result",
-    "or",
-    "except",
-    "effect",
-    "final",
-    "status",
-    "emits",
-    "handoff",
-    "drop",
-    "set",
-    "learn",
-    "concurrent",
-    "with",
-    "runner",
-    "model",
-    "thinking",
-    "timeout",
-    "entrypoint",
-    "skill",
-    "writes",
-    "families",
-];
 
 /// The keyword that a misspelt first word of a statement probably meant.
 pub(super) fn close_keyword(word: &str, strict: Rule) -> Option<&'static str> {
@@ -522,4 +436,15 @@ pub(super) const LOOP_KEYWORDS: &[&str] =
 pub(super) fn first_word(text: &str) -> &str {
     let text = text.trim_start();
     &text[..found_width(text)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_words_of_loop_statements_are_keywords() {
+        let not_keywords: Vec<_> = LOOP_KEYWORDS.iter().filter(|w| !is_keyword(w)).collect();
+        assert!(not_keywords.is_empty(), "{not_keywords:?}");
+    }
 }

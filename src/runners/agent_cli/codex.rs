@@ -18,17 +18,19 @@
 //!
 //! The JSONL events (stdout) are read as they arrive and kept (capped) as
 //! `events.<id>.jsonl`; see
-//! [`codex_events`](super::codex_events) for how they are read.
+//! [`codex_events`](super::codex_events) for how they are read, and
+//! [`sequence`](super::sequence) for the run every agent CLI shares.
 
 use std::collections::BTreeMap;
-use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use super::codex_events::{CodexReport, verdict};
-use super::harness::{Verdict, plain_path, prepare, run_folding, stopped};
-use super::process::Launch;
-use super::{Cancel, RunFuture, Runner, RunnerResult, StageRequest, last_message_path};
+use super::codex_events::CodexReport;
+use super::events::FoldedEvents;
+use super::sequence::AgentCli;
+use crate::runners::process::Launch;
+use crate::runners::run_dir::plain_path;
+use crate::runners::{StageRequest, last_message_path};
 use crate::vocab::RunnerKind;
 
 /// Codex sandbox and approval levels.
@@ -157,44 +159,25 @@ impl CodexRunner {
     pub fn new(config: CodexConfig) -> CodexRunner {
         CodexRunner { config }
     }
-
-    async fn run_stage(&self, request: &StageRequest, cancel: Cancel) -> RunnerResult {
-        let started = Instant::now();
-        self.verdict(request, cancel)
-            .await
-            .into_result(request, started)
-    }
-
-    async fn verdict(&self, request: &StageRequest, cancel: Cancel) -> Verdict {
-        let prompt = match prepare(request) {
-            Ok(prompt) => prompt,
-            Err(error) => return Verdict::exit(error.exit()),
-        };
-        let launch = Launch {
-            program: self.config.command.clone(),
-            args: self.config.argv(request, &prompt),
-            env: self.config.env.clone().into_iter().collect(),
-        };
-        match run_folding::<CodexReport>(&launch, request, self.name(), cancel).await {
-            Err(error) => Verdict::exit(error.exit()),
-            Ok((ending, report)) => {
-                let report = report.with_last_message_file(request);
-                match stopped(ending) {
-                    Some(exit) => report.stopped(exit),
-                    None => verdict(report, ending, &request.legal_outcomes),
-                }
-            }
-        }
-    }
 }
 
-impl Runner for CodexRunner {
+impl AgentCli for CodexRunner {
+    type Reader = FoldedEvents<CodexReport>;
+
     fn kind(&self) -> RunnerKind {
         RunnerKind::CodexCli
     }
 
-    fn run<'a>(&'a self, request: &'a StageRequest, cancel: Cancel) -> RunFuture<'a> {
-        Box::pin(self.run_stage(request, cancel))
+    fn launch(&self, request: &StageRequest, prompt: &str) -> Launch {
+        Launch {
+            program: self.config.command.clone(),
+            args: self.config.argv(request, prompt),
+            env: self.config.env.clone().into_iter().collect(),
+        }
+    }
+
+    fn reader(&self) -> Self::Reader {
+        FoldedEvents::default()
     }
 }
 

@@ -1,17 +1,15 @@
 //! Which containment stage processes get, chosen once when the daemon
 //! starts: a cgroup v2 per stage where the machine allows it (see
 //! [`cgroup`](super::cgroup)), else the process tree alone (the subreaper,
-//! the stage tag and start times; see [`proc_tree`](super::proc_tree)).
+//! the stage tag and start times; see [`tree`](super::tree)).
 //! `MILLRACE_CONTAINMENT=process_tree` in the daemon's environment chooses
 //! the process tree on a machine with cgroups.
 
 use std::sync::OnceLock;
 
-use super::StageRequest;
+pub use super::cgroup::CONTAINMENT_VAR;
 use super::cgroup::{CgroupParent, CgroupUnavailable, StageCgroup};
-
-/// The environment variable that can turn cgroups off.
-pub const CONTAINMENT_VAR: &str = "MILLRACE_CONTAINMENT";
+use crate::runners::StageRequest;
 
 /// The daemon's cgroup when stage cgroups are used; unset outside a daemon
 /// (a runner used as a library gets the process tree).

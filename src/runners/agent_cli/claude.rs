@@ -16,17 +16,18 @@
 //!
 //! The stream-json output is read as it arrives and kept (capped) as
 //! `events.<id>.jsonl`; see
-//! [`claude_events`](super::claude_events) for how it is read.
+//! [`claude_events`](super::claude_events) for how it is read, and
+//! [`sequence`](super::sequence) for the run every agent CLI shares.
 
 use std::collections::BTreeMap;
-use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
 use super::claude_events::ClaudeReport;
-use super::harness::{Verdict, prepare, run_folding, stopped};
-use super::process::Launch;
-use super::{Cancel, RunFuture, Runner, RunnerResult, StageRequest};
+use super::events::FoldedEvents;
+use super::sequence::AgentCli;
+use crate::runners::StageRequest;
+use crate::runners::process::Launch;
 use crate::vocab::RunnerKind;
 
 /// The permission mode that needs `IS_SANDBOX=1` as root.
@@ -113,42 +114,26 @@ impl ClaudeRunner {
     pub fn new(config: ClaudeConfig) -> ClaudeRunner {
         ClaudeRunner { config }
     }
-
-    async fn run_stage(&self, request: &StageRequest, cancel: Cancel) -> RunnerResult {
-        let started = Instant::now();
-        self.verdict(request, cancel)
-            .await
-            .into_result(request, started)
-    }
-
-    async fn verdict(&self, request: &StageRequest, cancel: Cancel) -> Verdict {
-        let prompt = match prepare(request) {
-            Ok(prompt) => prompt,
-            Err(error) => return Verdict::exit(error.exit()),
-        };
-        let root = rustix::process::geteuid().is_root();
-        let launch = Launch {
-            program: self.config.command.clone(),
-            args: self.config.argv(request, &prompt),
-            env: self.config.env(request, root),
-        };
-        match run_folding::<ClaudeReport>(&launch, request, self.name(), cancel).await {
-            Err(error) => Verdict::exit(error.exit()),
-            Ok((ending, report)) => match stopped(ending) {
-                Some(exit) => report.stopped(exit),
-                None => report.verdict(request, ending),
-            },
-        }
-    }
 }
 
-impl Runner for ClaudeRunner {
+impl AgentCli for ClaudeRunner {
+    type Reader = FoldedEvents<ClaudeReport>;
+
     fn kind(&self) -> RunnerKind {
         RunnerKind::ClaudeCode
     }
 
-    fn run<'a>(&'a self, request: &'a StageRequest, cancel: Cancel) -> RunFuture<'a> {
-        Box::pin(self.run_stage(request, cancel))
+    fn launch(&self, request: &StageRequest, prompt: &str) -> Launch {
+        let root = rustix::process::geteuid().is_root();
+        Launch {
+            program: self.config.command.clone(),
+            args: self.config.argv(request, prompt),
+            env: self.config.env(request, root),
+        }
+    }
+
+    fn reader(&self) -> Self::Reader {
+        FoldedEvents::default()
     }
 }
 

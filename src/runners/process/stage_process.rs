@@ -1,11 +1,11 @@
 //! An agent CLI or program run as one stage: spawned in the workspace root
 //! as the leader of its own process group, tagged with the stage's
 //! `MILLRACE_*` environment, its output copied line by line into capped
-//! logs in the run directory (see [`output`](super::output)), and stopped as
-//! a whole tree.
+//! logs in the run directory (see [`output`](crate::runners::output)), and
+//! stopped as a whole tree.
 //!
 //! Stopping (timeout, cancellation) is SIGTERM to the group and to every
-//! process of the stage (see [`proc_tree`](super::proc_tree)), a grace
+//! process of the stage (see [`tree`]), a grace
 //! period for the leader, then SIGKILL. Whether it was stopped or exited on
 //! its own, [`StageProcess::finish`] then kills and reaps whatever of the
 //! stage is left, tools in sessions of their own included, and waits until
@@ -16,28 +16,17 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
-use tokio::io::AsyncWriteExt;
 use tokio::process::{Child, ChildStdin, ChildStdout};
 use tokio::task::JoinSet;
 
-use super::capped_log::{CappedLog, Style};
 use super::cgroup::StageCgroup;
 use super::containment;
-use super::group::ProcessGroup;
-use super::output::{LineSink, pump};
-use super::proc_tree::{self, Leaders, Scope};
-use super::{Cancel, FailureClass, RunnerExit, StageRequest, cancelled, stage_env};
-use crate::fs_error::{FileError, at};
-
-/// What to start: the program, its arguments and extra environment.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Launch {
-    pub program: String,
-    pub args: Vec<String>,
-    /// Added to the daemon's environment; the stage's `MILLRACE_*`
-    /// variables are added after these and win.
-    pub env: Vec<(String, String)>,
-}
+use super::group::{DEFAULT_GRACE, ProcessGroup};
+use super::launch::{Launch, LaunchError};
+use super::tree::{self, Leaders, Scope};
+use crate::fs_error::at;
+use crate::runners::output::{CappedLog, LineSink, Style, pump};
+use crate::runners::{Cancel, StageRequest, cancelled, stage_env};
 
 /// Where the program's stdout goes.
 pub enum StdoutTo<'a> {
@@ -50,48 +39,12 @@ pub enum StdoutTo<'a> {
     Piped,
 }
 
-/// What the program reads on stdin.
-pub enum Input {
-    /// Nothing: `/dev/null`.
-    Closed,
-    /// These bytes, then end of file.
-    Text(Vec<u8>),
-}
-
 /// How waiting for the leader ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ending {
     Exited(i32),
     TimedOut,
     Cancelled,
-}
-
-/// Why a program could not be started or waited for.
-#[derive(Debug, thiserror::Error)]
-pub enum LaunchError {
-    #[error("runner binary not found: {0}")]
-    Missing(String),
-    #[error("the workspace root {0} is not a directory")]
-    NoWorkspace(String),
-    #[error("cannot start `{command}`: {source}")]
-    Spawn {
-        command: String,
-        source: std::io::Error,
-    },
-    #[error(transparent)]
-    File(#[from] FileError),
-}
-
-impl LaunchError {
-    /// The runner exit this error stands for.
-    pub fn exit(&self) -> RunnerExit {
-        let class = match self {
-            LaunchError::Missing(_) => FailureClass::RunnerBinaryMissing,
-            _ => FailureClass::RunnerTransportFailure,
-        };
-        let message = self.to_string();
-        RunnerExit::Failed { class, message }
-    }
 }
 
 /// A running stage program.
@@ -128,7 +81,7 @@ impl StageProcess {
             cgroup: started.cgroup,
             leader: started.pid,
             tag: request.request_id.clone(),
-            grace: super::DEFAULT_GRACE,
+            grace: DEFAULT_GRACE,
             outputs: JoinSet::new(),
         };
         process.copy_outputs(stdout_log, stderr_log);
@@ -188,14 +141,22 @@ impl StageProcess {
     /// Stops a leader that still runs, with its whole tree: SIGTERM, the
     /// grace period, SIGKILL. Returns once the leader is reaped.
     pub async fn stop(&mut self) {
-        let members = proc_tree::stage_processes(&self.tag, &[self.leader], Scope::Running);
-        proc_tree::signal_all(&members, Signal::SIGTERM);
+        let members = tree::stage_processes(&self.tag, &[self.leader], Scope::Running);
+        tree::signal_all(&members, Signal::SIGTERM);
         self.signal_cgroup(Signal::SIGTERM);
         self.group
             .stop_with_leader(&mut self.child, self.grace)
             .await;
-        proc_tree::signal_all(&members, Signal::SIGKILL);
+        tree::signal_all(&members, Signal::SIGKILL);
         self.signal_cgroup(Signal::SIGKILL);
+    }
+
+    /// Stops the leader with its whole tree (see [`StageProcess::stop`])
+    /// unless it has exited and been reaped already.
+    pub async fn stop_if_running(&mut self) {
+        if !matches!(self.child.try_wait(), Ok(Some(_))) {
+            self.stop().await;
+        }
     }
 
     /// After the leader is gone: stops what is left of the stage (its
@@ -203,7 +164,7 @@ impl StageProcess {
     /// reaps it, and waits until the output pipes are closed and the group
     /// is gone.
     pub async fn finish(mut self) {
-        proc_tree::forget_leader(self.leader);
+        tree::forget_leader(self.leader);
         self.group.signal(Signal::SIGTERM);
         self.signal_cgroup(Signal::SIGTERM);
         let strays = self.cgroup.is_none() && self.terminate_strays();
@@ -211,12 +172,12 @@ impl StageProcess {
         self.group.signal(Signal::SIGKILL);
         if let Some(cgroup) = self.cgroup.take() {
             cgroup.close(self.grace).await;
-            proc_tree::reap_orphans();
+            tree::reap_orphans();
         }
         // The backstop: what escaped the cgroup, or all there is without one.
-        if strays || proc_tree::may_have_strays() {
-            proc_tree::kill_stage(&self.tag, &[], Scope::Ended).await;
-            proc_tree::reap_orphans();
+        if strays || tree::may_have_strays() {
+            tree::kill_stage(&self.tag, &[], Scope::Ended).await;
+            tree::reap_orphans();
         }
         self.drained_within(self.grace).await;
         self.group.wait_empty(self.grace).await;
@@ -228,11 +189,11 @@ impl StageProcess {
     /// costs hundreds of reads, and a subreaper with no child but running
     /// stage leaders knows there is nothing to find.
     fn terminate_strays(&self) -> bool {
-        if !proc_tree::may_have_strays() {
+        if !tree::may_have_strays() {
             return false;
         }
-        let members = proc_tree::stage_processes(&self.tag, &[], Scope::Ended);
-        proc_tree::signal_all(&members, Signal::SIGTERM);
+        let members = tree::stage_processes(&self.tag, &[], Scope::Ended);
+        tree::signal_all(&members, Signal::SIGTERM);
         true
     }
 
@@ -373,47 +334,6 @@ fn spawn_error(program: &str, source: std::io::Error) -> LaunchError {
         LaunchError::Missing(command)
     } else {
         LaunchError::Spawn { command, source }
-    }
-}
-
-/// Runs a program with `input` on stdin and its stdout going to `stdout`
-/// until it exits, times out or is cancelled; then nothing of the stage is
-/// left running.
-pub async fn run_to_exit(
-    launch: &Launch,
-    request: &StageRequest,
-    input: Input,
-    stdout: StdoutTo<'_>,
-    mut cancel: Cancel,
-    grace: Duration,
-) -> Result<Ending, LaunchError> {
-    let stdin = match input {
-        Input::Closed => Stdio::null(),
-        Input::Text(_) => Stdio::piped(),
-    };
-    let stderr = request.artifact("stderr", "txt");
-    let mut process = StageProcess::spawn(launch, request, stdin, stdout, &stderr)?;
-    process = process.with_grace(grace);
-    let feeding = match input {
-        Input::Text(bytes) => Some(tokio::spawn(feed(process.take_stdin(), bytes))),
-        Input::Closed => None,
-    };
-    let ending = process.wait(request.timeout_s, &mut cancel).await;
-    if !matches!(ending, Ending::Exited(_)) {
-        process.stop().await;
-    }
-    process.finish().await;
-    if let Some(task) = feeding {
-        task.abort();
-    }
-    Ok(ending)
-}
-
-/// Writes `bytes` to the program's stdin, then closes it.
-async fn feed(stdin: Option<ChildStdin>, bytes: Vec<u8>) {
-    if let Some(mut stdin) = stdin {
-        let _ = stdin.write_all(&bytes).await;
-        let _ = stdin.shutdown().await;
     }
 }
 

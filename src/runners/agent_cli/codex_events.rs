@@ -17,10 +17,11 @@
 
 use serde_json::Value;
 
-use super::harness::{EventFold, Verdict, count, exit_after};
-use super::process::Ending;
-use super::{FailureClass, RunnerExit, StageRequest, TokenUsage, classify, last_message_path};
-use super::{MESSAGE_MAX_BYTES, read_tail};
+use super::events::{EventFold, count};
+use super::verdict::{Verdict, exit_after};
+use crate::runners::process::Ending;
+use crate::runners::{FailureClass, RunnerExit, StageRequest, TokenUsage, classify};
+use crate::runners::{MESSAGE_MAX_BYTES, last_message_path, read_tail};
 
 /// What a Codex run left behind.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -45,6 +46,15 @@ impl EventFold for CodexReport {
             }
             _ => {}
         }
+    }
+
+    fn exited(self, request: &StageRequest, code: i32) -> Verdict {
+        let report = self.with_last_message_file(request);
+        verdict(report, Ending::Exited(code), &request.legal_outcomes)
+    }
+
+    fn cut_short(self, request: &StageRequest, exit: RunnerExit) -> Verdict {
+        self.with_last_message_file(request).stopped(exit)
     }
 }
 

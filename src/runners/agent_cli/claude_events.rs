@@ -16,9 +16,10 @@
 
 use serde_json::Value;
 
-use super::harness::{EventFold, Verdict, count, exit_after};
-use super::process::Ending;
-use super::{FailureClass, RunnerExit, StageRequest, TokenUsage, classify, markers};
+use super::events::{EventFold, count};
+use super::verdict::{Verdict, exit_after};
+use crate::runners::process::Ending;
+use crate::runners::{FailureClass, RunnerExit, StageRequest, TokenUsage, classify, markers};
 
 /// What a Claude Code run printed.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -39,6 +40,14 @@ impl EventFold for ClaudeReport {
             }
             _ => {}
         }
+    }
+
+    fn exited(self, request: &StageRequest, code: i32) -> Verdict {
+        self.verdict(request, Ending::Exited(code))
+    }
+
+    fn cut_short(self, _request: &StageRequest, exit: RunnerExit) -> Verdict {
+        self.stopped(exit)
     }
 }
 

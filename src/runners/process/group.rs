@@ -12,6 +12,9 @@ use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use tokio::process::Child;
 
+/// The default time between SIGTERM and SIGKILL.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(2);
+
 /// The process group led by a spawned child.
 #[derive(Debug)]
 pub struct ProcessGroup {

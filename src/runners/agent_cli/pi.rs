@@ -16,22 +16,26 @@
 //! by pi's exit is a transport failure. Tokens come from `get_session_stats` (input =
 //! `input` + `cacheRead` + `cacheWrite`: pi reports input without cache).
 //! On timeout or cancellation the client sends `abort`, closes stdin, and
-//! the process tree is stopped.
+//! the process tree is stopped. The rest of the run is the sequence every
+//! agent CLI shares (see [`sequence`](super::sequence)).
 
 use std::collections::BTreeMap;
-use std::process::Stdio;
-use std::time::Instant;
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use tokio::task::JoinHandle;
 
-use super::capped_log::{CappedLog, Style};
-use super::harness::{Verdict, count, events_path, prepare, stderr_path, write_invocation};
+use super::events::count;
+use super::invocation::events_path;
 use super::pi_rpc::{Conversation, RpcError, RpcSession};
-use super::process::{Launch, LaunchError, StageProcess, StdoutTo};
-use super::{Cancel, FailureClass, RunFuture, Runner, RunnerExit, RunnerResult, StageRequest};
-use super::{TokenUsage, cancelled, classify};
+use super::sequence::{AgentCli, EventReader, Stdin};
+use super::verdict::Verdict;
 use crate::fs_error::at;
+use crate::runners::output::{CappedLog, Style};
+use crate::runners::process::{DEFAULT_GRACE, Launch, LaunchError, StageProcess, StdoutTo};
+use crate::runners::{Cancel, FailureClass, RunnerExit, StageRequest};
+use crate::runners::{TokenUsage, cancelled, classify};
 use crate::vocab::RunnerKind;
 
 /// `[runners.pi]`: the Pi agent in RPC mode.
@@ -122,17 +126,16 @@ impl PiRunner {
     pub fn new(config: PiConfig) -> PiRunner {
         PiRunner { config }
     }
+}
 
-    async fn run_stage(&self, request: &StageRequest, cancel: Cancel) -> RunnerResult {
-        let started = Instant::now();
-        let verdict = match self.talk(request, cancel).await {
-            Ok(talk) => judge(talk),
-            Err(error) => Verdict::exit(error.exit()),
-        };
-        verdict.into_result(request, started)
+impl AgentCli for PiRunner {
+    type Reader = PiConversation;
+
+    fn kind(&self) -> RunnerKind {
+        RunnerKind::PiRpc
     }
 
-    fn launch(&self, request: &StageRequest) -> Launch {
+    fn launch(&self, request: &StageRequest, _prompt: &str) -> Launch {
         Launch {
             program: self.config.command.clone(),
             args: self.config.argv(request),
@@ -140,38 +143,68 @@ impl PiRunner {
         }
     }
 
-    /// Starts pi, holds the conversation, then stops pi and its tree.
-    async fn talk(&self, request: &StageRequest, mut cancel: Cancel) -> Result<Talk, LaunchError> {
-        let prompt = prepare(request)?;
-        let launch = self.launch(request);
-        write_invocation(request, self.name(), &launch, "rpc")?;
-        let events = events_path(request);
-        let log = CappedLog::create(&events, Style::Json).map_err(at("create", &events))?;
-        let mut process = StageProcess::spawn(
-            &launch,
-            request,
-            Stdio::piped(),
-            StdoutTo::Piped,
-            &stderr_path(request),
-        )?;
+    fn reader(&self) -> PiConversation {
+        PiConversation {
+            full_log: self.config.event_log_policy == "full",
+            log: None,
+            talk: None,
+            drain: None,
+        }
+    }
+}
+
+/// pi's side of a stage: the conversation over its stdin and stdout, each
+/// line it prints kept (capped) in the event log.
+pub struct PiConversation {
+    /// Whether `message_update` events are logged too.
+    full_log: bool,
+    log: Option<CappedLog>,
+    /// How the conversation ended; `None` until it is held.
+    talk: Option<Talk>,
+    /// Copies what pi prints after the conversation into the event log.
+    drain: Option<JoinHandle<()>>,
+}
+
+impl EventReader for PiConversation {
+    const STDIN: Stdin = Stdin::Conversation;
+
+    fn stdout<'a>(&mut self, events: &'a Path) -> Result<StdoutTo<'a>, LaunchError> {
+        let log = CappedLog::create(events, Style::Json).map_err(at("create", events))?;
+        self.log = Some(log);
+        Ok(StdoutTo::Piped)
+    }
+
+    /// Holds the conversation, then closes pi's stdin and gives pi the
+    /// grace period to exit (one that does not is stopped with its tree).
+    async fn read(
+        &mut self,
+        process: &mut StageProcess,
+        prompt: &str,
+        request: &StageRequest,
+        cancel: &mut Cancel,
+    ) -> Result<(), LaunchError> {
         let (Some(stdin), Some(stdout)) = (process.take_stdin(), process.take_stdout()) else {
             let missing = std::io::Error::other("pi's pipes are missing");
-            return Err(at("connect pi's pipes for", &events)(missing).into());
+            return Err(at("connect pi's pipes for", &events_path(request))(missing).into());
         };
-        let full = self.config.event_log_policy == "full";
-        let mut session = RpcSession::new(stdin, stdout, Some(log), full);
-        let talk = converse(&mut session, &prompt, request.timeout_s, &mut cancel).await;
+        let mut session = RpcSession::new(stdin, stdout, self.log.take(), self.full_log);
+        let talk = converse(&mut session, prompt, request.timeout_s, cancel).await;
         if !matches!(talk, Talk::Done(_)) {
             session.abort().await;
         }
         session.close();
-        let drain = tokio::spawn(session.drain());
-        if process.exited_within(super::DEFAULT_GRACE).await.is_none() {
-            process.stop().await;
+        self.drain = Some(tokio::spawn(session.drain()));
+        self.talk = Some(talk);
+        process.exited_within(DEFAULT_GRACE).await;
+        Ok(())
+    }
+
+    async fn verdict(self, _request: &StageRequest) -> Verdict {
+        if let Some(drain) = self.drain {
+            let _ = tokio::time::timeout(DEFAULT_GRACE, drain).await;
         }
-        process.finish().await;
-        let _ = tokio::time::timeout(super::DEFAULT_GRACE, drain).await;
-        Ok(talk)
+        // A conversation is always held before it is judged.
+        judge(self.talk.unwrap_or(Talk::Cancelled))
     }
 }
 
@@ -265,21 +298,11 @@ fn tokens(stats: &Value) -> Option<TokenUsage> {
     })
 }
 
-impl Runner for PiRunner {
-    fn kind(&self) -> RunnerKind {
-        RunnerKind::PiRpc
-    }
-
-    fn run<'a>(&'a self, request: &'a StageRequest, cancel: Cancel) -> RunFuture<'a> {
-        Box::pin(self.run_stage(request, cancel))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runners::agent_cli::pi_rpc::RunEnd;
     use crate::runners::fixture;
-    use crate::runners::pi_rpc::RunEnd;
     use serde_json::json;
 
     #[test]

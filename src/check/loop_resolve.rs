@@ -1,6 +1,10 @@
-//! The rules of one loop: names resolve, outcomes are legal, routing is
-//! total, every node is reachable and every final's class fits its inbound
-//! outcomes. Termination is proven later, on the lowered graph.
+//! Resolving one loop: its flattened statements become the checked
+//! [`Loop`], each name resolved (stage kinds, nodes, finals, budgets,
+//! params, effects, families) and each outcome checked as legal for its
+//! node, with a diagnostic for every name that does not resolve. Once the
+//! names resolve, the rules over the whole loop's routing follow in
+//! [`routing_rules`](super::routing_rules). Termination is proven later, on
+//! the lowered graph.
 
 use std::collections::BTreeMap;
 
@@ -107,7 +111,7 @@ pub fn check_loop(
         span: def.name.span,
     };
     if checker.diags.errors().count() == before {
-        super::loop_rules::check(&checked, stages, flat.recovered, checker.diags);
+        super::routing_rules::check(&checked, stages, flat.recovered, checker.diags);
     }
     Some(checked)
 }

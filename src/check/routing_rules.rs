@@ -1,5 +1,8 @@
-//! Rules over a whole loop once its names resolve: totality, reachability,
-//! final classes, and warnings for what is declared but never used.
+//! Rules over a whole loop's routing once its names resolve (see
+//! [`loop_resolve`](super::loop_resolve)): totality, reachability, final
+//! classes, and warnings for what is declared but never used; plus the
+//! route walks (`route_chain`, `route_targets`, `reachable`) that `lower`
+//! reuses.
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -14,8 +14,8 @@
 //!
 //! Every line read is appended to the event log (`message_update` deltas
 //! only with the `full` policy), which is capped (see
-//! [`capped_log`](super::capped_log)). A line longer than
-//! [`LINE_MAX_BYTES`](super::LINE_MAX_BYTES) is not read: an `agent_end`
+//! [`output`](crate::runners::output)). A line longer than
+//! [`LINE_MAX_BYTES`](crate::runners::LINE_MAX_BYTES) is not read: an `agent_end`
 //! that long (it carries every message of the run) still ends the run, and
 //! the last assistant message is then the one of the last `message_end`.
 
@@ -24,8 +24,7 @@ use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 use tokio::process::{ChildStdin, ChildStdout};
 
-use super::capped_log::CappedLog;
-use super::line_reader::{Line, LineReader};
+use crate::runners::output::{CappedLog, Line, LineReader};
 
 /// Why the conversation broke off.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -20,10 +20,13 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use sha2::{Digest, Sha256};
 
-use super::StageRequest;
-use super::containment::CONTAINMENT_VAR;
-use super::process::Launch;
+use super::group::DEFAULT_GRACE;
+use super::launch::Launch;
 use crate::fs_error::{FileError, at};
+use crate::runners::StageRequest;
+
+/// The environment variable that can turn cgroups off (`process_tree`).
+pub const CONTAINMENT_VAR: &str = "MILLRACE_CONTAINMENT";
 
 /// The shell that moves the leader into its cgroup, then execs it.
 const SHELL: &str = "/bin/sh";
@@ -221,7 +224,7 @@ pub fn sweep_recorded(agents_dir: &Path) -> usize {
 /// [`StageCgroup::close`] for the start of a daemon, before its event loop.
 fn close_now(dir: &Path, record: &Path) {
     kill_all(dir);
-    let deadline = Instant::now() + super::DEFAULT_GRACE;
+    let deadline = Instant::now() + DEFAULT_GRACE;
     while populated(dir) && Instant::now() < deadline {
         std::thread::sleep(EMPTY_CHECK);
     }

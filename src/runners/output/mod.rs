@@ -1,0 +1,13 @@
+//! A stage's output as it arrives: read line by line with a cap on a line
+//! ([`line_reader`]), copied into files with a cap on their size
+//! ([`capped_log`]), each whole line also handed to whoever reads the
+//! output ([`pump`](fn@pump)). The daemon's memory does not depend on how
+//! much an agent prints.
+
+mod capped_log;
+mod line_reader;
+mod pump;
+
+pub use capped_log::{CappedLog, OUTPUT_MAX_BYTES, Style};
+pub use line_reader::{LINE_MAX_BYTES, Line, LineReader};
+pub use pump::{LineSink, pump};
