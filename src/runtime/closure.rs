@@ -41,23 +41,19 @@ pub struct ClosureTarget {
     pub latest_verdict: Option<String>,
 }
 
-fn target_path(paths: &WorkspacePaths, root: &str) -> PathBuf {
-    paths.arbiter_targets_dir().join(format!("{root}.json"))
-}
-
 pub fn load(paths: &WorkspacePaths, root: &str) -> Option<ClosureTarget> {
-    serde_json::from_slice(&std::fs::read(target_path(paths, root)).ok()?).ok()
+    serde_json::from_slice(&std::fs::read(paths.closure_target(root)).ok()?).ok()
 }
 
 pub fn save(paths: &WorkspacePaths, target: &ClosureTarget) -> std::io::Result<()> {
     let mut bytes = serde_json::to_vec_pretty(target).unwrap_or_default();
     bytes.push(b'\n');
-    write_atomic(&target_path(paths, &target.root_spec_id), &bytes)
+    write_atomic(&paths.closure_target(&target.root_spec_id), &bytes)
 }
 
 /// Every target on disk, oldest first.
 pub fn all(paths: &WorkspacePaths) -> Vec<ClosureTarget> {
-    let Ok(entries) = std::fs::read_dir(paths.arbiter_targets_dir()) else {
+    let Ok(entries) = std::fs::read_dir(paths.closure_targets_dir()) else {
         return Vec::new();
     };
     let mut targets: Vec<ClosureTarget> = entries
@@ -114,7 +110,7 @@ pub fn open_for(
         return Ok(None);
     }
     let spec_copy = paths
-        .arbiter_contracts_dir(false)
+        .closure_contracts_dir(false)
         .join(format!("{root}.md"));
     write_atomic(&spec_copy, &std::fs::read(active_path)?)?;
     let idea_copy = match &spec.root_idea_id {
@@ -144,7 +140,7 @@ fn copy_idea(paths: &WorkspacePaths, idea: &str) -> std::io::Result<Option<PathB
     let Ok(text) = std::fs::read(&source) else {
         return Ok(None);
     };
-    let copy = paths.arbiter_contracts_dir(true).join(format!("{idea}.md"));
+    let copy = paths.closure_contracts_dir(true).join(format!("{idea}.md"));
     write_atomic(&copy, &text)?;
     Ok(Some(copy))
 }

@@ -332,6 +332,7 @@ async fn event_loop(
         }
         engine.flights.forget_due_retries();
         engine.govern()?;
+        janitor.follow(&engine.settings.runs);
         for event in janitor.after_tick(engine.store.paths(), engine.store.snapshot()) {
             engine.event(event);
         }

@@ -364,20 +364,16 @@ impl Engine {
     }
 
     fn closure_ref(&self, target: &ClosureTarget, run_id: &str) -> ClosureRef {
-        let arbiter = self.store.paths().arbiter_dir();
+        let paths = self.store.paths();
         let root = &target.root_spec_id;
         ClosureRef {
             root_spec_id: root.clone(),
-            target_path: self
-                .store
-                .paths()
-                .arbiter_targets_dir()
-                .join(format!("{root}.json")),
+            target_path: paths.closure_target(root),
             root_spec_contract_path: Some(target.root_spec_contract.clone()),
             root_idea_contract_path: target.root_idea_contract.clone(),
-            rubric_path: arbiter.join("rubrics").join(format!("{root}.md")),
-            verdict_path: arbiter.join("verdicts").join(format!("{root}.json")),
-            report_path: arbiter.join("reports").join(format!("{run_id}.md")),
+            rubric_path: paths.closure_rubric(root),
+            verdict_path: paths.closure_verdict(root),
+            report_path: paths.closure_report(run_id),
         }
     }
 }

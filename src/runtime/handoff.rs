@@ -9,7 +9,7 @@ use crate::workspace::Timestamp;
 use crate::workspace::documents::{
     ConsultantDecision, Incident, LearningRequest, Severity, WorkDocument,
 };
-use crate::workspace::{Family, Plane};
+use crate::workspace::{Family, Plane, handoff_names};
 
 /// Where the handoff comes from.
 pub struct HandoffSource<'a> {
@@ -40,10 +40,10 @@ pub fn suffix(seed: &str, len: usize) -> String {
         .to_string()
 }
 
-/// The incident a handoff final creates: `incident-<source>-<hex8>`, or
-/// `arbiter-gap-<root>-<hex8>` when a closure target asks for remediation.
+/// The incident a handoff final creates, named by [`handoff_names`]: for
+/// the work item, for the closure target asking for remediation, or for
+/// the stage.
 pub fn handoff_incident(source: &HandoffSource<'_>, seed: &str) -> WorkDocument {
-    let hex8 = || suffix(seed, 8);
     let source_id = source.document.map(|d| d.id().to_string());
     let root_spec = source
         .document
@@ -53,19 +53,11 @@ pub fn handoff_incident(source: &HandoffSource<'_>, seed: &str) -> WorkDocument 
         .document
         .and_then(|d| d.root_idea_id().map(str::to_string))
         .or(source.root_idea_id.map(str::to_string));
+    let suffix = suffix(seed, 8);
     let (id, title) = match (&source_id, &root_spec) {
-        (Some(id), _) => (
-            format!("incident-{id}-{}", hex8()),
-            format!("Planning needed for {id}"),
-        ),
-        (None, Some(root)) => (
-            format!("arbiter-gap-{root}-{}", hex8()),
-            format!("Arbiter remediation for {root}"),
-        ),
-        (None, None) => (
-            format!("incident-{}-{}", source.node, hex8()),
-            format!("Planning needed after {}", source.node),
-        ),
+        (Some(id), _) => handoff_names::for_item(id, &suffix),
+        (None, Some(root)) => handoff_names::for_closure_gap(root, &suffix),
+        (None, None) => handoff_names::for_stage(source.node, &suffix),
     };
     let trigger = format!("{}_{}", source.node, source.final_name);
     let family = source.document.map(WorkDocument::family);

@@ -105,7 +105,7 @@ impl Engine {
     fn sweep_stale_temps(&mut self) {
         let mut dirs = vec![
             self.store.paths().state_dir(),
-            self.store.paths().arbiter_targets_dir(),
+            self.store.paths().closure_targets_dir(),
         ];
         dirs.extend(
             [

@@ -11,6 +11,7 @@ pub mod control;
 pub mod doctor;
 pub mod documents;
 pub mod family;
+pub mod handoff_names;
 pub mod input;
 pub mod intake;
 pub mod interventions;

@@ -178,20 +178,49 @@ impl WorkspacePaths {
         self.agents.join("intake").join("ideas")
     }
 
-    /// `arbiter/`: closure targets, frozen contracts, rubrics, verdicts, reports.
-    pub fn arbiter_dir(&self) -> PathBuf {
-        self.agents_dir().join("arbiter")
+    /// `arbiter/`: the closure records (the reference's name for the folder
+    /// of its closure stage): targets, frozen contracts, rubrics, verdicts
+    /// and reports. The runtime asks for them by what they are.
+    fn closure_dir(&self) -> PathBuf {
+        self.agents.join("arbiter")
     }
 
     /// `arbiter/targets/`: closure targets by root spec id.
-    pub fn arbiter_targets_dir(&self) -> PathBuf {
-        self.agents.join("arbiter").join("targets")
+    pub fn closure_targets_dir(&self) -> PathBuf {
+        self.closure_dir().join("targets")
+    }
+
+    /// `arbiter/targets/<root>.json`: the closure target of a root spec.
+    pub fn closure_target(&self, root_spec_id: &str) -> PathBuf {
+        self.closure_targets_dir()
+            .join(format!("{root_spec_id}.json"))
     }
 
     /// `arbiter/contracts/ideas/` or `arbiter/contracts/root-specs/`.
-    pub fn arbiter_contracts_dir(&self, ideas: bool) -> PathBuf {
+    pub fn closure_contracts_dir(&self, ideas: bool) -> PathBuf {
         let leaf = if ideas { "ideas" } else { "root-specs" };
-        self.agents.join("arbiter").join("contracts").join(leaf)
+        self.closure_dir().join("contracts").join(leaf)
+    }
+
+    /// `arbiter/rubrics/<root>.md`: what the closure stage judges against.
+    pub fn closure_rubric(&self, root_spec_id: &str) -> PathBuf {
+        self.closure_dir()
+            .join("rubrics")
+            .join(format!("{root_spec_id}.md"))
+    }
+
+    /// `arbiter/verdicts/<root>.json`: the closure stage's latest verdict.
+    pub fn closure_verdict(&self, root_spec_id: &str) -> PathBuf {
+        self.closure_dir()
+            .join("verdicts")
+            .join(format!("{root_spec_id}.json"))
+    }
+
+    /// `arbiter/reports/<run_id>.md`: one closure run's report.
+    pub fn closure_report(&self, run_id: &str) -> PathBuf {
+        self.closure_dir()
+            .join("reports")
+            .join(format!("{run_id}.md"))
     }
 
     /// `diagnostics/blocked/`: metadata of blocked items.

@@ -31,7 +31,7 @@ pub fn planner_disposition(ctx: &mut EffectContext<'_>) -> EffectResult {
         .unwrap_or_default();
     match disposition {
         "active_source_ready_for_manager" => EffectResult::Proceed {
-            note: "source ready for the manager".into(),
+            note: "the source is ready for the next stage".into(),
         },
         "emitted_child_specs" => child_specs(ctx, &doc),
         "blocked" => EffectResult::fault(

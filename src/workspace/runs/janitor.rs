@@ -44,6 +44,18 @@ impl RunsJanitor {
         }
     }
 
+    /// Takes up `[runs]` as reloaded: a changed policy applies from the
+    /// next tick, with a prune then (a tighter limit is met at once).
+    pub fn follow(&mut self, config: &RunsConfig) {
+        if RetentionPolicy::from_config(config) != self.policy {
+            let active = std::mem::take(&mut self.active);
+            *self = RunsJanitor {
+                active,
+                ..RunsJanitor::new(config)
+            };
+        }
+    }
+
     /// Called once per daemon tick with the live snapshot: prunes when due
     /// (the first call, then every few finished runs) and returns the events
     /// to journal (none when nothing was removed).
