@@ -3,31 +3,54 @@
 //! a restart, and a config that does not load is refused while the daemon
 //! keeps working with the one it has.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::daemon::{commanded, enqueue, exists};
+use crate::harness::{runner_config, workspace};
 use crate::live::start_daemon;
 use crate::support::{TestWorkspace, await_files};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
-/// An agent that answers every stage with its first legal outcome and
-/// appends `<name> <item> <stage>` to `agents.log`.
-fn agent(name: &str) -> String {
-    format!(
-        r####"#!/bin/bash
-read -r -d '' prompt
+/// A fake Codex CLI that answers every stage with its first legal outcome
+/// (in its `--output-last-message` file) and appends `<name> <item>
+/// <stage>` to `agents.log`.
+fn fake_codex(ws: &TestWorkspace, name: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let body = format!(
+        r#"#!/bin/bash
+first=${{MILLRACE_LEGAL_OUTCOMES%% *}}
+last=""
+while [ $# -gt 0 ]; do
+  [ "$1" = --output-last-message ] && last=$2
+  shift
+done
 echo "{name} $MILLRACE_WORK_ITEM_ID $MILLRACE_STAGE" >> "$MILLRACE_WORKSPACE/agents.log"
-echo "### $(echo "$MILLRACE_LEGAL_OUTCOMES" | cut -d' ' -f1)"
-"####
-    )
+printf 'Done.\n\n%s %s\n' '###' "$first" > "$last"
+echo '{{"type":"turn.completed","usage":{{"input_tokens":1,"output_tokens":1}}}}'
+"#
+    );
+    let path = ws.root().join(name);
+    std::fs::write(&path, body).expect("fake codex");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    path
 }
 
-/// `millrace.toml` running every stage through `script`, keeping `keep_last` runs.
-fn config(ws: &TestWorkspace, script: &str, keep_last: u32) -> String {
+/// `millrace.toml` running Codex as `command`, keeping `keep_last` runs.
+fn codex_config(command: &Path, keep_last: u32) -> String {
+    let config = runner_config("codex", command, &[], &[]);
+    format!("{config}\n[runs]\nkeep_last = {keep_last}\n")
+}
+
+/// A command-runner agent that answers like [`fake_codex`] on stdout.
+fn agent(name: &str) -> String {
     format!(
-        "[runtime]\ndefault_mode = \"cmd\"\n\n[runners.command]\ncommand = \"bash\"\nargs = [\"{}\"]\n\n[runs]\nkeep_last = {keep_last}\n",
-        ws.path(script).display()
+        r#"#!/bin/bash
+read -r -d '' prompt
+echo "{name} $MILLRACE_WORK_ITEM_ID $MILLRACE_STAGE" >> "$MILLRACE_WORKSPACE/agents.log"
+printf '%s %s\n' '###' "${{MILLRACE_LEGAL_OUTCOMES%% *}}"
+"#
     )
 }
 
@@ -53,16 +76,17 @@ fn run_folders(ws: &TestWorkspace) -> usize {
 
 #[test]
 fn a_reloaded_config_applies_its_runner_and_retention_to_the_next_stages() {
-    let ws = commanded(&agent("first"), "30");
-    ws.write("second.sh", &agent("second"));
-    ws.write("millrace.toml", &config(&ws, "../agent.sh", 1000));
-    let mut daemon = start_daemon(&ws, "cmd");
-    for id in ["t1", "t2", "t3"] {
+    let ws = workspace("codex_cli", "fake-model", 30);
+    let (first, second) = (fake_codex(&ws, "first"), fake_codex(&ws, "second"));
+    ws.write("millrace.toml", &codex_config(&first, 1000));
+    let mut daemon = start_daemon(&ws, "h");
+    await_done(&ws, "t1");
+    for id in ["t2", "t3"] {
         enqueue(&ws, id, &[]);
         await_done(&ws, id);
     }
     assert_eq!(run_folders(&ws), 3);
-    ws.write("millrace.toml", &config(&ws, "second.sh", 1));
+    ws.write("millrace.toml", &codex_config(&second, 1));
     let reload = ws.run(&["reload-config", "--wait"]).ok();
     assert_eq!(reload.value("applied"), Some("true"), "{}", reload.stdout);
     enqueue(&ws, "t4", &[]);
@@ -84,7 +108,6 @@ fn a_reloaded_config_applies_its_runner_and_retention_to_the_next_stages() {
 #[test]
 fn a_config_that_does_not_load_is_refused_and_the_daemon_goes_on() {
     let ws = commanded(&agent("first"), "30");
-    ws.write("millrace.toml", &config(&ws, "../agent.sh", 1000));
     let mut daemon = start_daemon(&ws, "cmd");
     ws.write(
         "millrace.toml",
