@@ -5,6 +5,7 @@ mod assets;
 mod check;
 mod cli;
 mod cli_workspace;
+mod closure;
 mod containment;
 mod contracts;
 mod control;

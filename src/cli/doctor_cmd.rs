@@ -80,7 +80,7 @@ fn scan(workspace: &Workspace) -> Vec<Finding> {
         .iter()
         .map(|issue| {
             let severity = match issue.code {
-                IssueCode::LockStale => Severity::Warning,
+                IssueCode::LockStale | IssueCode::ClosureTargetHeld => Severity::Warning,
                 _ => Severity::Error,
             };
             Finding::new(severity, issue.code.as_str(), &issue.path, &issue.message)

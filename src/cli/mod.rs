@@ -22,6 +22,7 @@ mod queue_ops_cmd;
 mod run_cmd;
 mod runs_cmd;
 mod runs_prune_cmd;
+mod status_closure;
 mod status_cmd;
 mod upgrade_cmd;
 

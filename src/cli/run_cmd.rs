@@ -114,5 +114,8 @@ fn daemon(args: &DaemonArgs) -> CliResult {
     if summary.interrupted {
         out.kv("interrupted", true)?;
     }
+    if let Some(note) = summary.idle_with_work_queued {
+        out.kv("idle_with_work_queued", note)?;
+    }
     Ok(())
 }

@@ -15,6 +15,7 @@ use super::compile_cmd::{load_plan, persisted_currentness};
 use super::context::{Workspace, load_config_lenient, mode_name};
 use super::output::{CliError, CliResult, Out};
 use super::queue_cmd::{Format, QueueCounts};
+use super::status_closure::ClosureStatus;
 use crate::workspace::journal::Journal;
 use crate::workspace::lock::{self, LockState};
 use crate::workspace::state::{FailedCommand, RuntimeSnapshot, StateStore};
@@ -133,6 +134,8 @@ pub struct Report {
     last_failed_command: Option<FailedCommand>,
     /// `state/usage_governance_state.json` as the daemon last wrote it.
     usage_governance: Option<Value>,
+    #[serde(flatten)]
+    closure: ClosureStatus,
     recent_events: Vec<Value>,
 }
 
@@ -192,6 +195,7 @@ impl Report {
             usage_governance: std::fs::read(paths.state_dir().join("usage_governance_state.json"))
                 .ok()
                 .and_then(|bytes| serde_json::from_slice(&bytes).ok()),
+            closure: ClosureStatus::read(&paths),
             recent_events: recent_events(&paths),
         })
     }
@@ -216,6 +220,7 @@ impl Report {
             )?;
         }
         self.print_queues(out)?;
+        self.closure.print(out)?;
         for event in &self.recent_events {
             out.kv("event", event_text(event))?;
         }

@@ -1,102 +1,38 @@
 //! Closure targets: a root spec's lineage is judged by the `on drained`
-//! stage once none of its work is queued, active or blocked. A target opens
-//! when its root spec is first claimed, with frozen copies of the spec and
-//! its idea, and closes when the judging stage's outcome ends in success.
+//! stage once none of its work is queued, active or blocked.
+//!
+//! The rules (the reference's, see `docs/reference-differences.md` for
+//! where ours go further):
+//! - A target opens when a root spec that came from an idea is first
+//!   claimed, with frozen copies of the spec and its idea. A spec with no
+//!   idea behind it (made from a probe, or by hand) is ordinary work.
+//! - The oldest **actionable** target holds the focus: while it does, the
+//!   execution and planning planes claim only its lineage's work, and every
+//!   other lineage waits (backpressure, journaled).
+//! - A target whose lineage has only blocked work left is **held**: it
+//!   cannot be judged, so it gives up the focus instead of stalling the
+//!   daemon, and says which items hold it. Clearing them (retry or cancel)
+//!   makes it actionable again.
+//! - A target whose judging stage blocked, or whose remediation rounds ran
+//!   out, waits for an operator.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-
 use crate::workspace::atomic::write_atomic;
+use crate::workspace::closure_targets::{self, ClosureTarget};
 use crate::workspace::documents::WorkDocument;
 use crate::workspace::queue::QueueStore;
-use crate::workspace::{Family, LifecycleState, Timestamp, WorkspacePaths};
+use crate::workspace::{Family, LifecycleState, WorkspacePaths};
 
 /// How many remediation rounds a target gets before it waits for an operator.
 pub const MAX_REMEDIATION_ROUNDS: u32 = 3;
 
-/// `arbiter/targets/<root_spec_id>.json`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ClosureTarget {
-    pub schema_version: String,
-    pub root_spec_id: String,
-    #[serde(default)]
-    pub root_idea_id: Option<String>,
-    pub closure_open: bool,
-    /// Set when the judging stage blocked or remediation rounds ran out: the
-    /// target waits for an operator and no longer holds back other lineages.
-    #[serde(default)]
-    pub waiting_for_operator: bool,
-    #[serde(default)]
-    pub remediation_rounds: u32,
-    pub root_spec_contract: PathBuf,
-    #[serde(default)]
-    pub root_idea_contract: Option<PathBuf>,
-    pub opened_at: Timestamp,
-    #[serde(default)]
-    pub closed_at: Option<Timestamp>,
-    #[serde(default)]
-    pub last_run_id: Option<String>,
-    #[serde(default)]
-    pub latest_verdict: Option<String>,
-}
+/// The families whose items carry a root spec's lineage.
+const LINEAGE_FAMILIES: &[Family] = &[Family::Task, Family::Spec, Family::Probe, Family::Incident];
 
-pub fn load(paths: &WorkspacePaths, root: &str) -> Option<ClosureTarget> {
-    serde_json::from_slice(&std::fs::read(paths.closure_target(root)).ok()?).ok()
-}
-
-pub fn save(paths: &WorkspacePaths, target: &ClosureTarget) -> std::io::Result<()> {
-    let mut bytes = serde_json::to_vec_pretty(target).unwrap_or_default();
-    bytes.push(b'\n');
-    write_atomic(&paths.closure_target(&target.root_spec_id), &bytes)
-}
-
-/// Every target on disk, oldest first.
-pub fn all(paths: &WorkspacePaths) -> Vec<ClosureTarget> {
-    let Ok(entries) = std::fs::read_dir(paths.closure_targets_dir()) else {
-        return Vec::new();
-    };
-    let mut targets: Vec<ClosureTarget> = entries
-        .filter_map(Result::ok)
-        .filter_map(|e| serde_json::from_slice(&std::fs::read(e.path()).ok()?).ok())
-        .collect();
-    targets.sort_by(|a, b| {
-        a.opened_at
-            .cmp(&b.opened_at)
-            .then(a.root_spec_id.cmp(&b.root_spec_id))
-    });
-    targets
-}
-
-/// The open target claims are restricted to, read from `arbiter/targets/`
-/// once and kept until the daemon writes a target (or a heartbeat, which
-/// may follow a hand edit).
-#[derive(Debug, Default)]
-pub struct ClosureFocus {
-    /// `None`: not read yet; `Some(None)`: no target holds focus.
-    cached: Option<Option<ClosureTarget>>,
-}
-
-impl ClosureFocus {
-    /// The open target whose lineage claims are restricted to, if any.
-    pub fn get(&mut self, paths: &WorkspacePaths) -> Option<ClosureTarget> {
-        self.cached.get_or_insert_with(|| focus(paths)).clone()
-    }
-
-    /// Reads the targets again next time.
-    pub fn forget(&mut self) {
-        self.cached = None;
-    }
-}
-
-/// The open target whose lineage claims are restricted to, if any.
-fn focus(paths: &WorkspacePaths) -> Option<ClosureTarget> {
-    all(paths)
-        .into_iter()
-        .find(|t| t.closure_open && !t.waiting_for_operator)
-}
-
-/// Opens a target when a root spec is claimed (idempotent).
+/// Opens a target when a root spec made from an idea is claimed
+/// (idempotent); other documents open none.
 pub fn open_for(
     paths: &WorkspacePaths,
     document: &WorkDocument,
@@ -106,32 +42,19 @@ pub fn open_for(
         return Ok(None);
     };
     let root = spec.root_spec_id.as_deref().unwrap_or(&spec.spec_id);
-    if root != spec.spec_id || load(paths, root).is_some() {
+    let Some(idea) = &spec.root_idea_id else {
+        return Ok(None);
+    };
+    if root != spec.spec_id || closure_targets::load(paths, root).is_some() {
         return Ok(None);
     }
     let spec_copy = paths
         .closure_contracts_dir(false)
         .join(format!("{root}.md"));
     write_atomic(&spec_copy, &std::fs::read(active_path)?)?;
-    let idea_copy = match &spec.root_idea_id {
-        Some(idea) => copy_idea(paths, idea)?,
-        None => None,
-    };
-    let target = ClosureTarget {
-        schema_version: "1.0".into(),
-        root_spec_id: root.to_string(),
-        root_idea_id: spec.root_idea_id.clone(),
-        closure_open: true,
-        waiting_for_operator: false,
-        remediation_rounds: 0,
-        root_spec_contract: spec_copy,
-        root_idea_contract: idea_copy,
-        opened_at: Timestamp::now(),
-        closed_at: None,
-        last_run_id: None,
-        latest_verdict: None,
-    };
-    save(paths, &target)?;
+    let mut target = ClosureTarget::opened(root, Some(idea.clone()), spec_copy);
+    target.root_idea_contract = copy_idea(paths, idea)?;
+    closure_targets::save(paths, &target)?;
     Ok(Some(target))
 }
 
@@ -145,40 +68,224 @@ fn copy_idea(paths: &WorkspacePaths, idea: &str) -> std::io::Result<Option<PathB
     Ok(Some(copy))
 }
 
-const LINEAGE_FAMILIES: &[Family] = &[Family::Task, Family::Spec, Family::Probe, Family::Incident];
-
-/// True while any queued, active or blocked item carries this root spec.
-/// Queued items answer from the queue index; active and blocked ones (few)
-/// from their documents.
-pub fn lineage_has_work(queue: &QueueStore, root: &str) -> bool {
-    LINEAGE_FAMILIES.iter().any(|&family| {
-        queued_in_lineage(queue, family, root) || placed_in_lineage(queue, family, root)
-    })
+/// What a lineage has left.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lineage {
+    /// Work is queued or active: it will move on its own.
+    Moving,
+    /// Only blocked items, and queued ones waiting for a dependency that is
+    /// not done (`family/id`): an operator must clear them.
+    Held(Vec<String>),
+    /// Nothing: the closure stage may judge it.
+    Drained,
 }
 
-fn queued_in_lineage(queue: &QueueStore, family: Family, root: &str) -> bool {
-    queue.queued_items(family).any(|item| {
-        let own_root = (family == Family::Spec).then_some(item.key.id.as_str());
-        item.root_spec_id.as_deref().or(own_root) == Some(root)
-    })
+/// A change in a target found by [`ClosureFocus::review`]: the target, as
+/// it is to be saved, and what to tell the operator.
+#[derive(Debug)]
+pub struct Reviewed {
+    pub target: ClosureTarget,
+    pub change: Change,
 }
 
-fn placed_in_lineage(queue: &QueueStore, family: Family, root: &str) -> bool {
-    let placed = [LifecycleState::Active, LifecycleState::Blocked];
-    placed.iter().any(|&state| {
-        queue.ids(family, state).iter().any(|id| {
-            let document = queue.find(family, id).and_then(|l| queue.read(&l).ok());
-            let lineage = document.as_ref().and_then(|d| {
-                d.root_spec_id()
-                    .map(str::to_string)
-                    .or_else(|| spec_root(d))
-            });
-            lineage.as_deref() == Some(root)
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// The lineage's only work left is blocked.
+    Held,
+    /// It moves again (or was drained) after being held.
+    Released,
+    /// Root specs of other lineages now wait for the focused target.
+    Backpressure,
+    /// Only the recorded list of waiting root specs changed.
+    Quiet,
+}
+
+/// The targets as the daemon last read them, and which one holds the
+/// focus. Targets are read from disk once and again after [`forget`]
+/// (the daemon wrote one, or the heartbeat, which may follow a hand edit);
+/// their readiness is reviewed from the queue on every dispatch.
+///
+/// [`forget`]: ClosureFocus::forget
+#[derive(Debug, Default)]
+pub struct ClosureFocus {
+    /// The open targets, oldest first; `None`: not read yet.
+    open: Option<Vec<ClosureTarget>>,
+    /// The focused target's index in `open`, and whether it is drained.
+    focus: Option<(usize, bool)>,
+    /// The root spec of active and blocked items, read once each.
+    roots: HashMap<(Family, String), Option<String>>,
+}
+
+impl ClosureFocus {
+    /// Reads the targets (and the roots of placed items) again next time.
+    pub fn forget(&mut self) {
+        self.open = None;
+        self.roots.clear();
+    }
+
+    /// The target holding the focus, as of the last review.
+    pub fn focus(&self) -> Option<&ClosureTarget> {
+        let (index, _) = self.focus?;
+        self.open.as_ref()?.get(index)
+    }
+
+    /// The focused target when its lineage is drained: it is to be judged.
+    pub fn ready(&self) -> Option<&ClosureTarget> {
+        self.focus.filter(|(_, drained)| *drained)?;
+        self.focus()
+    }
+
+    /// Reviews every open target against the queue: which are held by
+    /// blocked work, which one holds the focus, which root specs wait for
+    /// it. Returns the targets that changed, to be saved and reported.
+    pub fn review(&mut self, paths: &WorkspacePaths, queue: &QueueStore) -> Vec<Reviewed> {
+        let mut open = self
+            .open
+            .take()
+            .unwrap_or_else(|| closure_targets::open(paths));
+        let mut changed = Vec::new();
+        self.focus = None;
+        for (index, target) in open.iter_mut().enumerate() {
+            if target.waiting_for_operator {
+                continue;
+            }
+            let lineage = self.lineage(queue, &target.root_spec_id);
+            if let Some(change) = record_hold(target, &lineage) {
+                changed.push(Reviewed {
+                    target: target.clone(),
+                    change,
+                });
+            }
+            let focused = self.focus.is_none() && !target.closure_blocked_by_lineage_work;
+            if focused {
+                self.focus = Some((index, lineage == Lineage::Drained));
+            }
+            let deferred = if focused {
+                deferred_root_specs(queue, &target.root_spec_id)
+            } else {
+                Vec::new()
+            };
+            if deferred != target.deferred_root_spec_ids {
+                let change = if deferred.is_empty() {
+                    Change::Quiet
+                } else {
+                    Change::Backpressure
+                };
+                target.deferred_root_spec_ids = deferred;
+                changed.push(Reviewed {
+                    target: target.clone(),
+                    change,
+                });
+            }
+        }
+        self.open = Some(open);
+        changed
+    }
+
+    /// What the lineage of `root` has left. Queued items that wait for a
+    /// dependency which is not done do not move it on their own.
+    fn lineage(&mut self, queue: &QueueStore, root: &str) -> Lineage {
+        let (ready, waiting) = queued_in_lineage(queue, root);
+        if ready
+            || !self
+                .placed_in_lineage(queue, LifecycleState::Active, root)
+                .is_empty()
+        {
+            return Lineage::Moving;
+        }
+        let mut holding = self.placed_in_lineage(queue, LifecycleState::Blocked, root);
+        holding.extend(waiting);
+        if holding.is_empty() {
+            Lineage::Drained
+        } else {
+            Lineage::Held(holding)
+        }
+    }
+
+    /// The `family/id` of every item in `state` whose lineage is `root`.
+    fn placed_in_lineage(
+        &mut self,
+        queue: &QueueStore,
+        state: LifecycleState,
+        root: &str,
+    ) -> Vec<String> {
+        let mut found = Vec::new();
+        for &family in LINEAGE_FAMILIES {
+            for id in queue.ids(family, state) {
+                let lineage = self
+                    .roots
+                    .entry((family, id.clone()))
+                    .or_insert_with(|| root_of(queue, family, &id));
+                if lineage.as_deref() == Some(root) {
+                    found.push(format!("{family}/{id}"));
+                }
+            }
+        }
+        found
+    }
+}
+
+/// Marks `target` held or released by what its lineage has left; `None`
+/// when nothing changed.
+fn record_hold(target: &mut ClosureTarget, lineage: &Lineage) -> Option<Change> {
+    let blocking = match lineage {
+        Lineage::Held(ids) => ids.clone(),
+        _ => Vec::new(),
+    };
+    let held = !blocking.is_empty();
+    if held == target.closure_blocked_by_lineage_work && blocking == target.blocking_work_ids {
+        return None;
+    }
+    let change = match (held, target.closure_blocked_by_lineage_work) {
+        (true, _) => Change::Held,
+        (false, true) => Change::Released,
+        (false, false) => Change::Quiet,
+    };
+    target.closure_blocked_by_lineage_work = held;
+    target.blocking_work_ids = blocking;
+    Some(change)
+}
+
+/// The root spec a placed item belongs to: its `Root-Spec-ID`, or its own
+/// id for a spec without one.
+fn root_of(queue: &QueueStore, family: Family, id: &str) -> Option<String> {
+    let document = queue.find(family, id).and_then(|l| queue.read(&l).ok())?;
+    document
+        .root_spec_id()
+        .map(str::to_string)
+        .or_else(|| matches!(document, WorkDocument::Spec(_)).then(|| id.to_string()))
+}
+
+/// Whether a queued item of `root`'s lineage may be claimed now, and the
+/// `family/id` of those that wait for a dependency.
+fn queued_in_lineage(queue: &QueueStore, root: &str) -> (bool, Vec<String>) {
+    let mut waiting = Vec::new();
+    for &family in LINEAGE_FAMILIES {
+        for item in queue.queued_items(family) {
+            let own_root = (family == Family::Spec).then_some(item.key.id.as_str());
+            if item.root_spec_id.as_deref().or(own_root) != Some(root) {
+                continue;
+            }
+            if queue.dependencies_done(family, item) {
+                return (true, Vec::new());
+            }
+            waiting.push(format!("{family}/{}", item.key.id));
+        }
+    }
+    (false, waiting)
+}
+
+/// Queued root specs of lineages other than `root`: the bodies of work
+/// that wait for it.
+fn deferred_root_specs(queue: &QueueStore, root: &str) -> Vec<String> {
+    queue
+        .queued_items(Family::Spec)
+        .filter(|item| {
+            item.root_spec_id
+                .as_deref()
+                .is_none_or(|r| r == item.key.id)
         })
-    })
-}
-
-/// A spec without `Root-Spec-ID` is its own root.
-fn spec_root(document: &WorkDocument) -> Option<String> {
-    matches!(document, WorkDocument::Spec(_)).then(|| document.id().to_string())
+        .map(|item| item.key.id.clone())
+        .filter(|id| id != root)
+        .collect()
 }

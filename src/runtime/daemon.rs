@@ -46,6 +46,9 @@ pub struct DaemonOptions {
 pub struct DaemonSummary {
     pub ticks: u64,
     pub interrupted: bool,
+    /// Set when `--until-idle` stopped with work still queued: how much,
+    /// and why none of it could start.
+    pub idle_with_work_queued: Option<String>,
 }
 
 /// Runs the daemon on `plan` until it stops.
@@ -116,6 +119,7 @@ fn interrupted_summary() -> DaemonSummary {
     DaemonSummary {
         ticks: 0,
         interrupted: true,
+        idle_with_work_queued: None,
     }
 }
 
@@ -307,6 +311,7 @@ async fn event_loop(
     let mut summary = DaemonSummary {
         ticks: 0,
         interrupted: false,
+        idle_with_work_queued: None,
     };
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(io_error("install the SIGTERM handler"))?;
@@ -349,6 +354,14 @@ async fn event_loop(
         if engine.flights.is_empty() {
             let waiting = engine.flights.any_waiting();
             if engine.draining || (options.until_idle && !started && !waiting) {
+                if !engine.draining {
+                    summary.idle_with_work_queued = engine.idle_note();
+                }
+                if let Some(note) = &summary.idle_with_work_queued {
+                    engine
+                        .monitor
+                        .line(&format!("idle with work queued: {note}"));
+                }
                 break;
             }
             if !started {

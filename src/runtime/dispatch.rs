@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::closure::{self, ClosureTarget};
+use super::closure;
 use super::engine::{Engine, RuntimeError, io_error};
 use super::evidence::RunTrace;
 use super::monitor::short;
@@ -12,6 +12,7 @@ use crate::runners::{
     BudgetUse, ClosureRef, PreviousStage, RequestKind, StageRequest, WorkItemRef, compose_prompt,
 };
 use crate::vocab::Plane;
+use crate::workspace::closure_targets::ClosureTarget;
 use crate::workspace::documents::WorkDocument;
 use crate::workspace::journal::RuntimeEvent;
 use crate::workspace::queue::ClaimFilter;
@@ -58,6 +59,7 @@ impl Engine {
         if self.draining || self.store.snapshot().paused {
             return Ok(false);
         }
+        self.review_closure()?;
         let mut started = self.resume_pending()?;
         for plane in FOREGROUND {
             if self.may_start(plane) && self.claim_and_start(plane)? {
@@ -140,7 +142,7 @@ impl Engine {
             return ClaimFilter::default();
         }
         ClaimFilter {
-            root_spec_id: self.closure.get(self.store.paths()).map(|t| t.root_spec_id),
+            root_spec_id: self.closure.focus().map(|t| t.root_spec_id.clone()),
         }
     }
 
@@ -165,11 +167,7 @@ impl Engine {
             let opened = closure::open_for(self.store.paths(), &claimed.document, &claimed.path)
                 .map_err(io_error("open closure target"))?;
             if let Some(target) = opened {
-                self.closure.forget();
-                self.monitor.line(&format!(
-                    "closure target opened root_spec={}",
-                    target.root_spec_id
-                ));
+                self.announce_opened(&target)?;
             }
             let node = entry_node(&entry.nodes, &claimed.document);
             let run = ActiveRun {
@@ -202,10 +200,7 @@ impl Engine {
         if !self.may_start(plane) {
             return Ok(false);
         }
-        let Some(target) = self.closure.get(self.store.paths()) else {
-            return Ok(false);
-        };
-        if closure::lineage_has_work(self.store.queue(), &target.root_spec_id) {
+        if self.closure.ready().is_none() {
             return Ok(false);
         }
         let node = self
@@ -234,7 +229,7 @@ impl Engine {
         mut run: ActiveRun,
         document: Option<WorkDocument>,
     ) -> Result<(), RuntimeError> {
-        let focus = self.closure.get(self.store.paths());
+        let focus = self.closure.focus().cloned();
         let request = self.build_request(plane, &run, document.as_ref(), focus)?;
         run.stage = request.stage_kind.clone();
         run.request_id = Some(request.request_id.clone());
@@ -283,7 +278,7 @@ impl Engine {
         plane: Plane,
         run: &ActiveRun,
         document: Option<&WorkDocument>,
-        focus: Option<closure::ClosureTarget>,
+        focus: Option<ClosureTarget>,
     ) -> Result<StageRequest, RuntimeError> {
         let node = self
             .plan

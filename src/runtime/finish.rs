@@ -3,11 +3,12 @@
 //! settles a closure target when the run judged one.
 
 use super::apply::Applied;
-use super::closure::{self, MAX_REMEDIATION_ROUNDS};
+use super::closure::MAX_REMEDIATION_ROUNDS;
 use super::engine::{Engine, RuntimeError, io_error};
 use super::handoff::handoff_incident;
 use crate::plan::FinalPlan;
 use crate::vocab::{Family, ResultClass};
+use crate::workspace::closure_targets;
 use crate::workspace::documents::WorkDocument;
 use crate::workspace::journal::RuntimeEvent;
 use crate::workspace::queue::MoveReason;
@@ -79,7 +80,7 @@ impl Engine {
             .request
             .closure_target
             .as_ref()
-            .and_then(|c| closure::load(self.store.paths(), &c.root_spec_id));
+            .and_then(|c| closure_targets::load(self.store.paths(), &c.root_spec_id));
         source.root_idea_id = target.as_ref().and_then(|t| t.root_idea_id.as_deref());
         let document = handoff_incident(&source, &a.inflight.request.request_id);
         if self
@@ -140,7 +141,8 @@ impl Engine {
         let Some(closure_ref) = &a.inflight.request.closure_target else {
             return Ok(());
         };
-        let Some(mut target) = closure::load(self.store.paths(), &closure_ref.root_spec_id) else {
+        let Some(mut target) = closure_targets::load(self.store.paths(), &closure_ref.root_spec_id)
+        else {
             return Ok(());
         };
         target.last_run_id = Some(a.inflight.request.run_id.clone());
@@ -155,6 +157,9 @@ impl Engine {
                     "closure target closed root_spec={}",
                     target.root_spec_id
                 ));
+                self.event(RuntimeEvent::ClosureTargetClosed {
+                    root_spec_id: target.root_spec_id.clone(),
+                });
             }
             _ if remediation && target.remediation_rounds < MAX_REMEDIATION_ROUNDS => {
                 target.remediation_rounds += 1
@@ -165,9 +170,12 @@ impl Engine {
                     "closure target waits for an operator root_spec={}",
                     target.root_spec_id
                 ));
+                self.event(RuntimeEvent::ClosureTargetWaitingForOperator {
+                    root_spec_id: target.root_spec_id.clone(),
+                });
             }
         }
         self.closure.forget();
-        closure::save(self.store.paths(), &target).map_err(io_error("write closure target"))
+        closure_targets::save(self.store.paths(), &target).map_err(io_error("write closure target"))
     }
 }

@@ -5,6 +5,7 @@
 
 mod apply;
 mod closure;
+mod closure_review;
 mod counts;
 mod daemon;
 mod disk_full;
@@ -26,7 +27,6 @@ mod settings;
 mod store;
 mod watch;
 
-pub use closure::ClosureTarget;
 pub use daemon::{DaemonOptions, DaemonSummary, run_daemon};
 pub use engine::RuntimeError;
 pub use evidence::{RunTrace, StageResult, TraceEdge, TraceNode};

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use super::closure_targets;
 use super::config::Config;
 use super::documents::{self, DocumentError, ProblemKind};
 use super::family::{Family, LifecycleState, Plane};
@@ -39,6 +40,8 @@ pub enum IssueCode {
     LockStale,
     /// The ownership lock cannot be read.
     LockInvalid,
+    /// A closure target cannot be judged until blocked work is cleared.
+    ClosureTargetHeld,
 }
 
 impl IssueCode {
@@ -56,6 +59,7 @@ impl IssueCode {
             IssueCode::StateFileInvalid => "state_file_invalid",
             IssueCode::LockStale => "lock_stale",
             IssueCode::LockInvalid => "lock_invalid",
+            IssueCode::ClosureTargetHeld => "closure_target_held",
         }
     }
 }
@@ -101,7 +105,31 @@ pub fn doctor(paths: &WorkspacePaths) -> Vec<Issue> {
         )
     }));
     issues.extend(lock_issue(paths));
+    issues.extend(closure_issues(paths));
     issues
+}
+
+/// Open closure targets held by blocked work, with the commands that clear it.
+fn closure_issues(paths: &WorkspacePaths) -> Vec<Issue> {
+    let held = closure_targets::open(paths)
+        .into_iter()
+        .filter(|t| t.closure_blocked_by_lineage_work);
+    held.map(|target| {
+        let items = target.blocking_work_ids.join(", ");
+        let ids: Vec<&str> = target
+            .blocking_work_ids
+            .iter()
+            .filter_map(|w| w.split_once('/').map(|(_, id)| id))
+            .collect();
+        let first = ids.first().copied().unwrap_or("<id>");
+        let message = format!(
+            "closure target `{}` cannot be judged while {items} is not done; retry a blocked task (`millrace queue retry-blocked {first} --force --reason \"...\"`) or cancel the item (`millrace queue cancel {first} --reason \"...\"`)",
+            target.root_spec_id
+        );
+        let path = paths.closure_target(&target.root_spec_id);
+        Issue::new(IssueCode::ClosureTargetHeld, &path, message)
+    })
+    .collect()
 }
 
 fn layout_issues(paths: &WorkspacePaths) -> Vec<Issue> {

@@ -216,6 +216,30 @@ pub enum RuntimeEvent {
         /// Run folders left, the always-kept ones among them.
         kept: usize,
     },
+    /// A closure target opened: the root spec's body of work is judged by
+    /// the closure stage before it is done.
+    ClosureTargetOpened {
+        root_spec_id: String,
+        root_idea_id: Option<String>,
+    },
+    /// The closure stage judged the body of work done.
+    ClosureTargetClosed { root_spec_id: String },
+    /// The closure stage blocked, or remediation rounds ran out: the target
+    /// waits for an operator and holds nothing back.
+    ClosureTargetWaitingForOperator { root_spec_id: String },
+    /// The target's only lineage work left is blocked: it cannot be judged
+    /// and stops holding back other lineages until these are cleared.
+    ClosureTargetHeld {
+        root_spec_id: String,
+        blocking_work_ids: Vec<String>,
+    },
+    /// The blocked work was cleared: the target may hold the focus again.
+    ClosureTargetReleased { root_spec_id: String },
+    /// Root specs of other lineages wait while this target holds the focus.
+    ClosureTargetBackpressure {
+        open_root_spec_id: String,
+        deferred_root_spec_ids: Vec<String>,
+    },
     /// `clear-stale-state` requeued active work and reset the runtime state.
     StaleStateCleared {
         requeued: usize,

@@ -630,6 +630,12 @@ impl QueueStore {
         }
     }
 
+    /// True when every dependency of the queued `item` is done: it may be
+    /// claimed as far as its dependencies go.
+    pub(crate) fn dependencies_done(&self, family: Family, item: &QueuedItem) -> bool {
+        self.index.eligible(family, &ClaimFilter::default(), item)
+    }
+
     /// The claim facts (id, dependencies, root spec) of every queued item of
     /// `family`, from the index: no document is read.
     pub(crate) fn queued_items(&self, family: Family) -> impl Iterator<Item = &QueuedItem> {

@@ -1,0 +1,140 @@
+//! The closure part of `status`: every open closure target with its state
+//! (the one holding the focus, held by blocked work, waiting for an
+//! operator), what holds it and what it holds back; and the reference's
+//! `closure_target_*` keys for scripts written against it. Read from the
+//! target files the daemon keeps current; no queue is listed.
+
+use serde::Serialize;
+
+use super::output::{CliResult, Out};
+use crate::workspace::WorkspacePaths;
+use crate::workspace::closure_targets::{self, ClosureTarget};
+
+/// One open target as `status` shows it.
+#[derive(Debug, Serialize)]
+pub struct TargetView {
+    root_spec_id: String,
+    root_idea_id: Option<String>,
+    /// `focus` (its lineage's work runs first; others wait), `held` (only
+    /// blocked work left), `waiting_for_operator`, or `open` (waits its turn).
+    state: &'static str,
+    blocking_work_ids: Vec<String>,
+    deferred_root_spec_ids: Vec<String>,
+    remediation_rounds: u32,
+}
+
+/// The closure keys of `status`.
+#[derive(Debug, Serialize)]
+pub struct ClosureStatus {
+    closure_target_root_spec_id: Option<String>,
+    closure_target_open: Option<bool>,
+    closure_target_blocked_by_lineage_work: Option<bool>,
+    planning_root_specs_deferred_by_closure_target: usize,
+    closure_target_latest_verdict_path: Option<String>,
+    closure_target_latest_report_path: Option<String>,
+    closure_targets: Vec<TargetView>,
+}
+
+impl ClosureStatus {
+    pub fn read(paths: &WorkspacePaths) -> ClosureStatus {
+        let open = closure_targets::open(paths);
+        let focus = open.iter().position(ClosureTarget::actionable);
+        let shown = focus.or((!open.is_empty()).then_some(0)).map(|i| &open[i]);
+        ClosureStatus {
+            closure_target_root_spec_id: shown.map(|t| t.root_spec_id.clone()),
+            closure_target_open: shown.map(|t| t.closure_open),
+            closure_target_blocked_by_lineage_work: shown
+                .map(|t| t.closure_blocked_by_lineage_work),
+            planning_root_specs_deferred_by_closure_target: shown
+                .map_or(0, |t| t.deferred_root_spec_ids.len()),
+            closure_target_latest_verdict_path: shown.and_then(|t| t.latest_verdict.clone()),
+            closure_target_latest_report_path: shown.and_then(|t| latest_report(paths, t)),
+            closure_targets: open
+                .iter()
+                .enumerate()
+                .map(|(i, t)| view(t, focus == Some(i)))
+                .collect(),
+        }
+    }
+
+    /// The `key: value` lines: the reference's keys, then a
+    /// `closure_target:` line per open target.
+    pub fn print(&self, out: &mut Out) -> CliResult {
+        let none = || "none".to_string();
+        let text = |v: Option<String>| v.unwrap_or_else(none);
+        out.kv(
+            "closure_target_root_spec_id",
+            text(self.closure_target_root_spec_id.clone()),
+        )?;
+        out.kv(
+            "closure_target_open",
+            text(self.closure_target_open.map(|b| b.to_string())),
+        )?;
+        out.kv(
+            "closure_target_blocked_by_lineage_work",
+            text(
+                self.closure_target_blocked_by_lineage_work
+                    .map(|b| b.to_string()),
+            ),
+        )?;
+        out.kv(
+            "planning_root_specs_deferred_by_closure_target",
+            self.planning_root_specs_deferred_by_closure_target,
+        )?;
+        out.kv(
+            "closure_target_latest_verdict_path",
+            text(self.closure_target_latest_verdict_path.clone()),
+        )?;
+        out.kv(
+            "closure_target_latest_report_path",
+            text(self.closure_target_latest_report_path.clone()),
+        )?;
+        for target in &self.closure_targets {
+            out.kv("closure_target", target.line())?;
+        }
+        Ok(())
+    }
+}
+
+impl TargetView {
+    /// `<root> state=<state> [blocking=<ids>] [holds_back=<ids>]`.
+    fn line(&self) -> String {
+        let mut line = format!("{} state={}", self.root_spec_id, self.state);
+        if !self.blocking_work_ids.is_empty() {
+            line.push_str(&format!(" blocking={}", self.blocking_work_ids.join(",")));
+        }
+        if !self.deferred_root_spec_ids.is_empty() {
+            line.push_str(&format!(
+                " holds_back={}",
+                self.deferred_root_spec_ids.join(",")
+            ));
+        }
+        line
+    }
+}
+
+fn view(target: &ClosureTarget, focus: bool) -> TargetView {
+    let state = if target.waiting_for_operator {
+        "waiting_for_operator"
+    } else if target.closure_blocked_by_lineage_work {
+        "held"
+    } else if focus {
+        "focus"
+    } else {
+        "open"
+    };
+    TargetView {
+        root_spec_id: target.root_spec_id.clone(),
+        root_idea_id: target.root_idea_id.clone(),
+        state,
+        blocking_work_ids: target.blocking_work_ids.clone(),
+        deferred_root_spec_ids: target.deferred_root_spec_ids.clone(),
+        remediation_rounds: target.remediation_rounds,
+    }
+}
+
+/// The report of the target's last closure run, when it wrote one.
+fn latest_report(paths: &WorkspacePaths, target: &ClosureTarget) -> Option<String> {
+    let report = paths.closure_report(target.last_run_id.as_deref()?);
+    report.is_file().then(|| report.display().to_string())
+}

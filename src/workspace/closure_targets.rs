@@ -1,0 +1,113 @@
+//! Closure targets on disk (`arbiter/targets/<root_spec_id>.json`): one per
+//! root spec whose body of work the closure stage must judge before it is
+//! done. The daemon writes them; `status` and `doctor` read them. The field
+//! names are the reference's where it has them.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::atomic::write_atomic;
+use super::paths::WorkspacePaths;
+use super::timestamp::Timestamp;
+
+/// One closure target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClosureTarget {
+    pub schema_version: String,
+    pub root_spec_id: String,
+    #[serde(default)]
+    pub root_idea_id: Option<String>,
+    pub closure_open: bool,
+    /// Set when the judging stage blocked or remediation rounds ran out: the
+    /// target waits for an operator and no longer holds back other lineages.
+    #[serde(default)]
+    pub waiting_for_operator: bool,
+    /// The lineage's only work left is blocked: the target cannot be judged
+    /// and does not hold back other lineages until an operator clears it.
+    #[serde(default)]
+    pub closure_blocked_by_lineage_work: bool,
+    /// The blocked items holding it (`family/id`).
+    #[serde(default)]
+    pub blocking_work_ids: Vec<String>,
+    /// Root specs of other lineages queued while this target holds focus.
+    #[serde(default)]
+    pub deferred_root_spec_ids: Vec<String>,
+    #[serde(default)]
+    pub remediation_rounds: u32,
+    pub root_spec_contract: PathBuf,
+    #[serde(default)]
+    pub root_idea_contract: Option<PathBuf>,
+    pub opened_at: Timestamp,
+    #[serde(default)]
+    pub closed_at: Option<Timestamp>,
+    #[serde(default)]
+    pub last_run_id: Option<String>,
+    #[serde(default)]
+    pub latest_verdict: Option<String>,
+}
+
+impl ClosureTarget {
+    /// A target just opened for `root_spec_id`.
+    pub fn opened(root_spec_id: &str, root_idea_id: Option<String>, contract: PathBuf) -> Self {
+        ClosureTarget {
+            schema_version: "1.0".into(),
+            root_spec_id: root_spec_id.to_string(),
+            root_idea_id,
+            closure_open: true,
+            waiting_for_operator: false,
+            closure_blocked_by_lineage_work: false,
+            blocking_work_ids: Vec::new(),
+            deferred_root_spec_ids: Vec::new(),
+            remediation_rounds: 0,
+            root_spec_contract: contract,
+            root_idea_contract: None,
+            opened_at: Timestamp::now(),
+            closed_at: None,
+            last_run_id: None,
+            latest_verdict: None,
+        }
+    }
+
+    /// Open, and neither parked for an operator nor held by blocked work:
+    /// the target may hold the foreground planes' focus.
+    pub fn actionable(&self) -> bool {
+        self.closure_open && !self.waiting_for_operator && !self.closure_blocked_by_lineage_work
+    }
+}
+
+/// The target of `root`, if one was written (and reads).
+pub fn load(paths: &WorkspacePaths, root: &str) -> Option<ClosureTarget> {
+    serde_json::from_slice(&std::fs::read(paths.closure_target(root)).ok()?).ok()
+}
+
+/// Writes a target atomically (the caller names the action in its error;
+/// the I/O error's kind is kept for the daemon's disk-full check).
+pub fn save(paths: &WorkspacePaths, target: &ClosureTarget) -> std::io::Result<()> {
+    let mut bytes = serde_json::to_vec_pretty(target).unwrap_or_default();
+    bytes.push(b'\n');
+    write_atomic(&paths.closure_target(&target.root_spec_id), &bytes)
+}
+
+/// Every target on disk, oldest first.
+pub fn all(paths: &WorkspacePaths) -> Vec<ClosureTarget> {
+    let Ok(entries) = std::fs::read_dir(paths.closure_targets_dir()) else {
+        return Vec::new();
+    };
+    let mut targets: Vec<ClosureTarget> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+        .filter_map(|e| serde_json::from_slice(&std::fs::read(e.path()).ok()?).ok())
+        .collect();
+    targets.sort_by(|a, b| {
+        a.opened_at
+            .cmp(&b.opened_at)
+            .then(a.root_spec_id.cmp(&b.root_spec_id))
+    });
+    targets
+}
+
+/// The open targets, oldest first.
+pub fn open(paths: &WorkspacePaths) -> Vec<ClosureTarget> {
+    all(paths).into_iter().filter(|t| t.closure_open).collect()
+}
