@@ -24,6 +24,7 @@ mod runs_cmd;
 mod runs_prune_cmd;
 mod status_cmd;
 mod upgrade_cmd;
+mod workspace_arg;
 
 use clap::{CommandFactory, Parser, Subcommand};
 

@@ -42,8 +42,6 @@ const RUNTIME_IMPORTS_TO_FIX: &[&str] = &["crate::check::Overrides"];
 /// files, with the piece whose move breaks it. A circle that grows, or a
 /// new one, fails; remove an entry once its circle is broken.
 const CIRCLES_TO_BREAK: &[&[&str]] = &[
-    // `WorkspaceArg` is shared: it belongs in a file both commands use.
-    &["src/cli/runs_cmd.rs", "src/cli/runs_prune_cmd.rs"],
     // `ConfigError` to its own `config/error.rs`.
     &[
         "src/workspace/config/mod.rs",
