@@ -56,11 +56,6 @@ const CIRCLES_TO_BREAK: &[&[&str]] = &[
     ],
     // `KeepReason` to a file of its own, used by both.
     &["src/workspace/runs/keep.rs", "src/workspace/runs/named.rs"],
-    // `StateError` to its own `state/error.rs`.
-    &[
-        "src/workspace/state/mod.rs",
-        "src/workspace/state/status.rs",
-    ],
     // `EffectContext` to its own file, used by `mod.rs` and the handlers.
     &[
         "src/runtime/effects/blueprint.rs",
