@@ -48,12 +48,6 @@ const CIRCLES_TO_BREAK: &[&[&str]] = &[
         "src/workspace/documents/convert.rs",
         "src/workspace/documents/mod.rs",
     ],
-    // `check_id`, `check_reason` and the types the commands share, out of `mod.rs`.
-    &[
-        "src/workspace/interventions/incidents.rs",
-        "src/workspace/interventions/mod.rs",
-        "src/workspace/interventions/tasks.rs",
-    ],
     // `KeepReason` to a file of its own, used by both.
     &["src/workspace/runs/keep.rs", "src/workspace/runs/named.rs"],
     // `EffectContext` to its own file, used by `mod.rs` and the handlers.
