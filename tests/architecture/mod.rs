@@ -48,8 +48,6 @@ const CIRCLES_TO_BREAK: &[&[&str]] = &[
         "src/workspace/documents/convert.rs",
         "src/workspace/documents/mod.rs",
     ],
-    // `KeepReason` to a file of its own, used by both.
-    &["src/workspace/runs/keep.rs", "src/workspace/runs/named.rs"],
     // `EffectContext` to its own file, used by `mod.rs` and the handlers.
     &[
         "src/runtime/effects/blueprint.rs",
