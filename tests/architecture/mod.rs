@@ -48,13 +48,6 @@ const CIRCLES_TO_BREAK: &[&[&str]] = &[
         "src/workspace/documents/convert.rs",
         "src/workspace/documents/mod.rs",
     ],
-    // `EffectContext` to its own file, used by `mod.rs` and the handlers.
-    &[
-        "src/runtime/effects/blueprint.rs",
-        "src/runtime/effects/mod.rs",
-        "src/runtime/effects/planner.rs",
-        "src/runtime/effects/recon.rs",
-    ],
     // The `impl Engine` blocks of mailbox.rs and reload.rs, and
     // `RuntimeError` (to its own `error.rs`).
     &[
