@@ -33,10 +33,6 @@ const MAY_USE: &[(&str, &[&str])] = &[
     ("cli", &["*"]),
 ];
 
-/// Imports that break the table and are known: the route tests build
-/// overrides with `check`. To be emptied.
-const RUNTIME_IMPORTS_TO_FIX: &[&str] = &["crate::check::Overrides"];
-
 /// Known circles in files that another change is rewriting (the error
 /// types of `src/cli` and `src/workspace`), each the exact set of its
 /// files, with the piece whose move breaks it. A circle that grows, or a
@@ -73,7 +69,7 @@ fn each_module_uses_only_what_design_md_allows() {
         for reference in refs {
             let to = reference.path[0].as_str();
             let top = graph.top_modules().contains(to);
-            if top && to != from && !may_use(from, to) && !known(reference.written.as_str()) {
+            if top && to != from && !may_use(from, to) {
                 let path = &graph.files[file].path;
                 problems.push(format!(
                     "{path}:{} uses `{}`: `{from}` may not use `{to}` (DESIGN.md; allowed: {})",
@@ -107,13 +103,6 @@ const BASE: &[&str] = &["vocab", "fs_error"];
 fn may_use(from: &str, to: &str) -> bool {
     let allowed = allowed(from);
     BASE.contains(&to) || allowed.contains(&to) || allowed.contains(&"*")
-}
-
-fn known(written: &str) -> bool {
-    let absolute = written.strip_prefix("crate::").unwrap_or(written);
-    RUNTIME_IMPORTS_TO_FIX
-        .iter()
-        .any(|k| k.strip_prefix("crate::") == Some(absolute))
 }
 
 #[test]
