@@ -33,24 +33,16 @@ const MAY_USE: &[(&str, &[&str])] = &[
     ("cli", &["*"]),
 ];
 
-/// Known circles in files that another change is rewriting (the error
-/// types of `src/cli` and `src/workspace`), each the exact set of its
-/// files, with the piece whose move breaks it. A circle that grows, or a
-/// new one, fails; remove an entry once its circle is broken.
+/// Known circles in files that another change is rewriting (the parsing
+/// of work documents), each the exact set of its files, with the piece
+/// whose move breaks it. A circle that grows, or a new one, fails; remove
+/// an entry once its circle is broken.
 const CIRCLES_TO_BREAK: &[&[&str]] = &[
     // `is_valid_id` (and `MAX_ID_LEN`) to a file of their own.
     &[
         "src/workspace/documents/blueprint.rs",
         "src/workspace/documents/convert.rs",
         "src/workspace/documents/mod.rs",
-    ],
-    // The `impl Engine` blocks of mailbox.rs and reload.rs, and
-    // `RuntimeError` (to its own `error.rs`).
-    &[
-        "src/runtime/engine.rs",
-        "src/runtime/mailbox.rs",
-        "src/runtime/reload.rs",
-        "src/runtime/store.rs",
     ],
 ];
 
