@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use millrace::check::{self, Overrides, standalone};
+use millrace::check::{self, standalone};
 use millrace::lower::{build, prove_termination};
 use millrace::plan::{self, CompileOptions, load_sources, shipped_sources, workspace_reader};
 use millrace::syntax::SourceMap;
@@ -51,13 +51,7 @@ fn workspace() -> tempfile::TempDir {
 
 fn compile_mode_from_disk(root: &std::path::Path, mode: &str) {
     let sources = load_sources(root).expect("sources");
-    let overrides = Overrides::default();
-    let options = CompileOptions {
-        mode,
-        overrides: &overrides,
-        deny_warnings: false,
-        extra_inputs: Vec::new(),
-    };
+    let options = CompileOptions::for_mode(mode);
     let compilation = plan::compile(sources, options, &workspace_reader(root));
     assert!(compilation.outcome.is_ok(), "{mode} compiles");
 }

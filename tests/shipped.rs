@@ -4,7 +4,6 @@
 
 use std::collections::BTreeSet;
 
-use millrace::check::Overrides;
 use millrace::plan::{
     self, CompileOptions, Plan, PlanePlan, RoutePlan, Target, shipped_reader, shipped_sources,
 };
@@ -22,12 +21,9 @@ pub const SHIPPED_MODES: &[&str] = &[
 ];
 
 pub fn compile_shipped(mode: &str) -> Plan {
-    let overrides = Overrides::default();
     let options = CompileOptions {
-        mode,
-        overrides: &overrides,
         deny_warnings: true,
-        extra_inputs: Vec::new(),
+        ..CompileOptions::for_mode(mode)
     };
     let compilation = plan::compile(shipped_sources(), options, &shipped_reader);
     let rendered = millrace::check::render(

@@ -25,6 +25,7 @@ mod runs_prune_cmd;
 mod status_closure;
 mod status_cmd;
 mod upgrade_cmd;
+mod workspace_arg;
 
 use clap::{CommandFactory, Parser, Subcommand};
 

@@ -6,7 +6,7 @@ use clap::{Args, Subcommand};
 
 use super::context::Workspace;
 use super::output::{CliError, CliResult, Out, fail, report};
-use crate::check::{Overrides, Program};
+use crate::check::Program;
 use crate::plan::{self, CompileOptions, shipped_reader, shipped_sources, workspace_reader};
 use crate::syntax::SourceMap;
 
@@ -79,13 +79,7 @@ fn list(args: &ModesArgs) -> CliResult {
 
 fn show(mode_id: &str, args: &ModesArgs) -> CliResult {
     let (sources, workspace) = sources(args)?;
-    let overrides = Overrides::default();
-    let options = CompileOptions {
-        mode: mode_id,
-        overrides: &overrides,
-        deny_warnings: false,
-        extra_inputs: Vec::new(),
-    };
+    let options = CompileOptions::for_mode(mode_id);
     let compilation = match &workspace {
         Some(ws) => plan::compile(sources, options, &workspace_reader(&ws.agents)),
         None => plan::compile(sources, options, &shipped_reader),

@@ -10,6 +10,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use super::context::Workspace;
 use super::output::{CliError, CliResult, Out, fail};
 use super::runs_prune_cmd::{PRUNE_HELP, PruneArgs, prune};
+use super::workspace_arg::WorkspaceArg;
 use crate::fs_error::at;
 use crate::runtime::{RunTrace, StageResult};
 
@@ -26,13 +27,6 @@ pub enum RunsCommand {
     /// Remove the folders of finished runs past the limits of `[runs]`; runs of unfinished work stay
     #[command(long_about = PRUNE_HELP)]
     Prune(PruneArgs),
-}
-
-#[derive(Debug, Args)]
-pub struct WorkspaceArg {
-    /// The workspace (the directory holding `millrace-agents/`)
-    #[arg(long, default_value = ".")]
-    pub workspace: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -6,7 +6,7 @@ use clap::Args;
 use super::context::Workspace;
 use super::output::{CliError, CliResult, Out, fail};
 use super::queue_cmd::Format;
-use super::runs_cmd::WorkspaceArg;
+use super::workspace_arg::WorkspaceArg;
 use crate::workspace::WorkspacePaths;
 use crate::workspace::config::Config;
 use crate::workspace::journal::Journal;

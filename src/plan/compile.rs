@@ -1,6 +1,7 @@
 //! The whole pipeline from `.loop` files to a frozen plan, with the inputs
 //! read from a workspace directory or from the files the binary ships.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::fingerprint::digest;
@@ -98,6 +99,28 @@ pub struct CompileOptions<'a> {
     pub deny_warnings: bool,
     /// Extra inputs to fingerprint (the operator's config file).
     pub extra_inputs: Vec<InputDigest>,
+}
+
+/// No operator overrides: the `.loop` files as they are.
+static NO_OVERRIDES: Overrides = Overrides {
+    params: BTreeMap::new(),
+    stages: BTreeMap::new(),
+    default_runner: None,
+};
+
+impl<'a> CompileOptions<'a> {
+    /// `mode` from the `.loop` files alone: no overrides, warnings allowed,
+    /// nothing extra fingerprinted. For callers without a `millrace.toml`
+    /// (the shipped modes, tests), which then need not build the checker's
+    /// [`Overrides`].
+    pub fn for_mode(mode: &'a str) -> CompileOptions<'a> {
+        CompileOptions {
+            mode,
+            overrides: &NO_OVERRIDES,
+            deny_warnings: false,
+            extra_inputs: Vec::new(),
+        }
+    }
 }
 
 pub fn compile(

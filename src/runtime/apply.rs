@@ -4,7 +4,8 @@
 
 use super::counts::ItemCounts;
 use super::effects::{EffectContext, EffectResult, run_effect};
-use super::engine::{Engine, RuntimeError, io_error};
+use super::engine::Engine;
+use super::error::{RuntimeError, io_error};
 use super::evidence::{ResultParts, RunTrace, TraceEdge, TraceNode, stage_result};
 use super::flights::{Completion, InFlight};
 use super::handoff::{HandoffSource, learning_request};

@@ -4,7 +4,8 @@
 //! released, or holds other lineages back.
 
 use super::closure::{Change, Reviewed};
-use super::engine::{Engine, RuntimeError, io_error};
+use super::engine::Engine;
+use super::error::{RuntimeError, io_error};
 use crate::workspace::closure_targets::{self, ClosureTarget};
 use crate::workspace::journal::RuntimeEvent;
 

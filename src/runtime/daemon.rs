@@ -9,7 +9,8 @@ use tokio::sync::{mpsc, watch};
 
 use super::closure::ClosureFocus;
 use super::disk_full::{SpaceWait, wait_for_space};
-use super::engine::{Engine, RuntimeError, io_error};
+use super::engine::Engine;
+use super::error::{RuntimeError, io_error};
 use super::flights::{Completion, Flights};
 use super::governance::{Governance, ledger_path};
 use super::mailbox::MailboxWaits;

@@ -9,7 +9,7 @@ use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::engine::RuntimeError;
+use super::error::RuntimeError;
 use super::monitor::Monitor;
 use crate::workspace::atomic::write_atomic_unsynced;
 
@@ -124,7 +124,7 @@ mod tests {
         let full = std::io::Error::from_raw_os_error(28); // ENOSPC
         let error = RuntimeError::Queue(crate::fs_error::at("write", "x")(full).into());
         assert!(error.is_disk_full());
-        let other = super::super::engine::io_error("write")(std::io::Error::from(
+        let other = super::super::error::io_error("write")(std::io::Error::from(
             ErrorKind::PermissionDenied,
         ));
         assert!(!other.is_disk_full());

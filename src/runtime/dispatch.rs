@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 
 use super::closure;
-use super::engine::{Engine, RuntimeError, io_error};
+use super::engine::Engine;
+use super::error::{RuntimeError, io_error};
 use super::evidence::RunTrace;
 use super::monitor::short;
 use crate::runners::{

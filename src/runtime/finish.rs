@@ -4,7 +4,8 @@
 
 use super::apply::Applied;
 use super::closure::MAX_REMEDIATION_ROUNDS;
-use super::engine::{Engine, RuntimeError, io_error};
+use super::engine::Engine;
+use super::error::{RuntimeError, io_error};
 use super::handoff::handoff_incident;
 use crate::plan::FinalPlan;
 use crate::vocab::{Family, ResultClass};

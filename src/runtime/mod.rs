@@ -12,6 +12,7 @@ mod disk_full;
 mod dispatch;
 mod effects;
 mod engine;
+mod error;
 mod evidence;
 mod finish;
 mod flights;
@@ -28,6 +29,6 @@ mod store;
 mod watch;
 
 pub use daemon::{DaemonOptions, DaemonSummary, run_daemon};
-pub use engine::RuntimeError;
+pub use error::RuntimeError;
 pub use evidence::{RunTrace, StageResult, TraceEdge, TraceNode};
 pub use settings::{Recompile, ReloadError, Reloaded, RuntimeSettings};

@@ -13,7 +13,8 @@ use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
 use super::apply::Applied;
-use super::engine::{Engine, RuntimeError};
+use super::engine::Engine;
+use super::error::RuntimeError;
 use super::evidence::{RunTrace, TraceEdge};
 use super::flights::{Completion, InFlight};
 use super::monitor::short;

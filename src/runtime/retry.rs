@@ -6,7 +6,8 @@
 
 use std::time::{Duration, Instant};
 
-use super::engine::{Engine, RuntimeError};
+use super::engine::Engine;
+use super::error::RuntimeError;
 use crate::runners::FailureClass;
 use crate::vocab::Plane;
 use crate::workspace::config::AutoRecoveryConfig;

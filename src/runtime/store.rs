@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use super::engine::RuntimeError;
+use super::error::RuntimeError;
 use crate::vocab::Plane;
 use crate::workspace::WorkspacePaths;
 use crate::workspace::journal::{Journal, JournalError, RuntimeEvent};

@@ -3,7 +3,8 @@
 
 use serde_json::Value;
 
-use super::{EffectContext, EffectResult, enqueue, read_json};
+use super::context::{EffectContext, enqueue, read_json};
+use super::result::EffectResult;
 use crate::workspace::Family;
 use crate::workspace::atomic::write_atomic;
 use crate::workspace::documents::parse_json;

@@ -4,7 +4,8 @@
 
 use serde_json::Value;
 
-use super::{EffectContext, EffectResult, read_json};
+use super::context::{EffectContext, read_json};
+use super::result::EffectResult;
 use crate::workspace::{Family, LifecycleState};
 
 const DISPOSITIONS: &[&str] = &[

@@ -4,7 +4,8 @@
 
 use std::path::PathBuf;
 
-use super::{EffectContext, EffectResult, enqueue};
+use super::context::{EffectContext, enqueue};
+use super::result::EffectResult;
 use crate::workspace::Family;
 use crate::workspace::atomic::write_atomic;
 use crate::workspace::documents::parse;

@@ -5,18 +5,11 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::*;
-use crate::check::Overrides;
 use crate::plan::{self, CompileOptions, Plan, shipped_reader, shipped_sources};
 use crate::vocab::Plane;
 
 fn default_plan() -> Plan {
-    let overrides = Overrides::default();
-    let options = CompileOptions {
-        mode: "default_codex",
-        overrides: &overrides,
-        deny_warnings: false,
-        extra_inputs: vec![],
-    };
+    let options = CompileOptions::for_mode("default_codex");
     match plan::compile(shipped_sources(), options, &shipped_reader).outcome {
         Ok((_, plan)) => plan,
         Err(_) => panic!("the default mode compiles"),

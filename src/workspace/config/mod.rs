@@ -1,51 +1,21 @@
 //! `millrace.toml`: the typed configuration, friendly errors for unknown keys, and the `init` text.
 
 mod default_text;
+mod error;
 mod model;
 mod unknown;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use thiserror::Error;
-
-use crate::fs_error::{FileError, at};
+use crate::fs_error::at;
 
 pub use default_text::default_toml;
+pub use error::ConfigError;
 pub use model::{
     AutoRecoveryConfig, ClaudeConfig, CodexConfig, CodexPermission, CommandConfig, Config,
     PiConfig, RecoveryConfig, RunnersConfig, RunsConfig, RuntimeConfig, StageConfig,
     UsageGovernanceConfig, UsageRule, UsageWindow, WatchersConfig,
 };
-
-/// Reading `millrace.toml` failed.
-#[derive(Debug, Error)]
-pub enum ConfigError {
-    /// The file could not be read.
-    #[error(transparent)]
-    File(#[from] FileError),
-    /// A key millrace does not know.
-    #[error("{}:{line}: unknown key `{key}`{}", path.display(), suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_default())]
-    UnknownKey {
-        /// The file.
-        path: PathBuf,
-        /// 1-based line.
-        line: usize,
-        /// The dotted key (`runners.codex.permision_default`).
-        key: String,
-        /// The closest known key at that place, when one is close.
-        suggestion: Option<String>,
-    },
-    /// Any other problem: bad TOML, a wrong type, a value out of range.
-    #[error("{}{}: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
-    Invalid {
-        /// The file.
-        path: PathBuf,
-        /// 1-based line, when known.
-        line: Option<usize>,
-        /// What is wrong.
-        message: String,
-    },
-}
 
 impl Config {
     /// Reads and checks `path`.

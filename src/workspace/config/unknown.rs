@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::ConfigError;
+use super::error::ConfigError;
 
 /// Maps a TOML deserialization error to a [`ConfigError`] with file and line.
 pub(super) fn to_config_error(error: &toml::de::Error, text: &str, path: &Path) -> ConfigError {

@@ -3,9 +3,10 @@
 
 use std::path::PathBuf;
 
+use super::checks::{check_id, check_reason};
+use super::error::InterventionError;
 use super::record::{self, InterventionRecord};
 use super::tasks::{cancelled_dir, expect_state, shown};
-use super::{InterventionError, check_id, check_reason};
 use crate::workspace::family::{Family, LifecycleState};
 use crate::workspace::journal::{Journal, RuntimeEvent};
 use crate::workspace::queue::QueueStore;

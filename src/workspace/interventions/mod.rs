@@ -10,100 +10,28 @@
 //! journals a typed event and returns a one-line detail for the operator.
 
 mod blocked;
+mod checks;
 mod error;
 mod incidents;
+mod options;
 mod record;
 mod tasks;
 
-use std::fmt;
-
 pub use blocked::{BlockedDiagnostics, blocked_diagnostics_path, read_blocked_diagnostics};
+pub use checks::{check_id, check_reason};
 pub use error::InterventionError;
 pub use incidents::{archive_invalid_incident, cancel_incident, resolve_incident};
+pub use options::{Cascade, RetryPolicy};
 pub use record::{ACTOR, InterventionRecord, archive_name, audit_log};
 pub use tasks::{
     archive_blocked_task, cancel_work_item, retarget_dependency, retry_blocked, supersede_task,
 };
 
-use crate::workspace::documents::is_valid_id;
 use crate::workspace::family::{Family, Plane};
 use crate::workspace::journal::Journal;
 use crate::workspace::mailbox::MailboxCommand;
 use crate::workspace::queue::QueueStore;
 use crate::workspace::state::RuntimeSnapshot;
-
-/// What `supersede_task` does to queued tasks that depend on the old one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cascade {
-    /// Leave them (they wait for a task that will never be done).
-    None,
-    /// Rewrite their `Depends-On` from the old task to the replacement.
-    Retarget,
-    /// Cancel them too.
-    Cancel,
-}
-
-impl Cascade {
-    /// `none`, `retarget` or `cancel`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Cascade::None => "none",
-            Cascade::Retarget => "retarget",
-            Cascade::Cancel => "cancel",
-        }
-    }
-
-    /// Parses `none`, `retarget` or `cancel`.
-    pub fn parse(text: &str) -> Result<Cascade, InterventionError> {
-        match text {
-            "none" => Ok(Cascade::None),
-            "retarget" => Ok(Cascade::Retarget),
-            "cancel" => Ok(Cascade::Cancel),
-            other => Err(InterventionError::BadCascade(other.to_string())),
-        }
-    }
-}
-
-impl fmt::Display for Cascade {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Limits of `retry_blocked` without `force` (from `[auto_recovery]`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
-    /// Automatic requeues an item may have had and still be retried.
-    pub max_auto_requeues: u32,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> RetryPolicy {
-        RetryPolicy {
-            max_auto_requeues: 3,
-        }
-    }
-}
-
-/// Refuses an id that is not `^[A-Za-z0-9][A-Za-z0-9._-]*$` (no paths, no `..`).
-pub fn check_id(what: &'static str, id: &str) -> Result<(), InterventionError> {
-    if is_valid_id(id) {
-        Ok(())
-    } else {
-        Err(InterventionError::UnsafeId {
-            what,
-            value: id.to_string(),
-        })
-    }
-}
-
-/// The reason, trimmed; refuses an empty one.
-pub fn check_reason(reason: &str) -> Result<&str, InterventionError> {
-    match reason.trim() {
-        "" => Err(InterventionError::EmptyReason),
-        trimmed => Ok(trimmed),
-    }
-}
 
 /// Checks a command's ids, reason and cascade without touching the
 /// workspace: what the CLI verifies before writing a mailbox command.

@@ -5,8 +5,10 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
+use super::checks::{check_id, check_reason};
+use super::error::InterventionError;
+use super::options::{Cascade, RetryPolicy};
 use super::record::{self, ACTOR, InterventionRecord};
-use super::{Cascade, InterventionError, RetryPolicy, check_id, check_reason};
 use crate::fs_error::at;
 use crate::workspace::atomic::write_atomic;
 use crate::workspace::documents::{self, WorkDocument};

@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 
 use super::folders::RunFolder;
+use super::keep_reason::KeepReason;
 use super::named::{OPEN_STATES, runs_named_by_open_work};
 use super::work::{self, RunWork};
 use crate::workspace::family::{Family, LifecycleState};
@@ -18,41 +19,6 @@ use crate::workspace::state::RuntimeSnapshot;
 /// made a moment before its request is written, and a prune in between must
 /// not take it.
 pub const UNIDENTIFIED_GRACE: Duration = Duration::from_secs(24 * 60 * 60);
-
-/// Why a run folder is always kept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum KeepReason {
-    /// The snapshot lists it among the active runs (running, or pending after a stop).
-    ActiveRun,
-    /// Its work item is queued again.
-    WorkQueued,
-    /// Its work item is active.
-    WorkActive,
-    /// Its work item is blocked.
-    WorkBlocked,
-    /// An open incident names it.
-    OpenIncident,
-    /// An open learning request names it.
-    OpenLearningRequest,
-    /// Nothing says what it is, and it changed in the last day.
-    RecentUnidentified,
-}
-
-impl KeepReason {
-    /// The snake_case name (`work_blocked`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            KeepReason::ActiveRun => "active_run",
-            KeepReason::WorkQueued => "work_queued",
-            KeepReason::WorkActive => "work_active",
-            KeepReason::WorkBlocked => "work_blocked",
-            KeepReason::OpenIncident => "open_incident",
-            KeepReason::OpenLearningRequest => "open_learning_request",
-            KeepReason::RecentUnidentified => "recent_unidentified",
-        }
-    }
-}
 
 /// A run folder past the limits that stays, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

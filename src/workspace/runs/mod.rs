@@ -5,6 +5,7 @@
 mod folders;
 mod janitor;
 mod keep;
+mod keep_reason;
 mod named;
 mod plan;
 mod policy;
@@ -20,7 +21,8 @@ use crate::fs_error::{FileError, at};
 
 pub use folders::REMOVING_PREFIX;
 pub use janitor::RunsJanitor;
-pub use keep::{KeepReason, KeptRun, UNIDENTIFIED_GRACE};
+pub use keep::{KeptRun, UNIDENTIFIED_GRACE};
+pub use keep_reason::KeepReason;
 pub use policy::RetentionPolicy;
 pub use report::{FailedRemoval, PruneReport};
 

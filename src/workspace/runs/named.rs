@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::keep::KeepReason;
+use super::keep_reason::KeepReason;
 use crate::workspace::documents::{WorkDocument, read_document};
 use crate::workspace::family::{Family, LifecycleState};
 use crate::workspace::paths::WorkspacePaths;

@@ -1,66 +1,28 @@
 //! The state store: versioned JSON state files, the runtime snapshot, budget counters, status markers.
 
 mod counters;
+mod error;
 mod snapshot;
 mod status;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use thiserror::Error;
 
 pub use counters::{BudgetCounters, ItemBudgets, item_key};
+pub use error::StateError;
 pub use snapshot::{ActiveRun, FailedCommand, RuntimeSnapshot, WorkItemRef};
 pub use status::StatusMarker;
 
 use super::atomic::write_atomic;
 use super::family::Plane;
 use super::paths::WorkspacePaths;
-use crate::fs_error::{FileError, at, json_at};
+use crate::fs_error::{at, json_at};
 
 /// The schema version this build writes and the newest it reads.
 pub const SCHEMA_VERSION: &str = "1.0";
-
-/// Reading or writing a state file failed.
-#[derive(Debug, Error)]
-pub enum StateError {
-    /// A file operation failed.
-    #[error(transparent)]
-    File(#[from] FileError),
-    /// The file is not the JSON it should be.
-    #[error("`{}`:{line}: invalid state file: {message}", path.display())]
-    Invalid {
-        /// The file.
-        path: PathBuf,
-        /// 1-based line (0 when unknown).
-        line: usize,
-        /// What is wrong.
-        message: String,
-    },
-    /// The file was written by a newer millrace.
-    #[error(
-        "`{}` has schema_version {found}, newer than {supported} which this millrace reads; upgrade millrace",
-        path.display()
-    )]
-    FutureVersion {
-        /// The file.
-        path: PathBuf,
-        /// The version in the file.
-        found: String,
-        /// The newest version this build reads.
-        supported: &'static str,
-    },
-    /// A status file that is not one `### MARKER` line.
-    #[error("`{}`: expected one `### MARKER` line, found `{text}`", path.display())]
-    BadMarker {
-        /// The file.
-        path: PathBuf,
-        /// What it holds.
-        text: String,
-    },
-}
 
 /// Reads a versioned JSON state file; `Ok(None)` when it does not exist.
 pub fn read_state<T: DeserializeOwned>(path: &Path) -> Result<Option<T>, StateError> {

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::path::Path;
 
-use super::StateError;
+use super::error::StateError;
 use crate::fs_error::at;
 use crate::workspace::atomic::write_atomic_unsynced;
 

@@ -1,11 +1,16 @@
 //! The engine: the daemon's single owner of state, made of parts that own
-//! their data ([`Store`], [`Flights`], [`Governance`], [`ClosureFocus`], the
-//! mailbox's waits and the pending reload). Every change happens here, one
-//! at a time; the files beside this one add the engine's behaviour (claim
-//! and dispatch, apply and route, finish, recover, the mailbox), each
-//! borrowing the parts it needs.
+//! their data ([`Store`], [`Flights`], [`Governance`], [`ClosureFocus`],
+//! [`MailboxWaits`], [`Reloader`]). Every change happens here, one at a
+//! time; the files beside this one in `runtime/` add the engine's behaviour
+//! (claim and dispatch, apply and route, finish, recover), each borrowing
+//! the parts it needs, and the files below it lend the engine's parts to
+//! the mailbox and the reloader, which know nothing of the engine.
+
+mod mailbox;
+mod reload;
 
 use super::closure::ClosureFocus;
+use super::error::RuntimeError;
 use super::flights::Flights;
 use super::governance::Governance;
 use super::mailbox::MailboxWaits;
@@ -17,29 +22,6 @@ use crate::plan::Plan;
 use crate::vocab::Plane;
 use crate::workspace::journal::RuntimeEvent;
 use crate::workspace::state::StatusMarker;
-
-/// A failure that stops the daemon (state could not be persisted).
-#[derive(Debug, thiserror::Error)]
-pub enum RuntimeError {
-    #[error("{0}")]
-    Queue(#[from] crate::workspace::queue::QueueError),
-    #[error("{0}")]
-    State(#[from] crate::workspace::state::StateError),
-    #[error("{0}")]
-    Lock(#[from] crate::workspace::lock::LockError),
-    #[error("{what}: {source}")]
-    Io {
-        what: String,
-        source: std::io::Error,
-    },
-    #[error("{0}")]
-    Plan(String),
-}
-
-pub fn io_error(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> RuntimeError {
-    let what = what.into();
-    move |source| RuntimeError::Io { what, source }
-}
 
 /// The daemon's state, in parts.
 pub struct Engine {

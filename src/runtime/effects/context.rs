@@ -1,0 +1,56 @@
+//! What an effect handler is given: the queues, the run's directory and the
+//! work item, with the two things every handler does with them (read an
+//! artifact of the run, enqueue a document). Apart from the handler table,
+//! so the handlers import it and not the table that names them.
+
+use std::path::Path;
+
+use crate::workspace::documents::WorkDocument;
+use crate::workspace::queue::QueueStore;
+use crate::workspace::{Family, WorkspacePaths};
+
+/// What an effect handler may see and change.
+pub struct EffectContext<'a> {
+    pub queue: &'a mut QueueStore,
+    pub paths: &'a WorkspacePaths,
+    pub run_dir: &'a Path,
+    pub outcome: &'a str,
+    /// The work item the stage ran against.
+    pub document: Option<&'a WorkDocument>,
+}
+
+impl EffectContext<'_> {
+    pub fn family(&self) -> Option<Family> {
+        self.document.map(WorkDocument::family)
+    }
+
+    pub fn item_id(&self) -> Option<&str> {
+        self.document.map(WorkDocument::id)
+    }
+}
+
+/// Reads a JSON artifact of the run directory.
+pub fn read_json(run_dir: &Path, name: &str) -> Result<serde_json::Value, String> {
+    let path = run_dir.join(name);
+    let bytes = std::fs::read(&path)
+        .map_err(|e| format!("{name}_missing: cannot read {}: {e}", path.display()))?;
+    serde_json::from_slice(&bytes).map_err(|e| format!("{name}_invalid: {e}"))
+}
+
+/// Enqueues a document an effect produced; one already there (the stage is
+/// being applied again after a crash) counts as enqueued.
+pub fn enqueue(ctx: &mut EffectContext<'_>, document: &WorkDocument) -> Result<String, String> {
+    if let Some(found) = ctx.queue.find(document.family(), document.id()) {
+        return Ok(found.path.display().to_string());
+    }
+    ctx.queue
+        .enqueue(document)
+        .map(|path| path.display().to_string())
+        .map_err(|e| {
+            format!(
+                "cannot enqueue {} {}: {e}",
+                document.family().as_str(),
+                document.id()
+            )
+        })
+}
