@@ -167,3 +167,86 @@ fn until_idle_says_why_work_is_still_queued() {
     let blocking = held["blocking_work_ids"].to_string();
     assert!(blocking.contains("task/follow-up"), "{blocking}");
 }
+
+/// A task of the idea's that names another root spec (a hand edit, a
+/// planner that minted a new id), parked blocked.
+fn stray_task() -> String {
+    crate::daemon::task("stray", &[]).replace(
+        "Created-By: test",
+        "Created-By: test\nRoot-Idea-ID: idea-greeting\nRoot-Spec-ID: old-root\nSpec-ID: old-root",
+    )
+}
+
+#[test]
+fn drifted_lineage_holds_the_target_until_repair_lineage_applies() {
+    let ws = agents("");
+    ws.write("tasks/blocked/stray.md", &stray_task());
+    idea(&ws, "greeting");
+    run_until_idle(&ws);
+    // Judging now would leave the stray task out: the target is held.
+    let held = target(&ws, "idea-greeting");
+    assert_eq!(held["closure_open"], true, "{}", monitor(&ws));
+    assert_eq!(held["lineage_drift"], true);
+    assert_eq!(held["blocking_work_ids"][0], "task/stray");
+    let doctor = ws.run(&["doctor"]).ok();
+    assert!(
+        doctor
+            .stdout
+            .contains("repair-lineage --root-spec-id idea-greeting --apply"),
+        "{}",
+        doctor.stdout
+    );
+    // The dry run says what it would change and changes nothing.
+    let dry = ws.run(&["queue", "repair-lineage"]).ok();
+    assert_eq!(dry.value("repair_count"), Some("1"), "{}", dry.stdout);
+    assert!(
+        dry.stdout
+            .contains("change: task stray root_spec_id old-root -> idea-greeting"),
+        "{}",
+        dry.stdout
+    );
+    assert!(
+        dry.stdout
+            .contains("change: task stray spec_id old-root -> idea-greeting"),
+        "{}",
+        dry.stdout
+    );
+    assert!(
+        ws.read("tasks/blocked/stray.md")
+            .contains("Root-Spec-ID: old-root")
+    );
+    // Applied: the task joins the lineage, is audited and reported.
+    let applied = ws
+        .run(&[
+            "queue",
+            "repair-lineage",
+            "--root-spec-id",
+            "idea-greeting",
+            "--apply",
+        ])
+        .ok();
+    assert_eq!(applied.value("applied"), Some("true"), "{}", applied.stdout);
+    let task = ws.read("tasks/blocked/stray.md");
+    assert!(
+        task.contains("Root-Spec-ID: idea-greeting") && task.contains("Spec-ID: idea-greeting"),
+        "{task}"
+    );
+    assert!(
+        ws.read("tasks/interventions.jsonl")
+            .contains("\"repair_lineage\"")
+    );
+    assert!(
+        ws.read("logs/runtime_events.jsonl")
+            .contains("\"closure_lineage_repaired\"")
+    );
+    // Now the blocked task holds it as blocked work; once cancelled, it is judged.
+    ws.run(&["queue", "cancel", "stray", "--reason", "not needed"])
+        .ok();
+    run_until_idle(&ws);
+    assert_eq!(
+        target(&ws, "idea-greeting")["closure_open"],
+        false,
+        "{}",
+        monitor(&ws)
+    );
+}

@@ -19,6 +19,7 @@ mod output;
 mod planning_cmd;
 mod queue_cmd;
 mod queue_ops_cmd;
+mod repair_lineage_cmd;
 mod run_cmd;
 mod runs_cmd;
 mod runs_prune_cmd;

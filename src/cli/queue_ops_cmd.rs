@@ -1,4 +1,4 @@
-//! `millrace queue cancel|archive-blocked|supersede|retarget-dependency|retry-blocked`:
+//! `millrace queue cancel|archive-blocked|supersede|retarget-dependency|retry-blocked|repair-lineage`:
 //! operator interventions on queued and blocked work. Nothing is deleted:
 //! documents move to `cancelled/` or `superseded/` folders, and every
 //! intervention appends a line to `<family>/interventions.jsonl`.
@@ -50,6 +50,16 @@ the failure was transient and its automatic requeues have not spent the \
 millrace queue retry-blocked t-42 --reason \"network is back\"\n  \
 millrace queue retry-blocked t-42 --force --reason \"fixed the fixture by hand\""))]
     RetryBlocked(RetryBlockedArgs),
+    /// Find work of a closure target's idea that names another root spec; `--apply` repairs it
+    #[command(long_about = format!("Find queued, active and blocked tasks, specs and incidents \
+that came from a closure target's idea but name another root spec, so the target would be judged \
+without them. Prints the repair plan (`change:` lines: queued and blocked tasks and incidents get \
+the target's `Root-Spec-ID`, and a task's `Spec-ID` when it named the old root; `skipped:` lines: \
+items a repair leaves alone). Nothing changes without `--apply`; with it every rewritten document \
+is audited and a report is kept under `arbiter/diagnostics/lineage-repairs/`.\n\n{ROUTING}\n\n\
+Examples:\n  millrace queue repair-lineage\n  \
+millrace queue repair-lineage --root-spec-id idea-greeting --apply"))]
+    RepairLineage(super::repair_lineage_cmd::RepairLineageArgs),
 }
 
 #[derive(Debug, Args)]
@@ -148,6 +158,7 @@ pub struct RetryBlockedArgs {
 
 pub fn run(command: QueueOpsCommand) -> CliResult {
     let (target, command) = match command {
+        QueueOpsCommand::RepairLineage(args) => return super::repair_lineage_cmd::run(args),
         QueueOpsCommand::Cancel(args) => (
             args.target,
             MailboxCommand::CancelWorkItem {

@@ -13,6 +13,8 @@
 //!   cannot be judged, so it gives up the focus instead of stalling the
 //!   daemon, and says which items hold it. Clearing them (retry or cancel)
 //!   makes it actionable again.
+//! - A drained target whose idea has work naming another root spec (lineage
+//!   drift) is held too, until `queue repair-lineage --apply` mends it.
 //! - A target whose judging stage blocked, or whose remediation rounds ran
 //!   out, waits for an operator.
 
@@ -22,6 +24,7 @@ use std::path::{Path, PathBuf};
 use crate::workspace::atomic::write_atomic;
 use crate::workspace::closure_targets::{self, ClosureTarget};
 use crate::workspace::documents::WorkDocument;
+use crate::workspace::lineage;
 use crate::workspace::queue::QueueStore;
 use crate::workspace::{Family, LifecycleState, WorkspacePaths};
 
@@ -76,6 +79,10 @@ pub enum Lineage {
     /// Only blocked items, and queued ones waiting for a dependency that is
     /// not done (`family/id`): an operator must clear them.
     Held(Vec<String>),
+    /// Nothing, but work of the target's idea names another root spec
+    /// (`family/id`): judging now would leave it out; a lineage repair
+    /// gives it the target's root.
+    Drifted(Vec<String>),
     /// Nothing: the closure stage may judge it.
     Drained,
 }
@@ -114,6 +121,8 @@ pub struct ClosureFocus {
     focus: Option<(usize, bool)>,
     /// The root spec of active and blocked items, read once each.
     roots: HashMap<(Family, String), Option<String>>,
+    /// The drifted work of drained targets, scanned once each.
+    drift: HashMap<String, Vec<String>>,
 }
 
 impl ClosureFocus {
@@ -121,6 +130,7 @@ impl ClosureFocus {
     pub fn forget(&mut self) {
         self.open = None;
         self.roots.clear();
+        self.drift.clear();
     }
 
     /// The target holding the focus, as of the last review.
@@ -149,7 +159,10 @@ impl ClosureFocus {
             if target.waiting_for_operator {
                 continue;
             }
-            let lineage = self.lineage(queue, &target.root_spec_id);
+            let lineage = match self.lineage(queue, &target.root_spec_id) {
+                Lineage::Drained => self.drift(queue, target),
+                moving_or_held => moving_or_held,
+            };
             if let Some(change) = record_hold(target, &lineage) {
                 changed.push(Reviewed {
                     target: target.clone(),
@@ -202,6 +215,26 @@ impl ClosureFocus {
         }
     }
 
+    /// A drained target's lineage as the closure stage would judge it:
+    /// drifted when work of its idea names another root spec.
+    fn drift(&mut self, queue: &QueueStore, target: &ClosureTarget) -> Lineage {
+        let drifted = self
+            .drift
+            .entry(target.root_spec_id.clone())
+            .or_insert_with(|| {
+                let findings = lineage::scan(queue, target);
+                findings
+                    .iter()
+                    .map(|f| format!("{}/{}", f.family, f.id))
+                    .collect()
+            });
+        if drifted.is_empty() {
+            Lineage::Drained
+        } else {
+            Lineage::Drifted(drifted.clone())
+        }
+    }
+
     /// The `family/id` of every item in `state` whose lineage is `root`.
     fn placed_in_lineage(
         &mut self,
@@ -228,12 +261,16 @@ impl ClosureFocus {
 /// Marks `target` held or released by what its lineage has left; `None`
 /// when nothing changed.
 fn record_hold(target: &mut ClosureTarget, lineage: &Lineage) -> Option<Change> {
-    let blocking = match lineage {
-        Lineage::Held(ids) => ids.clone(),
-        _ => Vec::new(),
+    let (blocking, drift) = match lineage {
+        Lineage::Held(ids) => (ids.clone(), false),
+        Lineage::Drifted(ids) => (ids.clone(), true),
+        _ => (Vec::new(), false),
     };
     let held = !blocking.is_empty();
-    if held == target.closure_blocked_by_lineage_work && blocking == target.blocking_work_ids {
+    let same = held == target.closure_blocked_by_lineage_work
+        && blocking == target.blocking_work_ids
+        && drift == target.lineage_drift;
+    if same {
         return None;
     }
     let change = match (held, target.closure_blocked_by_lineage_work) {
@@ -243,6 +280,7 @@ fn record_hold(target: &mut ClosureTarget, lineage: &Lineage) -> Option<Change> 
     };
     target.closure_blocked_by_lineage_work = held;
     target.blocking_work_ids = blocking;
+    target.lineage_drift = drift;
     Some(change)
 }
 

@@ -28,8 +28,9 @@ impl Engine {
         let (line, event) = match reviewed.change {
             Change::Held => (
                 format!(
-                    "closure target held root_spec={root} by {} (retry with `millrace queue retry-blocked ID --force --reason ...` or cancel with `millrace queue cancel ID --reason ...`)",
-                    target.blocking_work_ids.join(", ")
+                    "closure target held root_spec={root} by {} ({})",
+                    target.blocking_work_ids.join(", "),
+                    how_to_clear(target)
                 ),
                 RuntimeEvent::ClosureTargetHeld {
                     root_spec_id: root,
@@ -92,5 +93,17 @@ impl Engine {
             None => "waiting for dependencies that are not done".to_string(),
         };
         Some(format!("{} queued, {why}", queued.join(", ")))
+    }
+}
+
+/// The commands that clear what holds `target`.
+fn how_to_clear(target: &ClosureTarget) -> String {
+    if target.lineage_drift {
+        format!(
+            "they name another root spec: repair with `millrace queue repair-lineage --root-spec-id {} --apply`",
+            target.root_spec_id
+        )
+    } else {
+        "retry with `millrace queue retry-blocked ID --force --reason ...` or cancel with `millrace queue cancel ID --reason ...`".to_string()
     }
 }

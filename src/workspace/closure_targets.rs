@@ -27,9 +27,13 @@ pub struct ClosureTarget {
     /// and does not hold back other lineages until an operator clears it.
     #[serde(default)]
     pub closure_blocked_by_lineage_work: bool,
-    /// The blocked items holding it (`family/id`).
+    /// The items holding it (`family/id`).
     #[serde(default)]
     pub blocking_work_ids: Vec<String>,
+    /// They hold it because they name another root spec (a lineage repair
+    /// mends it), not because they are blocked.
+    #[serde(default)]
+    pub lineage_drift: bool,
     /// Root specs of other lineages queued while this target holds focus.
     #[serde(default)]
     pub deferred_root_spec_ids: Vec<String>,
@@ -58,6 +62,7 @@ impl ClosureTarget {
             waiting_for_operator: false,
             closure_blocked_by_lineage_work: false,
             blocking_work_ids: Vec::new(),
+            lineage_drift: false,
             deferred_root_spec_ids: Vec::new(),
             remediation_rounds: 0,
             root_spec_contract: contract,

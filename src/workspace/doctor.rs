@@ -122,10 +122,17 @@ fn closure_issues(paths: &WorkspacePaths) -> Vec<Issue> {
             .filter_map(|w| w.split_once('/').map(|(_, id)| id))
             .collect();
         let first = ids.first().copied().unwrap_or("<id>");
-        let message = format!(
-            "closure target `{}` cannot be judged while {items} is not done; retry a blocked task (`millrace queue retry-blocked {first} --force --reason \"...\"`) or cancel the item (`millrace queue cancel {first} --reason \"...\"`)",
-            target.root_spec_id
-        );
+        let message = if target.lineage_drift {
+            format!(
+                "closure target `{root}` cannot be judged: {items} came from its idea but name another root spec; repair with `millrace queue repair-lineage --root-spec-id {root} --apply`",
+                root = target.root_spec_id
+            )
+        } else {
+            format!(
+                "closure target `{}` cannot be judged while {items} is not done; retry a blocked task (`millrace queue retry-blocked {first} --force --reason \"...\"`) or cancel the item (`millrace queue cancel {first} --reason \"...\"`)",
+                target.root_spec_id
+            )
+        };
         let path = paths.closure_target(&target.root_spec_id);
         Issue::new(IssueCode::ClosureTargetHeld, &path, message)
     })

@@ -240,6 +240,13 @@ pub enum RuntimeEvent {
         open_root_spec_id: String,
         deferred_root_spec_ids: Vec<String>,
     },
+    /// `queue repair-lineage --apply` gave drifted work its target's root spec.
+    ClosureLineageRepaired {
+        root_spec_id: String,
+        repair_count: usize,
+        repair_report_path: String,
+        reason: String,
+    },
     /// `clear-stale-state` requeued active work and reset the runtime state.
     StaleStateCleared {
         requeued: usize,

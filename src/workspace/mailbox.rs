@@ -77,6 +77,12 @@ pub enum MailboxCommand {
         filename: String,
         reason: String,
     },
+    /// Give drifted lineage work the root spec of its closure target (of
+    /// one target, or of every open one).
+    RepairLineage {
+        root_spec_id: Option<String>,
+        reason: String,
+    },
 }
 
 impl MailboxCommand {

@@ -17,6 +17,7 @@ pub mod input;
 pub mod intake;
 pub mod interventions;
 pub mod journal;
+pub mod lineage;
 pub mod lock;
 pub mod mailbox;
 pub mod paths;

@@ -202,6 +202,11 @@ impl WorkspacePaths {
         self.closure_dir().join("contracts").join(leaf)
     }
 
+    /// `arbiter/diagnostics/`: lineage drift findings and repair reports.
+    pub fn closure_diagnostics_dir(&self) -> PathBuf {
+        self.closure_dir().join("diagnostics")
+    }
+
     /// `arbiter/rubrics/<root>.md`: what the closure stage judges against.
     pub fn closure_rubric(&self, root_spec_id: &str) -> PathBuf {
         self.closure_dir()

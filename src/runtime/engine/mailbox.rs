@@ -135,6 +135,10 @@ impl Engine {
             self.monitor.line("paused reason=operator");
         }
         self.forget_cleared_runs();
+        if result.is_ok() && !matches!(command, MailboxCommand::Pause | MailboxCommand::Resume) {
+            // An intervention may have moved or rewritten lineage work.
+            self.closure.forget();
+        }
         result
     }
 

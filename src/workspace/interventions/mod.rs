@@ -1,6 +1,6 @@
 //! Operator interventions on work items: cancel, archive, supersede,
 //! retarget a dependency, retry a blocked task, resolve or cancel an
-//! incident, archive a quarantined incident file.
+//! incident, archive a quarantined incident file, repair closure lineage.
 //!
 //! This is the one implementation both callers share: the CLI applies an
 //! intervention directly when no daemon owns the workspace, and the daemon
@@ -13,6 +13,7 @@ mod blocked;
 mod checks;
 mod error;
 mod incidents;
+mod lineage;
 mod options;
 mod record;
 mod tasks;
@@ -21,6 +22,7 @@ pub use blocked::{BlockedDiagnostics, blocked_diagnostics_path, read_blocked_dia
 pub use checks::{check_id, check_reason};
 pub use error::InterventionError;
 pub use incidents::{archive_invalid_incident, cancel_incident, resolve_incident};
+pub use lineage::{repair_lineage, repair_plans};
 pub use options::{Cascade, RetryPolicy};
 pub use record::{ACTOR, InterventionRecord, archive_name, audit_log};
 pub use tasks::{
@@ -95,6 +97,13 @@ pub fn validate(command: &MailboxCommand) -> Result<(), InterventionError> {
             (Vec::new(), Some(reason))
         }
         C::ClearStaleState { reason } => (Vec::new(), Some(reason)),
+        C::RepairLineage {
+            root_spec_id,
+            reason,
+        } => {
+            let ids = root_spec_id.iter().map(|id| ("root spec id", id.as_str()));
+            (ids.collect(), Some(reason))
+        }
         _ => (Vec::new(), None),
     };
     for (what, id) in ids {
@@ -204,6 +213,10 @@ pub fn apply(
         C::ArchiveInvalidIncident { filename, reason } => {
             archive_invalid_incident(queue, journal, filename, reason)
         }
+        C::RepairLineage {
+            root_spec_id,
+            reason,
+        } => repair_lineage(queue, journal, root_spec_id.as_deref(), reason),
         _ => return None,
     };
     Some(result)

@@ -148,6 +148,14 @@ impl QueueStore {
         Ok(store)
     }
 
+    /// Opens the queues for reading only: every directory is scanned, but
+    /// nothing is quarantined or moved (for reports such as a dry run).
+    pub fn open_read_only(paths: &WorkspacePaths) -> Result<QueueStore, QueueError> {
+        let mut store = QueueStore::open_unscanned(paths);
+        store.index = scan::scan(paths)?.index;
+        Ok(store)
+    }
+
     /// Opens the queues without scanning: for one-shot writers such as
     /// `add-task`. The index starts empty, so lookups (and the duplicate check
     /// of [`QueueStore::enqueue`]) go to the disk; claims see nothing until
