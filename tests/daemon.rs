@@ -394,6 +394,39 @@ esac
     );
 }
 
+/// An error that ends the daemon is its stop reason, with its message, on
+/// the monitor and in the journal: an operator must not read `finished`.
+#[test]
+fn a_fatal_error_is_the_stop_reason() {
+    // The builder makes its run's stage result folder a file: the daemon
+    // cannot record the stage, and stops.
+    let program = "#!/bin/bash\nread -r -d '' prompt\nrm -rf \"$MILLRACE_RUN_DIR/stage_results\"\n\
+echo no > \"$MILLRACE_RUN_DIR/stage_results\"\necho '### BUILDER_COMPLETE'\n";
+    let ws = commanded(program, "30");
+    enqueue(&ws, "t1", &[]);
+    let log = ws.path("logs/monitor.log");
+    let log = log.to_str().expect("utf8");
+    let args = ["run", "daemon", "--until-idle", "--monitor-log", log];
+    let run = ws.run(&args).fails(1);
+    assert!(run.stderr.contains("stage result"), "{}", run.stderr);
+    let log = monitor(&ws);
+    let stopped = log
+        .lines()
+        .find(|l| l.contains("stopped reason="))
+        .unwrap_or_else(|| panic!("no stop line:\n{log}"));
+    assert!(stopped.contains("stopped reason=error "), "{stopped}");
+    assert!(stopped.contains("error=write stage result"), "{stopped}");
+    let journal = ws.read("logs/runtime_events.jsonl");
+    let closed = journal
+        .lines()
+        .rfind(|l| l.contains("runtime_closed"))
+        .expect("a runtime_closed event");
+    let closed: serde_json::Value = serde_json::from_str(closed).expect("JSON");
+    assert_eq!(closed["data"]["reason"], "error", "{closed}");
+    let error = closed["data"]["error"].as_str().unwrap_or_default();
+    assert!(error.contains("stage result"), "{closed}");
+}
+
 #[test]
 fn a_runner_past_its_timeout_is_killed_with_its_process_group() {
     let program = "#!/bin/bash\ncase \"$MILLRACE_STAGE\" in\n  builder) sleep 600 & sleep 600 ;;\n  *) echo '### BLOCKED' ;;\nesac\n";

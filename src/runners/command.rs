@@ -7,7 +7,9 @@
 //! Its stdout and stderr are kept in `stdout.<request_id>.txt` and
 //! `stderr.<request_id>.txt` in the run directory, each up to
 //! [`OUTPUT_MAX_BYTES`](super::OUTPUT_MAX_BYTES) (the beginning and the
-//! end; a line says what was cut). Its final message is
+//! end; a line says what was cut); output that could not be written (a
+//! full disk) fails the stage as `runner_io_failure`, whatever the program
+//! answered, since its answer may be what was lost. Its final message is
 //! the file `MILLRACE_LAST_MESSAGE_PATH` if it wrote one, else its stdout,
 //! either read from its end, at most [`MESSAGE_MAX_BYTES`]; it counts only
 //! after exit code 0 (a non-zero exit is a failure, a marker before it
@@ -31,6 +33,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::process::ChildStdin;
 
 use super::command_env::{last_message_path, request_path, tokens_path};
+use super::output::{Captured, unless_lost};
 use super::process::{DEFAULT_GRACE, Ending, Launch, LaunchError, StageProcess, StdoutTo};
 use super::run_dir;
 use super::tokens::read_token_file;
@@ -122,12 +125,14 @@ impl CommandRunner {
         };
         let stdout = request.artifact("stdout", "txt");
         let stdout = StdoutTo::File(&stdout);
-        let ending = run_to_exit(&launch, request, prompt, stdout, cancel, self.grace).await?;
-        Ok(match ending {
+        let (ending, captured) =
+            run_to_exit(&launch, request, prompt, stdout, cancel, self.grace).await?;
+        let exit = match ending {
             Ending::Exited(code) => RunnerExit::Completed { code },
             Ending::TimedOut => RunnerExit::TimedOut,
             Ending::Cancelled => RunnerExit::Cancelled,
-        })
+        };
+        Ok(unless_lost(exit, &captured))
     }
 }
 
@@ -143,7 +148,8 @@ impl Runner for CommandRunner {
 
 /// Runs a program with `input` on stdin (then end of file) and its stdout
 /// going to `stdout` until it exits, times out or is cancelled; then
-/// nothing of the stage is left running.
+/// nothing of the stage is left running. Also says whether its output was
+/// kept.
 async fn run_to_exit(
     launch: &Launch,
     request: &StageRequest,
@@ -151,7 +157,7 @@ async fn run_to_exit(
     stdout: StdoutTo<'_>,
     mut cancel: Cancel,
     grace: Duration,
-) -> Result<Ending, LaunchError> {
+) -> Result<(Ending, Captured), LaunchError> {
     let stderr = request.artifact("stderr", "txt");
     let mut process = StageProcess::spawn(launch, request, Stdio::piped(), stdout, &stderr)?;
     process = process.with_grace(grace);
@@ -160,9 +166,9 @@ async fn run_to_exit(
     if !matches!(ending, Ending::Exited(_)) {
         process.stop().await;
     }
-    process.finish().await;
+    let captured = process.finish().await;
     feeding.abort();
-    Ok(ending)
+    Ok((ending, captured))
 }
 
 /// Writes `bytes` to the program's stdin, then closes it.

@@ -122,13 +122,18 @@ pub enum FailureClass {
     ProviderUnavailable,
     RunnerTimeout,
     RunnerTransportFailure,
+    /// The runner could not keep the stage's output or records (a full
+    /// disk, an I/O error): the machine failed, not the agent, and the
+    /// stage's answer may be in what was lost.
+    RunnerIoFailure,
     MissingTerminalResult,
     ConflictingTerminalResults,
     IllegalTerminalResult,
 }
 
 impl FailureClass {
-    /// Failures worth retrying: the world may be different in a minute.
+    /// Failures worth retrying: the world may be different in a minute (a
+    /// disk that was full may have room again).
     pub fn is_transient(self) -> bool {
         matches!(
             self,
@@ -136,6 +141,7 @@ impl FailureClass {
                 | FailureClass::NetworkUnavailable
                 | FailureClass::ProviderUnavailable
                 | FailureClass::RunnerTimeout
+                | FailureClass::RunnerIoFailure
         )
     }
 
@@ -148,6 +154,7 @@ impl FailureClass {
             FailureClass::ProviderUnavailable => "provider_unavailable",
             FailureClass::RunnerTimeout => "runner_timeout",
             FailureClass::RunnerTransportFailure => "runner_transport_failure",
+            FailureClass::RunnerIoFailure => "runner_io_failure",
             FailureClass::MissingTerminalResult => "missing_terminal_result",
             FailureClass::ConflictingTerminalResults => "conflicting_terminal_results",
             FailureClass::IllegalTerminalResult => "illegal_terminal_result",

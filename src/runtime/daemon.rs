@@ -86,7 +86,10 @@ async fn supervise(
                 }
                 continue;
             }
-            Err(error) => return Err(error),
+            Err(error) => {
+                report_failed_start(&paths, &options, &error);
+                return Err(error);
+            }
         };
         let result = event_loop(&mut engine, &mut loops, &options).await;
         if let Some(folders) = &mut loops.folders {
@@ -104,13 +107,9 @@ async fn supervise(
                 }
             }
             result => {
-                let reason = if result.as_ref().is_ok_and(|s| s.interrupted) {
-                    "signal"
-                } else {
-                    "finished"
-                };
-                shut_down(&mut engine, lock, reason)?;
-                return result;
+                let closed = shut_down(&mut engine, lock, &StopReason::of(&result));
+                // The error that ended the daemon is the one to report.
+                return result.and_then(|summary| closed.map(|()| summary));
             }
         }
     }
@@ -121,6 +120,16 @@ fn interrupted_summary() -> DaemonSummary {
         ticks: 0,
         interrupted: true,
         idle_with_work_queued: None,
+    }
+}
+
+/// Says, best effort, that a daemon which could not start stopped on its
+/// error (there is no engine to shut down).
+fn report_failed_start(paths: &WorkspacePaths, options: &DaemonOptions, error: &RuntimeError) {
+    let reason = StopReason::Error(error.to_string());
+    let _ = Journal::new(paths).append(reason.event());
+    if let Ok(mut monitor) = Monitor::new(options.monitor_stdout, options.monitor_log.as_deref()) {
+        monitor.line(&reason.line(peak_rss_kb()));
     }
 }
 
@@ -405,18 +414,72 @@ fn interrupt(engine: &mut Engine, loops: &Loops, summary: &mut DaemonSummary) {
     }
 }
 
-fn shut_down(engine: &mut Engine, lock: RuntimeLock, reason: &str) -> Result<(), RuntimeError> {
+/// Why the daemon stopped, as the monitor and the journal say it: an
+/// operator reading `stopped` must not take a crash for a finished run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum StopReason {
+    /// Nothing left to do (`--until-idle`, `--max-ticks`, a stop command).
+    Finished,
+    /// SIGINT or SIGTERM.
+    Signal,
+    /// An error ended the event loop; its message.
+    Error(String),
+}
+
+impl StopReason {
+    /// The reason of the event loop's result.
+    fn of(result: &Result<DaemonSummary, RuntimeError>) -> StopReason {
+        match result {
+            Ok(summary) if summary.interrupted => StopReason::Signal,
+            Ok(_) => StopReason::Finished,
+            Err(error) => StopReason::Error(error.to_string()),
+        }
+    }
+
+    fn label(&self) -> &'static str {
+        match self {
+            StopReason::Finished => "finished",
+            StopReason::Signal => "signal",
+            StopReason::Error(_) => "error",
+        }
+    }
+
+    fn error(&self) -> Option<&str> {
+        match self {
+            StopReason::Error(message) => Some(message),
+            _ => None,
+        }
+    }
+
+    /// The journal's `runtime_closed`.
+    fn event(&self) -> RuntimeEvent {
+        RuntimeEvent::RuntimeClosed {
+            reason: self.label().into(),
+            error: self.error().map(str::to_string),
+        }
+    }
+
+    /// The monitor line: `stopped reason=error peak_rss_kb=N error=...`.
+    fn line(&self, peak_rss_kb: Option<u64>) -> String {
+        let peak = peak_rss_kb.map_or_else(String::new, |kb| format!(" peak_rss_kb={kb}"));
+        let error = self
+            .error()
+            .map_or_else(String::new, |e| format!(" error={e}"));
+        format!("stopped reason={}{peak}{error}", self.label())
+    }
+}
+
+fn shut_down(
+    engine: &mut Engine,
+    lock: RuntimeLock,
+    reason: &StopReason,
+) -> Result<(), RuntimeError> {
     engine.store.snapshot_mut().process_running = false;
     engine.save_snapshot()?;
-    engine.event(RuntimeEvent::RuntimeClosed {
-        reason: reason.into(),
-    });
+    engine.event(reason.event());
     // The daemon's own high-water mark, so operators (and the flood test)
     // see what a run cost it; a stage's children are not counted.
-    let peak = peak_rss_kb().map_or_else(String::new, |kb| format!(" peak_rss_kb={kb}"));
-    engine
-        .monitor
-        .line(&format!("stopped reason={reason}{peak}"));
+    engine.monitor.line(&reason.line(peak_rss_kb()));
     let session_id = lock.record().owner_session_id.clone();
     lock.release()?;
     engine.event(RuntimeEvent::RuntimeDaemonLockReleased { session_id });
@@ -503,5 +566,37 @@ impl Engine {
             ));
             self.event(record.to_event());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_is_the_stop_reason_with_its_message() {
+        let failed: Result<DaemonSummary, RuntimeError> =
+            Err(RuntimeError::Plan("node `x` is not in the plan".into()));
+        let reason = StopReason::of(&failed);
+        assert_eq!(reason.label(), "error");
+        let line = reason.line(Some(12));
+        assert!(
+            line.starts_with("stopped reason=error peak_rss_kb=12 error="),
+            "{line}"
+        );
+        assert!(line.contains("node `x` is not in the plan"), "{line}");
+    }
+
+    #[test]
+    fn a_run_that_ended_says_finished_or_signal() {
+        let summary = |interrupted| DaemonSummary {
+            ticks: 3,
+            interrupted,
+            idle_with_work_queued: None,
+        };
+        assert_eq!(StopReason::of(&Ok(summary(false))), StopReason::Finished);
+        assert_eq!(StopReason::of(&Ok(summary(true))), StopReason::Signal);
+        assert_eq!(StopReason::Finished.line(None), "stopped reason=finished");
+        assert_eq!(StopReason::Signal.error(), None);
     }
 }

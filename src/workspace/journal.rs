@@ -51,8 +51,13 @@ pub enum RuntimeEvent {
         plan_id: String,
         session_id: String,
     },
-    /// The daemon stopped.
-    RuntimeClosed { reason: String },
+    /// The daemon stopped: `finished`, `signal`, or `error` with the error
+    /// that ended it.
+    RuntimeClosed {
+        reason: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
     /// The ownership lock was taken.
     RuntimeDaemonLockAcquired { owner_pid: u32, session_id: String },
     /// A stale lock was recovered (its owner was dead).

@@ -6,8 +6,9 @@
 //! (429 rate limited, 401/403 auth, 5xx and 529 provider unavailable),
 //! else by the `result` text. Otherwise `result` is the final message.
 //! Denied tool uses (`permission_denials`) are written to
-//! `permission_denials.<id>.json`; a final message without a marker after
-//! denials is a failure naming the denied tools. Tokens come from the
+//! `permission_denials.<id>.json` (a record that cannot be written makes
+//! the run the runner's I/O failure); a final message without a marker
+//! after denials is a failure naming the denied tools. Tokens come from the
 //! result's `usage` (input = `input_tokens` + cache reads + cache writes).
 //! A `result` that ends in its one legal marker is Claude Code's record of
 //! the final answer: a non-zero exit after it keeps the answer. Without a
@@ -18,6 +19,8 @@ use serde_json::Value;
 
 use super::events::{EventFold, count};
 use super::verdict::{Verdict, exit_after};
+use crate::fs_error::at;
+use crate::runners::output::Captured;
 use crate::runners::process::Ending;
 use crate::runners::{FailureClass, RunnerExit, StageRequest, TokenUsage, classify, markers};
 
@@ -100,7 +103,7 @@ impl ClaudeReport {
                 tokens,
             };
         }
-        let denied = denials(request, result);
+        let (denied, recorded) = denials(request, result);
         let exit = match denied {
             Some(tools) if markers(&text).is_empty() => RunnerExit::Failed {
                 class: FailureClass::MissingTerminalResult,
@@ -108,11 +111,12 @@ impl ClaudeReport {
             },
             _ => exit_after(code, Some(&text), &request.legal_outcomes),
         };
-        Verdict {
+        let verdict = Verdict {
             exit,
             last_message: Some(text),
             tokens,
-        }
+        };
+        verdict.unless_lost(&recorded)
     }
 }
 
@@ -151,21 +155,22 @@ fn status_class(status: u64) -> Option<FailureClass> {
 }
 
 /// Writes the denials to `permission_denials.<id>.json`; the denied tool
-/// names, if there were any.
-fn denials(request: &StageRequest, result: &Value) -> Option<String> {
-    let list = result["permission_denials"]
+/// names, if there were any, and whether their record was written.
+fn denials(request: &StageRequest, result: &Value) -> (Option<String>, Captured) {
+    let Some(list) = result["permission_denials"]
         .as_array()
-        .filter(|l| !l.is_empty())?;
+        .filter(|l| !l.is_empty())
+    else {
+        return (None, Ok(()));
+    };
     let path = request.artifact("permission_denials", "json");
-    let _ = std::fs::write(
-        &path,
-        serde_json::to_string_pretty(list).unwrap_or_default(),
-    );
+    let json = serde_json::to_string_pretty(list).unwrap_or_default();
+    let recorded = std::fs::write(&path, json).map_err(at("write", &path));
     let names: Vec<&str> = list
         .iter()
         .filter_map(|d| d["tool_name"].as_str())
         .collect();
-    Some(names.join(", "))
+    (Some(names.join(", ")), recorded)
 }
 
 #[cfg(test)]

@@ -32,7 +32,7 @@ use super::pi_rpc::{Conversation, RpcError, RpcSession};
 use super::sequence::{AgentCli, EventReader, Stdin};
 use super::verdict::Verdict;
 use crate::fs_error::at;
-use crate::runners::output::{CappedLog, Style};
+use crate::runners::output::{CappedLog, Captured, Style};
 use crate::runners::process::{DEFAULT_GRACE, Launch, LaunchError, StageProcess, StdoutTo};
 use crate::runners::{Cancel, FailureClass, RunnerExit, StageRequest};
 use crate::runners::{TokenUsage, cancelled, classify};
@@ -161,8 +161,9 @@ pub struct PiConversation {
     log: Option<CappedLog>,
     /// How the conversation ended; `None` until it is held.
     talk: Option<Talk>,
-    /// Copies what pi prints after the conversation into the event log.
-    drain: Option<JoinHandle<()>>,
+    /// Copies what pi prints after the conversation into the event log,
+    /// then says whether the log was kept.
+    drain: Option<JoinHandle<Captured>>,
 }
 
 impl EventReader for PiConversation {
@@ -199,12 +200,23 @@ impl EventReader for PiConversation {
         Ok(())
     }
 
+    /// The conversation decides, unless the event log was lost.
     async fn verdict(self, _request: &StageRequest) -> Verdict {
-        if let Some(drain) = self.drain {
-            let _ = tokio::time::timeout(DEFAULT_GRACE, drain).await;
-        }
+        let captured = match self.drain {
+            Some(drain) => drained(drain).await,
+            None => Ok(()),
+        };
         // A conversation is always held before it is judged.
-        judge(self.talk.unwrap_or(Talk::Cancelled))
+        judge(self.talk.unwrap_or(Talk::Cancelled)).unless_lost(&captured)
+    }
+}
+
+/// Whether the event log was kept, once the drain is over (a drain that
+/// does not end within the grace period is left; what it wrote stands).
+async fn drained(drain: JoinHandle<Captured>) -> Captured {
+    match tokio::time::timeout(DEFAULT_GRACE, drain).await {
+        Ok(Ok(captured)) => captured,
+        _ => Ok(()),
     }
 }
 

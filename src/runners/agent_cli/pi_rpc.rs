@@ -24,7 +24,7 @@ use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 use tokio::process::{ChildStdin, ChildStdout};
 
-use crate::runners::output::{CappedLog, Line, LineReader};
+use crate::runners::output::{CappedLog, Captured, Line, LineReader};
 
 /// Why the conversation broke off.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -134,11 +134,13 @@ impl RpcSession {
         self.stdin = None;
     }
 
-    /// Reads and logs the rest of pi's output.
-    pub async fn drain(mut self) {
+    /// Reads and logs the rest of pi's output; says whether the event log
+    /// was kept (a write that failed during the conversation included).
+    pub async fn drain(mut self) -> Captured {
         while let Ok(Some(_)) = self.next_line().await {}
-        if let Some(log) = self.log.take() {
-            let _ = log.finish();
+        match self.log.take() {
+            Some(log) => log.finish(),
+            None => Ok(()),
         }
     }
 
@@ -222,7 +224,7 @@ fn read_line(bytes: &[u8], full_log: bool, log: Option<&mut CappedLog>) -> Read 
         return Read::Skip;
     };
     if let Some(log) = log {
-        let _ = log.write_line(bytes);
+        log.write_line(bytes);
     }
     Read::Event(value)
 }
@@ -231,7 +233,7 @@ fn read_line(bytes: &[u8], full_log: bool, log: Option<&mut CappedLog>) -> Read 
 /// the `agent_end` that ends the run.
 fn too_long(bytes: u64, head: &[u8], log: Option<&mut CappedLog>) -> Read {
     if let Some(log) = log {
-        let _ = log.write_too_long(bytes, head);
+        log.write_too_long(bytes, head);
     }
     let head = String::from_utf8_lossy(head);
     let agent_end = head.contains(r#""type":"agent_end""#);

@@ -2,7 +2,8 @@
 //! directory, record the invocation, start the CLI as a stage process, read
 //! it until it is done (or its timeout or a cancellation), stop it if it
 //! still runs, make sure nothing of the stage is left, and turn what the
-//! reader found into the runner's result.
+//! reader found into the runner's result (the runner's I/O failure when
+//! the CLI's output could not be kept).
 //!
 //! Each CLI supplies only what differs ([`AgentCli`]): its program and
 //! arguments, and how its output is read ([`EventReader`]): JSONL events
@@ -16,6 +17,7 @@ use std::time::Instant;
 
 use super::invocation::{events_path, stderr_path, write_invocation};
 use super::verdict::Verdict;
+use crate::runners::output::Captured;
 use crate::runners::process::{Launch, LaunchError, StageProcess, StdoutTo};
 use crate::runners::run_dir::prepare;
 use crate::runners::{Cancel, RunFuture, Runner, RunnerResult, StageRequest};
@@ -95,18 +97,19 @@ impl<C: AgentCli> Runner for C {
 async fn run_stage<C: AgentCli>(cli: &C, request: &StageRequest, cancel: Cancel) -> RunnerResult {
     let started = Instant::now();
     let verdict = match run_and_read(cli, request, cancel).await {
-        Ok(reader) => reader.verdict(request).await,
+        Ok((reader, captured)) => reader.verdict(request).await.unless_lost(&captured),
         Err(error) => Verdict::exit(error.exit()),
     };
     verdict.into_result(request, started)
 }
 
 /// Runs the CLI to its end; then nothing of the stage is left running.
+/// Also says whether the output the stage process copied was kept.
 async fn run_and_read<C: AgentCli>(
     cli: &C,
     request: &StageRequest,
     mut cancel: Cancel,
-) -> Result<C::Reader, LaunchError> {
+) -> Result<(C::Reader, Captured), LaunchError> {
     let prompt = prepare(request)?;
     let launch = cli.launch(request, &prompt);
     let stdin = C::Reader::STDIN;
@@ -121,6 +124,6 @@ async fn run_and_read<C: AgentCli>(
         .read(&mut process, &prompt, request, &mut cancel)
         .await?;
     process.stop_if_running().await;
-    process.finish().await;
-    Ok(reader)
+    let captured = process.finish().await;
+    Ok((reader, captured))
 }

@@ -1,11 +1,15 @@
 //! What an agent CLI's run came to ([`Verdict`]), and how it becomes the
 //! runner's result: the final message is kept as `last_message.<id>.txt`
-//! and the run directory's artifacts are listed.
+//! and the run directory's artifacts are listed. A run whose output or
+//! records could not be written is the runner's I/O failure (see
+//! [`unless_lost`]).
 
 use std::time::Instant;
 
 use super::invocation::{events_path, invocation_path, stderr_path};
+use crate::fs_error::at;
 use crate::runners::markers::ends_in_one_legal_marker;
+use crate::runners::output::{Captured, unless_lost};
 use crate::runners::{RunnerExit, RunnerResult, StageRequest, TokenUsage};
 use crate::runners::{last_message_path, request_path};
 
@@ -26,11 +30,21 @@ impl Verdict {
         }
     }
 
+    /// The same verdict, unless the run's output was lost: then the
+    /// runner's I/O failure, whatever the CLI answered.
+    pub fn unless_lost(mut self, captured: &Captured) -> Verdict {
+        self.exit = unless_lost(self.exit, captured);
+        self
+    }
+
     /// The runner result: the last message is written to
-    /// `last_message.<id>.txt`, and the artifacts that exist are listed.
-    pub fn into_result(self, request: &StageRequest, started: Instant) -> RunnerResult {
+    /// `last_message.<id>.txt` (a write that fails makes the result an I/O
+    /// failure), and the artifacts that exist are listed.
+    pub fn into_result(mut self, request: &StageRequest, started: Instant) -> RunnerResult {
         if let Some(text) = &self.last_message {
-            let _ = std::fs::write(last_message_path(request), text);
+            let path = last_message_path(request);
+            let written = std::fs::write(&path, text).map_err(at("write", &path));
+            self = self.unless_lost(&written);
         }
         let candidates = [
             request_path(request),

@@ -5,14 +5,25 @@
 //! it goes and the disk holds at most the cap. When the output ends, the
 //! kept tail is appended to the file after a notice line saying how many
 //! lines and bytes were cut, so an operator reading it knows.
+//!
+//! A write that fails (a full disk) is not returned to the writer, which
+//! must go on reading its pipe to the end (a child blocked on a full pipe
+//! never finishes): the log remembers the first failure, writes nothing
+//! more, and [`CappedLog::finish`] reports it, so that a stage whose output
+//! was lost never passes for one that printed nothing.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use crate::fs_error::{FileError, at};
+
 /// The most bytes kept of one output of one stage (its events, its stdout
 /// or its stderr).
 pub const OUTPUT_MAX_BYTES: u64 = 32 * 1024 * 1024;
+
+/// What a failed write of the output is reported as doing.
+const WRITE_ACTION: &str = "write the stage output to";
 
 /// How notices are written: a JSON object for JSONL event logs (readers
 /// parse every line), a bracketed sentence for plain text.
@@ -50,6 +61,8 @@ pub struct CappedLog {
     style: Style,
     max: u64,
     finished: bool,
+    /// The first write that failed; nothing is written after it.
+    failure: Option<std::io::Error>,
 }
 
 impl CappedLog {
@@ -73,11 +86,39 @@ impl CappedLog {
             style,
             max,
             finished: false,
+            failure: None,
         })
     }
 
-    /// Appends one line (a newline is added).
-    pub fn write_line(&mut self, line: &[u8]) -> std::io::Result<()> {
+    /// The file the output goes to.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends one line (a newline is added). After a failed write this
+    /// does nothing: the failure is reported by [`CappedLog::finish`].
+    pub fn write_line(&mut self, line: &[u8]) {
+        if self.failure.is_none() {
+            if let Err(error) = self.append(line) {
+                self.failure = Some(error);
+            }
+        }
+    }
+
+    /// Notes a line that was too long to keep: its length and first bytes.
+    pub fn write_too_long(&mut self, bytes: u64, head: &[u8]) {
+        let head = String::from_utf8_lossy(head);
+        let notice = match self.style {
+            Style::Json => serde_json::json!({
+                "type": "millrace.line_cut", "bytes": bytes, "head": head,
+            })
+            .to_string(),
+            Style::Text => format!("{head} [millrace: a line of {bytes} bytes, cut here]"),
+        };
+        self.write_line(notice.as_bytes());
+    }
+
+    fn append(&mut self, line: &[u8]) -> std::io::Result<()> {
         let size = line.len() as u64 + 1;
         if self.current.is_none() && size <= self.head_room {
             self.head_room -= size;
@@ -91,19 +132,6 @@ impl CappedLog {
             Some(segment) => segment.write(line, size),
             None => Ok(()),
         }
-    }
-
-    /// Notes a line that was too long to keep: its length and first bytes.
-    pub fn write_too_long(&mut self, bytes: u64, head: &[u8]) -> std::io::Result<()> {
-        let head = String::from_utf8_lossy(head);
-        let notice = match self.style {
-            Style::Json => serde_json::json!({
-                "type": "millrace.line_cut", "bytes": bytes, "head": head,
-            })
-            .to_string(),
-            Style::Text => format!("{head} [millrace: a line of {bytes} bytes, cut here]"),
-        };
-        self.write_line(notice.as_bytes())
     }
 
     /// Drops the older tail segment (its lines are cut) and starts a new one.
@@ -121,28 +149,50 @@ impl CappedLog {
     }
 
     /// Writes the notice and the kept tail into the file, and removes the
-    /// segment files.
-    pub fn finish(mut self) -> std::io::Result<()> {
-        self.assemble()
+    /// segment files. Fails with the first write that failed, while the
+    /// output was written or now.
+    pub fn finish(mut self) -> Result<(), FileError> {
+        let assembled = self.assemble();
+        match self.failure.take() {
+            Some(first) => Err(at(WRITE_ACTION, &self.path)(first)),
+            None => assembled.map_err(at(WRITE_ACTION, &self.path)),
+        }
     }
 
     fn assemble(&mut self) -> std::io::Result<()> {
         if std::mem::replace(&mut self.finished, true) {
             return Ok(());
         }
-        let tail: Vec<Segment> = [self.previous.take(), self.current.take()]
+        let mut tail: Vec<Segment> = [self.previous.take(), self.current.take()]
             .into_iter()
             .flatten()
             .collect();
+        let written = match &self.failure {
+            // Best effort: the disk may still refuse; the failure is known.
+            Some(failure) => {
+                let notice = self.lost_notice(failure);
+                let _ = write_with_newline(&mut self.head, notice.as_bytes());
+                Ok(())
+            }
+            None => self.append_tail(&mut tail),
+        };
+        for segment in tail {
+            segment.remove();
+        }
+        written.and_then(|()| self.head.flush())
+    }
+
+    /// The cut notice, if lines were cut, then the kept tail.
+    fn append_tail(&mut self, tail: &mut [Segment]) -> std::io::Result<()> {
         if self.cut.lines > 0 {
             let kept = tail.iter().map(|s| s.bytes).sum();
             let notice = self.notice(kept);
             write_with_newline(&mut self.head, notice.as_bytes())?;
         }
-        for segment in tail {
+        for segment in tail.iter_mut() {
             segment.append_to(&mut self.head)?;
         }
-        self.head.flush()
+        Ok(())
     }
 
     /// The line that stands where the middle was cut.
@@ -157,6 +207,18 @@ impl CappedLog {
             Style::Json => serde_json::json!({
                 "type": "millrace.output_cut", "cut_lines": lines, "cut_bytes": bytes,
                 "kept_tail_bytes": kept_tail, "message": sentence,
+            })
+            .to_string(),
+            Style::Text => format!("[{sentence}]"),
+        }
+    }
+
+    /// The line that says the rest of the output was lost, and why.
+    fn lost_notice(&self, failure: &std::io::Error) -> String {
+        let sentence = format!("millrace could not keep this output from here on: {failure}");
+        match self.style {
+            Style::Json => serde_json::json!({
+                "type": "millrace.output_lost", "message": sentence,
             })
             .to_string(),
             Style::Text => format!("[{sentence}]"),
@@ -189,12 +251,18 @@ impl Segment {
         write_with_newline(&mut self.file, line)
     }
 
-    /// Copies the segment to the end of `to`, then removes its file.
-    fn append_to(mut self, to: &mut BufWriter<File>) -> std::io::Result<()> {
+    /// Copies the segment to the end of `to`: its file, once the buffer is
+    /// written out.
+    fn append_to(&mut self, to: &mut BufWriter<File>) -> std::io::Result<()> {
         self.file.flush()?;
         let mut kept = File::open(&self.path)?;
         std::io::copy(&mut kept, to)?;
-        std::fs::remove_file(&self.path)
+        Ok(())
+    }
+
+    /// Removes the segment's file (it is in the log, or lost with it).
+    fn remove(self) {
+        let _ = std::fs::remove_file(&self.path);
     }
 }
 
@@ -216,8 +284,7 @@ mod tests {
 
     fn write_lines(log: &mut CappedLog, count: usize) {
         for n in 0..count {
-            log.write_line(format!("line {n:04}").as_bytes())
-                .expect("write");
+            log.write_line(format!("line {n:04}").as_bytes());
         }
     }
 
@@ -260,9 +327,47 @@ mod tests {
         let dir = tempfile::tempdir().expect("dir");
         let path = dir.path().join("stderr.txt");
         let mut log = CappedLog::create(&path, Style::Text).expect("log");
-        log.write_too_long(9_000_000, b"abc").expect("write");
+        log.write_too_long(9_000_000, b"abc");
         drop(log);
         let text = std::fs::read_to_string(&path).expect("read");
         assert_eq!(text, "abc [millrace: a line of 9000000 bytes, cut here]\n");
+    }
+
+    /// `/dev/full` fails every write with ENOSPC, as a full disk does.
+    const FULL: &str = "/dev/full";
+
+    #[test]
+    fn a_full_disk_is_reported_by_finish_not_dropped() {
+        let mut log = CappedLog::create(Path::new(FULL), Style::Text).expect("open /dev/full");
+        write_lines(&mut log, 10_000);
+        let error = log.finish().expect_err("the writes failed");
+        assert_eq!(error.kind(), std::io::ErrorKind::StorageFull, "{error}");
+        assert!(error.to_string().contains(FULL), "{error}");
+    }
+
+    #[test]
+    fn a_failure_at_the_last_flush_is_reported_too() {
+        let mut log = CappedLog::create(Path::new(FULL), Style::Json).expect("open /dev/full");
+        log.write_line(b"{}");
+        let error = log.finish().expect_err("the flush failed");
+        assert_eq!(error.kind(), std::io::ErrorKind::StorageFull, "{error}");
+    }
+
+    #[test]
+    fn a_tail_segment_that_fails_is_reported_and_no_segment_is_left() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("stdout.txt");
+        // The first tail segment is the full device: the head is written,
+        // the tail is not.
+        std::os::unix::fs::symlink(FULL, segment_path(&path, 0)).expect("symlink");
+        let mut log = CappedLog::with_cap(&path, Style::Text, 400_000).expect("log");
+        write_lines(&mut log, 40_000);
+        let error = log.finish().expect_err("the tail was lost");
+        assert_eq!(error.kind(), std::io::ErrorKind::StorageFull, "{error}");
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert!(text.starts_with("line 0000\n"), "the head is kept");
+        let last = text.lines().last().expect("a last line");
+        assert!(last.contains("could not keep this output"), "{last}");
+        assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 1);
     }
 }

@@ -32,10 +32,13 @@ pub enum LaunchError {
 }
 
 impl LaunchError {
-    /// The runner exit this error stands for.
+    /// The runner exit this error stands for. A file the runner could not
+    /// write or read (the run directory, the request, an output log) is an
+    /// I/O failure of the machine, retried, not a verdict on the stage.
     pub fn exit(&self) -> RunnerExit {
         let class = match self {
             LaunchError::Missing(_) => FailureClass::RunnerBinaryMissing,
+            LaunchError::File(_) => FailureClass::RunnerIoFailure,
             _ => FailureClass::RunnerTransportFailure,
         };
         let message = self.to_string();

@@ -9,7 +9,8 @@
 //! period for the leader, then SIGKILL. Whether it was stopped or exited on
 //! its own, [`StageProcess::finish`] then kills and reaps whatever of the
 //! stage is left, tools in sessions of their own included, and waits until
-//! the output pipes are closed and the group is gone.
+//! the output pipes are closed and the group is gone, and reports whether
+//! every output was kept.
 
 use std::path::Path;
 use std::process::Stdio;
@@ -25,7 +26,7 @@ use super::group::{DEFAULT_GRACE, ProcessGroup};
 use super::launch::{Launch, LaunchError};
 use super::tree::{self, Leaders, Scope};
 use crate::fs_error::at;
-use crate::runners::output::{CappedLog, LineSink, Style, pump};
+use crate::runners::output::{CappedLog, Captured, LineSink, Style, pump};
 use crate::runners::{Cancel, StageRequest, cancelled, stage_env};
 
 /// Where the program's stdout goes.
@@ -56,7 +57,9 @@ pub struct StageProcess {
     leader: i32,
     tag: String,
     grace: Duration,
-    outputs: JoinSet<()>,
+    outputs: JoinSet<Captured>,
+    /// The first output that could not be kept, once its copy ended.
+    lost: Captured,
 }
 
 impl StageProcess {
@@ -83,6 +86,7 @@ impl StageProcess {
             tag: request.request_id.clone(),
             grace: DEFAULT_GRACE,
             outputs: JoinSet::new(),
+            lost: Ok(()),
         };
         process.copy_outputs(stdout_log, stderr_log);
         Ok(process)
@@ -162,8 +166,9 @@ impl StageProcess {
     /// After the leader is gone: stops what is left of the stage (its
     /// cgroup, its group, then what the process tree attributes to it),
     /// reaps it, and waits until the output pipes are closed and the group
-    /// is gone.
-    pub async fn finish(mut self) {
+    /// is gone. `Err` names the first output that could not be kept: the
+    /// stage's answer may be missing from it.
+    pub async fn finish(mut self) -> Captured {
         tree::forget_leader(self.leader);
         self.group.signal(Signal::SIGTERM);
         self.signal_cgroup(Signal::SIGTERM);
@@ -182,6 +187,7 @@ impl StageProcess {
         self.drained_within(self.grace).await;
         self.group.wait_empty(self.grace).await;
         self.group.disarm();
+        std::mem::replace(&mut self.lost, Ok(()))
     }
 
     /// SIGTERM to what the process tree attributes to the ended stage;
@@ -203,9 +209,18 @@ impl StageProcess {
         }
     }
 
-    /// Waits up to `grace` for every copied output to reach end of file.
+    /// Waits up to `grace` for every copied output to reach end of file,
+    /// keeping the first failure to keep one.
     async fn drained_within(&mut self, grace: Duration) -> bool {
-        let drain = async { while self.outputs.join_next().await.is_some() {} };
+        let (outputs, lost) = (&mut self.outputs, &mut self.lost);
+        let drain = async {
+            while let Some(copied) = outputs.join_next().await {
+                match copied {
+                    Ok(Err(error)) if lost.is_ok() => *lost = Err(error),
+                    _ => {}
+                }
+            }
+        };
         tokio::time::timeout(grace, drain).await.is_ok()
     }
 }
