@@ -11,6 +11,7 @@ mod control_cmd;
 mod control_route;
 mod demo_cmd;
 mod doctor_cmd;
+mod graph_export;
 mod incident_cmd;
 mod init_cmd;
 mod loop_cmd;
