@@ -11,6 +11,7 @@ mod control;
 mod daemon;
 mod disk_full;
 mod fake_cli;
+mod fmt;
 mod fuzz;
 mod hardening;
 mod harness;

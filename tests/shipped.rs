@@ -8,6 +8,7 @@ use millrace::check::Overrides;
 use millrace::plan::{
     self, CompileOptions, Plan, PlanePlan, RoutePlan, Target, shipped_reader, shipped_sources,
 };
+use millrace::syntax::SourceMap;
 
 pub const SHIPPED_MODES: &[&str] = &[
     "default_codex",
@@ -22,6 +23,12 @@ pub const SHIPPED_MODES: &[&str] = &[
 ];
 
 pub fn compile_shipped(mode: &str) -> Plan {
+    compile_sources(shipped_sources(), mode).0
+}
+
+/// Compiles `mode` from `sources` (with the shipped prompts and skills),
+/// denying warnings; the plan and the sources it was compiled from.
+pub fn compile_sources(sources: SourceMap, mode: &str) -> (Plan, SourceMap) {
     let overrides = Overrides::default();
     let options = CompileOptions {
         mode,
@@ -29,14 +36,14 @@ pub fn compile_shipped(mode: &str) -> Plan {
         deny_warnings: true,
         extra_inputs: Vec::new(),
     };
-    let compilation = plan::compile(shipped_sources(), options, &shipped_reader);
+    let compilation = plan::compile(sources, options, &shipped_reader);
     let rendered = millrace::check::render(
         &compilation.sources,
         &compilation.diagnostics.sorted(),
         false,
     );
     match compilation.outcome {
-        Ok((_, plan)) => plan,
+        Ok((_, plan)) => (plan, compilation.sources),
         Err(_) => panic!("mode {mode} does not compile:\n{rendered}"),
     }
 }
