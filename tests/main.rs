@@ -16,6 +16,7 @@ mod fuzz;
 mod hardening;
 mod harness;
 mod live;
+mod loop_test;
 mod names_agree;
 mod runners;
 mod runs_prune;

@@ -15,6 +15,8 @@ mod graph_export;
 mod incident_cmd;
 mod init_cmd;
 mod loop_cmd;
+mod loop_sources;
+mod loop_test;
 mod modes_cmd;
 mod output;
 mod planning_cmd;
