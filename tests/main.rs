@@ -15,6 +15,7 @@ mod fmt;
 mod fuzz;
 mod hardening;
 mod harness;
+mod language_doc;
 mod live;
 mod loop_test;
 mod names_agree;

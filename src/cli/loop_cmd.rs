@@ -36,6 +36,8 @@ command exits 1 when it differs from what was expected. `--explore LOOP` walks e
 and reports each reachable final with a shortest path to it, and a longest path."
     )]
     Test(super::loop_test::TestArgs),
+    /// Scaffold a stage kind in a workspace: its `.loop` definition, entrypoint and core skill
+    NewStage(super::new_stage_cmd::NewStageArgs),
 }
 
 #[derive(Debug, Args)]
@@ -66,6 +68,7 @@ pub fn run(command: LoopCommand) -> CliResult {
         LoopCommand::Check(args) => check_files(&args),
         LoopCommand::Fmt(args) => fmt_files(&args),
         LoopCommand::Test(args) => super::loop_test::run(&args),
+        LoopCommand::NewStage(args) => super::new_stage_cmd::run(&args),
     }
 }
 

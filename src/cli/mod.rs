@@ -18,6 +18,7 @@ mod loop_cmd;
 mod loop_sources;
 mod loop_test;
 mod modes_cmd;
+mod new_stage_cmd;
 mod output;
 mod planning_cmd;
 mod queue_cmd;
@@ -78,7 +79,7 @@ enum Command {
     /// List and inspect the modes the workspace (or the binary) defines
     #[command(subcommand)]
     Modes(modes_cmd::ModesCommand),
-    /// Check and format `.loop` files
+    /// Check, format and test `.loop` files; scaffold a stage kind
     #[command(subcommand, name = "loop")]
     Loop(loop_cmd::LoopCommand),
     /// Run the daemon
