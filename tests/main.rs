@@ -22,6 +22,7 @@ mod names_agree;
 mod runners;
 mod runs_prune;
 mod shipped;
+mod skills_doc;
 mod support;
 mod torture;
 mod workspace;
