@@ -235,24 +235,23 @@ fn an_unchanged_plan_is_not_written_again() {
 fn graph_exports_every_format() {
     let ws = TestWorkspace::new();
     let text = ws.run(&["compile", "graph", "--plane", "execution"]).ok();
+    assert_eq!(text.value("ok"), Some("true"), "text keeps its summary");
     assert!(
         text.stdout
             .contains("checker FIX_NEEDED -> fixer [spends fix_cycles]")
     );
+    assert!(text.stdout.contains(
+        "troubleshooter TROUBLESHOOT_COMPLETE -> named by result.resume_stage: builder, checker, fixer, doublechecker, updater\n"
+    ));
     let json = ws
         .run(&[
             "compile", "graph", "--format", "json", "--plane", "planning",
         ])
         .ok();
-    let body = json
-        .stdout
-        .split_once("\n[")
-        .map(|(_, rest)| format!("[{rest}"))
-        .expect("json body");
-    let value: serde_json::Value = serde_json::from_str(&body).expect("valid json");
-    assert_eq!(value[0]["loop_id"], "planning.standard");
+    let value: serde_json::Value = serde_json::from_str(&json.stdout).expect("stdout is JSON");
+    assert_eq!(value["planes"][0]["loop_id"], "planning.standard");
     let mermaid = ws.run(&["compile", "graph", "--format", "mermaid"]).ok();
-    assert!(mermaid.stdout.contains("flowchart LR"));
+    assert!(mermaid.stdout.starts_with("flowchart LR\n"));
     let out = ws.root().join("g.dot");
     let dot = ws
         .run(&[
@@ -264,16 +263,99 @@ fn graph_exports_every_format() {
             out.to_str().expect("utf8"),
         ])
         .ok();
-    assert_eq!(dot.value("output"), out.to_str());
+    assert_eq!(
+        dot.value("output"),
+        out.to_str(),
+        "a file export keeps the summary"
+    );
     let text = std::fs::read_to_string(&out).expect("dot written");
     assert!(text.contains("style=dashed, color=red") && text.contains("shape=doubleoctagon"));
-    renders_with_graphviz(&out);
+    let piped = ws
+        .run(&["compile", "graph", "--format", "dot", "--output", "-"])
+        .ok();
+    assert_eq!(
+        piped.stdout, text,
+        "`--output -` is stdout, the export alone"
+    );
     ws.run(&["compile", "graph", "--plane", "nowhere"]).fails(1);
 }
 
-/// Graphviz must accept the DOT export (CI installs it; locally it may be absent).
-fn renders_with_graphviz(path: &std::path::Path) {
-    let Ok(output) = Command::new("dot").arg("-Tsvg").arg(path).output() else {
+/// Every shipped mode: the DOT export alone on stdout, one document that
+/// Graphviz draws as one SVG; the JSON export parses; a result-named route
+/// is drawn once; the planes are linked.
+#[test]
+fn every_shipped_mode_exports_one_drawable_graph() {
+    let ws = TestWorkspace::new();
+    for mode in crate::shipped::SHIPPED_MODES {
+        let dot = ws
+            .run(&["compile", "graph", "--format", "dot", "--mode", mode])
+            .ok();
+        assert!(dot.stdout.starts_with("digraph "), "{mode}: {}", dot.stdout);
+        assert_eq!(dot.stdout.matches("digraph ").count(), 1, "{mode}");
+        let clusters = dot.stdout.matches("subgraph \"cluster_").count();
+        let json = ws
+            .run(&["compile", "graph", "--format", "json", "--mode", mode])
+            .ok();
+        let value: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON");
+        let planes = value["planes"].as_array().map_or(0, Vec::len);
+        assert_eq!(clusters, planes, "{mode}: one cluster per plane");
+        assert!(planes < 2 || !value["links"].as_array().is_none_or(Vec::is_empty));
+        assert!(
+            dot.stdout.matches("named by result").count() <= 3,
+            "{mode}: one note per result-named route"
+        );
+        if let Some(svg) = graphviz(&dot.stdout) {
+            assert_eq!(svg.matches("<svg").count(), 1, "{mode}: one SVG");
+            parse_svg(&svg);
+        }
+    }
+}
+
+#[test]
+fn svg_export_is_one_svg_document_or_says_why_not() {
+    let ws = TestWorkspace::new();
+    let run = ws.run(&[
+        "compile",
+        "graph",
+        "--format",
+        "svg",
+        "--mode",
+        "learning_codex",
+    ]);
+    if graphviz("digraph { a -> b }").is_none() {
+        let run = run.fails(1);
+        assert!(
+            run.stderr.contains("`dot` was not found on PATH"),
+            "{}",
+            run.stderr
+        );
+        return;
+    }
+    let run = run.ok();
+    let svg = parse_svg(&run.stdout);
+    assert_eq!(svg.root_element().tag_name().name(), "svg");
+}
+
+/// The SVG as an XML document (Graphviz writes the SVG 1.1 doctype).
+fn parse_svg(svg: &str) -> roxmltree::Document<'_> {
+    let options = roxmltree::ParsingOptions {
+        allow_dtd: true,
+        ..Default::default()
+    };
+    roxmltree::Document::parse_with_options(svg, options).expect("the SVG is well-formed XML")
+}
+
+/// Graphviz's SVG of a DOT text; `None` when `dot` is not installed (CI
+/// installs it, so there it must be).
+fn graphviz(dot: &str) -> Option<String> {
+    use std::io::Write;
+    let child = Command::new("dot")
+        .arg("-Tsvg")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let Ok(mut child) = child else {
         assert!(
             std::env::var_os("CI").is_none(),
             "graphviz `dot` must be installed in CI"
@@ -281,14 +363,21 @@ fn renders_with_graphviz(path: &std::path::Path) {
         eprintln!(
             "graphviz `dot` not installed; install it (apt-get install graphviz) to check DOT rendering"
         );
-        return;
+        return None;
     };
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(dot.as_bytes())
+        .expect("write dot");
+    let output = child.wait_with_output().expect("dot runs");
     assert!(
         output.status.success(),
         "dot failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(String::from_utf8_lossy(&output.stdout).contains("<svg"));
+    Some(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 #[test]

@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use millrace::plan::{
     self, CompileOptions, Plan, PlanePlan, RoutePlan, Target, shipped_reader, shipped_sources,
 };
+use millrace::syntax::SourceMap;
 
 pub const SHIPPED_MODES: &[&str] = &[
     "default_codex",
@@ -21,18 +22,24 @@ pub const SHIPPED_MODES: &[&str] = &[
 ];
 
 pub fn compile_shipped(mode: &str) -> Plan {
+    compile_sources(shipped_sources(), mode).0
+}
+
+/// Compiles `mode` from `sources` (with the shipped prompts and skills),
+/// denying warnings; the plan and the sources it was compiled from.
+pub fn compile_sources(sources: SourceMap, mode: &str) -> (Plan, SourceMap) {
     let options = CompileOptions {
         deny_warnings: true,
         ..CompileOptions::for_mode(mode)
     };
-    let compilation = plan::compile(shipped_sources(), options, &shipped_reader);
+    let compilation = plan::compile(sources, options, &shipped_reader);
     let rendered = millrace::check::render(
         &compilation.sources,
         &compilation.diagnostics.sorted(),
         false,
     );
     match compilation.outcome {
-        Ok((_, plan)) => plan,
+        Ok((_, plan)) => (plan, compilation.sources),
         Err(_) => panic!("mode {mode} does not compile:\n{rendered}"),
     }
 }

@@ -171,10 +171,12 @@ fn resolve_node(
             runner,
         });
     }
-    let core_skill = format!("skills/stage/{plane}/{}-core/SKILL.md", node.kind);
-    let mut skills = vec![core_skill];
-    skills.extend(b.skills.into_iter().filter(|s| !s.is_empty()));
-    skills.dedup();
+    let own = !node.bindings.skills.is_empty()
+        || mode
+            .stage_bindings
+            .get(&node.name)
+            .is_some_and(|b| !b.skills.is_empty());
+    let skills = node_skills(plane, node, own, b.skills);
     Ok(ResolvedNode {
         runner,
         model: b.model,
@@ -185,6 +187,19 @@ fn resolve_node(
             .unwrap_or_else(|| format!("entrypoints/{plane}/{}.md", node.kind)),
         skills,
     })
+}
+
+/// A node's skills: the conventional core skill of its stage kind, unless
+/// the node binds skills of its own (in its loop or its mode's block for
+/// it), which replace it; a mode-wide `skill` adds to every node.
+fn node_skills(plane: Plane, node: &Node, own: bool, bound: Vec<String>) -> Vec<String> {
+    let mut skills = Vec::new();
+    if !own {
+        skills.push(format!("skills/stage/{plane}/{}-core/SKILL.md", node.kind));
+    }
+    skills.extend(bound.into_iter().filter(|s| !s.is_empty()));
+    skills.dedup();
+    skills
 }
 
 /// A loop on its own, with its default parameters: what `loop check` analyses.

@@ -2,15 +2,17 @@
 //! `.loop` files for a mode, persist the plan, and show or draw it.
 
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
 
 use super::context::{ConfigInput, Workspace, load_config, mode_name, workspace_sources};
+use super::graph_export::{GraphFormat, export};
 use super::output::{CliError, CliResult, Out, fail, report};
 use crate::check::Plane;
 use crate::fs_error::at;
-use crate::lower::{Lowered, PlaneGraph, to_dot, to_mermaid, to_text};
+use crate::lower::{Lowered, PlaneGraph, mode_view};
 use crate::plan::{
     self, Compilation, CompileFailure, CompileOptions, Currentness, Plan, PlanLoadError, RoutePlan,
     currentness, inputs_now, plan_from_json, plan_to_json, workspace_reader,
@@ -23,7 +25,7 @@ pub enum CompileCommand {
     Validate(CompileArgs),
     /// Compile, persist, and print the plan: loops, budgets, bindings and routes of every node
     Show(CompileArgs),
-    /// Compile, persist, and export the stage graphs (text, JSON, Graphviz DOT or Mermaid)
+    /// Compile, persist, and export the stage graphs (text, JSON, Graphviz DOT, Mermaid or SVG)
     Graph(GraphArgs),
 }
 
@@ -55,19 +57,12 @@ pub struct GraphArgs {
     /// Only this plane (execution, planning or learning)
     #[arg(long)]
     pub plane: Option<String>,
+    /// The export; with any but `text`, stdout carries the export alone (pipe it)
     #[arg(long, value_enum, default_value_t = GraphFormat::Text)]
     pub format: GraphFormat,
-    /// Write the export to this file instead of stdout
+    /// Write the export to this file instead of stdout (`-`: stdout)
     #[arg(long)]
     pub output: Option<PathBuf>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum GraphFormat {
-    Text,
-    Json,
-    Dot,
-    Mermaid,
 }
 
 pub fn run(command: CompileCommand) -> CliResult {
@@ -364,7 +359,13 @@ fn graph(args: &GraphArgs) -> CliResult {
         Some((_, plane)) => plane,
         None => None,
     };
-    let mut header = Out::new();
+    let to_stdout = args.output.as_ref().is_none_or(|p| p.as_os_str() == "-");
+    // A pipe gets the export alone; diagnostics and errors still go to stderr.
+    let mut header = if to_stdout && args.format.is_machine() {
+        Out::quiet()
+    } else {
+        Out::new()
+    };
     let compiled = compile_and_persist(&args.compile, &mut header)?;
     let graphs: Vec<&PlaneGraph> = compiled
         .lowered
@@ -376,70 +377,18 @@ fn graph(args: &GraphArgs) -> CliResult {
     if graphs.is_empty() {
         return fail("the mode has no loop for that plane");
     }
-    let text = export(&graphs, args.format);
+    let view = mode_view(&compiled.lowered.mode, graphs);
+    let bytes = export(&view, args.format).map_err(CliError::caused)?;
     match &args.output {
-        Some(path) => {
-            std::fs::write(path, text).map_err(at("write", path))?;
+        Some(path) if !to_stdout => {
+            std::fs::write(path, bytes).map_err(at("write", path))?;
             header.kv("output", path.display())?;
             Ok(())
         }
-        None => Ok(header.raw(&text)?),
+        _ => {
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(&bytes)?;
+            Ok(stdout.flush()?)
+        }
     }
-}
-
-fn export(graphs: &[&PlaneGraph], format: GraphFormat) -> String {
-    match format {
-        GraphFormat::Json => {
-            let list: Vec<serde_json::Value> = graphs.iter().map(|g| graph_json(g)).collect();
-            let mut text = serde_json::to_string_pretty(&list).unwrap_or_default();
-            text.push('\n');
-            text
-        }
-        GraphFormat::Text => graphs
-            .iter()
-            .map(|g| to_text(g))
-            .collect::<Vec<_>>()
-            .join("\n"),
-        GraphFormat::Dot => graphs
-            .iter()
-            .map(|g| to_dot(g))
-            .collect::<Vec<_>>()
-            .join("\n"),
-        GraphFormat::Mermaid => graphs
-            .iter()
-            .map(|g| to_mermaid(g))
-            .collect::<Vec<_>>()
-            .join("\n"),
-    }
-}
-
-fn graph_json(g: &PlaneGraph) -> serde_json::Value {
-    use crate::lower::{EdgeKind, GraphNode};
-    use petgraph::visit::EdgeRef;
-    let node_json = |n: &GraphNode| match n {
-        GraphNode::Stage { name, kind } => {
-            serde_json::json!({"id": name, "type": "stage", "stage_kind": kind})
-        }
-        GraphNode::Final { name, class } => {
-            serde_json::json!({"id": format!("final:{name}"), "type": "final", "class": class})
-        }
-    };
-    let id = |i| match &g.graph[i] {
-        GraphNode::Stage { name, .. } => name.clone(),
-        GraphNode::Final { name, .. } => format!("final:{name}"),
-    };
-    let kind = |k: EdgeKind| format!("{k:?}").to_lowercase();
-    let edges: Vec<serde_json::Value> = g
-        .graph
-        .edge_references()
-        .map(|e| {
-            let w = e.weight();
-            serde_json::json!({
-                "from": id(e.source()), "to": id(e.target()), "outcome": w.outcome,
-                "kind": kind(w.kind), "spends": w.spends, "needs_spent": w.needs_spent,
-            })
-        })
-        .collect();
-    let nodes: Vec<serde_json::Value> = g.graph.node_weights().map(node_json).collect();
-    serde_json::json!({"plane": g.plane, "loop_id": g.loop_name, "nodes": nodes, "edges": edges})
 }

@@ -7,13 +7,12 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 
 use super::compile_cmd::Deny;
-use super::context::Workspace;
+use super::loop_sources::{build_sources, item_names, read};
 use super::output::{CliError, CliResult, Out, fail, report};
 use crate::check::{self, Checked, Overrides, standalone};
 use crate::fs_error::at;
 use crate::lower::{build, lower, prove_termination};
-use crate::plan::shipped_sources;
-use crate::syntax::{self, FileId, Item, SourceMap};
+use crate::syntax::{self, FileId, SourceMap};
 
 #[derive(Debug, Subcommand)]
 pub enum LoopCommand {
@@ -27,6 +26,18 @@ replaces the definition of the same name. Prints each loop's `max_stage_runs`."
     Check(CheckArgs),
     /// Format `.loop` files in place (or only report with --check)
     Fmt(FmtArgs),
+    /// Walk a loop without an agent: scenario files (what each stage answers, what must come of it) or `--explore`
+    #[command(
+        long_about = "Walk a loop without an agent, through the compiled plan and the runtime's own \
+router. A scenario file (TOML) names the loop, what each stage answers visit by visit (outcomes, \
+result fields such as `resume_stage`, failure classes, effect ports), parameter overrides under \
+`[set]`, and an `[expect]` section (final, path, stage_runs, spent); the walk is printed and the \
+command exits 1 when it differs from what was expected. `--explore LOOP` walks every path instead \
+and reports each reachable final with a shortest path to it, and a longest path."
+    )]
+    Test(super::loop_test::TestArgs),
+    /// Scaffold a stage kind in a workspace: its `.loop` definition, entrypoint and core skill
+    NewStage(super::new_stage_cmd::NewStageArgs),
 }
 
 #[derive(Debug, Args)]
@@ -56,59 +67,13 @@ pub fn run(command: LoopCommand) -> CliResult {
     match command {
         LoopCommand::Check(args) => check_files(&args),
         LoopCommand::Fmt(args) => fmt_files(&args),
+        LoopCommand::Test(args) => super::loop_test::run(&args),
+        LoopCommand::NewStage(args) => super::new_stage_cmd::run(&args),
     }
-}
-
-fn read(path: &PathBuf) -> Result<String, CliError> {
-    Ok(std::fs::read_to_string(path).map_err(at("read", path))?)
-}
-
-/// Names of the items a source text defines.
-fn item_names(text: &str) -> BTreeSet<String> {
-    let (module, _) = syntax::parse(FileId(0), text);
-    module
-        .items
-        .iter()
-        .map(|item| match item {
-            Item::Stage(s) => s.name.text.clone(),
-            Item::Loop(l) => l.name.text.clone(),
-            Item::Mode(m) => m.name.text.clone(),
-            Item::Alias(a) => a.name.text.clone(),
-        })
-        .collect()
-}
-
-/// The context files, minus those defining an item a given file redefines,
-/// followed by the given files.
-fn build_sources(args: &CheckArgs) -> Result<(SourceMap, Vec<FileId>), CliError> {
-    let context = match &args.workspace {
-        Some(path) => super::context::workspace_sources(&Workspace::open(path)?)?,
-        None => shipped_sources(),
-    };
-    let given: Vec<(String, String)> = args
-        .files
-        .iter()
-        .map(|p| Ok((p.display().to_string(), read(p)?)))
-        .collect::<Result<_, CliError>>()?;
-    let shadowed: BTreeSet<String> = given
-        .iter()
-        .flat_map(|(_, text)| item_names(text))
-        .collect();
-    let mut sources = SourceMap::new();
-    for (_, file) in context.files() {
-        if item_names(&file.text).is_disjoint(&shadowed) {
-            sources.add(file.name.clone(), file.text.clone());
-        }
-    }
-    let ids = given
-        .into_iter()
-        .map(|(name, text)| sources.add(name, text))
-        .collect();
-    Ok((sources, ids))
 }
 
 fn check_files(args: &CheckArgs) -> CliResult {
-    let (sources, ids) = build_sources(args)?;
+    let (sources, ids) = build_sources(&args.files, args.workspace.as_deref())?;
     let mut checked = check::check(&sources);
     let mut out = Out::new();
     let defined: BTreeSet<String> = ids

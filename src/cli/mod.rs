@@ -11,10 +11,14 @@ mod control_cmd;
 mod control_route;
 mod demo_cmd;
 mod doctor_cmd;
+mod graph_export;
 mod incident_cmd;
 mod init_cmd;
 mod loop_cmd;
+mod loop_sources;
+mod loop_test;
 mod modes_cmd;
+mod new_stage_cmd;
 mod output;
 mod planning_cmd;
 mod queue_cmd;
@@ -78,7 +82,7 @@ enum Command {
     /// List and inspect the modes the workspace (or the binary) defines
     #[command(subcommand)]
     Modes(modes_cmd::ModesCommand),
-    /// Check and format `.loop` files
+    /// Check, format and test `.loop` files; scaffold a stage kind
     #[command(subcommand, name = "loop")]
     Loop(loop_cmd::LoopCommand),
     /// Run the daemon

@@ -42,6 +42,8 @@ pub struct GraphEdge {
     pub spends: Option<String>,
     /// The budget that must be spent for this edge to be taken.
     pub needs_spent: Option<String>,
+    /// For a [`EdgeKind::Resume`] edge: the result keys that may name its target.
+    pub result_keys: Vec<String>,
     pub span: Span,
 }
 
@@ -137,6 +139,7 @@ fn add_edges(plane: &mut PlaneGraph, lp: &ResolvedLoop) {
                     kind: EdgeKind::Effect,
                     spends: None,
                     needs_spent: None,
+                    result_keys: Vec::new(),
                     span: effect.port_spans.get(port).copied().unwrap_or(effect.span),
                 };
                 connect(plane, from, dest.name(), edge);
@@ -166,6 +169,10 @@ fn add_route(
         kind,
         spends: spends.clone(),
         needs_spent: needs_spent.map(str::to_string),
+        result_keys: match kind {
+            EdgeKind::Resume => route.result_keys.clone(),
+            _ => Vec::new(),
+        },
         span: route.span,
     };
     connect(plane, from, route.to.name(), edge(base_kind));

@@ -5,7 +5,9 @@ mod export;
 mod graph;
 mod termination;
 
-pub use export::{to_dot, to_mermaid, to_text};
+pub use export::{
+    Drawn, Link, LinkKind, ModeView, drawn_edges, mode_view, to_dot, to_json, to_mermaid, to_text,
+};
 pub use graph::{EdgeKind, GraphEdge, GraphNode, PlaneGraph, build};
 pub use termination::{Bound, prove_termination};
 

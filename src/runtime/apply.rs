@@ -10,7 +10,7 @@ use super::evidence::{ResultParts, RunTrace, TraceEdge, TraceNode, stage_result}
 use super::flights::{Completion, InFlight};
 use super::handoff::{HandoffSource, learning_request};
 use super::monitor::short;
-use super::route::{Decision, Finished, route};
+use super::route::{Decision, EFFECT_FAULT, Finished, route, route_port};
 use crate::plan::{NodePlan, Target};
 use crate::runners::{RunnerExit, StageOutcome, normalize};
 use crate::vocab::{BLOCKED, Plane, ResultClass};
@@ -237,14 +237,10 @@ impl Engine {
                         origin: format!("effect {}", effect.id),
                         message: reason.clone(),
                     });
-                    if let Some(target) = effect.ports.get(port) {
-                        return Ok(Decision {
-                            to: target.clone(),
-                            spends: Vec::new(),
-                            reason: format!("effect {} {port}: {reason}", effect.id),
-                        });
+                    if let Some(decision) = route_port(effect, port, &reason) {
+                        return Ok(decision);
                     }
-                    return self.route_outcome(a, BLOCKED, Some("effect_fault"));
+                    return self.route_outcome(a, BLOCKED, Some(EFFECT_FAULT));
                 }
             }
         }

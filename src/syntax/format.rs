@@ -1,50 +1,70 @@
 //! The canonical formatter: two-space indentation by brace depth, single
-//! spaces between tokens, one blank line between items, comments kept.
+//! spaces between tokens, one blank line between items, every comment kept
+//! where it stood (on its own line, or trailing the code it followed).
 //!
 //! It works line by line on the token level, so it preserves everything the
 //! author wrote except layout, and formatting twice changes nothing.
 
 /// Formats `.loop` source text. The caller checks that it parses first.
 pub fn format(text: &str) -> String {
-    let mut lines: Vec<String> = Vec::new();
-    let mut depth = 0usize;
-    let mut closed_item = false;
+    let mut formatter = Formatter::default();
     for raw in text.lines() {
+        formatter.line(raw);
+    }
+    formatter.finish()
+}
+
+/// The lines written so far and where the next one stands.
+#[derive(Default)]
+struct Formatter {
+    lines: Vec<String>,
+    depth: usize,
+    /// The last line closed a top-level item: the next one is set apart.
+    closed_item: bool,
+}
+
+impl Formatter {
+    /// One source line: a blank, a comment line, or code (which may become
+    /// several lines, the trailing comment staying on the last).
+    fn line(&mut self, raw: &str) {
         let (code, comment) = split_comment(raw.trim());
         let segments = split_blocks(tokenize(code));
-        if segments.is_empty() && comment.is_none() {
-            push_blank(&mut lines);
-            continue;
+        if segments.is_empty() {
+            match comment {
+                Some(comment) => self.emit(&[], Some(comment)),
+                None => push_blank(&mut self.lines),
+            }
+            return;
         }
-        let count = segments.len().max(1);
-        for (i, tokens) in segments
-            .into_iter()
-            .chain(std::iter::repeat_n(Vec::new(), usize::from(count == 0)))
-            .enumerate()
-        {
-            let comment = if i + 1 == count { comment } else { None };
-            if tokens.is_empty() && comment.is_none() {
-                continue;
-            }
-            let opens = tokens.iter().filter(|t| *t == "{").count();
-            let closes = tokens.iter().filter(|t| *t == "}").count();
-            let leading_closes = tokens.iter().take_while(|t| *t == "}").count();
-            depth = depth.saturating_sub(leading_closes);
-            if closed_item && depth == 0 && lines.last().is_some_and(|l| !l.is_empty()) {
-                lines.push(String::new());
-            }
-            if leading_closes > 0 {
-                drop_trailing_blanks(&mut lines);
-            }
-            lines.push(render_line(depth, &tokens, comment));
-            depth = (depth + opens + leading_closes).saturating_sub(closes);
-            closed_item = depth == 0 && closes > 0;
+        let last = segments.len() - 1;
+        for (i, tokens) in segments.iter().enumerate() {
+            self.emit(tokens, comment.filter(|_| i == last));
         }
     }
-    drop_trailing_blanks(&mut lines);
-    let mut out = lines.join("\n");
-    out.push('\n');
-    out
+
+    fn emit(&mut self, tokens: &[String], comment: Option<&str>) {
+        let opens = tokens.iter().filter(|t| *t == "{").count();
+        let closes = tokens.iter().filter(|t| *t == "}").count();
+        let leading_closes = tokens.iter().take_while(|t| *t == "}").count();
+        self.depth = self.depth.saturating_sub(leading_closes);
+        let after_item = self.closed_item && self.depth == 0;
+        if after_item && self.lines.last().is_some_and(|l| !l.is_empty()) {
+            self.lines.push(String::new());
+        }
+        if leading_closes > 0 {
+            drop_trailing_blanks(&mut self.lines);
+        }
+        self.lines.push(render_line(self.depth, tokens, comment));
+        self.depth = (self.depth + opens + leading_closes).saturating_sub(closes);
+        self.closed_item = self.depth == 0 && closes > 0;
+    }
+
+    fn finish(mut self) -> String {
+        drop_trailing_blanks(&mut self.lines);
+        let mut out = self.lines.join("\n");
+        out.push('\n');
+        out
+    }
 }
 
 /// Splits a line's tokens so that a `{` left open ends its line and a `}`
@@ -185,6 +205,14 @@ mod tests {
         let split = "mode m { loop a.b\n  runner script }\n";
         assert_eq!(format(split), "mode m {\n  loop a.b\n  runner script\n}\n");
         assert_eq!(format(messy), expected);
+        assert_eq!(format(expected), expected);
+    }
+
+    #[test]
+    fn keeps_comment_lines_where_they_stand() {
+        let text = "# header\n\nloop a.b {\n      # inside\n  entry task -> x\n  x {\n  # before a route\n    A -> y # why\n    # last\n  }\n}\n# after\nmode m { loop a.b }\n";
+        let expected = "# header\n\nloop a.b {\n  # inside\n  entry task -> x\n  x {\n    # before a route\n    A -> y # why\n    # last\n  }\n}\n\n# after\nmode m { loop a.b }\n";
+        assert_eq!(format(text), expected);
         assert_eq!(format(expected), expected);
     }
 }

@@ -6,7 +6,11 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::plan::{PlanePlan, RoutePlan, Target};
+use crate::plan::{EffectPlan, PlanePlan, RoutePlan, Target};
+
+/// The failure class of a stage routed as `BLOCKED` because an effect took
+/// a port that has no target.
+pub const EFFECT_FAULT: &str = "effect_fault";
 
 /// How much of each budget one work item has spent.
 pub trait BudgetCounts {
@@ -80,6 +84,18 @@ pub fn route(
         to,
         spends: walk.spends,
         reason: walk.reasons.join("; "),
+    })
+}
+
+/// Where a port an effect took leads: its target, spending no budget.
+/// `None` when the effect names no target for the port; the stage is then
+/// routed as `BLOCKED` with failure class [`EFFECT_FAULT`].
+pub fn route_port(effect: &EffectPlan, port: &str, reason: &str) -> Option<Decision> {
+    let to = effect.ports.get(port)?.clone();
+    Some(Decision {
+        to,
+        spends: Vec::new(),
+        reason: format!("effect {} {port}: {reason}", effect.id),
     })
 }
 

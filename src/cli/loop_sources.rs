@@ -1,0 +1,62 @@
+//! The sources `loop check` and `loop test` work on: the shipped (or a
+//! workspace's) definitions, with the author's own `.loop` files replacing
+//! the items of the same name.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use super::context::Workspace;
+use super::output::CliError;
+use crate::fs_error::at;
+use crate::plan::shipped_sources;
+use crate::syntax::{self, FileId, Item, SourceMap};
+
+pub fn read(path: &Path) -> Result<String, CliError> {
+    Ok(std::fs::read_to_string(path).map_err(at("read", path))?)
+}
+
+/// Names of the items a source text defines.
+pub fn item_names(text: &str) -> BTreeSet<String> {
+    let (module, _) = syntax::parse(FileId(0), text);
+    module
+        .items
+        .iter()
+        .map(|item| match item {
+            Item::Stage(s) => s.name.text.clone(),
+            Item::Loop(l) => l.name.text.clone(),
+            Item::Mode(m) => m.name.text.clone(),
+            Item::Alias(a) => a.name.text.clone(),
+        })
+        .collect()
+}
+
+/// The context files, minus those defining an item a given file redefines,
+/// followed by the given files (with their ids).
+pub fn build_sources(
+    files: &[PathBuf],
+    workspace: Option<&Path>,
+) -> Result<(SourceMap, Vec<FileId>), CliError> {
+    let context = match workspace {
+        Some(path) => super::context::workspace_sources(&Workspace::open(path)?)?,
+        None => shipped_sources(),
+    };
+    let given: Vec<(String, String)> = files
+        .iter()
+        .map(|p| Ok((p.display().to_string(), read(p)?)))
+        .collect::<Result<_, CliError>>()?;
+    let shadowed: BTreeSet<String> = given
+        .iter()
+        .flat_map(|(_, text)| item_names(text))
+        .collect();
+    let mut sources = SourceMap::new();
+    for (_, file) in context.files() {
+        if item_names(&file.text).is_disjoint(&shadowed) {
+            sources.add(file.name.clone(), file.text.clone());
+        }
+    }
+    let ids = given
+        .into_iter()
+        .map(|(name, text)| sources.add(name, text))
+        .collect();
+    Ok((sources, ids))
+}
