@@ -49,12 +49,6 @@ const CIRCLES_TO_BREAK: &[&[&str]] = &[
         "src/workspace/config/mod.rs",
         "src/workspace/config/unknown.rs",
     ],
-    // `is_valid_id` (and `MAX_ID_LEN`) to a file of their own.
-    &[
-        "src/workspace/documents/blueprint.rs",
-        "src/workspace/documents/convert.rs",
-        "src/workspace/documents/mod.rs",
-    ],
     // `check_id`, `check_reason` and the types the commands share, out of `mod.rs`.
     &[
         "src/workspace/interventions/incidents.rs",
