@@ -16,6 +16,7 @@ mod hardening;
 mod harness;
 mod live;
 mod names_agree;
+mod os_manners;
 mod reference_oracle;
 mod runners;
 mod runs_prune;
