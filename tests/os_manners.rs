@@ -92,7 +92,11 @@ const PRINTING: &[&[&str]] = &[
     &["modes", "list", "--workspace", "."],
     &["modes", "show", "default_codex", "--workspace", "."],
     &["runs", "ls", "--workspace", "."],
-    &["loop", "check", "millrace-agents/loops/execution/standard.loop"],
+    &[
+        "loop",
+        "check",
+        "millrace-agents/loops/execution/standard.loop",
+    ],
     &["demo", "--workspace", "demo-ws"],
 ];
 

@@ -2,6 +2,7 @@
 
 mod default_text;
 mod model;
+mod reference;
 mod unknown;
 
 use std::path::{Path, PathBuf};
@@ -65,8 +66,9 @@ impl Config {
 
     /// Parses and checks TOML text; `path` is used in messages.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let config: Config =
+        let mut config: Config =
             toml::from_str(text).map_err(|error| unknown::to_config_error(&error, text, path))?;
+        config.adopt_reference_keys(path, text)?;
         config.validate(path, text)?;
         Ok(config)
     }
