@@ -4,6 +4,7 @@ mod architecture;
 mod assets;
 mod check;
 mod cli;
+mod cli_surface;
 mod cli_workspace;
 mod containment;
 mod contracts;

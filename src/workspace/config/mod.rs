@@ -3,6 +3,7 @@
 mod default_text;
 mod model;
 mod reference;
+mod reference_rules;
 mod unknown;
 
 use std::path::{Path, PathBuf};

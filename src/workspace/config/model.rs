@@ -244,7 +244,7 @@ pub struct UsageGovernanceConfig {
     pub rules: Vec<UsageRule>,
     /// The reference's rules table, moved into `rules` on load.
     #[serde(skip_serializing)]
-    pub runtime_token_rules: Option<super::reference::ReferenceTokenRules>,
+    pub runtime_token_rules: Option<super::reference_rules::ReferenceTokenRules>,
     /// The reference's `between_stages` (the only boundary), checked on load.
     #[serde(skip_serializing)]
     pub evaluation_boundary: Option<String>,

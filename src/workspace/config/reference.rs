@@ -4,39 +4,9 @@
 
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
-
 use super::ConfigError;
-use super::model::{Config, UsageRule, UsageWindow};
-
-/// The reference's `[usage_governance.runtime_token_rules]`: ours' `rules`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ReferenceTokenRules {
-    /// `false` turns every token rule off.
-    #[serde(default = "enabled")]
-    pub enabled: bool,
-    /// `[[usage_governance.runtime_token_rules.rules]]`.
-    pub rules: Option<Vec<ReferenceTokenRule>>,
-}
-
-/// One of the reference's token rules.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ReferenceTokenRule {
-    /// A name for messages and events.
-    pub rule_id: String,
-    /// The window.
-    pub window: UsageWindow,
-    /// What is counted: only `total_tokens` exists.
-    pub metric: Option<String>,
-    /// Total tokens at which new stages stop starting.
-    pub threshold: u64,
-}
-
-fn enabled() -> bool {
-    true
-}
+use super::model::{Config, UsageRule};
+use super::reference_rules::ReferenceTokenRule;
 
 impl Config {
     /// Applies the reference's keys: `model_reasoning_effort` as
@@ -111,7 +81,10 @@ impl Config {
         if let Some(token_rules) = usage.runtime_token_rules.take() {
             usage.rules = match (token_rules.enabled, token_rules.rules) {
                 (false, _) => Vec::new(),
-                (true, Some(rules)) => rules.into_iter().map(UsageRule::from).collect(),
+                (true, Some(rules)) => rules
+                    .into_iter()
+                    .map(|rule| usage_rule(rule, path, text))
+                    .collect::<Result<_, _>>()?,
                 (true, None) => std::mem::take(&mut usage.rules),
             };
         }
@@ -119,14 +92,21 @@ impl Config {
     }
 }
 
-impl From<ReferenceTokenRule> for UsageRule {
-    fn from(rule: ReferenceTokenRule) -> UsageRule {
-        UsageRule {
-            rule_id: rule.rule_id,
-            window: rule.window,
-            threshold: rule.threshold,
-        }
-    }
+/// One of the reference's token rules as ours.
+fn usage_rule(rule: ReferenceTokenRule, path: &Path, text: &str) -> Result<UsageRule, ConfigError> {
+    let window =
+        serde_json::from_value(serde_json::Value::String(rule.window.clone())).map_err(|_| {
+            let message = format!(
+                "unknown window `{}` in `usage_governance.runtime_token_rules`",
+                rule.window
+            );
+            invalid(path, text, "window", message)
+        })?;
+    Ok(UsageRule {
+        rule_id: rule.rule_id,
+        window,
+        threshold: rule.threshold,
+    })
 }
 
 fn invalid(path: &Path, text: &str, key: &str, message: String) -> ConfigError {
