@@ -29,6 +29,9 @@ pub fn compile_settings(path: &Path, bytes: &[u8]) -> Result<CompileSettings, Cl
         return fail(format!("{}: the config is not UTF-8 text", path.display()));
     };
     let config = Config::parse(text, path)?;
+    for warning in &config.warnings {
+        eprintln!("warning: {}: {warning}", path.display());
+    }
     let written = written_recovery_keys(text);
     let overrides = overrides(&config, &written, path)?;
     Ok(CompileSettings {

@@ -21,6 +21,9 @@ pub enum ConfigCommand {
     /// and a suggestion), then compile the mode and persist the plan, exactly
     /// as `millrace compile validate`
     Validate(ValidateArgs),
+    /// Recompile after editing `millrace.toml`, exactly as `millrace reload-config`
+    /// (with a live daemon, mails it `reload_config`)
+    Reload(super::control_cmd::WorkspaceArgs),
 }
 
 #[derive(Debug, Args)]
@@ -50,6 +53,7 @@ pub fn run(command: ConfigCommand) -> CliResult {
     match command {
         ConfigCommand::Show(args) => show(&args),
         ConfigCommand::Validate(args) => validate(args),
+        ConfigCommand::Reload(args) => super::control_cmd::reload_config(&args),
     }
 }
 

@@ -154,7 +154,7 @@ pub fn retry_active(target: &ControlTarget, command: MailboxCommand) -> CliResul
 }
 
 /// Recompiles and persists the plan (no daemon), or mails `reload_config`.
-fn reload_config(args: &WorkspaceArgs) -> CliResult {
+pub fn reload_config(args: &WorkspaceArgs) -> CliResult {
     let paths = control_route::open(&args.target.workspace)?;
     if control_route::daemon_owns(&paths) {
         return control_route::send(&paths, MailboxCommand::ReloadConfig, &args.target);

@@ -123,6 +123,14 @@ pub fn run() -> i32 {
     finish(dispatch(cli.command))
 }
 
+/// Prints the completion script. It is made in memory first: clap_complete
+/// panics when its writer fails, and a closed pipe is no error.
+fn completions(shell: clap_complete::Shell) -> CliResult {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "millrace", &mut script);
+    Ok(Out::new().raw(&String::from_utf8_lossy(&script))?)
+}
+
 fn dispatch(command: Command) -> CliResult {
     match command {
         Command::Demo(args) => demo_cmd::run(&args),
@@ -145,10 +153,6 @@ fn dispatch(command: Command) -> CliResult {
         Command::Planning(command) => planning_cmd::run(command),
         Command::Incident(command) => incident_cmd::run(command),
         Command::Version => Ok(Out::new().line(format!("millrace {}", env!("CARGO_PKG_VERSION")))?),
-        Command::Completions { shell } => {
-            let mut command = Cli::command();
-            clap_complete::generate(shell, &mut command, "millrace", &mut std::io::stdout());
-            Ok(())
-        }
+        Command::Completions { shell } => completions(shell),
     }
 }

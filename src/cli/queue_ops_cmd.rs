@@ -10,6 +10,7 @@ use clap::{Args, Subcommand, ValueEnum};
 
 use super::control_route::{ControlTarget, route_intervention};
 use super::output::CliResult;
+use crate::workspace::Family;
 use crate::workspace::mailbox::MailboxCommand;
 
 const ROUTING: &str = "With a live daemon the command is written to its mailbox and applied once \
@@ -69,11 +70,14 @@ pub struct CancelArgs {
     #[command(flatten)]
     pub target: ControlTarget,
     /// The family, when the id exists in several
-    #[arg(long, alias = "kind", value_parser = ["task", "spec", "probe", "incident", "learning_request", "blueprint_draft"])]
+    #[arg(long, visible_alias = "kind", value_parser = ["task", "spec", "probe", "incident", "learning_request", "blueprint_draft"])]
     pub family: Option<String>,
     /// Why (required, recorded in the audit log and the journal)
     #[arg(long)]
     pub reason: String,
+    /// Accepted for the reference's scripts; as there, it overrides nothing yet
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]
@@ -154,6 +158,9 @@ pub struct RetryBlockedArgs {
     /// Requeue even when the failure was not transient or the auto-retry budget is spent
     #[arg(long)]
     pub force: bool,
+    /// Refuse unless the task belongs to this root spec (a guard for scripts)
+    #[arg(long, value_name = "ID")]
+    pub root_spec_id: Option<String>,
 }
 
 pub fn run(command: QueueOpsCommand) -> CliResult {
@@ -193,7 +200,10 @@ pub fn run(command: QueueOpsCommand) -> CliResult {
             },
         ),
         QueueOpsCommand::RetryBlocked(args) => (
-            args.target,
+            {
+                check_root_spec(&args)?;
+                args.target
+            },
             MailboxCommand::RetryBlocked {
                 task_id: args.task_id,
                 reason: args.reason,
@@ -202,4 +212,27 @@ pub fn run(command: QueueOpsCommand) -> CliResult {
         ),
     };
     route_intervention(&target, command)
+}
+
+/// `--root-spec-id`: the blocked task must carry that root spec.
+fn check_root_spec(args: &RetryBlockedArgs) -> CliResult {
+    let Some(wanted) = &args.root_spec_id else {
+        return Ok(());
+    };
+    let paths = super::control_route::open(&args.target.workspace)?;
+    let path = paths
+        .agents_dir()
+        .join("tasks/blocked")
+        .join(format!("{}.md", args.task_id));
+    let Ok(document) = crate::workspace::documents::read_document(Family::Task, &path) else {
+        return Ok(());
+    };
+    match document.root_spec_id() {
+        Some(root) if root == wanted => Ok(()),
+        found => super::output::fail(format!(
+            "task `{}` belongs to root spec `{}`, not `{wanted}`",
+            args.task_id,
+            found.unwrap_or("none")
+        )),
+    }
 }

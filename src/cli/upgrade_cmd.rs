@@ -27,6 +27,14 @@ pub struct UpgradeArgs {
     /// whole apply. Without it, only the preview is printed
     #[arg(long)]
     pub apply: bool,
+    /// Keep a managed file this build no longer ships as the workspace's own
+    /// (repeatable). Ours always keeps removed files, so this only checks
+    /// that the path is one of the `removed` entries, as the reference does
+    #[arg(long, value_name = "PATH")]
+    pub localize_removed: Vec<String>,
+    /// Read more `--localize-removed` paths from a file, one per line
+    #[arg(long, value_name = "FILE")]
+    pub localize_removed_from: Option<PathBuf>,
 }
 
 pub fn run(args: &UpgradeArgs) -> CliResult {
@@ -39,6 +47,7 @@ pub fn run(args: &UpgradeArgs) -> CliResult {
         .map(|file| (file.relative_path.clone(), file.contents))
         .collect();
     let entries = baseline::plan(&paths, &manifest, &candidate);
+    check_localized(args, &entries)?;
     let mut out = Out::new();
     let conflicts = conflicts(&entries);
     if !args.apply || !conflicts.is_empty() {
@@ -64,6 +73,37 @@ pub fn run(args: &UpgradeArgs) -> CliResult {
         &entries,
         Some(&result),
     )
+}
+
+/// Every `--localize-removed` path must be a `removed` entry.
+fn check_localized(args: &UpgradeArgs, entries: &[PlannedEntry]) -> CliResult {
+    let mut wanted = args.localize_removed.clone();
+    if let Some(file) = &args.localize_removed_from {
+        let text = std::fs::read_to_string(file).map_err(at("read", file))?;
+        wanted.extend(
+            text.lines()
+                .map(str::trim)
+                .filter(|line| !line.is_empty())
+                .map(str::to_string),
+        );
+    }
+    let removed = |path: &String| {
+        let path = path
+            .trim_start_matches("./")
+            .trim_start_matches("millrace-agents/");
+        entries
+            .iter()
+            .any(|entry| entry.path == path && entry.disposition == Disposition::Removed)
+    };
+    let invalid: Vec<&String> = wanted.iter().filter(|path| !removed(path)).collect();
+    if invalid.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<&str> = invalid.iter().map(|path| path.as_str()).collect();
+    fail(format!(
+        "not a removed managed file, so it cannot be localized: {}",
+        names.join(", ")
+    ))
 }
 
 fn load_manifest(workspace: &Workspace) -> Result<BaselineManifest, CliError> {

@@ -64,8 +64,12 @@ fn save(path: &Path, progress: &Progress) -> Result<(), ScriptError> {
     std::fs::create_dir_all(dir).map_err(at("create", dir))?;
     let mut bytes = serde_json::to_vec_pretty(progress).map_err(json_at("encode", path))?;
     bytes.push(b'\n');
-    let mut temp =
-        tempfile::NamedTempFile::new_in(dir).map_err(at("create a temp file in", dir))?;
+    // 0666 less the umask, as `File::create` makes files (not tempfile's 0600).
+    let mode = std::os::unix::fs::PermissionsExt::from_mode(0o666);
+    let mut temp = tempfile::Builder::new()
+        .permissions(mode)
+        .tempfile_in(dir)
+        .map_err(at("create a temp file in", dir))?;
     temp.write_all(&bytes).map_err(at("write", path))?;
     temp.persist(path).map_err(|e| at("write", path)(e.error))?;
     Ok(())

@@ -81,9 +81,15 @@ pub fn handoff_incident(source: &HandoffSource<'_>, seed: &str) -> WorkDocument 
         source_spec_id: source_id.filter(|_| family == Some(Family::Spec)),
         root_idea_id: root_idea,
         root_spec_id: root_spec,
+        root_intake_kind: source.document.and_then(WorkDocument::root_intake_kind),
+        root_intake_id: source
+            .document
+            .and_then(WorkDocument::root_intake_id)
+            .map(str::to_string),
         status_hint: None,
         opened_at: Timestamp::now(),
         opened_by: "millrace".into(),
+        updated_at: None,
         observed_symptoms: Vec::new(),
         failed_attempts: Vec::new(),
         evidence_paths: source.artifacts.clone(),
@@ -121,6 +127,7 @@ pub fn learning_request(
         trigger_metadata: Some(trigger),
         created_at: Timestamp::now(),
         created_by: "millrace".into(),
+        updated_at: None,
         source_refs: Vec::new(),
         preferred_output_paths: Vec::new(),
         originating_run_ids: vec![source.run_id.to_string()],

@@ -136,7 +136,15 @@ fn temp_in_parent(path: &Path) -> io::Result<NamedTempFile> {
     };
     tempfile::Builder::new()
         .prefix(TEMP_PREFIX)
+        .permissions(umask_mode())
         .tempfile_in(dir)
+}
+
+/// Read and write for all, less the process umask (0644 under 022), as
+/// `File::create` makes files; a temp file would otherwise stay 0600.
+fn umask_mode() -> std::fs::Permissions {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::Permissions::from_mode(0o666)
 }
 
 fn filled_temp(path: &Path, bytes: &[u8]) -> io::Result<NamedTempFile> {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 use super::atomic::{write_atomic, write_atomic_new};
-use super::documents::{SourceType, Spec, WorkDocument};
+use super::documents::{RootIntakeKind, SourceType, Spec, WorkDocument};
 use super::family::Family;
 use super::paths::WorkspacePaths;
 use super::queue::{Located, QueueError, QueueStore};
@@ -135,12 +135,15 @@ fn idea_spec(paths: &WorkspacePaths, spec_id: &str, idea_file: &Path, text: &str
         title,
         summary: first_line.clone(),
         source_type: SourceType::Idea,
-        source_id: Some(format!("ideas/inbox/{name}")),
+        source_id: Some(spec_id.to_string()),
         parent_spec_id: None,
         root_idea_id: Some(spec_id.to_string()),
         root_spec_id: Some(spec_id.to_string()),
+        root_intake_kind: Some(RootIntakeKind::Idea),
+        root_intake_id: Some(spec_id.to_string()),
         created_at: Timestamp::now(),
         created_by: "idea_intake".to_string(),
+        updated_at: None,
         goals: vec![first_line],
         non_goals: Vec::new(),
         scope: Vec::new(),

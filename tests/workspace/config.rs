@@ -122,3 +122,41 @@ fn bad_values_name_file_and_line() {
         @"millrace-agents/millrace.toml:1: unclosed table, expected `]`"
     );
 }
+
+/// A `millrace.toml` written for the reference loads: its aliases and token
+/// rules mean what they mean there; keys without effect here are warnings.
+#[test]
+fn a_reference_config_loads_with_warnings_naming_its_keys() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference_oracle/millrace.toml");
+    let config = Config::load(&path).expect("a reference config loads");
+    assert_eq!(
+        config.stages["builder"].thinking_level.as_deref(),
+        Some("xhigh")
+    );
+    assert_eq!(
+        config.stages["checker"].thinking_level.as_deref(),
+        Some("low")
+    );
+    let rules: Vec<(&str, u64)> = config
+        .usage_governance
+        .rules
+        .iter()
+        .map(|rule| (rule.rule_id.as_str(), rule.threshold))
+        .collect();
+    assert_eq!(rules, [("five-hours", 500_000)]);
+    let warnings = config.warnings.join("\n");
+    for key in [
+        "calendar_timezone",
+        "subscription_quota_rules",
+        "execution_capabilities",
+    ] {
+        assert!(warnings.contains(key), "{key} not named in:\n{warnings}");
+    }
+}
+
+#[test]
+fn a_reference_alias_that_disagrees_is_refused() {
+    let text = "[stages.builder]\nthinking_level = \"low\"\nmodel_reasoning_effort = \"high\"\n";
+    let error = Config::parse(text, Path::new("millrace.toml")).expect_err("refused");
+    assert!(error.to_string().contains("must match"), "{error}");
+}

@@ -3,6 +3,8 @@
 mod default_text;
 mod error;
 mod model;
+mod reference;
+mod reference_rules;
 mod unknown;
 
 use std::path::Path;
@@ -35,8 +37,9 @@ impl Config {
 
     /// Parses and checks TOML text; `path` is used in messages.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let config: Config =
+        let mut config: Config =
             toml::from_str(text).map_err(|error| unknown::to_config_error(&error, text, path))?;
+        config.adopt_reference_keys(path, text)?;
         config.validate(path, text)?;
         Ok(config)
     }

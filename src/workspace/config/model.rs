@@ -28,6 +28,12 @@ pub struct Config {
     pub params: BTreeMap<String, i64>,
     /// `[stages.<stage>]`: per-stage bindings, overriding loops and modes.
     pub stages: BTreeMap<String, StageConfig>,
+    /// The reference's `[execution_capabilities]`: read, not enforced yet.
+    #[serde(skip_serializing)]
+    pub execution_capabilities: Option<toml::Value>,
+    /// Keys read but without effect here, one sentence each naming the key.
+    #[serde(skip)]
+    pub warnings: Vec<String>,
 }
 
 /// `[runtime]`.
@@ -236,6 +242,18 @@ pub struct UsageGovernanceConfig {
     pub auto_resume: bool,
     /// `[[usage_governance.rules]]`.
     pub rules: Vec<UsageRule>,
+    /// The reference's rules table, moved into `rules` on load.
+    #[serde(skip_serializing)]
+    pub runtime_token_rules: Option<super::reference_rules::ReferenceTokenRules>,
+    /// The reference's `between_stages` (the only boundary), checked on load.
+    #[serde(skip_serializing)]
+    pub evaluation_boundary: Option<String>,
+    /// The reference's week time zone; only `UTC` is supported.
+    #[serde(skip_serializing)]
+    pub calendar_timezone: Option<String>,
+    /// The reference's subscription quota rules: read with a warning.
+    #[serde(skip_serializing)]
+    pub subscription_quota_rules: Option<toml::Value>,
 }
 
 impl Default for UsageGovernanceConfig {
@@ -255,6 +273,10 @@ impl Default for UsageGovernanceConfig {
                     threshold: 5_000_000,
                 },
             ],
+            runtime_token_rules: None,
+            evaluation_boundary: None,
+            calendar_timezone: None,
+            subscription_quota_rules: None,
         }
     }
 }
@@ -292,6 +314,9 @@ pub struct StageConfig {
     pub model: Option<String>,
     /// The thinking level, passed to the runner as is.
     pub thinking_level: Option<String>,
+    /// The reference's older name of `thinking_level`, moved there on load.
+    #[serde(skip_serializing)]
+    pub model_reasoning_effort: Option<String>,
     /// Stage timeout in seconds.
     pub timeout_seconds: Option<u64>,
 }

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::error::{Problem, ProblemKind};
-use super::is_valid_id;
+use super::id::is_valid_id;
 use crate::workspace::timestamp::Timestamp;
 
 /// A blueprint draft (`blueprints/drafts/<state>/<draft_id>.json`).

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use super::error::{Problem, ProblemKind};
 use super::fields::{RawDocument, RawValue};
-use super::is_valid_id;
+use super::id::is_valid_id;
 use super::schema::{Field, Kind};
 use crate::workspace::timestamp::Timestamp;
 
@@ -146,15 +146,18 @@ fn json_value(spec: &Field, value: Value) -> Result<Option<Value>, ProblemKind> 
     let key = spec.key();
     match (spec.kind, value) {
         (_, Value::Null) => Ok(None),
-        (Kind::Json, value) => Ok(Some(value)),
+        (Kind::Json, Value::Object(object)) => Ok(Some(Value::Object(object))),
+        (Kind::Json, _) => Err(wrong(&key, "a JSON object")),
         (Kind::Bool(_), Value::Bool(flag)) => Ok(Some(Value::Bool(flag))),
-        (Kind::List | Kind::IdList, Value::Array(items)) => {
+        (Kind::Bool(_) | Kind::Time, Value::Number(number)) => {
+            scalar_value(spec, &key, &number.to_string()).map(Some)
+        }
+        (kind, Value::Array(items)) if kind.is_list() => {
             let texts = json_strings(&key, items)?;
             list_value(spec, &texts).map(Some)
         }
-        (Kind::List | Kind::IdList, _) => Err(wrong(&key, "a list of strings")),
+        (kind, _) if kind.is_list() => Err(wrong(&key, "a list of strings")),
         (_, Value::String(text)) => {
-            one_line(&key, &text)?;
             let text = text.trim();
             if text.is_empty() {
                 Ok(None)
@@ -170,19 +173,10 @@ fn json_strings(key: &str, items: Vec<Value>) -> Result<Vec<String>, ProblemKind
     items
         .into_iter()
         .map(|item| match item {
-            Value::String(text) => one_line(key, &text).map(|()| text.trim().to_string()),
+            Value::String(text) => Ok(text.trim().to_string()),
             _ => Err(wrong(key, "a list of strings")),
         })
         .collect()
-}
-
-fn one_line(key: &str, text: &str) -> Result<(), ProblemKind> {
-    if text.contains('\n') || text.contains('\r') {
-        return Err(ProblemKind::MultiLine {
-            field: key.to_string(),
-        });
-    }
-    Ok(())
 }
 
 /// Checks one scalar; `name` is the label or key used in messages.
@@ -193,10 +187,12 @@ fn scalar_value(spec: &Field, name: &str, text: &str) -> Result<Value, ProblemKi
             field,
             value: text.to_string(),
         }),
-        Kind::Time if Timestamp::parse(text).is_none() => Err(ProblemKind::InvalidDatetime {
-            field,
-            value: text.to_string(),
-        }),
+        Kind::Time => Timestamp::parse(text)
+            .map(|time| Value::String(time.normalized().as_str().to_string()))
+            .ok_or(ProblemKind::InvalidDatetime {
+                field,
+                value: text.to_string(),
+            }),
         Kind::Bool(_) => parse_bool(text)
             .map(Value::Bool)
             .ok_or(ProblemKind::InvalidBool {
@@ -204,10 +200,17 @@ fn scalar_value(spec: &Field, name: &str, text: &str) -> Result<Value, ProblemKi
                 value: text.to_string(),
             }),
         Kind::Choice(allowed, _) => choice(allowed, field, text),
-        Kind::Json => serde_json::from_str(text).map_err(|error| ProblemKind::InvalidJson {
-            field,
-            message: error.to_string(),
-        }),
+        Kind::Json => match serde_json::from_str(text) {
+            Ok(Value::Object(object)) => Ok(Value::Object(object)),
+            Ok(_) => Err(ProblemKind::InvalidJson {
+                field,
+                message: "expected a JSON object".to_string(),
+            }),
+            Err(error) => Err(ProblemKind::InvalidJson {
+                field,
+                message: error.to_string(),
+            }),
+        },
         _ => Ok(Value::String(text.to_string())),
     }
 }
@@ -222,7 +225,7 @@ fn list_value(spec: &Field, items: &[String]) -> Result<Value, ProblemKind> {
         if spec.kind == Kind::IdList && is_empty_marker(item) {
             continue;
         }
-        if spec.kind == Kind::IdList && !is_valid_id(item) {
+        if matches!(spec.kind, Kind::IdList | Kind::Ids) && !is_valid_id(item) {
             let field = spec.label.to_string();
             return Err(ProblemKind::InvalidId {
                 field,
@@ -241,10 +244,11 @@ fn is_empty_marker(item: &str) -> bool {
         .any(|marker| item.eq_ignore_ascii_case(marker))
 }
 
+/// The boolean forms the reference reads, in any case.
 fn parse_bool(text: &str) -> Option<bool> {
     match text.to_ascii_lowercase().as_str() {
-        "true" | "yes" => Some(true),
-        "false" | "no" => Some(false),
+        "true" | "yes" | "y" | "t" | "on" | "1" => Some(true),
+        "false" | "no" | "n" | "f" | "off" | "0" => Some(false),
         _ => None,
     }
 }

@@ -91,7 +91,7 @@ pub enum ProblemKind {
         heading: String,
     },
     /// An id does not match `^[A-Za-z0-9][A-Za-z0-9._-]*$` or is longer than
-    /// [`MAX_ID_LEN`](super::MAX_ID_LEN).
+    /// [`MAX_ID_LEN`](super::id::MAX_ID_LEN).
     #[error(
         "`{field}` value `{value}` is not a valid id (letters, digits, `.`, `_`, `-`; starting with a letter or digit; at most 200 characters)"
     )]
@@ -153,12 +153,6 @@ pub enum ProblemKind {
         field: String,
         /// What was expected (`a string`, `a list of strings`).
         expected: &'static str,
-    },
-    /// A value that would not survive rendering (a line break in a scalar or item).
-    #[error("`{field}` must fit on one line")]
-    MultiLine {
-        /// The label.
-        field: String,
     },
     /// A JSON key the family does not have.
     #[error("unknown key `{key}`{}", suggestion_text(suggestion))]

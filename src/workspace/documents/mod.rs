@@ -8,6 +8,7 @@ mod blueprint;
 mod convert;
 mod error;
 mod fields;
+mod id;
 mod render;
 mod schema;
 mod types;
@@ -20,6 +21,7 @@ use serde_json::Value;
 
 pub use blueprint::BlueprintDraft;
 pub use error::{DocumentError, Problem, ProblemKind};
+pub use id::{MAX_ID_LEN, is_valid_id};
 pub use types::{
     ConsultantDecision, Incident, LearningRequest, Probe, RequestedAction, RootIntakeKind,
     Severity, SourceType, Spec, TargetStage, Task,
@@ -28,21 +30,6 @@ pub use types::{
 use crate::fs_error::at;
 use crate::workspace::family::Family;
 use crate::workspace::timestamp::Timestamp;
-
-/// The longest id: every name derived from one (`<id>.requeue.jsonl`,
-/// `learning_request-<id>.json`, `<id>.md.<n>.invalid`) must still fit in
-/// the 255 bytes a file name may have.
-pub const MAX_ID_LEN: usize = 200;
-
-/// True when `id` matches `^[A-Za-z0-9][A-Za-z0-9._-]*$`.
-pub fn is_valid_id(id: &str) -> bool {
-    if id.len() > MAX_ID_LEN {
-        return false;
-    }
-    let mut chars = id.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-}
 
 /// A work document of any family.
 #[derive(Debug, Clone, PartialEq)]
@@ -144,6 +131,26 @@ impl WorkDocument {
         }
     }
 
+    /// How the lineage entered the system (`Root-Intake-Kind`), when recorded.
+    pub fn root_intake_kind(&self) -> Option<RootIntakeKind> {
+        match self {
+            WorkDocument::Task(doc) => doc.root_intake_kind,
+            WorkDocument::Spec(doc) => doc.root_intake_kind,
+            WorkDocument::Incident(doc) => doc.root_intake_kind,
+            _ => None,
+        }
+    }
+
+    /// The work item the lineage entered with (`Root-Intake-ID`), when recorded.
+    pub fn root_intake_id(&self) -> Option<&str> {
+        match self {
+            WorkDocument::Task(doc) => doc.root_intake_id.as_deref(),
+            WorkDocument::Spec(doc) => doc.root_intake_id.as_deref(),
+            WorkDocument::Incident(doc) => doc.root_intake_id.as_deref(),
+            _ => None,
+        }
+    }
+
     /// The file name in a lifecycle directory (`<id>.md`, `<id>.json` for drafts).
     pub fn file_name(&self) -> String {
         format!("{}.{}", self.id(), self.family().extension())
@@ -189,7 +196,8 @@ pub fn parse_markdown(
     text: &str,
 ) -> Result<WorkDocument, DocumentError> {
     let schema = markdown_schema(family, path)?;
-    let raw = fields::read(text).map_err(|line| {
+    let is_known = |label: &str| schema.iter().any(|field| field.label == label);
+    let raw = fields::read(text, is_known).map_err(|line| {
         invalid(
             path,
             vec![Problem::new(Some(line), None, ProblemKind::MissingHeading)],

@@ -9,24 +9,27 @@ pub(crate) enum Kind {
     Text,
     /// A work item id.
     Id,
-    /// An ISO-8601 datetime.
+    /// A datetime in any form the reference reads, kept normalised.
     Time,
-    /// `true` / `false`, with the default that is not rendered.
+    /// A boolean in any form the reference reads (`true`, `0`, `off`, `y`, ...),
+    /// with the default that is not rendered.
     Bool(bool),
     /// One of a fixed set, with an optional default that is not rendered.
     Choice(&'static [&'static str], Option<&'static str>),
-    /// Inline JSON.
+    /// Inline JSON: an object.
     Json,
     /// A `- item` list.
     List,
     /// A list of ids where `none`, `n/a` and `-` mean nothing (`Depends-On`, `Blocks`).
     IdList,
+    /// A list of ids, every item one (`Originating-Run-IDs`).
+    Ids,
 }
 
 impl Kind {
     /// True for list kinds (rendered as blocks after the scalars).
     pub fn is_list(self) -> bool {
-        matches!(self, Kind::List | Kind::IdList)
+        matches!(self, Kind::List | Kind::IdList | Kind::Ids)
     }
 }
 
@@ -79,29 +82,36 @@ pub(crate) const REQUESTED_ACTIONS: &[&str] =
 /// `Target-Stage` values.
 pub(crate) const TARGET_STAGES: &[&str] = &["analyst", "professor", "curator", "librarian"];
 
+/// `Status-Hint` values of tasks and probes.
+pub(crate) const WORK_STATUS_HINTS: &[&str] = &["queued", "active", "blocked", "done"];
+/// `Status-Hint` values of incidents.
+pub(crate) const INCIDENT_STATUS_HINTS: &[&str] = &["incoming", "active", "blocked", "resolved"];
+
+// Scalars, then lists, each in the reference's order, which is the render order.
+
 const TASK: &[Field] = &[
     req("Task-ID", Kind::Id),
     req("Title", Kind::Text),
     opt("Summary", Kind::Text),
-    opt("Spec-ID", Kind::Id),
-    opt("Parent-Task-ID", Kind::Id),
-    opt("Incident-ID", Kind::Id),
     opt("Root-Idea-ID", Kind::Id),
     opt("Root-Spec-ID", Kind::Id),
     opt("Root-Intake-Kind", Kind::Choice(ROOT_INTAKE_KINDS, None)),
     opt("Root-Intake-ID", Kind::Id),
-    opt("Status-Hint", Kind::Text),
+    opt("Spec-ID", Kind::Id),
+    opt("Parent-Task-ID", Kind::Id),
+    opt("Incident-ID", Kind::Id),
+    opt("Status-Hint", Kind::Choice(WORK_STATUS_HINTS, None)),
     req("Created-At", Kind::Time),
     req("Created-By", Kind::Text),
     opt("Updated-At", Kind::Time),
+    opt("Depends-On", Kind::IdList),
+    opt("Blocks", Kind::IdList),
+    opt("Tags", Kind::List),
     req("Target-Paths", Kind::List),
     req("Acceptance", Kind::List),
     req("Required-Checks", Kind::List),
     req("References", Kind::List),
     req("Risk", Kind::List),
-    opt("Depends-On", Kind::IdList),
-    opt("Blocks", Kind::IdList),
-    opt("Tags", Kind::List),
 ];
 
 const SPEC: &[Field] = &[
@@ -109,23 +119,26 @@ const SPEC: &[Field] = &[
     req("Title", Kind::Text),
     req("Summary", Kind::Text),
     req("Source-Type", Kind::Choice(SOURCE_TYPES, None)),
-    opt("Source-ID", Kind::Text),
+    opt("Source-ID", Kind::Id),
     opt("Parent-Spec-ID", Kind::Id),
     opt("Root-Idea-ID", Kind::Id),
     opt("Root-Spec-ID", Kind::Id),
+    opt("Root-Intake-Kind", Kind::Choice(ROOT_INTAKE_KINDS, None)),
+    opt("Root-Intake-ID", Kind::Id),
     req("Created-At", Kind::Time),
     req("Created-By", Kind::Text),
+    opt("Updated-At", Kind::Time),
     req("Goals", Kind::List),
     opt("Non-Goals", Kind::List),
     opt("Scope", Kind::List),
     req("Constraints", Kind::List),
     opt("Assumptions", Kind::List),
-    req("Acceptance", Kind::List),
     opt("Risks", Kind::List),
     opt("Target-Paths", Kind::List),
     opt("Entrypoints", Kind::List),
     opt("Required-Skills", Kind::List),
     opt("Decomposition-Hints", Kind::List),
+    req("Acceptance", Kind::List),
     req("References", Kind::List),
 ];
 
@@ -134,9 +147,10 @@ const PROBE: &[Field] = &[
     req("Title", Kind::Text),
     req("Summary", Kind::Text),
     req("Request", Kind::Text),
-    opt("Status-Hint", Kind::Text),
+    opt("Status-Hint", Kind::Choice(WORK_STATUS_HINTS, None)),
     req("Created-At", Kind::Time),
     req("Created-By", Kind::Text),
+    opt("Updated-At", Kind::Time),
     opt("Target-Paths", Kind::List),
     opt("Constraints", Kind::List),
     opt("Acceptance", Kind::List),
@@ -149,23 +163,26 @@ const INCIDENT: &[Field] = &[
     req("Incident-ID", Kind::Id),
     req("Title", Kind::Text),
     req("Summary", Kind::Text),
+    opt("Root-Idea-ID", Kind::Id),
+    opt("Root-Spec-ID", Kind::Id),
+    opt("Root-Intake-Kind", Kind::Choice(ROOT_INTAKE_KINDS, None)),
+    opt("Root-Intake-ID", Kind::Id),
+    opt("Source-Task-ID", Kind::Id),
+    opt("Source-Spec-ID", Kind::Id),
     req("Source-Stage", Kind::Text),
     req("Source-Plane", Kind::Choice(PLANES, None)),
     req("Failure-Class", Kind::Text),
+    opt("Status-Hint", Kind::Choice(INCIDENT_STATUS_HINTS, None)),
+    opt("Severity", Kind::Choice(SEVERITIES, Some("medium"))),
+    opt("Needs-Planning", Kind::Bool(true)),
     req("Trigger-Reason", Kind::Text),
     req(
         "Consultant-Decision",
         Kind::Choice(CONSULTANT_DECISIONS, None),
     ),
-    opt("Severity", Kind::Choice(SEVERITIES, Some("medium"))),
-    opt("Needs-Planning", Kind::Bool(true)),
-    opt("Source-Task-ID", Kind::Id),
-    opt("Source-Spec-ID", Kind::Id),
-    opt("Root-Idea-ID", Kind::Id),
-    opt("Root-Spec-ID", Kind::Id),
-    opt("Status-Hint", Kind::Text),
     req("Opened-At", Kind::Time),
     req("Opened-By", Kind::Text),
+    opt("Updated-At", Kind::Time),
     opt("Observed-Symptoms", Kind::List),
     opt("Failed-Attempts", Kind::List),
     opt("Evidence-Paths", Kind::List),
@@ -179,14 +196,15 @@ const LEARNING_REQUEST: &[Field] = &[
     req("Title", Kind::Text),
     opt("Summary", Kind::Text),
     req("Requested-Action", Kind::Choice(REQUESTED_ACTIONS, None)),
-    opt("Target-Skill-ID", Kind::Text),
+    opt("Target-Skill-ID", Kind::Id),
     opt("Target-Stage", Kind::Choice(TARGET_STAGES, None)),
     opt("Trigger-Metadata", Kind::Json),
     req("Created-At", Kind::Time),
     req("Created-By", Kind::Text),
+    opt("Updated-At", Kind::Time),
     opt("Source-Refs", Kind::List),
     opt("Preferred-Output-Paths", Kind::List),
-    opt("Originating-Run-IDs", Kind::List),
+    opt("Originating-Run-IDs", Kind::Ids),
     opt("Artifact-Paths", Kind::List),
     opt("References", Kind::List),
 ];

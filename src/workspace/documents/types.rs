@@ -139,8 +139,11 @@ pub struct Spec {
     pub parent_spec_id: Option<String>,
     pub root_idea_id: Option<String>,
     pub root_spec_id: Option<String>,
+    pub root_intake_kind: Option<RootIntakeKind>,
+    pub root_intake_id: Option<String>,
     pub created_at: Timestamp,
     pub created_by: String,
+    pub updated_at: Option<Timestamp>,
     pub goals: Vec<String>,
     #[serde(default)]
     pub non_goals: Vec<String>,
@@ -176,6 +179,7 @@ pub struct Probe {
     pub status_hint: Option<String>,
     pub created_at: Timestamp,
     pub created_by: String,
+    pub updated_at: Option<Timestamp>,
     #[serde(default)]
     pub target_paths: Vec<String>,
     #[serde(default)]
@@ -216,9 +220,12 @@ pub struct Incident {
     pub source_spec_id: Option<String>,
     pub root_idea_id: Option<String>,
     pub root_spec_id: Option<String>,
+    pub root_intake_kind: Option<RootIntakeKind>,
+    pub root_intake_id: Option<String>,
     pub status_hint: Option<String>,
     pub opened_at: Timestamp,
     pub opened_by: String,
+    pub updated_at: Option<Timestamp>,
     #[serde(default)]
     pub observed_symptoms: Vec<String>,
     #[serde(default)]
@@ -248,6 +255,7 @@ pub struct LearningRequest {
     pub trigger_metadata: Option<serde_json::Value>,
     pub created_at: Timestamp,
     pub created_by: String,
+    pub updated_at: Option<Timestamp>,
     #[serde(default)]
     pub source_refs: Vec<String>,
     #[serde(default)]

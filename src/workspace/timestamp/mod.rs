@@ -1,5 +1,7 @@
 //! ISO-8601 timestamps that keep the text they were written with.
 
+mod forms;
+
 use std::cmp::Ordering;
 use std::fmt;
 
@@ -19,13 +21,15 @@ pub struct Timestamp {
 }
 
 impl Timestamp {
-    /// Parses RFC 3339 (`2026-01-01T00:00:00Z`, `...+02:00`, fractions) or a
-    /// local date-time without offset (`2026-01-01T00:00:00`, taken as UTC).
+    /// Parses RFC 3339 (`2026-01-01T00:00:00Z`, `...+02:00`, fractions), a
+    /// local date-time without offset (`2026-01-01T00:00:00`, taken as UTC), or
+    /// any other form the reference reads (`2026-01-01 12:30`, a date, unix seconds).
     pub fn parse(text: &str) -> Option<Timestamp> {
         let text = text.trim();
         let instant = OffsetDateTime::parse(text, &Rfc3339)
             .ok()
-            .or_else(|| parse_naive(text))?;
+            .or_else(|| parse_naive(text))
+            .or_else(|| forms::parse(text))?;
         Some(Timestamp {
             text: text.to_string(),
             instant,
@@ -45,6 +49,15 @@ impl Timestamp {
             .format(&Rfc3339)
             .unwrap_or_else(|_| utc.unix_timestamp().to_string());
         Timestamp { text, instant: utc }
+    }
+
+    /// The same instant in the one form documents are written with:
+    /// UTC, `YYYY-MM-DDTHH:MM:SS[.ffffff]Z`, which the reference reads.
+    pub fn normalized(&self) -> Timestamp {
+        Timestamp {
+            text: forms::normalized(self.instant),
+            instant: self.instant,
+        }
     }
 
     /// The text as written.
