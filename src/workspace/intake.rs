@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 use super::atomic::{write_atomic, write_atomic_new};
-use super::documents::{RootIntakeKind, SourceType, Spec, WorkDocument};
+use super::documents::{self, RootIntakeKind, SourceType, Spec, WorkDocument};
 use super::family::Family;
 use super::paths::WorkspacePaths;
 use super::queue::{Located, QueueError, QueueStore};
@@ -74,22 +74,9 @@ pub fn add_idea(paths: &WorkspacePaths, source: &Path) -> Result<PathBuf, Intake
     }
 }
 
-/// The spec id of an idea file: `idea-` + the stem lower-cased, other characters as `-`.
+/// The spec id of an idea file (see [`documents::idea_spec_id`]).
 pub fn idea_spec_id(idea_file: &Path) -> Option<String> {
-    let stem = idea_file.file_stem()?.to_str()?.to_ascii_lowercase();
-    let mut name = String::with_capacity(stem.len());
-    for c in stem.chars() {
-        let c = if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
-            c
-        } else {
-            '-'
-        };
-        if !(c == '-' && name.ends_with('-')) {
-            name.push(c);
-        }
-    }
-    let name = name.trim_matches(|c| matches!(c, '-' | '.' | '_'));
-    (!name.is_empty()).then(|| format!("idea-{name}"))
+    documents::idea_spec_id(idea_file)
 }
 
 /// Turns an inbox idea into spec `idea-<name>` (`Source-Type: idea`,

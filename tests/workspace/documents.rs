@@ -144,3 +144,22 @@ fn json_round_trip_through_to_json() {
         assert_eq!(back, document, "{file}");
     }
 }
+
+/// Specs an earlier build queued from ideas name their idea file as
+/// `Source-ID`: they keep loading, and are written back with the id.
+#[test]
+fn a_source_id_path_written_by_an_earlier_build_is_read_as_its_id() {
+    let text = "# Greeting\n\nSpec-ID: idea-greeting\nSummary: s\nSource-Type: idea\nSource-ID: ideas/inbox/greeting.md\nCreated-At: 2026-01-01T00:00:00Z\nCreated-By: intake\n\nGoals:\n- g\n\nConstraints:\n- c\n\nAcceptance:\n- a\n\nReferences:\n- r\n";
+    let path = Path::new("specs/queue/idea-greeting.md");
+    let document = documents::parse(Family::Spec, path, text).expect("an old spec loads");
+    let rendered = document.render();
+    assert!(
+        rendered.contains("Source-ID: idea-greeting\n"),
+        "{rendered}"
+    );
+    let other = text.replace("ideas/inbox/greeting.md", "notes/plan-7.md");
+    let document = documents::parse(Family::Spec, path, &other).expect("loads");
+    assert!(document.render().contains("Source-ID: plan-7\n"));
+    let bad = text.replace("ideas/inbox/greeting.md", "not an id");
+    assert!(documents::parse(Family::Spec, path, &bad).is_err());
+}

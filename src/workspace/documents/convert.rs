@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use super::error::{Problem, ProblemKind};
 use super::fields::{RawDocument, RawValue};
-use super::id::is_valid_id;
+use super::id::{is_valid_id, legacy_source_id};
 use super::schema::{Field, Kind};
 use crate::workspace::timestamp::Timestamp;
 
@@ -187,6 +187,14 @@ fn scalar_value(spec: &Field, name: &str, text: &str) -> Result<Value, ProblemKi
             field,
             value: text.to_string(),
         }),
+        Kind::SourceId if !is_valid_id(text) => {
+            legacy_source_id(text)
+                .map(Value::String)
+                .ok_or(ProblemKind::InvalidId {
+                    field,
+                    value: text.to_string(),
+                })
+        }
         Kind::Time => Timestamp::parse(text)
             .map(|time| Value::String(time.normalized().as_str().to_string()))
             .ok_or(ProblemKind::InvalidDatetime {

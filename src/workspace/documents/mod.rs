@@ -21,7 +21,7 @@ use serde_json::Value;
 
 pub use blueprint::BlueprintDraft;
 pub use error::{DocumentError, Problem, ProblemKind};
-pub use id::{MAX_ID_LEN, is_valid_id};
+pub use id::{MAX_ID_LEN, idea_spec_id, is_valid_id, legacy_source_id};
 pub use types::{
     ConsultantDecision, Incident, LearningRequest, Probe, RequestedAction, RootIntakeKind,
     Severity, SourceType, Spec, TargetStage, Task,

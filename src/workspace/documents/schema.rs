@@ -9,6 +9,9 @@ pub(crate) enum Kind {
     Text,
     /// A work item id.
     Id,
+    /// `Source-ID`: an id; the path an earlier build wrote is read as the
+    /// id it stands for.
+    SourceId,
     /// A datetime in any form the reference reads, kept normalised.
     Time,
     /// A boolean in any form the reference reads (`true`, `0`, `off`, `y`, ...),
@@ -119,7 +122,7 @@ const SPEC: &[Field] = &[
     req("Title", Kind::Text),
     req("Summary", Kind::Text),
     req("Source-Type", Kind::Choice(SOURCE_TYPES, None)),
-    opt("Source-ID", Kind::Id),
+    opt("Source-ID", Kind::SourceId),
     opt("Parent-Spec-ID", Kind::Id),
     opt("Root-Idea-ID", Kind::Id),
     opt("Root-Spec-ID", Kind::Id),
