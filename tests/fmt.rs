@@ -140,3 +140,22 @@ fn loop_fmt_check_passes_on_the_shipped_files() {
     let run = millrace(&args, root).ok();
     assert!(!run.stdout.contains("would_reformat"), "{}", run.stdout);
 }
+
+/// A directory stands for every `.loop` file under it, as CI passes them.
+#[test]
+fn loop_fmt_check_takes_directories() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let run = millrace(&["loop", "fmt", "--check", "loops", "modes"], root).ok();
+    let checked = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("unchanged: "))
+        .count();
+    assert_eq!(checked, shipped_files().len(), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("unchanged: loops/execution/standard.loop"),
+        "{}",
+        run.stdout
+    );
+}

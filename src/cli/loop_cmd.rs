@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 
 use super::compile_cmd::Deny;
-use super::loop_sources::{build_sources, item_names, read};
+use super::loop_sources::{build_sources, item_names, loop_files, read};
 use super::output::{CliError, CliResult, Out, fail, report};
 use crate::check::{self, Checked, Overrides, standalone};
 use crate::fs_error::at;
@@ -42,7 +42,7 @@ and reports each reachable final with a shortest path to it, and a longest path.
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// The files to check
+    /// The files to check (a directory: every `.loop` file under it)
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
     /// Check against a workspace's definitions instead of the shipped ones
@@ -55,7 +55,7 @@ pub struct CheckArgs {
 
 #[derive(Debug, Args)]
 pub struct FmtArgs {
-    /// The files to format
+    /// The files to format (a directory: every `.loop` file under it)
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
     /// Change nothing; exit 1 if a file is not formatted
@@ -73,7 +73,7 @@ pub fn run(command: LoopCommand) -> CliResult {
 }
 
 fn check_files(args: &CheckArgs) -> CliResult {
-    let (sources, ids) = build_sources(&args.files, args.workspace.as_deref())?;
+    let (sources, ids) = build_sources(&loop_files(&args.files)?, args.workspace.as_deref())?;
     let mut checked = check::check(&sources);
     let mut out = Out::new();
     let defined: BTreeSet<String> = ids
@@ -132,7 +132,7 @@ fn analyse(checked: &mut Checked, defined: &BTreeSet<String>, out: &mut Out) -> 
 fn fmt_files(args: &FmtArgs) -> CliResult {
     let mut out = Out::new();
     let mut unformatted = 0;
-    for path in &args.files {
+    for path in &loop_files(&args.files)? {
         let text = read(path)?;
         let mut sources = SourceMap::new();
         sources.add(path.display().to_string(), text.clone());

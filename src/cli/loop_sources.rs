@@ -60,3 +60,31 @@ pub fn build_sources(
         .collect();
     Ok((sources, ids))
 }
+
+/// The `.loop` files named: a file as given, a directory as every `.loop`
+/// file under it, in name order (`loop fmt --check loops/`).
+pub fn loop_files(given: &[PathBuf]) -> Result<Vec<PathBuf>, CliError> {
+    let mut files = Vec::new();
+    for path in given {
+        if path.is_dir() {
+            collect_loop_files(path, &mut files)?;
+        } else {
+            files.push(path.clone());
+        }
+    }
+    Ok(files)
+}
+
+fn collect_loop_files(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), CliError> {
+    let entries = std::fs::read_dir(dir).map_err(at("read", dir))?;
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for path in paths {
+        if path.is_dir() {
+            collect_loop_files(&path, files)?;
+        } else if path.extension().is_some_and(|x| x == "loop") {
+            files.push(path);
+        }
+    }
+    Ok(())
+}
