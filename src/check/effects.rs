@@ -27,17 +27,17 @@ pub const EFFECTS: &[EffectSpec] = &[
     EffectSpec {
         id: "blueprint_manifest",
         ports: &["fault"],
-        summary: "turns blueprint_manifest.json and blueprint_drafts.json into drafts",
+        summary: "keeps blueprint_manifest.json under blueprints/manifests/ and queues blueprint_drafts.json as drafts at revision 0",
     },
     EffectSpec {
         id: "blueprint_candidate",
         ports: &["fault"],
-        summary: "records blueprint_packet.json and blueprint.md as the draft's candidate",
+        summary: "keeps blueprint_packet.json and blueprint.md under blueprints/packets/candidates/ and names it the draft's latest blueprint",
     },
     EffectSpec {
         id: "blueprint_evaluation",
         ports: &["fault"],
-        summary: "approves (generated_task.json) or rejects (blueprint_critique.json) a draft",
+        summary: "keeps the evaluation; approval moves the packet to approved/, promotes generated_task.json and writes the promotion; rejection moves it to rejected/ and opens the critique",
     },
 ];
 
