@@ -111,3 +111,40 @@ fn compile_validate_warns_about_broken_stage_contracts() {
     ws.run(&["compile", "validate", "--deny", "warnings"])
         .fails(1);
 }
+
+/// A prompt that sends its agent to a folder nobody writes fails the
+/// compile; naming the folders the blueprint effects write passes.
+#[test]
+fn a_prompt_naming_a_path_nobody_writes_fails_the_compile() {
+    let ws = TestWorkspace::new();
+    ws.write(
+        "modes/bp.loop",
+        "mode bp extends blueprint_codex {\n  runner script\n}\n",
+    );
+    ws.run(&["compile", "validate", "--mode", "bp"]).ok();
+    edit(&ws, "entrypoints/planning/contractor_blueprint.md", |t| {
+        t.replace(
+            "millrace-agents/blueprints/manifests/",
+            "millrace-agents/blueprints/reviews/",
+        )
+    });
+    let run = ws.run(&["compile", "validate", "--mode", "bp"]).fails(1);
+    assert!(
+        run.stderr.contains("error: entrypoints/planning/contractor_blueprint.md: names `millrace-agents/blueprints/reviews/`, which no stage or effect of this mode writes"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// The work-item folders the prompt-path lint counts as written are the
+/// workspace's own.
+#[test]
+fn the_prompt_path_lint_knows_every_family_folder() {
+    for family in millrace::workspace::Family::ALL {
+        let dir = format!("{}/", family.dir());
+        assert!(
+            millrace::plan::ALWAYS_WRITTEN.contains(&dir.as_str()),
+            "{dir} is missing from ALWAYS_WRITTEN"
+        );
+    }
+}

@@ -2,6 +2,7 @@
 
 mod architecture;
 mod assets;
+mod blueprint_record;
 mod check;
 mod cli;
 mod cli_surface;

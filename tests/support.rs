@@ -153,9 +153,11 @@ pub fn await_files(
         let _ = tx.send(event);
     })
     .expect("a file watcher");
-    watcher
-        .watch(dir, notify::RecursiveMode::Recursive)
-        .expect("watch the workspace");
+    // A recursive watch fails when a folder vanishes while it is added (a
+    // run folder pruned meanwhile): try again; the condition is also
+    // checked every half second, so a missed event only costs that.
+    let watching = (0..5).any(|_| watcher.watch(dir, notify::RecursiveMode::Recursive).is_ok());
+    assert!(watching, "cannot watch {}", dir.display());
     let deadline = std::time::Instant::now() + limit;
     while !condition() {
         let left = deadline.saturating_duration_since(std::time::Instant::now());

@@ -11,6 +11,9 @@ pub struct EffectSpec {
     /// Named exits; `fault` is taken when the artifacts are missing or invalid.
     pub ports: &'static [&'static str],
     pub summary: &'static str,
+    /// Folders under `millrace-agents/` the handler writes into, so a
+    /// prompt may send an agent there to read (the prompt-path lint).
+    pub writes: &'static [&'static str],
 }
 
 pub const EFFECTS: &[EffectSpec] = &[
@@ -18,26 +21,42 @@ pub const EFFECTS: &[EffectSpec] = &[
         id: "planner_disposition",
         ports: &["fault", "done"],
         summary: "reads planner_disposition.json; `done` when child specs replace the source",
+        writes: &[],
     },
     EffectSpec {
         id: "recon_handoff",
         ports: &["fault"],
         summary: "promotes generated_task or generated_spec into its queue",
+        writes: &["recon/packets/", "tasks/queue/", "specs/queue/"],
     },
     EffectSpec {
         id: "blueprint_manifest",
         ports: &["fault"],
-        summary: "turns blueprint_manifest.json and blueprint_drafts.json into drafts",
+        summary: "keeps blueprint_manifest.json under blueprints/manifests/ and queues blueprint_drafts.json as drafts at revision 0",
+        writes: &["blueprints/manifests/", "blueprints/drafts/queue/"],
     },
     EffectSpec {
         id: "blueprint_candidate",
         ports: &["fault"],
-        summary: "records blueprint_packet.json and blueprint.md as the draft's candidate",
+        summary: "keeps blueprint_packet.json and blueprint.md under blueprints/packets/candidates/ and names it the draft's latest blueprint",
+        writes: &[
+            "blueprints/packets/candidates/",
+            "blueprints/drafts/active/",
+        ],
     },
     EffectSpec {
         id: "blueprint_evaluation",
         ports: &["fault"],
-        summary: "approves (generated_task.json) or rejects (blueprint_critique.json) a draft",
+        summary: "keeps the evaluation; approval moves the packet to approved/, promotes generated_task.json and writes the promotion; rejection moves it to rejected/ and opens the critique",
+        writes: &[
+            "blueprints/evaluations/",
+            "blueprints/packets/approved/",
+            "blueprints/packets/rejected/",
+            "blueprints/critiques/open/",
+            "blueprints/promotions/",
+            "blueprints/drafts/active/",
+            "tasks/queue/",
+        ],
     },
 ];
 

@@ -97,11 +97,14 @@ pub fn compile_and_persist(args: &CompileArgs, out: &mut Out) -> Result<Compiled
     match compilation.outcome {
         Ok((lowered, plan)) => {
             let findings = plan::lint(&plan, &workspace_reader(&workspace.agents));
-            for f in &findings {
-                eprintln!(
-                    "warning: {}: {} ({}) [millrace::stage_contract]",
-                    f.path, f.message, f.node
-                );
+            report_lint(&findings);
+            let lint_errors = findings.iter().filter(|f| f.error).count();
+            if lint_errors > 0 {
+                out.kv("ok", false)?;
+                out.kv("errors", lint_errors)?;
+                return fail(format!(
+                    "mode `{mode}` does not compile ({lint_errors} prompt path error(s))"
+                ));
             }
             let warnings = warnings + findings.len();
             if args.deny.is_some() && warnings > 0 {
@@ -139,6 +142,22 @@ pub fn compile_and_persist(args: &CompileArgs, out: &mut Out) -> Result<Compiled
                 )),
             }
         }
+    }
+}
+
+/// Prints the stage-contract findings: warnings, and prompt paths nobody
+/// writes as errors.
+fn report_lint(findings: &[plan::LintFinding]) {
+    for f in findings {
+        let (level, code) = if f.error {
+            ("error", "prompt_artifact_path")
+        } else {
+            ("warning", "stage_contract")
+        };
+        eprintln!(
+            "{level}: {}: {} ({}) [millrace::{code}]",
+            f.path, f.message, f.node
+        );
     }
 }
 

@@ -1,13 +1,15 @@
 //! The stage-contract lint: an agent only does what its entrypoint says, so
 //! each node's entrypoint must exist, name exactly its legal outcomes as
 //! marker lines, name every artifact the runtime reads from it, and contain
-//! no placeholder text; its skills must exist. Findings are warnings: an
-//! operator's edited copies still compile.
+//! no placeholder text; its skills must exist. These findings are warnings:
+//! an operator's edited copies still compile. A prompt that names a
+//! `millrace-agents/` path nobody writes is an error (`prompt_paths.rs`).
 
 use std::collections::{BTreeSet, HashMap};
 
 use super::compile::InputReader;
 use super::model::{NodePlan, Plan};
+use super::prompt_paths::{unwritten_paths, written_paths};
 
 /// One problem in a stage's contract files.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -17,6 +19,8 @@ pub struct LintFinding {
     /// The node whose contract it is (`plane/node`).
     pub node: String,
     pub message: String,
+    /// An error fails the compile; the other findings are warnings.
+    pub error: bool,
 }
 
 /// Files the runtime reads after an effect, by effect id.
@@ -46,11 +50,13 @@ pub fn lint(plan: &Plan, read: &InputReader<'_>) -> Vec<LintFinding> {
         read,
         scanned: HashMap::new(),
     };
+    let written = written_paths(plan);
     let mut findings = BTreeSet::new();
     for (plane, p) in &plan.planes {
         for (name, node) in &p.nodes {
             let at = format!("{plane}/{name}");
             lint_node(&at, node, &mut files, &mut findings);
+            prompt_path_findings(&at, node, &mut files, &written, &mut findings);
         }
     }
     findings.into_iter().collect()
@@ -87,6 +93,7 @@ fn lint_node(at: &str, node: &NodePlan, files: &mut ScannedFiles, out: &mut BTre
         path: path.to_string(),
         node: at.to_string(),
         message,
+        error: false,
     };
     for skill in &node.skills {
         match files.get(skill) {
@@ -104,6 +111,30 @@ fn lint_node(at: &str, node: &NodePlan, files: &mut ScannedFiles, out: &mut BTre
     marker_findings(&node.entrypoint, &scanned.text, node, &finding, out);
     artifact_findings(&node.entrypoint, &scanned.text, node, &finding, out);
     placeholder_findings(&node.entrypoint, scanned, &finding, out);
+}
+
+/// Errors: the `millrace-agents/` paths the entrypoint names that nothing
+/// the plan runs writes.
+fn prompt_path_findings(
+    at: &str,
+    node: &NodePlan,
+    files: &mut ScannedFiles,
+    written: &BTreeSet<&'static str>,
+    out: &mut BTreeSet<LintFinding>,
+) {
+    let Some(scanned) = files.get(&node.entrypoint) else {
+        return;
+    };
+    for path in unwritten_paths(&scanned.text, written) {
+        out.insert(LintFinding {
+            path: node.entrypoint.clone(),
+            node: at.to_string(),
+            message: format!(
+                "names `millrace-agents/{path}`, which no stage or effect of this mode writes"
+            ),
+            error: true,
+        });
+    }
 }
 
 /// `### NAME` lines: every legal outcome, and nothing else.

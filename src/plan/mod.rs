@@ -6,6 +6,7 @@ mod fingerprint;
 mod freeze;
 mod lint;
 mod model;
+mod prompt_paths;
 
 pub use compile::{
     Compilation, CompileFailure, CompileOptions, InputReader, SOURCE_DIRS, compile, inputs_now,
@@ -15,6 +16,7 @@ pub use fingerprint::{Currentness, MISSING, currentness, digest, fingerprint};
 pub use freeze::freeze;
 pub use lint::{LintFinding, lint};
 pub use model::*;
+pub use prompt_paths::ALWAYS_WRITTEN;
 
 /// Loading a saved plan failed.
 #[derive(Debug, thiserror::Error)]

@@ -133,8 +133,8 @@ impl ScriptRunner {
         if !wait(Duration::from_millis(delay), cancel).await {
             return Err(RunnerExit::Cancelled);
         }
-        let outcome = self.outcome(request, step).map_err(failed)?;
-        let artifacts = apply(request, step).map_err(failed)?;
+        let (outcome, turn) = self.outcome(request, step).map_err(failed)?;
+        let artifacts = apply(request, step, turn).map_err(failed)?;
         let text = answer_text(request, step, &outcome);
         let mut answer = Answer {
             text,
@@ -147,11 +147,16 @@ impl ScriptRunner {
         Ok(answer)
     }
 
-    /// The step's next outcome, or the stage's first legal one.
-    fn outcome(&self, request: &StageRequest, step: Option<&Step>) -> Result<String, ScriptError> {
+    /// The step's next outcome (or the stage's first legal one) and the
+    /// step's turn, counted from 1.
+    fn outcome(
+        &self,
+        request: &StageRequest,
+        step: Option<&Step>,
+    ) -> Result<(String, u64), ScriptError> {
         let fallback = || request.legal_outcomes.first().cloned().unwrap_or_default();
         let Some(step) = step.filter(|s| !s.outcomes.is_empty()) else {
-            return Ok(fallback());
+            return Ok((fallback(), 1));
         };
         let turn = {
             let _guard = self.progress.lock().unwrap_or_else(|e| e.into_inner());
@@ -159,7 +164,10 @@ impl ScriptRunner {
         };
         let index = usize::try_from(turn).unwrap_or(usize::MAX);
         let last = step.outcomes.len() - 1;
-        Ok(step.outcomes[index.min(last)].clone())
+        Ok((
+            step.outcomes[index.min(last)].clone(),
+            turn.saturating_add(1),
+        ))
     }
 }
 
@@ -187,13 +195,17 @@ async fn wait(delay: Duration, cancel: &mut Cancel) -> bool {
     }
 }
 
-/// Writes the step's files and metadata.
-fn apply(request: &StageRequest, step: Option<&Step>) -> Result<Vec<PathBuf>, ScriptError> {
+/// Writes the step's files due on `turn`, and its metadata.
+fn apply(
+    request: &StageRequest,
+    step: Option<&Step>,
+    turn: u64,
+) -> Result<Vec<PathBuf>, ScriptError> {
     let Some(step) = step else {
         return Ok(Vec::new());
     };
     let mut written = Vec::new();
-    for write in &step.writes {
+    for write in step.writes.iter().filter(|w| w.is_due(turn)) {
         let path = write_target(&expand(&write.path, request), request);
         write_file(&path, &expand(&write.content, request))?;
         written.push(path);

@@ -68,6 +68,17 @@ pub struct Step {
 pub struct StepWrite {
     pub path: String,
     pub content: String,
+    /// Written only on this turn of the step (1 = its first answer), so
+    /// one step can write a different file on each round of a loop.
+    pub turn: Option<u64>,
+}
+
+impl StepWrite {
+    /// Whether this write happens on `turn` (1-based; a step without
+    /// `outcomes` is always on its first turn).
+    pub fn is_due(&self, turn: u64) -> bool {
+        self.turn.is_none_or(|t| t == turn)
+    }
 }
 
 impl Script {

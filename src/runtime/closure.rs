@@ -31,8 +31,15 @@ use crate::workspace::{Family, LifecycleState, WorkspacePaths};
 /// How many remediation rounds a target gets before it waits for an operator.
 pub const MAX_REMEDIATION_ROUNDS: u32 = 3;
 
-/// The families whose items carry a root spec's lineage.
-const LINEAGE_FAMILIES: &[Family] = &[Family::Task, Family::Spec, Family::Probe, Family::Incident];
+/// The families whose items carry a root spec's lineage (a blueprint draft
+/// names its root spec too: a blocked draft holds its target).
+const LINEAGE_FAMILIES: &[Family] = &[
+    Family::Task,
+    Family::Spec,
+    Family::Probe,
+    Family::Incident,
+    Family::BlueprintDraft,
+];
 
 /// Opens a target when a root spec made from an idea is claimed
 /// (idempotent); other documents open none.

@@ -6,6 +6,7 @@
 
 pub mod atomic;
 pub mod baseline;
+pub mod blueprints;
 pub mod closure_targets;
 pub mod config;
 pub mod control;

@@ -6,6 +6,7 @@
 //! port leads.
 
 mod blueprint;
+mod blueprint_verdict;
 mod context;
 mod planner;
 mod recon;

@@ -46,6 +46,52 @@ impl BlueprintDraft {
         let text = serde_json::to_string_pretty(self).unwrap_or_default();
         format!("{text}\n")
     }
+
+    /// Revisions judged so far (`current_revision`; 0 before the first).
+    pub fn current_revision(&self) -> u64 {
+        self.extra
+            .get("current_revision")
+            .and_then(Value::as_u64)
+            .unwrap_or(0)
+    }
+
+    /// The last candidate's blueprint id (`latest_blueprint_id`).
+    pub fn latest_blueprint_id(&self) -> Option<&str> {
+        self.extra
+            .get("latest_blueprint_id")
+            .and_then(Value::as_str)
+    }
+
+    /// The critique the next revision must answer (`latest_critique_id`).
+    pub fn latest_critique_id(&self) -> Option<&str> {
+        self.extra.get("latest_critique_id").and_then(Value::as_str)
+    }
+
+    /// Records a candidate: the draft now names it as its latest blueprint.
+    pub fn record_candidate(&mut self, blueprint_id: &str) {
+        self.extra
+            .insert("latest_blueprint_id".into(), blueprint_id.into());
+    }
+
+    /// Records a rejection: the judged revision, and the critique the next
+    /// candidate must answer.
+    pub fn record_rejection(&mut self, revision: u64, blueprint_id: &str, critique_id: &str) {
+        self.extra
+            .insert("current_revision".into(), revision.into());
+        self.record_candidate(blueprint_id);
+        self.extra
+            .insert("latest_critique_id".into(), critique_id.into());
+    }
+
+    /// Fills the revision fields a new draft starts with, keeping any given.
+    pub fn start_revisions(&mut self) {
+        self.extra
+            .entry("current_revision")
+            .or_insert_with(|| 0.into());
+        for key in ["latest_blueprint_id", "latest_critique_id"] {
+            self.extra.entry(key).or_insert(Value::Null);
+        }
+    }
 }
 
 /// Parses and checks a draft.
