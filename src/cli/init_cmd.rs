@@ -24,12 +24,33 @@ pub struct InitArgs {
 
 pub fn run(args: &InitArgs) -> CliResult {
     let root = std::path::absolute(&args.workspace).unwrap_or_else(|_| args.workspace.clone());
+    let adopted = adopt_reference_workspace(&root)?;
     let created = install(&root)?;
     let mut out = Out::new();
     out.kv("workspace", root.display())?;
     out.kv("initialized", true)?;
     out.kv("files_created", created)?;
+    if let Some((version, installed)) = adopted {
+        out.kv("adopted_from", format!("millrace-ai {version}"))?;
+        out.kv("files_installed", installed)?;
+    }
     Ok(())
+}
+
+/// A workspace the Python reference made is adopted as `upgrade --apply`
+/// would (its untouched files become ours, operator edits are kept);
+/// returns the reference's version and how many files it installed.
+fn adopt_reference_workspace(root: &Path) -> Result<Option<(String, usize)>, CliError> {
+    let paths = WorkspacePaths::new(root);
+    let Some(manifest) = baseline::load(&paths)? else {
+        return Ok(None);
+    };
+    let Some(version) = manifest.seed_package_version.clone() else {
+        return Ok(None);
+    };
+    crate::workspace::init(&paths).map_err(at("write", paths.agents_dir()))?;
+    let installed = super::upgrade_cmd::adopt(&paths, &manifest)?;
+    Ok(Some((version, installed)))
 }
 
 /// Creates the layout, the default config and the shipped files that are
@@ -71,11 +92,17 @@ fn record_baseline(paths: &WorkspacePaths, installed: &[ShippedFile]) -> CliResu
     if existing.is_some() && hashes == before {
         return Ok(());
     }
-    save_manifest(paths, &hashes)
+    save_manifest(paths, &hashes, existing.as_ref())
 }
 
-fn save_manifest(paths: &WorkspacePaths, hashes: &BTreeMap<String, String>) -> CliResult {
-    let manifest = BaselineManifest::from_hashes(hashes);
+/// Saves the manifest; one the reference wrote stays marked as its, so a later
+/// `upgrade --apply` still adopts the operator's edits of its files.
+fn save_manifest(
+    paths: &WorkspacePaths,
+    hashes: &BTreeMap<String, String>,
+    existing: Option<&BaselineManifest>,
+) -> CliResult {
+    let manifest = BaselineManifest::from_hashes(hashes).adopting_from(existing);
     Ok(baseline::save(paths, &manifest)?)
 }
 

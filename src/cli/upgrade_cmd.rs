@@ -42,10 +42,7 @@ pub fn run(args: &UpgradeArgs) -> CliResult {
     let paths = workspace.paths();
     let manifest = load_manifest(&workspace)?;
     let shipped = assets::shipped_files();
-    let candidate: BTreeMap<String, &[u8]> = shipped
-        .iter()
-        .map(|file| (file.relative_path.clone(), file.contents))
-        .collect();
+    let candidate = candidate_files(&shipped);
     let entries = baseline::plan(&paths, &manifest, &candidate);
     check_localized(args, &entries)?;
     let mut out = Out::new();
@@ -64,6 +61,8 @@ pub fn run(args: &UpgradeArgs) -> CliResult {
             conflicts.join(", ")
         ));
     }
+    // Adopting a reference-made workspace also brings the folders ours needs.
+    crate::workspace::init(&paths).map_err(at("write", paths.agents_dir()))?;
     let result = apply(&paths, &candidate, &entries)?;
     report(
         &mut out,
@@ -73,6 +72,24 @@ pub fn run(args: &UpgradeArgs) -> CliResult {
         &entries,
         Some(&result),
     )
+}
+
+/// This build's managed files, path → bytes.
+fn candidate_files(shipped: &[assets::ShippedFile]) -> BTreeMap<String, &[u8]> {
+    let files = shipped.iter();
+    files.map(|f| (f.relative_path.clone(), f.contents)).collect()
+}
+
+/// Adopts a workspace the Python reference made: every file of its package
+/// the operator never touched becomes this build's, every edited one is kept
+/// (`adopted_edit`), the rest of its files stay as they are. Returns the
+/// count of files replaced or installed.
+pub fn adopt(paths: &WorkspacePaths, manifest: &BaselineManifest) -> Result<usize, CliError> {
+    let shipped = assets::shipped_files();
+    let candidate = candidate_files(&shipped);
+    let entries = baseline::plan(paths, manifest, &candidate);
+    apply(paths, &candidate, &entries)?;
+    Ok(entries.iter().filter(|e| e.disposition.installs()).count())
 }
 
 /// Every `--localize-removed` path must be a `removed` entry.

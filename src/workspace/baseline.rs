@@ -19,9 +19,11 @@ use super::state::{SCHEMA_VERSION, StateError, read_state, write_state};
 /// One managed file of the manifest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ManifestEntry {
-    /// Path relative to `millrace-agents/`.
+    /// Path relative to `millrace-agents/` (the reference names it `relative_path`).
+    #[serde(alias = "relative_path")]
     pub path: String,
-    /// Hex sha256 of the bytes installed.
+    /// Hex sha256 of the bytes installed (the reference's `original_sha256`).
+    #[serde(alias = "original_sha256")]
     pub sha256: String,
 }
 
@@ -34,6 +36,11 @@ pub struct BaselineManifest {
     pub manifest_id: String,
     /// Every managed file, sorted by path.
     pub entries: Vec<ManifestEntry>,
+    /// The reference package that installed the files (`0.20.0`), present
+    /// only in a manifest the Python reference wrote: its files are adopted
+    /// rather than upgraded (see [`Disposition::AdoptedEdit`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed_package_version: Option<String>,
 }
 
 impl BaselineManifest {
@@ -50,7 +57,19 @@ impl BaselineManifest {
             schema_version: SCHEMA_VERSION.to_string(),
             manifest_id: manifest_id(&entries),
             entries,
+            seed_package_version: None,
         }
+    }
+
+    /// The same manifest, still marked as the reference's when `from` was.
+    pub fn adopting_from(mut self, from: Option<&BaselineManifest>) -> BaselineManifest {
+        self.seed_package_version = from.and_then(|m| m.seed_package_version.clone());
+        self
+    }
+
+    /// True for a manifest the Python reference wrote, whose files this build adopts.
+    pub fn is_reference_made(&self) -> bool {
+        self.seed_package_version.is_some()
     }
 
     /// The entries as path → sha256.
@@ -112,11 +131,15 @@ pub enum Disposition {
     New,
     /// In the baseline, no longer shipped: left alone and no longer managed.
     Removed,
+    /// Installed by the reference, edited by the operator, shipped differently
+    /// here: kept as the operator's edit of ours (a conflict in an upgrade
+    /// between two builds of ours, but adopting a workspace must not refuse).
+    AdoptedEdit,
 }
 
 impl Disposition {
     /// Every disposition, in report order.
-    pub const ALL: [Disposition; 8] = [
+    pub const ALL: [Disposition; 9] = [
         Disposition::Unchanged,
         Disposition::SafeUpdate,
         Disposition::LocalModification,
@@ -125,6 +148,7 @@ impl Disposition {
         Disposition::Missing,
         Disposition::New,
         Disposition::Removed,
+        Disposition::AdoptedEdit,
     ];
 
     /// The snake_case name.
@@ -138,6 +162,7 @@ impl Disposition {
             Disposition::Missing => "missing",
             Disposition::New => "new",
             Disposition::Removed => "removed",
+            Disposition::AdoptedEdit => "adopted_edit",
         }
     }
 
@@ -208,7 +233,10 @@ pub fn plan(
             let base = baseline.get(path).cloned();
             let cand = candidate.get(path).map(|bytes| sha256_hex(bytes));
             let now = file_hash(&paths.agents_dir().join(path));
-            let disposition = classify(base.as_deref(), now.as_deref(), cand.as_deref());
+            let mut disposition = classify(base.as_deref(), now.as_deref(), cand.as_deref());
+            if disposition == Disposition::Conflict && manifest.is_reference_made() {
+                disposition = Disposition::AdoptedEdit;
+            }
             PlannedEntry {
                 path: path.clone(),
                 disposition,
@@ -221,7 +249,8 @@ pub fn plan(
 
 /// The manifest after applying `entries`: the candidate hash for every shipped
 /// path, except that a local modification keeps its baseline hash (so it stays
-/// local) and removed paths leave the manifest.
+/// local) and removed paths leave the manifest. An adopted edit takes the
+/// candidate hash, so that it reads as the operator's edit of this build.
 pub fn applied_manifest(entries: &[PlannedEntry]) -> BaselineManifest {
     let hashes = entries.iter().filter_map(|entry| {
         let hash = match entry.disposition {

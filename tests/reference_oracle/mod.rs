@@ -5,6 +5,7 @@
 //! missing the tests print how to create it and pass, except in CI
 //! (`CI=true`), where they fail.
 
+mod adopt;
 mod config;
 mod documents;
 
