@@ -7,7 +7,7 @@ use millrace::workspace::baseline::sha256_hex;
 use millrace::workspace::documents::parse_markdown;
 use millrace::workspace::journal::{Journal, RuntimeEvent};
 use millrace::workspace::lock::{LockRecord, hostname};
-use millrace::workspace::state::{ActiveRun, RuntimeSnapshot, StateStore, WorkItemRef};
+use millrace::workspace::state::{ActiveRun, PlanRef, RuntimeSnapshot, StateStore, WorkItemRef};
 use millrace::workspace::{Family, Plane, Timestamp, WorkspacePaths};
 
 use crate::support::{Run, TestWorkspace};
@@ -270,7 +270,9 @@ fn status_of_a_fresh_workspace_in_text_and_json() {
     let value: serde_json::Value = serde_json::from_str(&json.stdout).expect("json");
     assert_eq!(value["runtime_ownership_lock"]["state"], "absent");
     assert_eq!(value["compiled_plan_currentness"], "missing");
-    assert_eq!(value["queue_depths"]["task_queue_depth"], 0);
+    assert_eq!(value["task_queue_depth"], 0);
+    assert_eq!(value["execution_status_marker"], "IDLE");
+    assert_eq!(value["blueprints"]["draft_counts"]["queue"], 0);
 }
 
 #[test]
@@ -286,6 +288,11 @@ fn status_follows_queues_plan_snapshot_and_journal() {
         ..RuntimeSnapshot::default()
     };
     snapshot.pause("operator");
+    snapshot.record_error("dispatch", "a runner could not start");
+    snapshot.pending_plan = Some(PlanRef {
+        plan_id: "plan-next".into(),
+        fingerprint: "fp-next".into(),
+    });
     snapshot.active_runs.insert(
         Plane::Execution,
         ActiveRun {
@@ -322,6 +329,26 @@ fn status_follows_queues_plan_snapshot_and_journal() {
     assert_eq!(
         run.value("active_run"),
         Some("plane=execution run=run-1 node=builder stage=builder work_item=task:t-0")
+    );
+    for (key, value) in [
+        ("active_plane", "execution"),
+        ("active_node_id", "builder"),
+        ("active_stage_kind_id", "builder"),
+        ("active_work_item_kind", "task"),
+        ("active_work_item_id", "t-0"),
+        ("pending_compiled_plan_id", "plan-next"),
+        ("pending_compiled_plan_fingerprint", "fp-next"),
+        ("latest_runtime_failure_origin", "dispatch"),
+        ("last_error", "a runner could not start"),
+        ("blocked_idle", "false"),
+        ("compile_input.mode_id", "default_codex"),
+    ] {
+        assert_eq!(run.value(key), Some(value), "{key}: {}", run.stdout);
+    }
+    assert_eq!(
+        run.value("compile_input.assets_fingerprint"),
+        run.value("persisted_compile_input.assets_fingerprint"),
+        "a current plan's inputs are the inputs now"
     );
     let events = values(&run, "event");
     assert_eq!(events.len(), 5, "{}", run.stdout);
@@ -475,6 +502,20 @@ fn status_watch_prints_blocks_separated_by_a_blank_line() {
         .ok();
     assert_eq!(values(&run, "workspace").len(), 2);
     assert_eq!(run.stdout.matches("\n\nworkspace: ").count(), 1);
+    let other = TestWorkspace::new();
+    let other_root = other.root().display().to_string();
+    let both = ws
+        .run(&[
+            "status",
+            "watch",
+            "--max-updates",
+            "1",
+            "--workspace",
+            &other_root,
+        ])
+        .ok();
+    let roots = values(&both, "workspace");
+    assert_eq!(roots, [other_root.clone(), ws.root().display().to_string()]);
     ws.run(&["status", "watch", "--max-updates", "0"]).fails(2);
     ws.run(&["status", "watch", "--interval-seconds", "-1"])
         .fails(2);

@@ -503,6 +503,19 @@ fn supersede_with_retarget_rewrites_queued_dependents() {
     assert_eq!(actions, ["retarget_task_dependency", "supersede_task"]);
     assert_eq!(audit[1]["details"]["replacement_task_id"], "new");
     assert!(events(&ws).contains(&"task_superseded".to_string()));
+    let show = ws.run(&["queue", "show", "old"]).ok();
+    assert_eq!(show.value("work_item_state"), Some("queue_superseded"));
+    assert_eq!(show.value("title"), Some("Task old"), "{}", show.stdout);
+    let ls = ws.run(&["queue", "ls"]).ok();
+    assert_eq!(ls.value("superseded_task_count"), Some("1"));
+    assert_eq!(ls.value("cancelled_task_count"), Some("0"));
+    let status = ws.run(&["status"]).ok();
+    let intervention = status.value("latest_operator_intervention").unwrap_or("");
+    assert!(
+        intervention.starts_with("event=task_superseded ")
+            && intervention.contains("work_item_id=old"),
+        "{intervention}"
+    );
 }
 
 #[test]

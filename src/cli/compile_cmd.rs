@@ -14,8 +14,9 @@ use crate::check::Plane;
 use crate::fs_error::at;
 use crate::lower::{Lowered, PlaneGraph, mode_view};
 use crate::plan::{
-    self, Compilation, CompileFailure, CompileOptions, Currentness, Plan, PlanLoadError, RoutePlan,
-    currentness, inputs_now, plan_from_json, plan_to_json, workspace_reader,
+    self, Compilation, CompileFailure, CompileOptions, Currentness, InputDigest, Plan,
+    PlanLoadError, RoutePlan, currentness, inputs_now, plan_from_json, plan_to_json,
+    workspace_reader,
 };
 use crate::workspace::config::Config;
 
@@ -209,11 +210,22 @@ pub fn persisted_currentness(
     config: &ConfigInput,
     mode: &str,
 ) -> Currentness {
-    let Ok(Some(plan)) = load_plan(workspace) else {
-        return Currentness::Missing;
-    };
+    match saved_plan_inputs(workspace, config) {
+        None => Currentness::Missing,
+        Some((_, None)) => Currentness::Stale,
+        Some((plan, Some(now))) => currentness(Some(&plan), mode, &now),
+    }
+}
+
+/// The saved plan, and its inputs as they are now (`None` when the loop
+/// sources cannot be read); `None` when no plan is saved.
+pub fn saved_plan_inputs(
+    workspace: &Workspace,
+    config: &ConfigInput,
+) -> Option<(Plan, Option<Vec<InputDigest>>)> {
+    let plan = load_plan(workspace).ok().flatten()?;
     let Ok(sources) = workspace_sources(workspace) else {
-        return Currentness::Stale;
+        return Some((plan, None));
     };
     let now = inputs_now(
         &plan,
@@ -221,7 +233,7 @@ pub fn persisted_currentness(
         &workspace_reader(&workspace.agents),
         vec![config.digest.clone()],
     );
-    currentness(Some(&plan), mode, &now)
+    Some((plan, Some(now)))
 }
 
 /// How the saved plan compared with the inputs before this compilation (the

@@ -29,6 +29,7 @@ mod runs_cmd;
 mod runs_prune_cmd;
 mod status_closure;
 mod status_cmd;
+mod status_details;
 mod upgrade_cmd;
 mod workspace_arg;
 

@@ -11,6 +11,7 @@ use super::add_cmd::{self, DocumentArgs, IdeaArgs};
 use super::context::Workspace;
 use super::output::{CliError, CliResult, Out, fail};
 use crate::workspace::documents::{self, WorkDocument};
+use crate::workspace::interventions;
 use crate::workspace::queue::{self, Located};
 use crate::workspace::{Family, LifecycleState, Plane, WorkspacePaths};
 
@@ -78,6 +79,8 @@ pub struct QueueCounts {
     pub queued: Vec<(Family, usize)>,
     pub active: Vec<(Family, usize)>,
     pub blocked: Vec<(Family, usize)>,
+    /// What operators archived, by the reference's `queue ls` key.
+    pub archived: Vec<(&'static str, usize)>,
 }
 
 impl QueueCounts {
@@ -94,6 +97,7 @@ impl QueueCounts {
                 .blocked
                 .push((family, state_count(paths, family, LifecycleState::Blocked)?));
         }
+        counts.archived = archived_counts(paths);
         Ok(counts)
     }
 
@@ -124,8 +128,38 @@ impl QueueCounts {
         keys.extend(active.map(|(f, n)| (format!("active_{f}_count"), *n)));
         let blocked = self.blocked.iter();
         keys.extend(blocked.map(|(f, n)| (format!("blocked_{f}_count"), *n)));
+        let archived = self.archived.iter();
+        keys.extend(archived.map(|(key, n)| (key.to_string(), *n)));
         keys
     }
+}
+
+/// The reference's counts of archived work: cancelled and superseded tasks
+/// (from the queue and from blocked), cancelled incidents (from any open
+/// state), incidents an operator resolved.
+fn archived_counts(paths: &WorkspacePaths) -> Vec<(&'static str, usize)> {
+    use LifecycleState::{Active, Blocked, Done, Queued};
+    let count = |family, states: &[LifecycleState], folder| {
+        interventions::archived_count(paths, family, states, folder)
+    };
+    vec![
+        (
+            "cancelled_task_count",
+            count(Family::Task, &[Queued, Blocked], "cancelled"),
+        ),
+        (
+            "superseded_task_count",
+            count(Family::Task, &[Queued, Blocked], "superseded"),
+        ),
+        (
+            "cancelled_incident_count",
+            count(Family::Incident, &[Queued, Active, Blocked], "cancelled"),
+        ),
+        (
+            "operator_resolved_incident_count",
+            count(Family::Incident, &[Done], "operator"),
+        ),
+    ]
 }
 
 fn state_count(
@@ -159,7 +193,7 @@ fn show(args: &ShowArgs) -> CliResult {
         false => Vec::new(),
     };
     let Some((first, others)) = found.split_first() else {
-        return fail(format!("work item not found: {id}"));
+        return show_archived(&workspace.paths(), id);
     };
     let mut out = Out::new();
     out.kv("work_item_id", id)?;
@@ -172,6 +206,33 @@ fn show(args: &ShowArgs) -> CliResult {
     }
     for other in others {
         out.kv("also_found", located_text(other))?;
+    }
+    Ok(())
+}
+
+/// `queue show` of an item an operator cancelled, superseded or resolved:
+/// its newest archived copy (the reference finds those too).
+fn show_archived(paths: &WorkspacePaths, id: &str) -> CliResult {
+    let archived = match documents::is_valid_id(id) {
+        true => interventions::find_archived(paths, id),
+        false => Vec::new(),
+    };
+    let Some(newest) = archived.last() else {
+        return fail(format!("work item not found: {id}"));
+    };
+    let mut out = Out::new();
+    out.kv("work_item_id", id)?;
+    out.kv("work_item_kind", newest.family)?;
+    out.kv("work_item_state", &newest.state)?;
+    out.kv("path", newest.path.display())?;
+    // The archive name is not the id, so the file-stem check does not apply.
+    match documents::read_import(newest.family, &newest.path) {
+        Ok(document) => document_fields(&mut out, &document)?,
+        Err(error) => out.kv("document_error", one_line(&error.to_string()))?,
+    }
+    for other in &archived[..archived.len() - 1] {
+        let text = format!("{} {} {}", other.family, other.state, other.path.display());
+        out.kv("also_found", text)?;
     }
     Ok(())
 }

@@ -57,6 +57,11 @@ impl ClosureStatus {
         }
     }
 
+    /// True when an open target is held by blocked lineage work.
+    pub fn any_held(&self) -> bool {
+        self.closure_targets.iter().any(|t| t.state == "held")
+    }
+
     /// The `key: value` lines: the reference's keys, then a
     /// `closure_target:` line per open target.
     pub fn print(&self, out: &mut Out) -> CliResult {

@@ -16,6 +16,10 @@ use super::context::{Workspace, load_config_lenient, mode_name};
 use super::output::{CliError, CliResult, Out};
 use super::queue_cmd::{Format, QueueCounts};
 use super::status_closure::ClosureStatus;
+use super::status_details::{
+    ActiveStage, BaselineView, BlueprintCounts, CompileInputs, GovernanceSummary, LatestFailures,
+    PendingPlan,
+};
 use crate::workspace::journal::Journal;
 use crate::workspace::lock::{self, LockState};
 use crate::workspace::state::{FailedCommand, RuntimeSnapshot, StateStore};
@@ -38,7 +42,8 @@ pub enum StatusCommand {
     /// Print the status block once (the same as `millrace status`)
     Show(ShowArgs),
     /// Reprint the status block every interval, separated by a blank line,
-    /// until `--max-updates` blocks were printed or Ctrl-C:
+    /// until `--max-updates` updates were printed or Ctrl-C; with several
+    /// `--workspace`, each update prints one block per workspace:
     /// `millrace status watch --interval-seconds 2 --max-updates 10`
     Watch(WatchArgs),
 }
@@ -56,9 +61,10 @@ pub struct ShowArgs {
 
 #[derive(Debug, Args)]
 pub struct WatchArgs {
-    /// The workspace (the directory holding `millrace-agents/`)
+    /// The workspace (the directory holding `millrace-agents/`); repeat it
+    /// to watch several, each block in the order given
     #[arg(long, default_value = ".")]
-    pub workspace: PathBuf,
+    pub workspace: Vec<PathBuf>,
     /// Seconds between blocks (fractions allowed, `0.5`)
     #[arg(long, default_value_t = 1.0, value_parser = non_negative)]
     pub interval_seconds: f64,
@@ -93,14 +99,20 @@ fn show(args: &ShowArgs) -> CliResult {
 }
 
 fn watch(args: &WatchArgs) -> CliResult {
-    let workspace = Workspace::open(&args.workspace)?;
+    let workspaces: Vec<Workspace> = args
+        .workspace
+        .iter()
+        .map(|root| Workspace::open(root))
+        .collect::<Result<_, _>>()?;
     let mut out = Out::new();
     let mut printed = 0u64;
     loop {
-        if printed > 0 {
-            out.line("")?;
+        for (i, workspace) in workspaces.iter().enumerate() {
+            if printed > 0 || i > 0 {
+                out.line("")?;
+            }
+            Report::collect(workspace)?.print(&mut out)?;
         }
-        Report::collect(&workspace)?.print(&mut out)?;
         printed += 1;
         if args.max_updates.is_some_and(|max| printed >= max) {
             return Ok(());
@@ -113,29 +125,51 @@ fn watch(args: &WatchArgs) -> CliResult {
 #[derive(Debug, Serialize)]
 pub struct Report {
     workspace: PathBuf,
+    /// `[runtime] run_style`: `daemon`.
+    runtime_mode: String,
     active_mode_id: String,
     mode_source: &'static str,
     compiled_plan_id: Option<String>,
     compiled_plan_fingerprint: Option<String>,
     compiled_plan_currentness: &'static str,
+    #[serde(flatten)]
+    pending_plan: PendingPlan,
+    #[serde(flatten)]
+    active_stage: ActiveStage,
     runtime_ownership_lock: LockView,
     process_running: bool,
     paused: bool,
     pause_sources: Vec<String>,
     stop_requested: bool,
+    active_run_count: usize,
+    #[serde(rename = "active_runs_by_plane")]
     active_runs: BTreeMap<Plane, RunView>,
-    /// Plane depths, then family depths (as `queue ls`); an object in JSON.
-    #[serde(serialize_with = "as_object")]
+    /// Plane depths, then family depths (as `queue ls`).
+    #[serde(flatten, serialize_with = "as_object")]
     queue_depths: Vec<(String, usize)>,
+    /// `<plane>_status_marker` keys.
+    #[serde(flatten, serialize_with = "markers_object")]
     status_markers: BTreeMap<Plane, String>,
     config_error: Option<String>,
     snapshot_error: Option<String>,
     last_error: Option<String>,
     last_failed_command: Option<FailedCommand>,
+    /// The daemon runs but nothing can: all that is left is held by blocked
+    /// lineage work of a closure target (the reference's `blocked_idle`).
+    blocked_idle: bool,
+    #[serde(flatten)]
+    latest: LatestFailures,
+    #[serde(flatten)]
+    baseline: BaselineView,
+    #[serde(flatten)]
+    compile_inputs: CompileInputs,
     /// `state/usage_governance_state.json` as the daemon last wrote it.
     usage_governance: Option<Value>,
     #[serde(flatten)]
+    governance_summary: GovernanceSummary,
+    #[serde(flatten)]
     closure: ClosureStatus,
+    blueprints: BlueprintCounts,
     recent_events: Vec<Value>,
 }
 
@@ -173,18 +207,43 @@ impl Report {
         let currentness = persisted_currentness(workspace, &config, &mode);
         let lock = lock_view(&paths);
         let depths = QueueCounts::read(&paths)?.depth_keys();
+        let process_running = snapshot.process_running && lock.state == "active";
+        let (plan_id, fingerprint) = match (&snapshot.plan_id, process_running) {
+            // A running daemon's plan is the one in force, even when a reload
+            // already saved the next one (`pending_compiled_plan_id`).
+            (Some(id), true) => (Some(id.clone()), snapshot.plan_fingerprint.clone()),
+            _ => (
+                plan.as_ref().map(|p| p.plan_id.clone()),
+                plan.as_ref().map(|p| p.fingerprint.clone()),
+            ),
+        };
+        let closure = ClosureStatus::read(&paths);
+        let usage_governance = read_governance(&paths);
         Ok(Report {
             workspace: workspace.root.clone(),
+            runtime_mode: config.config.runtime.run_style.clone(),
+            compile_inputs: CompileInputs::read(workspace, &config, &mode),
             active_mode_id: mode,
             mode_source,
-            compiled_plan_id: plan.as_ref().map(|p| p.plan_id.clone()),
-            compiled_plan_fingerprint: plan.as_ref().map(|p| p.fingerprint.clone()),
+            compiled_plan_id: plan_id,
+            compiled_plan_fingerprint: fingerprint,
             compiled_plan_currentness: currentness.as_str(),
-            process_running: snapshot.process_running && lock.state == "active",
+            pending_plan: PendingPlan::of(&snapshot, workspace),
+            active_stage: ActiveStage::of(&snapshot),
+            blocked_idle: process_running
+                && snapshot.active_runs.is_empty()
+                && plane_depths_zero(&depths)
+                && closure.any_held(),
+            latest: LatestFailures::read(&paths, &snapshot),
+            baseline: BaselineView::read(&paths),
+            governance_summary: GovernanceSummary::of(usage_governance.as_ref()),
+            blueprints: BlueprintCounts::read(&paths),
+            process_running,
             runtime_ownership_lock: lock,
             paused: snapshot.paused,
             pause_sources: snapshot.pause_sources.clone(),
             stop_requested: snapshot.stop_requested,
+            active_run_count: snapshot.active_runs.len(),
             active_runs: active_runs(&snapshot),
             queue_depths: depths,
             status_markers: status_markers(&paths),
@@ -192,10 +251,8 @@ impl Report {
             snapshot_error,
             last_error: snapshot.last_error.clone(),
             last_failed_command: snapshot.last_failed_command.clone(),
-            usage_governance: std::fs::read(paths.state_dir().join("usage_governance_state.json"))
-                .ok()
-                .and_then(|bytes| serde_json::from_slice(&bytes).ok()),
-            closure: ClosureStatus::read(&paths),
+            usage_governance,
+            closure,
             recent_events: recent_events(&paths),
         })
     }
@@ -208,6 +265,7 @@ impl Report {
     /// The `key: value` block.
     pub fn print(&self, out: &mut Out) -> CliResult {
         self.print_runtime(out)?;
+        self.active_stage.print(out)?;
         out.kv("active_run_count", self.active_runs.len())?;
         for (plane, run) in &self.active_runs {
             let work = run.work_item.as_deref().unwrap_or("none");
@@ -220,7 +278,13 @@ impl Report {
             )?;
         }
         self.print_queues(out)?;
+        out.kv("blocked_idle", self.blocked_idle)?;
+        self.latest.print(out)?;
+        self.baseline.print(out)?;
+        self.compile_inputs.print(out)?;
+        self.print_governance(out)?;
         self.closure.print(out)?;
+        self.blueprints.print(out)?;
         for event in &self.recent_events {
             out.kv("event", event_text(event))?;
         }
@@ -230,6 +294,7 @@ impl Report {
     fn print_runtime(&self, out: &mut Out) -> CliResult {
         let none = || "none".to_string();
         out.kv("workspace", self.workspace.display())?;
+        out.kv("runtime_mode", &self.runtime_mode)?;
         out.kv("active_mode_id", &self.active_mode_id)?;
         out.kv("mode_source", self.mode_source)?;
         out.kv(
@@ -241,6 +306,7 @@ impl Report {
             "compiled_plan_fingerprint",
             fingerprint.unwrap_or_else(none),
         )?;
+        self.pending_plan.print(out)?;
         out.kv("compiled_plan_currentness", self.compiled_plan_currentness)?;
         let lock = &self.runtime_ownership_lock;
         out.kv("runtime_ownership_lock", lock.state)?;
@@ -259,16 +325,20 @@ impl Report {
             if sources.is_empty() { none() } else { sources },
         )?;
         out.kv("stop_requested", self.stop_requested)?;
-        self.print_governance(out)
+        Ok(())
     }
 
     /// Governance as the daemon last evaluated it (absent when never enabled).
     fn print_governance(&self, out: &mut Out) -> CliResult {
+        let enabled = self.usage_governance.as_ref().map(|s| &s["enabled"]);
+        out.kv(
+            "usage_governance_enabled",
+            enabled.unwrap_or(&Value::Bool(false)),
+        )?;
+        self.governance_summary.print(out)?;
         let Some(state) = &self.usage_governance else {
-            return Ok(out.kv("usage_governance_enabled", false)?);
+            return Ok(());
         };
-        out.kv("usage_governance_enabled", &state["enabled"])?;
-        out.kv("usage_governance_paused", &state["paused_by_governance"])?;
         for b in state["active_blockers"].as_array().into_iter().flatten() {
             let next = b["next_auto_resume_at"].as_str().unwrap_or("none");
             out.kv(
@@ -308,6 +378,19 @@ impl Report {
         out.kv("last_failed_command", failed.unwrap_or_else(none))?;
         Ok(())
     }
+}
+
+/// `state/usage_governance_state.json`, when the daemon wrote one.
+fn read_governance(paths: &WorkspacePaths) -> Option<Value> {
+    let bytes = std::fs::read(paths.state_dir().join("usage_governance_state.json")).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// True when no plane has anything queued.
+fn plane_depths_zero(depths: &[(String, usize)]) -> bool {
+    let planes = Plane::ALL.map(|plane| format!("{plane}_queue_depth"));
+    let plane_depths = depths.iter().filter(|(key, _)| planes.contains(key));
+    plane_depths.map(|(_, n)| n).sum::<usize>() == 0
 }
 
 fn lock_view(paths: &WorkspacePaths) -> LockView {
@@ -368,6 +451,17 @@ fn event_text(event: &Value) -> String {
 
 fn as_object<S: serde::Serializer>(pairs: &[(String, usize)], s: S) -> Result<S::Ok, S::Error> {
     s.collect_map(pairs.iter().map(|(k, v)| (k, v)))
+}
+
+fn markers_object<S: serde::Serializer>(
+    markers: &BTreeMap<Plane, String>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_map(
+        markers
+            .iter()
+            .map(|(plane, marker)| (format!("{plane}_status_marker"), marker)),
+    )
 }
 
 fn one_line(text: &str) -> String {

@@ -77,7 +77,9 @@ pub fn run(args: &UpgradeArgs) -> CliResult {
 /// This build's managed files, path → bytes.
 fn candidate_files(shipped: &[assets::ShippedFile]) -> BTreeMap<String, &[u8]> {
     let files = shipped.iter();
-    files.map(|f| (f.relative_path.clone(), f.contents)).collect()
+    files
+        .map(|f| (f.relative_path.clone(), f.contents))
+        .collect()
 }
 
 /// Adopts a workspace the Python reference made: every file of its package

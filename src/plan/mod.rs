@@ -12,7 +12,7 @@ pub use compile::{
     Compilation, CompileFailure, CompileOptions, InputReader, SOURCE_DIRS, compile, inputs_now,
     load_sources, shipped_reader, shipped_sources, workspace_reader,
 };
-pub use fingerprint::{Currentness, MISSING, currentness, digest, fingerprint};
+pub use fingerprint::{Currentness, MISSING, currentness, digest, fingerprint, hex};
 pub use freeze::freeze;
 pub use lint::{LintFinding, lint};
 pub use model::*;

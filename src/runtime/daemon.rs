@@ -292,7 +292,8 @@ fn announce(engine: &mut Engine, lock: &RuntimeLock) -> Result<(), RuntimeError>
     engine.store.snapshot_mut().process_running = true;
     engine.store.snapshot_mut().stop_requested = false;
     engine.store.snapshot_mut().mode_id = Some(engine.plan.mode_id.clone());
-    engine.store.snapshot_mut().plan_id = Some(engine.plan.plan_id.clone());
+    let (plan_id, fingerprint) = (&engine.plan.plan_id, &engine.plan.fingerprint);
+    engine.store.snapshot_mut().set_plan(plan_id, fingerprint);
     engine.store.snapshot_mut().started_at = Some(Timestamp::now());
     engine.save_snapshot()?;
     let session_id = lock.record().owner_session_id.clone();

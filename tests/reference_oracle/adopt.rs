@@ -26,8 +26,8 @@ Created-By: operator\n";
 const EDIT: &str = "\nOperator note: run the linter before answering.\n";
 const EDITED: &str = "entrypoints/execution/builder.md";
 
-/// Runs the reference's CLI (beside the venv's python) in `dir`.
-fn reference(python: &Path, dir: &Path, args: &[&str]) {
+/// Runs the reference's CLI (beside the venv's python) in `dir`; returns its stdout.
+fn reference(python: &Path, dir: &Path, args: &[&str]) -> String {
     let cli = python.with_file_name("millrace");
     let out = Command::new(&cli)
         .args(args)
@@ -35,12 +35,13 @@ fn reference(python: &Path, dir: &Path, args: &[&str]) {
         .current_dir(dir)
         .output()
         .expect("the reference CLI runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
-        "reference {args:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
+        "reference {args:?}: {stdout}{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    stdout
 }
 
 /// A workspace made and filled by the reference, with one managed prompt edited.
@@ -78,7 +79,10 @@ fn modes(ws: &TestWorkspace) -> Vec<String> {
 
 /// What ours must hold of an adopted workspace, whichever command adopted it.
 fn assert_adopted(ws: &TestWorkspace) {
-    assert!(ws.read(EDITED).ends_with(EDIT), "the operator's edit is kept");
+    assert!(
+        ws.read(EDITED).ends_with(EDIT),
+        "the operator's edit is kept"
+    );
     let doctor = ws.run(&["doctor"]).ok();
     assert_eq!(doctor.value("errors"), Some("0"), "{}", doctor.stdout);
     let modes = modes(ws);
@@ -91,7 +95,9 @@ fn assert_adopted(ws: &TestWorkspace) {
         assert_eq!(again.value(clean), Some("0"), "{clean}: {}", again.stdout);
     }
     assert!(
-        again.stdout.contains(&format!("entry: {EDITED} local_modification")),
+        again
+            .stdout
+            .contains(&format!("entry: {EDITED} local_modification")),
         "{}",
         again.stdout
     );
@@ -128,9 +134,66 @@ fn upgrade_apply_adopts_a_workspace_the_reference_made() {
     };
     let ws = reference_workspace(&python);
     let preview = ws.run(&["upgrade"]).ok();
-    assert_eq!(preview.value("adopted_edit"), Some("1"), "{}", preview.stdout);
+    assert_eq!(
+        preview.value("adopted_edit"),
+        Some("1"),
+        "{}",
+        preview.stdout
+    );
     assert_eq!(preview.value("conflict"), Some("0"));
     ws.run(&["upgrade", "--apply"]).ok();
     assert_adopted(&ws);
     drain_with_fake_agent(&ws);
+}
+
+/// The keys of `key: value` lines.
+fn text_keys(stdout: &str) -> std::collections::BTreeSet<String> {
+    let keys = stdout.lines().filter_map(|line| line.split_once(": "));
+    keys.map(|(key, _)| key.to_string()).collect()
+}
+
+/// The top-level keys of a JSON object.
+fn json_keys(stdout: &str) -> std::collections::BTreeSet<String> {
+    let value: serde_json::Value = serde_json::from_str(stdout).expect("JSON");
+    let object = value.as_object().expect("an object");
+    object.keys().cloned().collect()
+}
+
+/// Keys of the reference's `status --format json` ours does not report,
+/// each explained in docs/reference-differences.md (section 7).
+const JSON_KEYS_NOT_REPORTED: [&str; 4] = [
+    "current_failure_class",
+    "lanes_by_id",
+    "latest_runtime_effect",
+    "work_item_families",
+];
+
+#[test]
+fn status_and_queue_ls_report_every_key_the_reference_reports() {
+    let Some(python) = python() else {
+        return;
+    };
+    let ws = reference_workspace(&python);
+    let root = ws.root();
+    let theirs_text = reference(&python, root, &["status"]);
+    let theirs_json = reference(&python, root, &["status", "--format", "json"]);
+    let theirs_ls = reference(&python, root, &["queue", "ls"]);
+    millrace(&["init", "--workspace", "."], root).ok();
+    let missing = |theirs: std::collections::BTreeSet<String>, ours| {
+        theirs.difference(&ours).cloned().collect::<Vec<String>>()
+    };
+    let ours = ws.run(&["status"]).ok().stdout;
+    assert_eq!(
+        missing(text_keys(&theirs_text), text_keys(&ours)),
+        Vec::<String>::new()
+    );
+    let ours = ws.run(&["status", "--format", "json"]).ok().stdout;
+    let mut expected = json_keys(&theirs_json);
+    expected.retain(|key| !JSON_KEYS_NOT_REPORTED.contains(&key.as_str()));
+    assert_eq!(missing(expected, json_keys(&ours)), Vec::<String>::new());
+    let ours = ws.run(&["queue", "ls"]).ok().stdout;
+    assert_eq!(
+        missing(text_keys(&theirs_ls), text_keys(&ours)),
+        Vec::<String>::new()
+    );
 }

@@ -49,6 +49,9 @@ impl Engine {
     /// Appends an event; a journal that cannot be written is reported on
     /// the monitor and does not stop the daemon.
     pub fn event(&mut self, event: RuntimeEvent) {
+        if let RuntimeEvent::RuntimeError { origin, message } = &event {
+            self.store.snapshot_mut().record_error(origin, message);
+        }
         if let Err(e) = self.store.append(event) {
             self.monitor.line(&format!("journal write failed: {e}"));
         }

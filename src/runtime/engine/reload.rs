@@ -8,6 +8,7 @@ use super::Engine;
 use crate::runners::Runners;
 use crate::runtime::settings::Reloaded;
 use crate::workspace::journal::RuntimeEvent;
+use crate::workspace::state::PlanRef;
 
 impl Engine {
     /// Recompiles; returns what the operator reads, or why it was refused.
@@ -34,6 +35,10 @@ impl Engine {
         self.governance.set_config(settings.governance.clone());
         self.settings = settings;
         let id = plan.plan_id.clone();
+        self.store.snapshot_mut().pending_plan = Some(PlanRef {
+            plan_id: id.clone(),
+            fingerprint: plan.fingerprint.clone(),
+        });
         self.reloader.set_pending(plan);
         self.event(RuntimeEvent::RuntimeConfigReloaded {
             plan_id: id.clone(),
@@ -58,7 +63,9 @@ impl Engine {
             "plan {} takes over from {}",
             plan.plan_id, self.plan.plan_id
         ));
-        self.store.snapshot_mut().plan_id = Some(plan.plan_id.clone());
+        self.store
+            .snapshot_mut()
+            .set_plan(&plan.plan_id, &plan.fingerprint);
         self.plan = plan;
         true
     }

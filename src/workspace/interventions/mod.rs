@@ -24,7 +24,9 @@ pub use error::InterventionError;
 pub use incidents::{archive_invalid_incident, cancel_incident, resolve_incident};
 pub use lineage::{repair_lineage, repair_plans};
 pub use options::{Cascade, RetryPolicy};
-pub use record::{ACTOR, InterventionRecord, archive_name, audit_log};
+pub use record::{
+    ACTOR, ArchivedItem, InterventionRecord, archive_name, archived_count, audit_log, find_archived,
+};
 pub use tasks::{
     archive_blocked_task, cancel_work_item, retarget_dependency, retry_blocked, supersede_task,
 };

@@ -143,3 +143,81 @@ pub fn move_file(source: &Path, target: &Path) -> Result<(), InterventionError> 
         Err(error) => Err(at("archive", source)(error).into()),
     }
 }
+
+/// The folders an intervention archives into, beside a lifecycle folder,
+/// with the state name `queue show` gives what it finds there.
+const ARCHIVE_FOLDERS: [&str; 3] = ["cancelled", "superseded", "operator"];
+
+/// A work item an operator archived (cancelled, superseded, resolved).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArchivedItem {
+    pub family: Family,
+    /// `<state>_<folder>` as the reference names it (`queue_superseded`,
+    /// `blocked_cancelled`), and `operator_resolved` for an incident.
+    pub state: String,
+    pub path: PathBuf,
+}
+
+/// The id an archive name (`<id>.<stamp>.<hex8>.<state>.<ext>`) stands for.
+pub fn archived_id(name: &str) -> Option<&str> {
+    let mut parts = name.rsplitn(5, '.');
+    let _ext_state_hex_stamp = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    parts.next()
+}
+
+/// Every archived copy of `id`, newest last within each folder.
+pub fn find_archived(paths: &crate::workspace::WorkspacePaths, id: &str) -> Vec<ArchivedItem> {
+    let mut found = Vec::new();
+    for family in Family::ALL {
+        for state in family.states() {
+            for folder in ARCHIVE_FOLDERS {
+                let dir = paths.lifecycle_dir(family, *state).join(folder);
+                let label = archive_state(family, *state, folder);
+                found.extend(archived_in(&dir, id).into_iter().map(|path| ArchivedItem {
+                    family,
+                    state: label.clone(),
+                    path,
+                }));
+            }
+        }
+    }
+    found
+}
+
+fn archive_state(family: Family, state: LifecycleState, folder: &str) -> String {
+    match (family, folder) {
+        (Family::Incident, "operator") => "operator_resolved".to_string(),
+        _ => format!("{}_{folder}", state.dir_name(family)),
+    }
+}
+
+/// The files of `dir` archived under `id`, in name (time) order.
+fn archived_in(dir: &Path, id: &str) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .filter(|entry| {
+            let name = entry.file_name();
+            name.to_str().and_then(archived_id) == Some(id)
+        })
+        .map(|entry| entry.path())
+        .collect();
+    paths.sort();
+    paths
+}
+
+/// How many files `dir` holds (0 when it does not exist).
+pub fn archived_count(
+    paths: &crate::workspace::WorkspacePaths,
+    family: Family,
+    states: &[LifecycleState],
+    folder: &str,
+) -> usize {
+    let count = |state: &LifecycleState| {
+        let dir = paths.lifecycle_dir(family, *state).join(folder);
+        std::fs::read_dir(dir).map_or(0, |entries| entries.filter_map(Result::ok).count())
+    };
+    states.iter().map(count).sum()
+}

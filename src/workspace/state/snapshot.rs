@@ -53,6 +53,13 @@ pub struct ActiveRun {
     pub request_id: Option<String>,
 }
 
+/// A compiled plan by id and fingerprint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanRef {
+    pub plan_id: String,
+    pub fingerprint: String,
+}
+
 /// The runtime snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -67,6 +74,11 @@ pub struct RuntimeSnapshot {
     pub mode_id: Option<String>,
     /// The compiled plan in force.
     pub plan_id: Option<String>,
+    /// Its fingerprint.
+    pub plan_fingerprint: Option<String>,
+    /// A plan `reload-config` compiled that waits for the running work to
+    /// end (it is already saved as `state/compiled_plan.json`).
+    pub pending_plan: Option<PlanRef>,
     /// True when any pause source is set.
     pub paused: bool,
     /// Why the runtime is paused (`operator`, `usage_governance`), sorted, unique.
@@ -81,6 +93,8 @@ pub struct RuntimeSnapshot {
     pub queue_depths: BTreeMap<Plane, usize>,
     /// The last runtime error, for `status`.
     pub last_error: Option<String>,
+    /// Where the last runtime error arose (`dispatch`, `reload_config`, ...).
+    pub last_error_origin: Option<String>,
     /// The last mailbox command the daemon failed to apply.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_failed_command: Option<FailedCommand>,
@@ -98,6 +112,8 @@ impl Default for RuntimeSnapshot {
             process_running: false,
             mode_id: None,
             plan_id: None,
+            plan_fingerprint: None,
+            pending_plan: None,
             paused: false,
             pause_sources: Vec::new(),
             stop_requested: false,
@@ -105,6 +121,7 @@ impl Default for RuntimeSnapshot {
             status_markers: BTreeMap::new(),
             queue_depths: BTreeMap::new(),
             last_error: None,
+            last_error_origin: None,
             last_failed_command: None,
             started_at: None,
             updated_at: Timestamp::now(),
@@ -113,6 +130,19 @@ impl Default for RuntimeSnapshot {
 }
 
 impl RuntimeSnapshot {
+    /// The plan in force from now on; no plan waits any more.
+    pub fn set_plan(&mut self, plan_id: &str, fingerprint: &str) {
+        self.plan_id = Some(plan_id.to_string());
+        self.plan_fingerprint = Some(fingerprint.to_string());
+        self.pending_plan = None;
+    }
+
+    /// Records a runtime error the daemon survived, for `status`.
+    pub fn record_error(&mut self, origin: &str, message: &str) {
+        self.last_error = Some(message.to_string());
+        self.last_error_origin = Some(origin.to_string());
+    }
+
     /// Adds a pause source; `paused` follows.
     pub fn pause(&mut self, source: &str) {
         if !self.pause_sources.iter().any(|s| s == source) {
