@@ -70,7 +70,7 @@ fn codex_recovers_from_a_single_failure() {
 #[test]
 fn codex_hanging_is_killed_at_its_timeout_with_its_tools() {
     let server = mock(hanging(SLEEP));
-    let Some(ws) = codex_workspace(&server, 5) else {
+    let Some(ws) = codex_workspace(&server, TIMEOUT_TEST_SECS) else {
         return;
     };
     run_daemon(&ws);

@@ -18,6 +18,11 @@ use mock_model::{MockServer, Script};
 use crate::support::{Run, TestWorkspace};
 
 /// The pinned CLI packages, as `.ci/run` installs them.
+/// The stage timeout of the "killed at its timeout" tests: long enough
+/// for a CLI on Node to start and run its tool on a loaded machine (5 s
+/// was not, with other builds running), far below the tool's sleep.
+pub const TIMEOUT_TEST_SECS: u64 = 20;
+
 pub const PACKAGES: &str =
     "@openai/codex@0.169.0 @mariozechner/pi-coding-agent@0.73.1 @anthropic-ai/claude-code@2.1.197";
 

@@ -69,7 +69,7 @@ fn pi_follows_its_own_retry_after_a_single_failure() {
 #[test]
 fn pi_hanging_is_aborted_at_its_timeout_with_its_tools() {
     let server = mock(hanging(SLEEP));
-    let Some(ws) = pi_workspace(&server, 5) else {
+    let Some(ws) = pi_workspace(&server, TIMEOUT_TEST_SECS) else {
         return;
     };
     run_daemon(&ws);
