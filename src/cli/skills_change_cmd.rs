@@ -102,7 +102,7 @@ pub fn install(args: &InstallArgs) -> CliResult {
     };
     change(&args.target, command, args.format, |paths| {
         let settings = remote_settings(&Workspace::open(paths.root())?);
-        ops::install(paths, &reference, options, &settings).map_err(CliError::caused)
+        ops::install(paths, &reference, options, &settings, &ops::never_in_use).map_err(CliError::caused)
     })
 }
 
@@ -112,7 +112,7 @@ pub fn promote(args: &PromoteArgs) -> CliResult {
         skill_id: id.clone(),
     };
     change(&args.target, command, args.format, |paths| {
-        ops::promote(paths, &id).map_err(CliError::caused)
+        ops::promote(paths, &id, &ops::never_in_use).map_err(CliError::caused)
     })
 }
 

@@ -2,6 +2,7 @@
 //! recovery, usage governance, the runners' settings and run retention.
 //! `reload-config` replaces them together with the plan.
 
+use crate::workspace::skills::RemoteSettings;
 use crate::plan::Plan;
 use crate::runners::RunnerSettings;
 use crate::workspace::config::{AutoRecoveryConfig, Config, RunsConfig, UsageGovernanceConfig};
@@ -17,6 +18,8 @@ pub struct RuntimeSettings {
     pub runners: RunnerSettings,
     /// `[runs]`: how many run folders are kept.
     pub runs: RunsConfig,
+    /// `[skills]`: the remote index installs read.
+    pub skills: RemoteSettings,
 }
 
 impl RuntimeSettings {
@@ -28,6 +31,7 @@ impl RuntimeSettings {
             governance: config.usage_governance.clone(),
             runners: config.runners.resolve(agents),
             runs: config.runs.clone(),
+            skills: config.skills.remote(),
         }
     }
 }

@@ -17,6 +17,9 @@ pub enum SkillError {
     /// The operation would replace something it must not.
     #[error("{0}")]
     Refused(String),
+    /// A stage that reads the skill is running: try again when it ends.
+    #[error("{0}")]
+    Busy(String),
     /// The remote index or a package could not be fetched.
     #[error("{0}")]
     Fetch(String),

@@ -5,6 +5,7 @@
 //! before anything is written.
 
 mod archive;
+pub mod curation;
 mod error;
 mod index;
 pub mod ops;

@@ -60,15 +60,26 @@ impl Change {
     }
 }
 
+/// Whether a skill's `SKILL.md` (relative to `millrace-agents/`) is read
+/// by a stage running now; such a skill is not replaced.
+pub type InUse<'a> = &'a dyn Fn(&str) -> bool;
+
+/// Nothing runs (the CLI applies only when no daemon owns the workspace).
+pub fn never_in_use(_: &str) -> bool {
+    false
+}
+
 /// Installs the package `reference` names (see [`load`]).
 pub fn install(
     paths: &WorkspacePaths,
     reference: &str,
     options: InstallOptions,
     settings: &RemoteSettings,
+    in_use: InUse<'_>,
 ) -> Result<Change, SkillError> {
     let loaded = load(reference, &paths.skills_dir(), settings)?;
     let store = SkillStore::new(paths);
+    refuse_in_use(&store, loaded.package.id(), in_use)?;
     let written = store.install(&loaded.package, Origin::Installed, options)?;
     let operation = if written.previous_version.is_some() {
         "update"
@@ -92,7 +103,7 @@ pub fn candidate_dir(paths: &WorkspacePaths, id: &str) -> PathBuf {
 /// Installs the learning candidate `id` as a learned skill: a new one, or
 /// the next version of the installed one (refused when that was edited by
 /// hand since it was written).
-pub fn promote(paths: &WorkspacePaths, id: &str) -> Result<Change, SkillError> {
+pub fn promote(paths: &WorkspacePaths, id: &str, in_use: InUse<'_>) -> Result<Change, SkillError> {
     let dir = candidate_dir(paths, id);
     if !dir.is_dir() {
         return Err(SkillError::NotFound(format!(
@@ -108,6 +119,7 @@ pub fn promote(paths: &WorkspacePaths, id: &str) -> Result<Change, SkillError> {
         )));
     }
     let store = SkillStore::new(paths);
+    refuse_in_use(&store, id, in_use)?;
     let update = InstallOptions {
         force: false,
         update: true,
@@ -120,6 +132,16 @@ pub fn promote(paths: &WorkspacePaths, id: &str) -> Result<Change, SkillError> {
     };
     log(&store, &change);
     Ok(change)
+}
+
+/// [`SkillError::Busy`] when the installed skill `id` is read by a running stage.
+pub fn refuse_in_use(store: &SkillStore, id: &str, in_use: InUse<'_>) -> Result<(), SkillError> {
+    match store.find(id) {
+        Ok(entry) if in_use(&entry.path) => Err(SkillError::Busy(format!(
+            "a running stage reads skill `{id}`; applied when it ends"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 fn log(store: &SkillStore, change: &Change) {

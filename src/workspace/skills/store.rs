@@ -171,6 +171,22 @@ impl SkillStore {
         self.save_index(&entries)
     }
 
+    /// Writes the index, taking the files on disk as the recorded version
+    /// of the skills whose files are in `rewritten` (paths relative to
+    /// `millrace-agents/`): `upgrade` replaced them, no operator did.
+    pub fn accept_rewritten(&self, rewritten: &[&str]) -> Result<(), SkillError> {
+        let mut entries = self.entries()?;
+        for entry in &mut entries {
+            let prefix = format!("{}/", entry.dir());
+            if entry.modified && rewritten.iter().any(|p| p.starts_with(&prefix)) {
+                let dir = self.paths.agents_dir().join(entry.dir());
+                entry.checksum = checksum_of(&read_files(&dir));
+                entry.modified = false;
+            }
+        }
+        self.save_index(&entries)
+    }
+
     fn save_index(&self, entries: &[IndexEntry]) -> Result<(), SkillError> {
         let path = self.index_file();
         write_atomic(&path, index::render(entries).as_bytes())
