@@ -61,12 +61,20 @@ pub const EFFECTS: &[EffectSpec] = &[
     EffectSpec {
         id: "skill_update",
         ports: &["fault"],
-        summary: "reads curator_decision.md and professor_skill_candidate.md; an accepted candidate becomes the skill's next version (the previous one kept in its history), deferred while a running stage reads the skill; a rejected one is recorded",
+        summary: "reads curator_decision.md (an `accept`) and professor_skill_candidate.md; the candidate becomes the skill's next version (the previous one kept in its history), deferred while a running stage reads the skill",
         writes: &[
             "skills/",
             "learning/skill-candidates/",
             "learning/update-candidates/applied/",
             "learning/update-candidates/deferred/",
+        ],
+    },
+    EffectSpec {
+        id: "skill_rejection",
+        ports: &[],
+        summary: "records a curator_decision.md that declines its candidate under update-candidates/rejected/; never faults",
+        writes: &[
+            "learning/skill-candidates/",
             "learning/update-candidates/rejected/",
         ],
     },

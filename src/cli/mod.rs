@@ -10,6 +10,7 @@ mod context;
 mod control_cmd;
 mod control_route;
 mod demo_cmd;
+mod demo_skills;
 mod doctor_cmd;
 mod graph_export;
 mod incident_cmd;

@@ -13,7 +13,6 @@ use super::control_route::{ControlTarget, daemon_owns, open, send};
 use super::output::{CliError, CliResult, Out, fail};
 use super::queue_cmd::Format;
 use super::run_cmd::{DaemonArgs, MonitorMode, daemon};
-use super::skills_cmd::{object, remote_settings};
 use crate::check::{check, select_mode};
 use crate::vocab::Plane;
 use crate::workspace::documents::{LearningRequest, RequestedAction, WorkDocument};
@@ -21,8 +20,8 @@ use crate::workspace::journal::Journal;
 use crate::workspace::lock;
 use crate::workspace::mailbox::MailboxCommand;
 use crate::workspace::queue::QueueStore;
-use crate::workspace::skills::InstallOptions;
 use crate::workspace::skills::ops::{self, Change};
+use crate::workspace::skills::{InstallOptions, RemoteSettings};
 use crate::workspace::{Family, Timestamp, WorkspacePaths};
 
 #[derive(Debug, Args)]
@@ -102,7 +101,8 @@ pub fn install(args: &InstallArgs) -> CliResult {
     };
     change(&args.target, command, args.format, |paths| {
         let settings = remote_settings(&Workspace::open(paths.root())?);
-        ops::install(paths, &reference, options, &settings, &ops::never_in_use).map_err(CliError::caused)
+        ops::install(paths, &reference, options, &settings, &ops::never_in_use)
+            .map_err(CliError::caused)
     })
 }
 
@@ -281,4 +281,15 @@ fn request(subject: &str, improve: bool) -> WorkDocument {
         references: Vec::new(),
         body: String::new(),
     })
+}
+
+/// `[skills]` of the workspace's config (the defaults when it does not load).
+pub fn remote_settings(workspace: &Workspace) -> RemoteSettings {
+    load_config_lenient(workspace).0.config.skills.remote()
+}
+
+/// A JSON object of `key: value` pairs.
+fn object(pairs: &[(&str, serde_json::Value)]) -> serde_json::Value {
+    let map = pairs.iter().map(|(k, v)| (k.to_string(), v.clone()));
+    serde_json::Value::Object(map.collect())
 }

@@ -6,13 +6,15 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::context::{Workspace, load_config_lenient};
+use super::context::Workspace;
 use super::output::{CliError, CliResult, Out};
 use super::queue_cmd::Format;
-use super::skills_change_cmd::{self as change, CreateArgs, ImproveArgs, InstallArgs, PromoteArgs};
-use crate::workspace::skills::{self, IndexEntry, RemoteEntry, RemoteSettings, SkillStore, remote};
+use super::skills_change_cmd::{
+    self as change, CreateArgs, ImproveArgs, InstallArgs, PromoteArgs, remote_settings,
+};
+use crate::workspace::skills::{self, IndexEntry, RemoteEntry, SkillStore, remote};
 
 #[derive(Debug, Subcommand)]
 pub enum SkillsCommand {
@@ -103,11 +105,6 @@ pub fn open_store(workspace: &std::path::Path) -> Result<(Workspace, SkillStore)
     let workspace = Workspace::open(workspace)?;
     let store = SkillStore::new(&workspace.paths());
     Ok((workspace, store))
-}
-
-/// `[skills]` of the workspace's config (the defaults when it does not load).
-pub fn remote_settings(workspace: &Workspace) -> RemoteSettings {
-    load_config_lenient(workspace).0.config.skills.remote()
 }
 
 fn ls(args: &ListArgs) -> CliResult {
@@ -265,14 +262,4 @@ fn refresh(args: &ListArgs) -> CliResult {
         }
     }
     Ok(())
-}
-
-/// A JSON object of `key: value` pairs, for the change commands' `--format json`.
-pub fn object(pairs: &[(&str, Value)]) -> Value {
-    Value::Object(
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect(),
-    )
 }

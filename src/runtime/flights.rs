@@ -109,7 +109,9 @@ impl Flights {
     /// The skill files the stages in flight read (absolute paths).
     pub fn bound_skills(&self) -> Vec<std::path::PathBuf> {
         let flying = self.flying.values();
-        flying.flat_map(|f| f.request.skills.iter().cloned()).collect()
+        flying
+            .flat_map(|f| f.request.skills.iter().cloned())
+            .collect()
     }
 
     /// Later stages run with these runners; stages in flight keep theirs.

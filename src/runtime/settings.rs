@@ -2,10 +2,10 @@
 //! recovery, usage governance, the runners' settings and run retention.
 //! `reload-config` replaces them together with the plan.
 
-use crate::workspace::skills::RemoteSettings;
 use crate::plan::Plan;
 use crate::runners::RunnerSettings;
 use crate::workspace::config::{AutoRecoveryConfig, Config, RunsConfig, UsageGovernanceConfig};
+use crate::workspace::skills::RemoteSettings;
 
 /// The daemon's settings from `millrace.toml`.
 #[derive(Debug, Clone, Default)]

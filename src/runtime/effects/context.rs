@@ -6,9 +6,9 @@
 use std::path::Path;
 
 use crate::workspace::documents::WorkDocument;
+use crate::workspace::queue::QueueStore;
 use crate::workspace::skills::RemoteSettings;
 use crate::workspace::skills::ops::Change;
-use crate::workspace::queue::QueueStore;
 use crate::workspace::{Family, WorkspacePaths};
 
 /// What an effect handler may see and change.

@@ -27,6 +27,7 @@ const HANDLERS: &[(&str, Handler)] = &[
     ("blueprint_candidate", blueprint::candidate),
     ("blueprint_evaluation", blueprint::evaluation),
     ("skill_update", skill_update::skill_update),
+    ("skill_rejection", skill_update::skill_rejection),
     ("skill_install", skill_install::skill_install),
 ];
 

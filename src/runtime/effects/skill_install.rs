@@ -35,8 +35,15 @@ pub fn skill_install(ctx: &mut EffectContext<'_>) -> EffectResult {
         }
         let bound = ctx.bound_skills;
         let in_use = |p: &str| bound.iter().any(|b| b == p);
-        match ops::install(ctx.paths, &id, InstallOptions::default(), ctx.skills, &in_use) {
-            Ok(change) => {
+        match ops::install(
+            ctx.paths,
+            &id,
+            InstallOptions::default(),
+            ctx.skills,
+            &in_use,
+        ) {
+            Ok(mut change) => {
+                change.operation = "librarian_install";
                 notes.push(change.detail());
                 ctx.changes.push(change);
             }
@@ -65,7 +72,12 @@ fn install_list(text: &str) -> Vec<String> {
             let Some(item) = trimmed.strip_prefix("- ") else {
                 break;
             };
-            let id = item.split(':').next().unwrap_or("").trim().trim_matches('`');
+            let id = item
+                .split(':')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .trim_matches('`');
             if !id.is_empty() && id != "none" {
                 ids.push(id.to_string());
             }

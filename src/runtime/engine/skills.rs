@@ -7,8 +7,8 @@
 use super::Engine;
 use super::mailbox::Applied;
 use crate::workspace::mailbox::MailboxCommand;
-use crate::workspace::skills::{SkillError, curation};
 use crate::workspace::skills::ops::{self, Change};
+use crate::workspace::skills::{SkillError, curation};
 
 impl Engine {
     /// Applies a skills command; `None` for any other command.
@@ -46,7 +46,9 @@ impl Engine {
     pub fn apply_deferred_skill_updates(&mut self) {
         let paths = self.store.paths().clone();
         for (file, record) in curation::deferred(&paths) {
-            let target = record.target_skill_path.trim_start_matches("millrace-agents/");
+            let target = record
+                .target_skill_path
+                .trim_start_matches("millrace-agents/");
             if self.bound_skill_paths().iter().any(|b| b == target) {
                 continue;
             }
@@ -55,12 +57,24 @@ impl Engine {
                     let request = Some(record.work_item_id.as_str());
                     self.skill_changed(&change, request, Some(&record.run_id));
                 }
-                Err(error) => self.monitor.line(&format!(
-                    "skills deferred update {} not applied: {error}",
-                    file.display()
-                )),
+                Err(error) => self.deferred_update_failed(&file, &error),
             }
         }
+    }
+
+    /// A deferred update that cannot be applied (its kept candidate went
+    /// missing, the skill was edited into something else) is set aside as
+    /// `<record>.failed`, said on the monitor and in the journal, and not
+    /// tried again.
+    fn deferred_update_failed(&mut self, file: &std::path::Path, error: &SkillError) {
+        let failed = file.with_extension("json.failed");
+        let _ = std::fs::rename(file, &failed);
+        let message = format!("deferred update {} not applied: {error}", file.display());
+        self.monitor.line(&format!("skills {message}"));
+        self.event(crate::workspace::journal::RuntimeEvent::RuntimeError {
+            origin: "skill_update".into(),
+            message,
+        });
     }
 
     /// The `SKILL.md` paths (relative to `millrace-agents/`) running stages read.

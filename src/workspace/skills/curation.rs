@@ -66,9 +66,10 @@ pub fn read_decision(run_dir: &Path) -> Result<Decision, SkillError> {
         .map(|(k, v)| (k.trim(), v.trim()))
         .collect();
     let field = |name: &str| {
-        fields.get(name).map(|v| v.to_string()).ok_or_else(|| {
-            SkillError::Invalid(format!("`{DECISION_FILE}` has no `{name}:` field"))
-        })
+        fields
+            .get(name)
+            .map(|v| v.to_string())
+            .ok_or_else(|| SkillError::Invalid(format!("`{DECISION_FILE}` has no `{name}:` field")))
     };
     let decision = field("Decision")?.to_ascii_lowercase();
     if decision != "accept" && decision != "reject" {
@@ -87,14 +88,28 @@ pub fn read_decision(run_dir: &Path) -> Result<Decision, SkillError> {
 /// The candidate package: the installed skill's files (for `improve`)
 /// with `SKILL.md` replaced by the professor's candidate, validated; its
 /// name must be the decision's skill and its path the skill's own.
-pub fn candidate(paths: &WorkspacePaths, run_dir: &Path, d: &Decision) -> Result<Package, SkillError> {
+pub fn candidate(
+    paths: &WorkspacePaths,
+    run_dir: &Path,
+    d: &Decision,
+) -> Result<Package, SkillError> {
     let store = SkillStore::new(paths);
     let existing = store.find(&d.skill_id).ok();
     let expected = match (&existing, d.change_kind.as_str()) {
         (Some(entry), "improve") => entry.path.clone(),
         (None, "create") => format!("skills/{}/{SKILL_FILE}", d.skill_id),
-        (Some(_), _) => return Err(SkillError::Refused(format!("`create` of `{}`, which exists", d.skill_id))),
-        (None, _) => return Err(SkillError::NotFound(format!("skill not found: {}", d.skill_id))),
+        (Some(_), _) => {
+            return Err(SkillError::Refused(format!(
+                "`create` of `{}`, which exists",
+                d.skill_id
+            )));
+        }
+        (None, _) => {
+            return Err(SkillError::NotFound(format!(
+                "skill not found: {}",
+                d.skill_id
+            )));
+        }
     };
     let given = d.target_skill_path.trim_start_matches("millrace-agents/");
     if given != expected {
@@ -129,7 +144,8 @@ pub fn keep_candidate(paths: &WorkspacePaths, package: &Package) -> Result<PathB
     }
     for (name, bytes) in &package.files {
         let path = dir.join(name);
-        write_atomic_creating_parent(&path, bytes).map_err(|e| SkillError::io("write", &path, e))?;
+        write_atomic_creating_parent(&path, bytes)
+            .map_err(|e| SkillError::io("write", &path, e))?;
     }
     Ok(dir)
 }
@@ -152,11 +168,15 @@ pub fn apply(paths: &WorkspacePaths, package: &Package) -> Result<Change, SkillE
 }
 
 /// Writes `record` into its state's folder; returns its path.
-pub fn write_record(paths: &WorkspacePaths, record: &CurationRecord) -> Result<PathBuf, SkillError> {
+pub fn write_record(
+    paths: &WorkspacePaths,
+    record: &CurationRecord,
+) -> Result<PathBuf, SkillError> {
     let dir = paths.update_candidates_dir(&record.state);
     let path = dir.join(format!("{}-{}.json", record.run_id, record.work_item_id));
     let text = serde_json::to_string_pretty(record).unwrap_or_default() + "\n";
-    write_atomic_creating_parent(&path, text.as_bytes()).map_err(|e| SkillError::io("write", &path, e))?;
+    write_atomic_creating_parent(&path, text.as_bytes())
+        .map_err(|e| SkillError::io("write", &path, e))?;
     Ok(path)
 }
 
@@ -171,8 +191,15 @@ pub fn deferred(paths: &WorkspacePaths) -> Vec<(PathBuf, CurationRecord)> {
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .collect();
     files.sort();
-    let read = |p: &PathBuf| std::fs::read(p).ok().and_then(|b| serde_json::from_slice(&b).ok());
-    files.into_iter().filter_map(|p| read(&p).map(|r| (p, r))).collect()
+    let read = |p: &PathBuf| {
+        std::fs::read(p)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+    };
+    files
+        .into_iter()
+        .filter_map(|p| read(&p).map(|r| (p, r)))
+        .collect()
 }
 
 /// Applies a deferred record: its kept candidate becomes the skill's next

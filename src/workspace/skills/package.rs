@@ -228,10 +228,14 @@ mod tests {
     fn a_package_needs_skill_md_with_front_matter() {
         let mut files = BTreeMap::new();
         files.insert("notes.md".to_string(), b"x".to_vec());
-        let missing = Package::from_files(files.clone()).expect_err("refused").to_string();
+        let missing = Package::from_files(files.clone())
+            .expect_err("refused")
+            .to_string();
         assert!(missing.contains("no `SKILL.md`"), "{missing}");
         files.insert(SKILL_FILE.into(), b"# no front matter\n".to_vec());
-        let bare = Package::from_files(files.clone()).expect_err("refused").to_string();
+        let bare = Package::from_files(files.clone())
+            .expect_err("refused")
+            .to_string();
         assert!(bare.contains("front matter"), "{bare}");
         files.insert(SKILL_FILE.into(), skill("csv-formats"));
         let package = Package::from_files(files).expect("valid");
