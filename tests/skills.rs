@@ -503,3 +503,42 @@ fn a_failed_librarian_install_blocks_only_its_learning_request() {
     );
     assert!(!ws.path("skills/no-such-skill").exists());
 }
+
+/// With a live daemon, `skills install` goes to its mailbox; the daemon applies it.
+#[test]
+fn with_a_live_daemon_an_install_goes_through_the_mailbox() {
+    let ws = crate::daemon::scripted("");
+    let source = package(ws.root());
+    let record = serde_json::json!({
+        "workspace_root": ws.root(),
+        "owner_pid": std::process::id(),
+        "owner_hostname": millrace::workspace::lock::hostname(),
+        "owner_session_id": "test-session",
+        "boot_id": millrace::workspace::lock::current_boot_id(),
+        "acquired_at": "2026-01-01T00:00:00Z",
+    });
+    ws.write("state/runtime_daemon.lock.json", &record.to_string());
+    let run = ws.run(&["skills", "install", "./csv-formats"]).ok();
+    assert_eq!(run.value("mode"), Some("mailbox"), "{}", run.stdout);
+    assert_eq!(run.value("action"), Some("install_skill"));
+    let mailed =
+        std::fs::read_to_string(run.value("mailbox_path").expect("a path")).expect("the envelope");
+    let envelope: serde_json::Value = serde_json::from_str(&mailed).expect("json");
+    assert_eq!(
+        envelope["payload"]["reference"],
+        source.display().to_string(),
+        "a path is sent absolute"
+    );
+    assert!(
+        !ws.path("skills/csv-formats").exists(),
+        "nothing installed yet"
+    );
+    std::fs::remove_file(ws.path("state/runtime_daemon.lock.json")).expect("unlock");
+    crate::daemon::run_until_idle(&ws);
+    assert_eq!(files(&ws.path("skills/csv-formats")), files(&source));
+    let log = crate::daemon::monitor(&ws);
+    assert!(
+        log.contains("mailbox install_skill applied: skill csv-formats version 1 installed"),
+        "{log}"
+    );
+}
