@@ -542,3 +542,43 @@ fn with_a_live_daemon_an_install_goes_through_the_mailbox() {
         "{log}"
     );
 }
+
+/// The librarian names `csv-formats`; the mode binds that optional skill to
+/// the builder. Installed, it is read by the next builder: the running
+/// daemon recompiled its plan over it.
+#[test]
+fn a_skill_the_librarian_installs_is_read_where_the_mode_binds_it() {
+    let ws = crate::daemon::scripted(&LIBRARIAN_SCRIPT.replace("no-such-skill", "csv-formats"));
+    ws.write(
+        "modes/test.loop",
+        "mode test extends learning_codex {\n  runner script\n  timeout 30\n  builder {\n    skill \"skills/csv-formats/SKILL.md\"\n  }\n}\n",
+    );
+    let index = ws.root().join("idx/index.md");
+    std::fs::create_dir_all(ws.root().join("idx/skills/csv-formats")).expect("mkdir");
+    std::fs::write(&index, INDEX).expect("write");
+    std::fs::write(ws.root().join("idx/skills/csv-formats/SKILL.md"), SKILL).expect("write");
+    set_index_url(&ws, index.to_str().expect("utf8"));
+    let request = REQUEST
+        .replace("Target-Stage: curator", "Target-Stage: librarian")
+        .replace("Requested-Action: improve", "Requested-Action: install");
+    ws.write("learning/requests/queue/learn-t1.md", &request);
+    crate::daemon::run_until_idle(&ws);
+    assert_eq!(ws.read("skills/csv-formats/SKILL.md"), SKILL);
+    let log = crate::daemon::monitor(&ws);
+    assert!(log.contains("skills recompiled: reload"), "{log}");
+    assert!(log.contains("takes over from"), "{log}");
+    let status = ws.run(&["status"]).ok();
+    assert_eq!(status.value("compiled_plan_currentness"), Some("current"));
+    crate::daemon::enqueue(&ws, "t-1", &[]);
+    crate::daemon::run_until_idle(&ws);
+    let run = crate::daemon::outcomes_of(&ws, "t-1");
+    assert!(!run.is_empty(), "the task ran");
+    let prompts = files(&ws.path("runs"));
+    let builder = prompts
+        .iter()
+        .filter(|(name, _)| name.contains("/prompt."))
+        .map(|(_, bytes)| String::from_utf8_lossy(bytes).into_owned())
+        .find(|text| text.contains("entrypoints/execution/builder.md"))
+        .expect("the builder's prompt");
+    assert!(builder.contains("skills/csv-formats/SKILL.md"), "{builder}");
+}
