@@ -148,6 +148,13 @@ fn read_dir_into(
             )));
         }
         if real.is_dir() {
+            // A linked folder could lead back into itself.
+            if path.is_symlink() {
+                return Err(SkillError::Invalid(format!(
+                    "`{}` is a link to a folder",
+                    path.display()
+                )));
+            }
             read_dir_into(root, &path, files, total)?;
             continue;
         }
@@ -255,5 +262,23 @@ mod tests {
         let mut files = BTreeMap::new();
         files.insert(SKILL_FILE.into(), skill("../evil"));
         assert!(Package::from_files(files).is_err());
+    }
+}
+
+#[cfg(test)]
+mod dir_tests {
+    use super::*;
+
+    #[test]
+    fn a_link_to_a_folder_inside_the_package_is_refused() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let skill = "---\nname: a\ndescription: d.\n---\n";
+        std::fs::write(dir.path().join(SKILL_FILE), skill).expect("write");
+        std::os::unix::fs::symlink(".", dir.path().join("again")).expect("symlink");
+        let error = Package::from_dir(dir.path()).expect_err("refused");
+        assert!(
+            error.to_string().contains("is a link to a folder"),
+            "{error}"
+        );
     }
 }
