@@ -582,3 +582,48 @@ fn a_skill_the_librarian_installs_is_read_where_the_mode_binds_it() {
         .expect("the builder's prompt");
     assert!(builder.contains("skills/csv-formats/SKILL.md"), "{builder}");
 }
+
+#[test]
+fn create_and_improve_queue_learning_requests_in_a_learning_mode() {
+    let ws =
+        crate::daemon::scripted("[[step]]\nnode = \"analyst\"\noutcomes = [\"ANALYST_NOOP\"]\n");
+    let refused = ws.run(&["skills", "create", "csv rules"]).fails(1);
+    assert!(
+        refused
+            .stderr
+            .contains("does not enable the learning plane"),
+        "{}",
+        refused.stderr
+    );
+    let unknown = ws
+        .run(&["skills", "improve", "nope", "--mode", "test"])
+        .fails(1);
+    assert!(
+        unknown.stderr.contains("skill not found: nope"),
+        "{}",
+        unknown.stderr
+    );
+    let queued = ws
+        .run(&["skills", "improve", "fixer-core", "--mode", "test"])
+        .ok();
+    let path = queued.value("queued_learning_request").expect("a path");
+    let text = std::fs::read_to_string(path).expect("the request");
+    assert!(text.contains("Requested-Action: improve\n"), "{text}");
+    assert!(text.contains("Target-Skill-ID: fixer-core\n"), "{text}");
+    let foreground = ws
+        .run(&[
+            "skills",
+            "create",
+            "csv rules",
+            "--mode",
+            "test",
+            "--foreground",
+        ])
+        .ok();
+    assert_eq!(
+        foreground.value("learning_request_state"),
+        Some("done"),
+        "{}",
+        foreground.stdout
+    );
+}
