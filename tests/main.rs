@@ -28,6 +28,7 @@ mod reload;
 mod runners;
 mod runs_prune;
 mod shipped;
+mod skills;
 mod skills_doc;
 mod support;
 mod torture;

@@ -109,9 +109,13 @@ fn stuck(id: &str) -> String {
         .collect()
 }
 
+/// The learning the consultant's runs trigger ends with the curator
+/// declining (an accepting curator must write its decision).
+const CURATOR_DECLINES: &str = "[[step]]\nnode = \"curator\"\noutcomes = [\"CURATOR_NOOP\"]\n\n";
+
 #[test]
 fn runs_of_unfinished_work_and_open_incidents_are_kept_whatever_their_age() {
-    let ws = scripted(&(stuck("b1") + &stuck("b2")));
+    let ws = scripted(&(stuck("b1") + &stuck("b2") + CURATOR_DECLINES));
     for id in ["d1", "d2", "b1", "b2"] {
         enqueue(&ws, id, &[]);
     }

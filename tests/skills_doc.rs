@@ -111,3 +111,45 @@ fn a_wrong_command_or_option_is_caught() {
     assert_eq!(problems(&mut cache, "rn daemon").len(), 1);
     assert_eq!(problems(&mut cache, "run daemon --until-idel").len(), 1);
 }
+
+/// Every markdown file under `dir`, in path order.
+fn markdown_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .expect("a shipped folder")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            markdown_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "md") {
+            out.push(path);
+        }
+    }
+}
+
+/// The shipped prompts (entrypoints and skills) tell agents to run
+/// `millrace ...` commands: each must exist with the options it is given.
+#[test]
+fn every_command_the_shipped_prompts_name_has_help() {
+    let mut files = Vec::new();
+    markdown_files(Path::new("assets/entrypoints"), &mut files);
+    markdown_files(Path::new("assets/skills"), &mut files);
+    let mut cache = BTreeMap::new();
+    let mut found = Vec::new();
+    let mut named = 0;
+    for file in &files {
+        let text = std::fs::read_to_string(file).expect("readable");
+        for invocation in invocations(&text) {
+            named += 1;
+            found.extend(
+                problems(&mut cache, &invocation)
+                    .into_iter()
+                    .map(|p| format!("{}: {p}", file.display())),
+            );
+        }
+    }
+    assert!(named >= 5, "the shipped prompts name {named} commands");
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}

@@ -58,6 +58,32 @@ pub const EFFECTS: &[EffectSpec] = &[
             "tasks/queue/",
         ],
     },
+    EffectSpec {
+        id: "skill_update",
+        ports: &["fault"],
+        summary: "reads curator_decision.md (an `accept`) and professor_skill_candidate.md; the candidate becomes the skill's next version (the previous one kept in its history), deferred while a running stage reads the skill",
+        writes: &[
+            "skills/",
+            "learning/skill-candidates/",
+            "learning/update-candidates/applied/",
+            "learning/update-candidates/deferred/",
+        ],
+    },
+    EffectSpec {
+        id: "skill_rejection",
+        ports: &[],
+        summary: "records a curator_decision.md that declines its candidate under update-candidates/rejected/; never faults",
+        writes: &[
+            "learning/skill-candidates/",
+            "learning/update-candidates/rejected/",
+        ],
+    },
+    EffectSpec {
+        id: "skill_install",
+        ports: &["fault"],
+        summary: "installs each skill the `Install:` list of librarian_selection_report.md names from the remote index, validated; one that cannot be installed is a fault",
+        writes: &["skills/"],
+    },
 ];
 
 pub fn effect(id: &str) -> Option<&'static EffectSpec> {

@@ -30,6 +30,19 @@ const TASKS: &[(&str, &str)] = &[
     ),
 ];
 const IDEA: (&str, &str) = ("greeting.md", include_str!("../../assets/demo/greeting.md"));
+/// The skill the demo's curator improves, installed before the run.
+const SKILL: &str = include_str!("../../assets/demo/skills/greeting-style/SKILL.md");
+/// The local skills index the demo's librarian installs from, with its package.
+const INDEX: &[(&str, &str)] = &[
+    (
+        "index.md",
+        include_str!("../../assets/demo/skill-index/index.md"),
+    ),
+    (
+        "release-notes/SKILL.md",
+        include_str!("../../assets/demo/skill-index/release-notes/SKILL.md"),
+    ),
+];
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -70,6 +83,7 @@ pub fn run(args: &DemoArgs) -> CliResult {
     out.line("")?;
     out.kv("ticks", summary.ticks)?;
     print_traces(&root, &mut out)?;
+    super::demo_skills::print_changes(&paths, &mut out)?;
     out.line("")?;
     out.line(format!(
         "next: millrace status --workspace {}",
@@ -94,8 +108,17 @@ fn new_temp_dir() -> Result<PathBuf, CliError> {
 fn prepare(root: &std::path::Path) -> Result<(), CliError> {
     install(root)?;
     let paths = WorkspacePaths::new(root);
-    let config = "# The demo workspace: every stage is played by the script runner.\n\n[runtime]\ndefault_mode = \"demo\"\n";
-    write(&paths.config_file(), config)?;
+    let index = root.join("skill-index");
+    for (name, text) in INDEX {
+        write(&index.join(name), text)?;
+    }
+    let config = format!(
+        "# The demo workspace: every stage is played by the script runner.\n\n[runtime]\n\
+default_mode = \"demo\"\n\n[skills]\nremote_index_url = \"{}\"\n",
+        index.join("index.md").display()
+    );
+    write(&paths.config_file(), &config)?;
+    super::demo_skills::install_demo_skill(&paths, SKILL)?;
     write(&paths.agents_dir().join("script.toml"), SCRIPT)?;
     let mut queue = QueueStore::open(&paths)?;
     let staging = tempfile::tempdir().map_err(at("make a temp dir in", std::env::temp_dir()))?;

@@ -68,6 +68,10 @@ pub fn install(root: &Path) -> Result<usize, CliError> {
     }
     created += installed.len();
     record_baseline(&paths, &installed)?;
+    // The skills index lists the shipped skills from the start.
+    crate::workspace::skills::SkillStore::new(&paths)
+        .write_index()
+        .map_err(CliError::caused)?;
     Ok(created)
 }
 

@@ -10,6 +10,7 @@ mod context;
 mod control_cmd;
 mod control_route;
 mod demo_cmd;
+mod demo_skills;
 mod doctor_cmd;
 mod graph_export;
 mod incident_cmd;
@@ -27,6 +28,8 @@ mod repair_lineage_cmd;
 mod run_cmd;
 mod runs_cmd;
 mod runs_prune_cmd;
+mod skills_change_cmd;
+mod skills_cmd;
 mod status_closure;
 mod status_cmd;
 mod status_details;
@@ -103,6 +106,10 @@ enum Command {
     /// Resolve, cancel or archive incidents by hand
     #[command(subcommand)]
     Incident(incident_cmd::IncidentCommand),
+    /// The workspace's skills: list, show, search, install, export, promote, and
+    /// ask the learning plane to create or improve one
+    #[command(subcommand)]
+    Skills(skills_cmd::SkillsCommand),
     /// Print the version
     Version,
     /// Print shell completions: `millrace completions bash > /etc/bash_completion.d/millrace`
@@ -153,6 +160,7 @@ fn dispatch(command: Command) -> CliResult {
         Command::Controls(command) | Command::Control(command) => control_cmd::run(command),
         Command::Planning(command) => planning_cmd::run(command),
         Command::Incident(command) => incident_cmd::run(command),
+        Command::Skills(command) => skills_cmd::run(command),
         Command::Version => Ok(Out::new().line(format!("millrace {}", env!("CARGO_PKG_VERSION")))?),
         Command::Completions { shell } => completions(shell),
     }

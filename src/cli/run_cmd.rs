@@ -76,7 +76,7 @@ pub fn recompiler(args: CompileArgs) -> crate::runtime::Recompile {
     })
 }
 
-fn daemon(args: &DaemonArgs) -> CliResult {
+pub fn daemon(args: &DaemonArgs) -> CliResult {
     let mut out = Out::new();
     let compile = CompileArgs {
         workspace: args.workspace.clone(),

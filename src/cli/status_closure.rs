@@ -2,13 +2,16 @@
 //! (the one holding the focus, held by blocked work, waiting for an
 //! operator), what holds it and what it holds back; and the reference's
 //! `closure_target_*` keys for scripts written against it. Read from the
-//! target files the daemon keeps current; no queue is listed.
+//! target files the daemon keeps current, and the learning requests the
+//! lineage's work triggered (they never hold a target).
 
 use serde::Serialize;
 
 use super::output::{CliResult, Out};
 use crate::workspace::WorkspacePaths;
 use crate::workspace::closure_targets::{self, ClosureTarget};
+use crate::workspace::documents::read_document;
+use crate::workspace::{Family, LifecycleState};
 
 /// One open target as `status` shows it.
 #[derive(Debug, Serialize)]
@@ -21,6 +24,9 @@ pub struct TargetView {
     blocking_work_ids: Vec<String>,
     deferred_root_spec_ids: Vec<String>,
     remediation_rounds: u32,
+    /// Learning requests the lineage's work triggered, not done yet
+    /// (`learning_request/<id>`); they do not hold the target.
+    learning_work: Vec<String>,
 }
 
 /// The closure keys of `status`.
@@ -52,7 +58,7 @@ impl ClosureStatus {
             closure_targets: open
                 .iter()
                 .enumerate()
-                .map(|(i, t)| view(t, focus == Some(i)))
+                .map(|(i, t)| view(paths, t, focus == Some(i)))
                 .collect(),
         }
     }
@@ -108,6 +114,9 @@ impl TargetView {
         if !self.blocking_work_ids.is_empty() {
             line.push_str(&format!(" blocking={}", self.blocking_work_ids.join(",")));
         }
+        if !self.learning_work.is_empty() {
+            line.push_str(&format!(" learning={}", self.learning_work.join(",")));
+        }
         if !self.deferred_root_spec_ids.is_empty() {
             line.push_str(&format!(
                 " holds_back={}",
@@ -118,7 +127,7 @@ impl TargetView {
     }
 }
 
-fn view(target: &ClosureTarget, focus: bool) -> TargetView {
+fn view(paths: &WorkspacePaths, target: &ClosureTarget, focus: bool) -> TargetView {
     let state = if target.waiting_for_operator {
         "waiting_for_operator"
     } else if target.closure_blocked_by_lineage_work {
@@ -135,7 +144,36 @@ fn view(target: &ClosureTarget, focus: bool) -> TargetView {
         blocking_work_ids: target.blocking_work_ids.clone(),
         deferred_root_spec_ids: target.deferred_root_spec_ids.clone(),
         remediation_rounds: target.remediation_rounds,
+        learning_work: learning_work(paths, &target.root_spec_id),
     }
+}
+
+/// The learning requests of `root`'s lineage still queued, active or blocked.
+fn learning_work(paths: &WorkspacePaths, root: &str) -> Vec<String> {
+    let family = Family::LearningRequest;
+    let states = [
+        LifecycleState::Queued,
+        LifecycleState::Active,
+        LifecycleState::Blocked,
+    ];
+    let mut found = Vec::new();
+    for state in states {
+        let dir = paths.lifecycle_dir(family, state);
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        files.sort();
+        for path in files {
+            let document = read_document(family, &path).ok();
+            if document.as_ref().and_then(|d| d.root_spec_id()) == Some(root) {
+                found.extend(document.map(|d| format!("{family}/{}", d.id())));
+            }
+        }
+    }
+    found
 }
 
 /// The report of the target's last closure run, when it wrote one.

@@ -161,6 +161,14 @@ fn apply(
     }
     let manifest = baseline::applied_manifest(entries);
     baseline::save(paths, &manifest)?;
+    let rewritten: Vec<&str> = entries
+        .iter()
+        .filter(|e| e.disposition.installs())
+        .map(|e| e.path.as_str())
+        .collect();
+    crate::workspace::skills::SkillStore::new(paths)
+        .accept_rewritten(&rewritten)
+        .map_err(CliError::caused)?;
     Ok(manifest)
 }
 

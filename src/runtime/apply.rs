@@ -218,6 +218,8 @@ impl Engine {
             .iter()
             .filter(|e| e.on.contains(&a.outcome.outcome))
         {
+            let bound = self.bound_skill_paths();
+            let skills = self.settings.skills.clone();
             let (queue, paths) = self.store.for_effect();
             let mut ctx = EffectContext {
                 queue,
@@ -225,8 +227,19 @@ impl Engine {
                 run_dir: &a.inflight.request.run_dir,
                 outcome: &a.outcome.outcome,
                 document: a.inflight.document.as_ref(),
+                run_id: &a.inflight.request.run_id,
+                bound_skills: &bound,
+                skills: &skills,
+                changes: Vec::new(),
             };
-            match run_effect(&effect.id, &mut ctx) {
+            let result = run_effect(&effect.id, &mut ctx);
+            let changes = std::mem::take(&mut ctx.changes);
+            let item = a.inflight.document.as_ref().map(|d| d.id().to_string());
+            for change in &changes {
+                let run = Some(a.inflight.request.run_id.as_str());
+                self.skill_changed(change, item.as_deref(), run);
+            }
+            match result {
                 EffectResult::Proceed { note } => self
                     .monitor
                     .line(&format!("effect {} applied: {note}", effect.id)),

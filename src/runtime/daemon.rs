@@ -337,6 +337,7 @@ async fn event_loop(
             engine.drain_mailbox()?;
         }
         engine.swap_pending_plan();
+        engine.apply_deferred_skill_updates();
         if due.ideas {
             engine.intake_ideas()?;
         }

@@ -106,6 +106,14 @@ impl Flights {
         self.flying.is_empty()
     }
 
+    /// The skill files the stages in flight read (absolute paths).
+    pub fn bound_skills(&self) -> Vec<std::path::PathBuf> {
+        let flying = self.flying.values();
+        flying
+            .flat_map(|f| f.request.skills.iter().cloned())
+            .collect()
+    }
+
     /// Later stages run with these runners; stages in flight keep theirs.
     pub fn replace_runners(&mut self, runners: Runners) {
         self.runners = Arc::new(runners);

@@ -113,10 +113,17 @@ pub fn learning_request(
         "learn-{}",
         suffix(&format!("{seed}/{}/{}", rule.source, rule.target), 12)
     );
-    let trigger = json!({
+    let root_spec = source
+        .document
+        .and_then(WorkDocument::root_spec_id)
+        .or(source.root_spec_id);
+    let mut trigger = json!({
         "rule_source": rule.source, "outcome": outcome, "target": rule.target,
         "run_id": source.run_id, "work_item_id": source.document.map(WorkDocument::id),
     });
+    if let Some(root) = root_spec {
+        trigger["root_spec_id"] = json!(root);
+    }
     Some(WorkDocument::LearningRequest(LearningRequest {
         learning_request_id: id,
         title: format!("Learn from {} {outcome}", rule.source),

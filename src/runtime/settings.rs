@@ -5,6 +5,7 @@
 use crate::plan::Plan;
 use crate::runners::RunnerSettings;
 use crate::workspace::config::{AutoRecoveryConfig, Config, RunsConfig, UsageGovernanceConfig};
+use crate::workspace::skills::RemoteSettings;
 
 /// The daemon's settings from `millrace.toml`.
 #[derive(Debug, Clone, Default)]
@@ -17,6 +18,8 @@ pub struct RuntimeSettings {
     pub runners: RunnerSettings,
     /// `[runs]`: how many run folders are kept.
     pub runs: RunsConfig,
+    /// `[skills]`: the remote index installs read.
+    pub skills: RemoteSettings,
 }
 
 impl RuntimeSettings {
@@ -28,6 +31,7 @@ impl RuntimeSettings {
             governance: config.usage_governance.clone(),
             runners: config.runners.resolve(agents),
             runs: config.runs.clone(),
+            skills: config.skills.remote(),
         }
     }
 }

@@ -148,6 +148,30 @@ pub enum RuntimeEvent {
     },
     /// The configuration was reloaded.
     RuntimeConfigReloaded { plan_id: String },
+    /// A skill was installed, updated, promoted or learned; the version
+    /// replaced is kept in the skill's history.
+    SkillChanged {
+        skill_id: String,
+        /// `install`, `update`, `promote`, `curator_promotion`, `librarian_install`.
+        operation: String,
+        version: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        previous_version: Option<u32>,
+        /// `SKILL.md`, relative to `millrace-agents/`.
+        path: String,
+        source: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        learning_request_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        run_id: Option<String>,
+    },
+    /// A curator's accepted update waits: a stage binding the skill runs.
+    SkillUpdateDeferred {
+        skill_id: String,
+        record: String,
+        learning_request_id: String,
+        run_id: String,
+    },
     /// A runtime error the daemon survived.
     RuntimeError { origin: String, message: String },
     /// An operator cancelled a queued or blocked work item (archived, not deleted).

@@ -83,6 +83,17 @@ pub enum MailboxCommand {
         root_spec_id: Option<String>,
         reason: String,
     },
+    /// `skills install`: the package a reference names (a path made
+    /// absolute by the CLI, a URL, or a remote index id).
+    InstallSkill {
+        reference: String,
+        force: bool,
+        update: bool,
+    },
+    /// `skills promote`: a learning candidate becomes an installed skill.
+    PromoteSkill {
+        skill_id: String,
+    },
 }
 
 impl MailboxCommand {

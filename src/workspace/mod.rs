@@ -24,6 +24,7 @@ pub mod mailbox;
 pub mod paths;
 pub mod queue;
 pub mod runs;
+pub mod skills;
 pub mod state;
 pub mod timestamp;
 

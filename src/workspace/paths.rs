@@ -40,6 +40,7 @@ const FIXED_DIRS: &[&str] = &[
     "learning/skill-candidates",
     "learning/update-candidates/deferred",
     "learning/update-candidates/applied",
+    "learning/update-candidates/rejected",
     "loops",
     "modes",
     "entrypoints",
@@ -257,6 +258,21 @@ impl WorkspacePaths {
     /// `millrace-agents/skills/`.
     pub fn skills_dir(&self) -> PathBuf {
         self.agents.join("skills")
+    }
+
+    /// `learning/skill-candidates/`: candidate packages, by skill id, that
+    /// `skills promote` installs.
+    pub fn skill_candidates_dir(&self) -> PathBuf {
+        self.agents.join("learning").join("skill-candidates")
+    }
+
+    /// `learning/update-candidates/<state>/`: curator decisions by state
+    /// (`deferred`, `applied`, `rejected`).
+    pub fn update_candidates_dir(&self, state: &str) -> PathBuf {
+        self.agents
+            .join("learning")
+            .join("update-candidates")
+            .join(state)
     }
 
     /// Every directory of the layout, parents before children.

@@ -7,6 +7,8 @@ use std::path::Path;
 
 use crate::workspace::documents::WorkDocument;
 use crate::workspace::queue::QueueStore;
+use crate::workspace::skills::RemoteSettings;
+use crate::workspace::skills::ops::Change;
 use crate::workspace::{Family, WorkspacePaths};
 
 /// What an effect handler may see and change.
@@ -17,6 +19,15 @@ pub struct EffectContext<'a> {
     pub outcome: &'a str,
     /// The work item the stage ran against.
     pub document: Option<&'a WorkDocument>,
+    pub run_id: &'a str,
+    /// The `SKILL.md` paths (relative to `millrace-agents/`) that stages
+    /// running now read: such a skill is not replaced under them.
+    pub bound_skills: &'a [String],
+    /// `[skills]`: where installs by id come from.
+    pub skills: &'a RemoteSettings,
+    /// Skill changes the effect made, for the engine to journal (with the
+    /// run and the work item) and to recompile after.
+    pub changes: Vec<Change>,
 }
 
 impl EffectContext<'_> {

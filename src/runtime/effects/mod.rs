@@ -11,6 +11,8 @@ mod context;
 mod planner;
 mod recon;
 mod result;
+mod skill_install;
+mod skill_update;
 
 pub use context::EffectContext;
 pub use result::EffectResult;
@@ -24,6 +26,9 @@ const HANDLERS: &[(&str, Handler)] = &[
     ("blueprint_manifest", blueprint::manifest),
     ("blueprint_candidate", blueprint::candidate),
     ("blueprint_evaluation", blueprint::evaluation),
+    ("skill_update", skill_update::skill_update),
+    ("skill_rejection", skill_update::skill_rejection),
+    ("skill_install", skill_install::skill_install),
 ];
 
 /// Runs the effect `id`; an unknown id is a fault (the compiler refuses

@@ -16,7 +16,7 @@ use crate::workspace::interventions::{RetryPolicy, blocking_run};
 use crate::workspace::mailbox::{self, MailboxCommand};
 
 /// What applying one command did.
-enum Applied {
+pub(super) enum Applied {
     Done(String),
     Failed(String),
     /// Not safe yet; it stays in `incoming/`.
@@ -83,6 +83,9 @@ impl Engine {
     fn apply_command(&mut self, command: &MailboxCommand) -> Applied {
         if let Some(busy) = self.unsafe_now(command) {
             return Applied::Deferred(busy);
+        }
+        if let Some(applied) = self.skill_command(command) {
+            return applied;
         }
         let result = match command {
             MailboxCommand::AddWorkItem { family, document } => {

@@ -8,6 +8,7 @@
 
 mod mailbox;
 mod reload;
+mod skills;
 
 use super::closure::ClosureFocus;
 use super::error::RuntimeError;

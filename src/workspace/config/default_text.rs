@@ -112,6 +112,14 @@ keep_last = 1000
 # Remove run folders untouched for more than this many days; 0: no age limit.
 keep_days = 30
 
+[skills]
+# The remote skills index (a markdown table) that `millrace skills install ID`,
+# `skills search` and the librarian read: an https:// or http:// URL, a file://
+# URL or a path. Cached as skills/remote_skills_index.md; offline, the cache is used.
+remote_index_url = "https://raw.githubusercontent.com/tim-osterhus/millrace-skills/main/index.md"
+# How long one fetch of the index or a package may take, in seconds.
+fetch_timeout_seconds = 10
+
 [params]
 # Loop parameters by name, overriding loops and modes.
 # max_fix_cycles = 3

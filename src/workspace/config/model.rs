@@ -24,6 +24,8 @@ pub struct Config {
     pub usage_governance: UsageGovernanceConfig,
     /// `[runs]`: how many run folders (`runs/<run_id>/`) are kept, and for how long.
     pub runs: RunsConfig,
+    /// `[skills]`: where optional skills come from.
+    pub skills: SkillsConfig,
     /// `[params]`: loop parameters by name (`max_fix_cycles = 3`), overriding loops and modes.
     pub params: BTreeMap<String, i64>,
     /// `[stages.<stage>]`: per-stage bindings, overriding loops and modes.
@@ -300,6 +302,37 @@ impl Default for RunsConfig {
         RunsConfig {
             keep_last: 1000,
             keep_days: 30,
+        }
+    }
+}
+
+/// `[skills]`: the remote skills index `skills install ID`, `skills search`
+/// and the librarian's installs read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SkillsConfig {
+    /// The index: an `https://` or `http://` URL, a `file://` URL or a path.
+    pub remote_index_url: String,
+    /// How long one fetch may take (seconds, > 0).
+    pub fetch_timeout_seconds: u64,
+}
+
+impl Default for SkillsConfig {
+    /// The reference's public index and its ten-second timeout.
+    fn default() -> SkillsConfig {
+        SkillsConfig {
+            remote_index_url: crate::workspace::skills::remote::DEFAULT_INDEX_URL.to_string(),
+            fetch_timeout_seconds: crate::workspace::skills::remote::DEFAULT_TIMEOUT_SECONDS,
+        }
+    }
+}
+
+impl SkillsConfig {
+    /// The settings the skills store fetches with.
+    pub fn remote(&self) -> crate::workspace::skills::RemoteSettings {
+        crate::workspace::skills::RemoteSettings {
+            index_url: self.remote_index_url.clone(),
+            timeout: std::time::Duration::from_secs(self.fetch_timeout_seconds.max(1)),
         }
     }
 }

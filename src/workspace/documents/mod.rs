@@ -116,7 +116,13 @@ impl WorkDocument {
                 .as_deref()
                 .or(doc.source_spec_id.as_deref()),
             WorkDocument::BlueprintDraft(doc) => doc.root_spec_id.as_deref(),
-            WorkDocument::Probe(_) | WorkDocument::LearningRequest(_) => None,
+            // Kept in the trigger metadata, where a reference parser reads it too.
+            WorkDocument::LearningRequest(doc) => doc
+                .trigger_metadata
+                .as_ref()
+                .and_then(|m| m.get("root_spec_id"))
+                .and_then(serde_json::Value::as_str),
+            WorkDocument::Probe(_) => None,
         }
     }
 
