@@ -4,7 +4,8 @@
 //! (`skill_update`) the candidate is validated and kept, and becomes the
 //! skill's next version now, or waits in `update-candidates/deferred/`
 //! while a running stage reads the skill (the engine applies it when that
-//! stage ends); a decision that cannot be used (missing, malformed, not an
+//! stage ends), or in `update-candidates/held/` when the operator edited the
+//! skill by hand (an edit is never overwritten); a decision that cannot be used (missing, malformed, not an
 //! `accept`, a wrong target, a bad package) is a fault. On a declining
 //! outcome (`skill_rejection`) the decision is recorded in
 //! `update-candidates/rejected/` when there is one; it never faults:
@@ -52,6 +53,17 @@ fn decide(ctx: &mut EffectContext<'_>) -> Result<String, String> {
         return Ok(format!(
             "update of {} deferred: a running stage reads it",
             decision.skill_id
+        ));
+    }
+    if curation::edited_by_operator(ctx.paths, package.id()) {
+        record.state = "held".into();
+        curation::write_record(ctx.paths, &record).map_err(|e| e.to_string())?;
+        return Ok(format!(
+            "update of {id} held: the skill was edited by hand, and an edit is never \
+             overwritten; the candidate is at {kept}; `millrace skills install {kept} --force` \
+             takes it (the edited files go to the skill's history)",
+            id = decision.skill_id,
+            kept = kept.display(),
         ));
     }
     let change = curation::apply(ctx.paths, &package).map_err(|e| e.to_string())?;
@@ -180,5 +192,56 @@ Target-Skill-ID: tidy\nTarget-Skill-Path: millrace-agents/skills/tidy/SKILL.md\n
                 .join("run-1-none.json")
                 .is_file()
         );
+    }
+
+    /// An accepted update of a skill the operator edited by hand is held
+    /// for the operator: the edit stays, the candidate is kept.
+    #[test]
+    fn an_update_of_a_skill_edited_by_hand_is_held() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let paths = WorkspacePaths::new(dir.path());
+        paths.create_layout().expect("layout");
+        let source = dir.path().join("tidy");
+        std::fs::create_dir_all(&source).expect("mkdir");
+        std::fs::write(source.join("SKILL.md"), OLD).expect("write");
+        let package = crate::workspace::skills::Package::from_dir(&source).expect("package");
+        let store = SkillStore::new(&paths);
+        let options = crate::workspace::skills::InstallOptions::default();
+        store
+            .install(
+                &package,
+                crate::workspace::skills::Origin::Installed,
+                options,
+            )
+            .expect("installed");
+        let edited = format!("{OLD}\nThe operator's rule.\n");
+        std::fs::write(paths.skills_dir().join("tidy/SKILL.md"), &edited).expect("edit");
+        let run_dir = dir.path().join("run");
+        std::fs::create_dir_all(&run_dir).expect("mkdir");
+        decision(&run_dir);
+        let mut queue = QueueStore::open(&paths).expect("queue");
+        let settings = RemoteSettings::default();
+        let mut ctx = EffectContext {
+            queue: &mut queue,
+            paths: &paths,
+            run_dir: &run_dir,
+            outcome: "ACCEPTED",
+            document: None,
+            run_id: "run-1",
+            bound_skills: &[],
+            skills: &settings,
+            changes: Vec::new(),
+        };
+        let note = match skill_update(&mut ctx) {
+            EffectResult::Proceed { note } => note,
+            other => panic!("{other:?}"),
+        };
+        assert!(note.contains("held"), "{note}");
+        assert!(ctx.changes.is_empty());
+        let now = std::fs::read_to_string(paths.skills_dir().join("tidy/SKILL.md"));
+        assert_eq!(now.ok(), Some(edited));
+        let held = paths.update_candidates_dir("held").join("run-1-none.json");
+        assert!(held.is_file());
+        assert!(paths.skill_candidates_dir().join("tidy/SKILL.md").is_file());
     }
 }

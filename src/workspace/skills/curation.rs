@@ -150,11 +150,13 @@ pub fn keep_candidate(paths: &WorkspacePaths, package: &Package) -> Result<PathB
     Ok(dir)
 }
 
-/// Writes the accepted candidate as the skill's next version (or the new skill).
+/// Writes the accepted candidate as the skill's next version (or the new
+/// skill). A skill the operator edited by hand is never replaced: that is
+/// refused (see [`edited_by_operator`]).
 pub fn apply(paths: &WorkspacePaths, package: &Package) -> Result<Change, SkillError> {
     let store = SkillStore::new(paths);
     let options = InstallOptions {
-        force: true,
+        force: false,
         update: true,
     };
     let written = store.install(package, Origin::Learned, options)?;
@@ -165,6 +167,14 @@ pub fn apply(paths: &WorkspacePaths, package: &Package) -> Result<Change, SkillE
         written,
         source: "curator".into(),
     })
+}
+
+/// True when skill `id` is installed and its files were edited by hand
+/// since the store wrote them: the curator's update then waits for the
+/// operator (`update-candidates/held/`).
+pub fn edited_by_operator(paths: &WorkspacePaths, id: &str) -> bool {
+    let entries = SkillStore::new(paths).entries().unwrap_or_default();
+    entries.iter().any(|entry| entry.id == id && entry.modified)
 }
 
 /// Writes `record` into its state's folder; returns its path.
