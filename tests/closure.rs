@@ -250,3 +250,70 @@ fn drifted_lineage_holds_the_target_until_repair_lineage_applies() {
         monitor(&ws)
     );
 }
+
+/// Runs `millrace <args> --workspace <root>` under `timeout 60`: a command
+/// that blocks (on a FIFO, say) fails with exit 124 instead of hanging the
+/// test.
+fn bounded(ws: &TestWorkspace, args: &[&str]) -> crate::support::Run {
+    let root = ws.root().display().to_string();
+    let mut all = vec!["60", env!("CARGO_BIN_EXE_millrace")];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--workspace", &root]);
+    let output = std::process::Command::new("timeout")
+        .args(&all)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("timeout runs");
+    crate::support::Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn target_files_that_do_not_read_are_named_and_never_block_status_doctor_or_the_daemon() {
+    let ws = agents("");
+    let dir = ws.path("arbiter/targets");
+    std::fs::create_dir_all(&dir).expect("targets dir");
+    // A truncated target, a FIFO, a link to /dev/zero, a folder, and a
+    // target whose root names another file.
+    ws.write(
+        "arbiter/targets/idea-cut.json",
+        "{\"schema_version\": \"1.0\", \"root_spec_id\": \"idea-c",
+    );
+    let made = std::process::Command::new("mkfifo")
+        .arg(dir.join("idea-fifo.json"))
+        .status();
+    assert!(made.is_ok_and(|s| s.success()));
+    std::os::unix::fs::symlink("/dev/zero", dir.join("idea-zero.json")).expect("link");
+    std::fs::create_dir(dir.join("idea-folder.json")).expect("folder");
+    ws.write(
+        "arbiter/targets/idea-alias.json",
+        &serde_json::json!({
+            "schema_version": "1.0", "root_spec_id": "../../elsewhere", "closure_open": true,
+            "root_spec_contract": "x.md", "opened_at": "2026-01-01T00:00:00Z"
+        })
+        .to_string(),
+    );
+    let status = bounded(&ws, &["status"]).ok();
+    for name in ["cut", "fifo", "zero", "folder", "alias"] {
+        let line = format!("idea-{name}.json state=unreadable reason=");
+        assert!(status.stdout.contains(&line), "{name}: {}", status.stdout);
+    }
+    let doctor = bounded(&ws, &["doctor"]).fails(1);
+    let invalid = doctor
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("error: closure_target_invalid"))
+        .count();
+    assert_eq!(invalid, 5, "{}", doctor.stdout);
+    // The daemon says so once and carries on with the work it has.
+    crate::daemon::enqueue(&ws, "plain", &[]);
+    let args = crate::daemon::until_idle_args(&ws);
+    bounded(&ws, &args.iter().map(String::as_str).collect::<Vec<_>>()).ok();
+    assert!(exists(&ws, "tasks/done/plain.md"), "{}", monitor(&ws));
+    let said = monitor(&ws).matches("does not read").count();
+    assert_eq!(said, 5, "{}", monitor(&ws));
+    assert!(!ws.root().join("elsewhere.json").exists());
+}

@@ -42,18 +42,26 @@ pub fn enqueue(ws: &TestWorkspace, id: &str, depends_on: &[&str]) {
 
 /// Runs the daemon in mode `test` until idle, with a monitor log.
 pub fn run_until_idle(ws: &TestWorkspace) -> Run {
-    let log = ws.path("logs/monitor.log");
-    let log = log.to_str().expect("utf8 path");
-    ws.run(&[
+    let args = until_idle_args(ws);
+    ws.run(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        .ok()
+}
+
+/// `run daemon --mode test --until-idle --monitor-log <logs/monitor.log>`.
+pub fn until_idle_args(ws: &TestWorkspace) -> Vec<String> {
+    let log = ws.path("logs/monitor.log").display().to_string();
+    [
         "run",
         "daemon",
         "--mode",
         "test",
         "--until-idle",
         "--monitor-log",
-        log,
-    ])
-    .ok()
+    ]
+    .iter()
+    .map(|a| a.to_string())
+    .chain([log])
+    .collect()
 }
 
 pub fn monitor(ws: &TestWorkspace) -> String {

@@ -159,3 +159,40 @@ fn loop_fmt_check_takes_directories() {
         run.stdout
     );
 }
+
+/// A link back up the tree (`loops/up -> ..`) is walked once: each file
+/// is formatted and checked once, not once per round of the cycle.
+#[test]
+fn a_directory_link_cycle_is_walked_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let loops = dir.path().join("loops");
+    std::fs::create_dir(&loops).expect("loops");
+    std::fs::write(
+        loops.join("mine.loop"),
+        "stage mine in execution {\n  MINE_COMPLETE: success\n  writes stage_result\n  families task\n}\n",
+    )
+    .expect("write");
+    std::os::unix::fs::symlink("..", loops.join("up")).expect("link");
+    let fmt = millrace(&["loop", "fmt", "--check", "loops"], dir.path()).ok();
+    assert_eq!(fmt.stdout, "unchanged: loops/mine.loop\n");
+    let check = millrace(&["loop", "check", "loops"], dir.path()).ok();
+    assert_eq!(check.value("errors"), Some("0"), "{}", check.stdout);
+}
+
+/// A syntax error past column 65,535 (a generated file, a minified line)
+/// is reported on one line; drawing its snippet panicked.
+#[test]
+fn an_error_far_right_in_a_long_line_is_reported_not_a_panic() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let text = format!("loop a.b {{{}@\n}}\n", " ".repeat(70_000));
+    std::fs::write(dir.path().join("wide.loop"), text).expect("write");
+    for command in ["check", "fmt"] {
+        let run = millrace(&["loop", command, "wide.loop"], dir.path()).fails(1);
+        assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+        assert!(
+            run.stderr.contains("wide.loop:1:70011: error["),
+            "{}",
+            run.stderr
+        );
+    }
+}

@@ -142,3 +142,42 @@ fn explore_reports_every_final_and_the_longest_path() {
     assert!(run.value("elapsed_ms").is_some());
     assert!(!run.stdout.contains("unreached_final"));
 }
+
+/// A budget of thousands makes paths thousands of steps deep (the walk
+/// once recursed per step and overflowed its stack); budgets whose product
+/// is billions of states are refused with a message instead of filling
+/// memory.
+#[test]
+fn explore_stays_bounded_on_huge_budgets() {
+    let deep = loop_test(&[
+        "--explore",
+        "execution.standard",
+        "--set",
+        "max_fix_cycles=20000",
+        "--set",
+        "max_troubleshoot_attempts_before_consult=0",
+        "--set",
+        "max_consultations=0",
+    ])
+    .ok();
+    // Each fix cycle is a fixer and a checker run (the compiler's bound,
+    // coarse for budgets this large, is higher).
+    assert_eq!(deep.value("longest"), Some("40004"), "{}", deep.stdout);
+    let wide = loop_test(&[
+        "--explore",
+        "execution.standard",
+        "--set",
+        "max_fix_cycles=1000",
+        "--set",
+        "max_troubleshoot_attempts_before_consult=1000",
+        "--set",
+        "max_consultations=1000",
+    ])
+    .fails(1);
+    assert!(
+        wide.stderr
+            .contains("more than 100000 states (node, budgets spent)"),
+        "{}",
+        wide.stderr
+    );
+}

@@ -463,6 +463,11 @@ pub fn render(sources: &SourceMap, diagnostics: &[&Diagnostic], color: bool) -> 
     let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
     let mut out = String::new();
     for diagnostic in diagnostics {
+        if !fits_snippet(sources, diagnostic) {
+            out.push_str(&render_short(sources, diagnostic));
+            out.push('\n');
+            continue;
+        }
         let file = sources.get(diagnostic.span.file);
         let source = NamedSource::new(file.name.clone(), file.text.to_string());
         let report = Report { diagnostic, source };
@@ -472,6 +477,28 @@ pub fn render(sources: &SourceMap, diagnostics: &[&Diagnostic], color: bool) -> 
         out.push('\n');
     }
     out
+}
+
+/// The rightmost column a snippet is drawn to: miette pads to a label with
+/// a format width, which panics past `u16::MAX`, and no terminal is that
+/// wide anyway.
+const MAX_SNIPPET_COLUMN: usize = 4096;
+
+/// Whether every label of `diagnostic` starts and ends within
+/// [`MAX_SNIPPET_COLUMN`] of its line; if not, it is printed on one line.
+fn fits_snippet(sources: &SourceMap, diagnostic: &Diagnostic) -> bool {
+    let notes = diagnostic.notes.iter().map(|(span, _)| *span);
+    let spans = std::iter::once(diagnostic.span).chain(notes);
+    spans
+        .filter(|span| span.file == diagnostic.span.file)
+        .all(|span| {
+            let end = Span {
+                start: span.end,
+                ..span
+            };
+            sources.line_col(span).1 <= MAX_SNIPPET_COLUMN
+                && sources.line_col(end).1 <= MAX_SNIPPET_COLUMN
+        })
 }
 
 /// One line per diagnostic: `file:line:col: error[code]: message`.

@@ -62,12 +62,15 @@ pub fn build_sources(
 }
 
 /// The `.loop` files named: a file as given, a directory as every `.loop`
-/// file under it, in name order (`loop fmt --check loops/`).
+/// file under it, in name order (`loop fmt --check loops/`). A directory
+/// reached twice (through a link to it or to a folder above it) is walked
+/// once, so no file is read twice and a link cycle ends.
 pub fn loop_files(given: &[PathBuf]) -> Result<Vec<PathBuf>, CliError> {
     let mut files = Vec::new();
+    let mut walked = BTreeSet::new();
     for path in given {
         if path.is_dir() {
-            collect_loop_files(path, &mut files)?;
+            collect_loop_files(path, &mut files, &mut walked)?;
         } else {
             files.push(path.clone());
         }
@@ -75,13 +78,21 @@ pub fn loop_files(given: &[PathBuf]) -> Result<Vec<PathBuf>, CliError> {
     Ok(files)
 }
 
-fn collect_loop_files(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), CliError> {
+fn collect_loop_files(
+    dir: &Path,
+    files: &mut Vec<PathBuf>,
+    walked: &mut BTreeSet<PathBuf>,
+) -> Result<(), CliError> {
+    let real = dir.canonicalize().map_err(at("read", dir))?;
+    if !walked.insert(real) {
+        return Ok(());
+    }
     let entries = std::fs::read_dir(dir).map_err(at("read", dir))?;
     let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     paths.sort();
     for path in paths {
         if path.is_dir() {
-            collect_loop_files(&path, files)?;
+            collect_loop_files(&path, files, walked)?;
         } else if path.extension().is_some_and(|x| x == "loop") {
             files.push(path);
         }

@@ -1,9 +1,10 @@
 //! The closure part of `status`: every open closure target with its state
 //! (the one holding the focus, held by blocked work, waiting for an
 //! operator), what holds it and what it holds back; and the reference's
-//! `closure_target_*` keys for scripts written against it. Read from the
-//! target files the daemon keeps current, and the learning requests the
-//! lineage's work triggered (they never hold a target).
+//! `closure_target_*` keys for scripts written against it; and the target
+//! files that do not read, which the daemon skips. Read from the target
+//! files the daemon keeps current, and the learning requests the lineage's
+//! work triggered (they never hold a target).
 
 use serde::Serialize;
 
@@ -39,11 +40,21 @@ pub struct ClosureStatus {
     closure_target_latest_verdict_path: Option<String>,
     closure_target_latest_report_path: Option<String>,
     closure_targets: Vec<TargetView>,
+    /// Files under `arbiter/targets/` the daemon cannot use (`doctor` says more).
+    closure_targets_unreadable: Vec<UnreadableView>,
+}
+
+/// A target file that does not read, as `status` shows it.
+#[derive(Debug, Serialize)]
+pub struct UnreadableView {
+    path: String,
+    reason: String,
 }
 
 impl ClosureStatus {
     pub fn read(paths: &WorkspacePaths) -> ClosureStatus {
-        let open = closure_targets::open(paths);
+        let (all, unreadable) = closure_targets::scan(paths);
+        let open: Vec<ClosureTarget> = all.into_iter().filter(|t| t.closure_open).collect();
         let focus = open.iter().position(ClosureTarget::actionable);
         let shown = focus.or((!open.is_empty()).then_some(0)).map(|i| &open[i]);
         ClosureStatus {
@@ -59,6 +70,13 @@ impl ClosureStatus {
                 .iter()
                 .enumerate()
                 .map(|(i, t)| view(paths, t, focus == Some(i)))
+                .collect(),
+            closure_targets_unreadable: unreadable
+                .into_iter()
+                .map(|u| UnreadableView {
+                    path: u.path.display().to_string(),
+                    reason: u.reason,
+                })
                 .collect(),
         }
     }
@@ -102,6 +120,10 @@ impl ClosureStatus {
         )?;
         for target in &self.closure_targets {
             out.kv("closure_target", target.line())?;
+        }
+        for file in &self.closure_targets_unreadable {
+            let line = format!("{} state=unreadable reason={}", file.path, file.reason);
+            out.kv("closure_target", line)?;
         }
         Ok(())
     }

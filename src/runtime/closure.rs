@@ -18,12 +18,13 @@
 //! - A target whose judging stage blocked, or whose remediation rounds ran
 //!   out, waits for an operator.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use crate::workspace::atomic::write_atomic;
-use crate::workspace::closure_targets::{self, ClosureTarget};
+use crate::workspace::closure_targets::{self, ClosureTarget, Unreadable};
 use crate::workspace::documents::WorkDocument;
+use crate::workspace::input::read_text;
 use crate::workspace::lineage;
 use crate::workspace::queue::QueueStore;
 use crate::workspace::{Family, LifecycleState, WorkspacePaths};
@@ -61,20 +62,29 @@ pub fn open_for(
     let spec_copy = paths
         .closure_contracts_dir(false)
         .join(format!("{root}.md"));
-    write_atomic(&spec_copy, &std::fs::read(active_path)?)?;
+    let spec_text = std::fs::read(active_path).map_err(naming(active_path))?;
+    write_atomic(&spec_copy, &spec_text).map_err(naming(&spec_copy))?;
     let mut target = ClosureTarget::opened(root, Some(idea.clone()), spec_copy);
     target.root_idea_contract = copy_idea(paths, idea)?;
-    closure_targets::save(paths, &target)?;
+    let file = paths.closure_target(root);
+    closure_targets::save(paths, &target).map_err(naming(&file))?;
     Ok(Some(target))
+}
+
+/// Puts the path in an I/O error's message, keeping its kind (a full disk
+/// pauses the daemon; anything else stops it, and the operator must know
+/// which file: a folder where the target file goes, say).
+fn naming(path: &Path) -> impl FnOnce(std::io::Error) -> std::io::Error + '_ {
+    move |e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))
 }
 
 fn copy_idea(paths: &WorkspacePaths, idea: &str) -> std::io::Result<Option<PathBuf>> {
     let source = paths.intake_ideas_dir().join(format!("{idea}.md"));
-    let Ok(text) = std::fs::read(&source) else {
+    let Ok(text) = read_text(&source) else {
         return Ok(None);
     };
     let copy = paths.closure_contracts_dir(true).join(format!("{idea}.md"));
-    write_atomic(&copy, &text)?;
+    write_atomic(&copy, text.as_bytes()).map_err(naming(&copy))?;
     Ok(Some(copy))
 }
 
@@ -130,6 +140,10 @@ pub struct ClosureFocus {
     roots: HashMap<(Family, String), Option<String>>,
     /// The drifted work of drained targets, scanned once each.
     drift: HashMap<String, Vec<String>>,
+    /// Target files that did not read at the last reading, not yet reported.
+    unreadable: Vec<Unreadable>,
+    /// Every target file reported as unreadable: each is said once.
+    reported: HashSet<PathBuf>,
 }
 
 impl ClosureFocus {
@@ -156,10 +170,10 @@ impl ClosureFocus {
     /// blocked work, which one holds the focus, which root specs wait for
     /// it. Returns the targets that changed, to be saved and reported.
     pub fn review(&mut self, paths: &WorkspacePaths, queue: &QueueStore) -> Vec<Reviewed> {
-        let mut open = self
-            .open
-            .take()
-            .unwrap_or_else(|| closure_targets::open(paths));
+        let mut open = match self.open.take() {
+            Some(open) => open,
+            None => self.read_targets(paths),
+        };
         let mut changed = Vec::new();
         self.focus = None;
         for (index, target) in open.iter_mut().enumerate() {
@@ -200,6 +214,22 @@ impl ClosureFocus {
         }
         self.open = Some(open);
         changed
+    }
+
+    /// The open targets on disk; the files that do not read are kept to be
+    /// reported (once each: the daemon skips them, it cannot mend them).
+    fn read_targets(&mut self, paths: &WorkspacePaths) -> Vec<ClosureTarget> {
+        let (all, unreadable) = closure_targets::scan(paths);
+        let fresh = unreadable.into_iter();
+        self.unreadable = fresh
+            .filter(|u| self.reported.insert(u.path.clone()))
+            .collect();
+        all.into_iter().filter(|t| t.closure_open).collect()
+    }
+
+    /// The target files found unreadable since the last call.
+    pub fn take_unreadable(&mut self) -> Vec<Unreadable> {
+        std::mem::take(&mut self.unreadable)
     }
 
     /// What the lineage of `root` has left. Queued items that wait for a

@@ -19,6 +19,18 @@ impl Engine {
                 .map_err(io_error("write closure target"))?;
             self.report_review(&reviewed);
         }
+        for file in self.closure.take_unreadable() {
+            let message = format!(
+                "closure target {} does not read ({}); it is skipped and its lineage is not judged",
+                file.path.display(),
+                file.reason
+            );
+            self.monitor.line(&message);
+            self.event(RuntimeEvent::RuntimeError {
+                origin: "closure".into(),
+                message,
+            });
+        }
         Ok(())
     }
 

@@ -3,11 +3,13 @@
 //! done. The daemon writes them; `status` and `doctor` read them. The field
 //! names are the reference's where it has them.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use super::atomic::write_atomic;
+use super::documents::is_valid_id;
+use super::input::read_text;
 use super::paths::WorkspacePaths;
 use super::timestamp::Timestamp;
 
@@ -83,9 +85,36 @@ impl ClosureTarget {
 
 /// The target of `root`, if one was written (and reads).
 pub fn load(paths: &WorkspacePaths, root: &str) -> Option<ClosureTarget> {
-    serde_json::from_slice(&std::fs::read(paths.closure_target(root)).ok()?).ok()
+    read_at(&paths.closure_target(root)).ok()
 }
 
+/// A file under `arbiter/targets/` that is not a target the daemon can
+/// use: it skips it, so the lineage it stood for is never judged; `status`
+/// and `doctor` name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreadable {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+/// Reads one target file as the daemon wrote it: a regular file (not a
+/// FIFO, a folder or a link to one), of bounded size, whose root spec id is
+/// valid and names the file (else a save would write another file).
+fn read_at(path: &Path) -> Result<ClosureTarget, String> {
+    let text = read_text(path).map_err(|e| e.to_string())?;
+    let target: ClosureTarget = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default();
+    if !is_valid_id(&target.root_spec_id) || target.root_spec_id != stem {
+        return Err(format!(
+            "its root_spec_id `{}` does not name the file",
+            target.root_spec_id
+        ));
+    }
+    Ok(target)
+}
 /// Writes a target atomically (the caller names the action in its error;
 /// the I/O error's kind is kept for the daemon's disk-full check).
 pub fn save(paths: &WorkspacePaths, target: &ClosureTarget) -> std::io::Result<()> {
@@ -96,20 +125,31 @@ pub fn save(paths: &WorkspacePaths, target: &ClosureTarget) -> std::io::Result<(
 
 /// Every target on disk, oldest first.
 pub fn all(paths: &WorkspacePaths) -> Vec<ClosureTarget> {
+    scan(paths).0
+}
+
+/// Every target on disk, oldest first, and the `.json` files there that
+/// are not targets.
+pub fn scan(paths: &WorkspacePaths) -> (Vec<ClosureTarget>, Vec<Unreadable>) {
     let Ok(entries) = std::fs::read_dir(paths.closure_targets_dir()) else {
-        return Vec::new();
+        return (Vec::new(), Vec::new());
     };
-    let mut targets: Vec<ClosureTarget> = entries
-        .filter_map(Result::ok)
-        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
-        .filter_map(|e| serde_json::from_slice(&std::fs::read(e.path()).ok()?).ok())
-        .collect();
-    targets.sort_by(|a, b| {
+    let mut targets = Vec::new();
+    let mut unreadable = Vec::new();
+    let files = entries.filter_map(Result::ok).map(|e| e.path());
+    for path in files.filter(|p| p.extension().is_some_and(|x| x == "json")) {
+        match read_at(&path) {
+            Ok(target) => targets.push(target),
+            Err(reason) => unreadable.push(Unreadable { path, reason }),
+        }
+    }
+    targets.sort_by(|a: &ClosureTarget, b| {
         a.opened_at
             .cmp(&b.opened_at)
             .then(a.root_spec_id.cmp(&b.root_spec_id))
     });
-    targets
+    unreadable.sort_by(|a, b| a.path.cmp(&b.path));
+    (targets, unreadable)
 }
 
 /// The open targets, oldest first.

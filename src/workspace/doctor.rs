@@ -42,6 +42,8 @@ pub enum IssueCode {
     LockInvalid,
     /// A closure target cannot be judged until blocked work is cleared.
     ClosureTargetHeld,
+    /// A closure target file does not read: the daemon skips it.
+    ClosureTargetInvalid,
 }
 
 impl IssueCode {
@@ -60,6 +62,7 @@ impl IssueCode {
             IssueCode::LockStale => "lock_stale",
             IssueCode::LockInvalid => "lock_invalid",
             IssueCode::ClosureTargetHeld => "closure_target_held",
+            IssueCode::ClosureTargetInvalid => "closure_target_invalid",
         }
     }
 }
@@ -109,12 +112,24 @@ pub fn doctor(paths: &WorkspacePaths) -> Vec<Issue> {
     issues
 }
 
-/// Open closure targets held by blocked work, with the commands that clear it.
+/// Target files that do not read, and open closure targets held by
+/// blocked work, with the commands that clear it.
 fn closure_issues(paths: &WorkspacePaths) -> Vec<Issue> {
-    let held = closure_targets::open(paths)
+    let (targets, unreadable) = closure_targets::scan(paths);
+    let mut issues: Vec<Issue> = unreadable
+        .iter()
+        .map(|file| {
+            let message = format!(
+                "closure target does not read ({}): the daemon skips it and its lineage is never judged; restore the file or remove it",
+                file.reason
+            );
+            Issue::new(IssueCode::ClosureTargetInvalid, &file.path, message)
+        })
+        .collect();
+    let held = targets
         .into_iter()
-        .filter(|t| t.closure_blocked_by_lineage_work);
-    held.map(|target| {
+        .filter(|t| t.closure_open && t.closure_blocked_by_lineage_work);
+    issues.extend(held.map(|target| {
         let items = target.blocking_work_ids.join(", ");
         let ids: Vec<&str> = target
             .blocking_work_ids
@@ -135,8 +150,8 @@ fn closure_issues(paths: &WorkspacePaths) -> Vec<Issue> {
         };
         let path = paths.closure_target(&target.root_spec_id);
         Issue::new(IssueCode::ClosureTargetHeld, &path, message)
-    })
-    .collect()
+    }));
+    issues
 }
 
 fn layout_issues(paths: &WorkspacePaths) -> Vec<Issue> {

@@ -2,7 +2,10 @@
 //! every stage, every node a result may name, every port an effect may
 //! take, each routed by the runtime's router. Paths are not listed one by
 //! one (there are millions); the walk is over states (node, budgets spent),
-//! which the termination proof makes a finite acyclic graph.
+//! which the termination proof makes a finite acyclic graph. That graph
+//! grows as the product of the budgets, so the walk stops, saying so, past
+//! [`MAX_STATES`], and it keeps its own stack: a budget of thousands makes
+//! paths thousands of steps deep.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 
@@ -34,8 +37,17 @@ pub struct Exploration {
     pub longest: Vec<Step>,
 }
 
+/// The most states the walk visits (some 3 KB each, a few seconds), far
+/// more than a loop with budgets of a few dozen reaches.
+pub const MAX_STATES: usize = 100_000;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ExploreError {
+    #[error(
+        "the walk reaches more than {limit} states (node, budgets spent), too many to explore; \
+lower the budgets' parameters with --set (e.g. --set max_fix_cycles=2)"
+    )]
+    TooLarge { limit: usize },
     #[error(transparent)]
     Step(#[from] StepError),
     #[error("the walk returned to `{node}` without spending a budget; the plan does not terminate")]
@@ -56,7 +68,7 @@ pub fn explore(plane: &PlanePlan, starts: &[String]) -> Result<Exploration, Expl
             spent: Spent::default(),
         })
         .collect();
-    let finals = shortest_witnesses(plane, &starts)?;
+    let finals = shortest_witnesses(plane, &starts, MAX_STATES)?;
     let mut paths = 0u128;
     let mut best: Option<&State> = None;
     for start in &starts {
@@ -153,10 +165,12 @@ fn moves(plane: &PlanePlan, state: &State) -> Result<Vec<Move>, StepError> {
 
 /// Breadth first from the starts: the first path reaching a final is a
 /// shortest one.
+/// Fails past `limit` states: the later walks visit the same states.
 fn shortest_witnesses(
     plane: &PlanePlan,
     starts: &[State],
-) -> Result<BTreeMap<String, Vec<Step>>, StepError> {
+    limit: usize,
+) -> Result<BTreeMap<String, Vec<Step>>, ExploreError> {
     let mut parent: HashMap<State, Option<(State, Step)>> = HashMap::new();
     let mut queue: VecDeque<State> = VecDeque::new();
     for start in starts {
@@ -179,6 +193,9 @@ fn shortest_witnesses(
                     }
                 }
                 Some(next) if !parent.contains_key(&next) => {
+                    if parent.len() >= limit {
+                        return Err(ExploreError::TooLarge { limit });
+                    }
                     parent.insert(next.clone(), Some((state.clone(), step)));
                     queue.push_back(next);
                 }
@@ -217,27 +234,51 @@ struct Explorer<'a> {
 }
 
 impl Explorer<'_> {
-    fn summary(&mut self, state: &State) -> Result<Summary, ExploreError> {
-        if let Some(done) = self.memo.get(state) {
-            return Ok(done.clone());
+    /// The summary of `start`, walking depth first with an explicit stack:
+    /// a state is summed up once every state it moves to is.
+    fn summary(&mut self, start: &State) -> Result<Summary, ExploreError> {
+        let mut stack: Vec<(State, Option<Vec<Move>>)> = vec![(start.clone(), None)];
+        while let Some((state, expanded)) = stack.pop() {
+            if let Some(moves) = expanded {
+                self.open.remove(&state);
+                let summary = self.sum_up(moves);
+                self.memo.insert(state, summary);
+                continue;
+            }
+            if self.memo.contains_key(&state) {
+                continue;
+            }
+            // Still open: reached again from its own walk.
+            if !self.open.insert(state.clone()) {
+                return Err(ExploreError::Cycle { node: state.node });
+            }
+            let moves = moves(self.plane, &state)?;
+            let pending: Vec<State> = moves
+                .iter()
+                .filter_map(|(_, next)| next.clone())
+                .filter(|next| !self.memo.contains_key(next))
+                .collect();
+            stack.push((state, Some(moves)));
+            stack.extend(pending.into_iter().map(|next| (next, None)));
         }
-        if !self.open.insert(state.clone()) {
-            return Err(ExploreError::Cycle {
-                node: state.node.clone(),
-            });
-        }
+        Ok(self.memo.get(start).cloned().unwrap_or(Summary {
+            length: 0,
+            paths: 0,
+            best: None,
+        }))
+    }
+
+    /// A state's summary from the summaries of the states it moves to.
+    fn sum_up(&self, moves: Vec<Move>) -> Summary {
         let mut summary = Summary {
             length: 0,
             paths: 0,
             best: None,
         };
-        for (step, next) in moves(self.plane, state)? {
-            let (length, paths) = match &next {
+        for (step, next) in moves {
+            let (length, paths) = match next.as_ref().and_then(|n| self.memo.get(n)) {
+                Some(after) => (after.length + 1, after.paths),
                 None => (1, 1),
-                Some(next) => {
-                    let after = self.summary(next)?;
-                    (after.length + 1, after.paths)
-                }
             };
             summary.paths = summary.paths.saturating_add(paths);
             if summary.best.is_none() || length > summary.length {
@@ -245,9 +286,7 @@ impl Explorer<'_> {
                 summary.best = Some((step, next));
             }
         }
-        self.open.remove(state);
-        self.memo.insert(state.clone(), summary.clone());
-        Ok(summary)
+        summary
     }
 
     /// Follows the best moves from `state` to a final.

@@ -236,7 +236,14 @@ fn explore_loop(
 
 fn print_exploration(out: &mut Out, plane: &PlanePlan, found: &Exploration) -> CliResult {
     out.kv("states", found.states)?;
-    out.kv("paths", found.paths)?;
+    if found.paths == u128::MAX {
+        out.kv(
+            "paths",
+            format!("at least {} (the count saturated)", u128::MAX),
+        )?;
+    } else {
+        out.kv("paths", found.paths)?;
+    }
     for (name, witness) in &found.finals {
         let class = plane.finals.get(name).map(|f| f.class.as_str());
         out.kv(
