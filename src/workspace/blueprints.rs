@@ -2,7 +2,10 @@
 //! and rejected packets, evaluations, critiques and promotions, and the
 //! revision fields of a draft. Each record is the agent's JSON kept verbatim
 //! (so no field the runtime does not read is lost); the ids that link the
-//! records to each other are read through typed views.
+//! records to each other are read through typed views. What the agent
+//! wrote is read like any file another process put where the daemon looks
+//! (`input::read_text`): a FIFO or a link to `/dev/zero` fails the stage's
+//! effect instead of hanging or filling the daemon.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -14,6 +17,7 @@ use serde_json::Value;
 use super::atomic::{rename_no_replace, write_atomic_creating_parent};
 use super::documents::{BlueprintDraft, WorkDocument, is_valid_id, parse_json};
 use super::family::{Family, LifecycleState};
+use super::input::read_text;
 use super::paths::WorkspacePaths;
 use crate::fs_error::{FileError, at};
 
@@ -167,12 +171,12 @@ pub fn read_record_at<T: DeserializeOwned>(
     path: &Path,
     name: &str,
 ) -> Result<Record<T>, BlueprintRecordError> {
-    let bytes = std::fs::read(path).map_err(at("read", path))?;
+    let text = read_text(path).map_err(at("read", path))?;
     let invalid = |e: serde_json::Error| BlueprintRecordError::Invalid {
         name: name.to_string(),
         message: e.to_string(),
     };
-    let value: Value = serde_json::from_slice(&bytes).map_err(invalid)?;
+    let value: Value = serde_json::from_str(&text).map_err(invalid)?;
     let ids = T::deserialize(&value).map_err(invalid)?;
     Ok(Record { ids, value })
 }
@@ -221,8 +225,8 @@ pub fn write_record(path: &Path, value: &Value) -> Result<(), BlueprintRecordErr
 
 /// Copies a file of the run (the packet's markdown) into the record.
 pub fn copy_into_record(from: &Path, to: &Path) -> Result<(), BlueprintRecordError> {
-    let bytes = std::fs::read(from).map_err(at("read", from))?;
-    write_atomic_creating_parent(to, &bytes).map_err(at("write", to))?;
+    let text = read_text(from).map_err(at("read", from))?;
+    write_atomic_creating_parent(to, text.as_bytes()).map_err(at("write", to))?;
     Ok(())
 }
 
@@ -272,7 +276,7 @@ pub fn read_active_draft(
     draft_id: &str,
 ) -> Result<BlueprintDraft, BlueprintRecordError> {
     let path = paths.item_path(Family::BlueprintDraft, LifecycleState::Active, draft_id);
-    let text = std::fs::read_to_string(&path).map_err(at("read", &path))?;
+    let text = read_text(&path).map_err(at("read", &path))?;
     match parse_json(Family::BlueprintDraft, &path, &text) {
         Ok(WorkDocument::BlueprintDraft(draft)) => Ok(draft),
         Ok(_) => Err(BlueprintRecordError::Invalid {
@@ -298,4 +302,28 @@ pub fn write_active_draft(
     );
     write_atomic_creating_parent(&path, draft.render().as_bytes()).map_err(at("write", &path))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_the_agent_made_a_fifo_or_a_link_fails_without_blocking() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let made = std::process::Command::new("mkfifo")
+            .arg(dir.path().join("blueprint_packet.json"))
+            .status();
+        assert!(made.is_ok_and(|s| s.success()));
+        std::os::unix::fs::symlink("/dev/zero", dir.path().join("blueprint.md")).expect("link");
+        let run_dir = dir.path().to_path_buf();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let record = read_record::<Value>(&run_dir, "blueprint_packet.json").is_err();
+            let copy = copy_into_record(&run_dir.join("blueprint.md"), &run_dir.join("kept.md"));
+            let _ = tx.send((record, copy.is_err()));
+        });
+        let answer = rx.recv_timeout(std::time::Duration::from_secs(30));
+        assert_eq!(answer.ok(), Some((true, true)));
+    }
 }

@@ -13,6 +13,7 @@ use crate::workspace::blueprints::{
     check_id, judge_packet, promotion_id, read_record, write_active_draft, write_record,
 };
 use crate::workspace::documents::{BlueprintDraft, Task, WorkDocument, parse_json};
+use crate::workspace::input::read_text;
 use crate::workspace::{Family, WorkspacePaths};
 
 /// Turns a record error into a fault reason of failure class `class`.
@@ -152,7 +153,7 @@ pub(super) fn approve(
 /// `generated_task.json`, of the draft's lineage.
 fn generated_task(ctx: &EffectContext<'_>, draft: &BlueprintDraft) -> Result<Task, String> {
     let path = ctx.run_dir.join("generated_task.json");
-    let text = std::fs::read_to_string(&path).map_err(|e| {
+    let text = read_text(&path).map_err(|e| {
         format!(
             "generated_task_missing: cannot read {}: {e}",
             path.display()

@@ -6,6 +6,7 @@
 use std::path::Path;
 
 use crate::workspace::documents::WorkDocument;
+use crate::workspace::input::read_text;
 use crate::workspace::queue::QueueStore;
 use crate::workspace::skills::RemoteSettings;
 use crate::workspace::skills::ops::Change;
@@ -40,12 +41,13 @@ impl EffectContext<'_> {
     }
 }
 
-/// Reads a JSON artifact of the run directory.
+/// Reads a JSON artifact of the run directory, as any file another
+/// process put there (the agent may leave a FIFO or a link).
 pub fn read_json(run_dir: &Path, name: &str) -> Result<serde_json::Value, String> {
     let path = run_dir.join(name);
-    let bytes = std::fs::read(&path)
+    let text = read_text(&path)
         .map_err(|e| format!("{name}_missing: cannot read {}: {e}", path.display()))?;
-    serde_json::from_slice(&bytes).map_err(|e| format!("{name}_invalid: {e}"))
+    serde_json::from_str(&text).map_err(|e| format!("{name}_invalid: {e}"))
 }
 
 /// Enqueues a document an effect produced; one already there (the stage is

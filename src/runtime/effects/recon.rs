@@ -9,10 +9,11 @@ use super::result::EffectResult;
 use crate::workspace::Family;
 use crate::workspace::atomic::write_atomic;
 use crate::workspace::documents::parse;
+use crate::workspace::input::read_text;
 
 pub fn recon_handoff(ctx: &mut EffectContext<'_>) -> EffectResult {
     let packet = ctx.run_dir.join("recon_packet.md");
-    let Ok(text) = std::fs::read(&packet) else {
+    let Ok(text) = read_text(&packet) else {
         return EffectResult::fault(format!(
             "recon_handoff_invalid: {} is missing",
             packet.display()
@@ -20,7 +21,7 @@ pub fn recon_handoff(ctx: &mut EffectContext<'_>) -> EffectResult {
     };
     let probe = ctx.item_id().unwrap_or("probe").to_string();
     let kept = ctx.paths.recon_packets_dir().join(format!("{probe}.md"));
-    if let Err(e) = write_atomic(&kept, &text) {
+    if let Err(e) = write_atomic(&kept, text.as_bytes()) {
         return EffectResult::fault(format!(
             "recon_handoff_invalid: cannot keep the packet: {e}"
         ));
@@ -45,7 +46,7 @@ fn promote(ctx: &mut EffectContext<'_>, family: Family) -> EffectResult {
             "recon_handoff_invalid: neither {stem}.json nor {stem}.md was written"
         ));
     };
-    let text = match std::fs::read_to_string(path) {
+    let text = match read_text(path) {
         Ok(text) => text,
         Err(e) => return EffectResult::fault(format!("recon_handoff_invalid: {e}")),
     };
