@@ -8,6 +8,7 @@
 
 use super::context::EffectContext;
 use super::result::EffectResult;
+use crate::workspace::input::read_text;
 use crate::workspace::skills::ops;
 use crate::workspace::skills::{InstallOptions, SkillStore};
 
@@ -16,7 +17,7 @@ pub const SELECTION_FILE: &str = "librarian_selection_report.md";
 
 pub fn skill_install(ctx: &mut EffectContext<'_>) -> EffectResult {
     let path = ctx.run_dir.join(SELECTION_FILE);
-    let text = match std::fs::read_to_string(&path) {
+    let text = match read_text(&path) {
         Ok(text) => text,
         Err(e) => {
             return EffectResult::fault(format!(

@@ -7,6 +7,7 @@
 //! one kept in history), or waits in `deferred/` while a running stage
 //! reads the skill.
 
+use crate::workspace::input::read_text;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -59,7 +60,8 @@ pub struct CurationRecord {
 /// Reads the decision's `Label: value` fields.
 pub fn read_decision(run_dir: &Path) -> Result<Decision, SkillError> {
     let path = run_dir.join(DECISION_FILE);
-    let text = std::fs::read_to_string(&path).map_err(|e| SkillError::io("read", &path, e))?;
+    // The agent wrote it: read it guarded (no link, no FIFO, bounded size).
+    let text = read_text(&path).map_err(|e| SkillError::io("read", &path, e))?;
     let fields: BTreeMap<&str, &str> = text
         .lines()
         .filter_map(|l| l.split_once(": "))
@@ -123,8 +125,8 @@ pub fn candidate(
         None => BTreeMap::new(),
     };
     let path = run_dir.join(CANDIDATE_FILE);
-    let text = std::fs::read(&path).map_err(|e| SkillError::io("read", &path, e))?;
-    files.insert(SKILL_FILE.to_string(), text);
+    let text = read_text(&path).map_err(|e| SkillError::io("read", &path, e))?;
+    files.insert(SKILL_FILE.to_string(), text.into_bytes());
     let package = Package::from_files(files)?;
     if package.id() != d.skill_id {
         return Err(SkillError::Invalid(format!(
