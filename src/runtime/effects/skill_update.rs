@@ -133,6 +133,32 @@ Target-Skill-ID: tidy\nTarget-Skill-Path: millrace-agents/skills/tidy/SKILL.md\n
         std::fs::write(run_dir.join(CANDIDATE_FILE), NEW).expect("write");
     }
 
+    /// Runs `skill_update` on `run_dir` with `bound` skills read by running
+    /// stages; returns its note and the changes it made.
+    fn update(
+        paths: &WorkspacePaths,
+        run_dir: &std::path::Path,
+        bound: &[String],
+    ) -> (String, Vec<crate::workspace::skills::ops::Change>) {
+        let mut queue = QueueStore::open(paths).expect("queue");
+        let settings = RemoteSettings::default();
+        let mut ctx = EffectContext {
+            queue: &mut queue,
+            paths,
+            run_dir,
+            outcome: "ACCEPTED",
+            document: None,
+            run_id: "run-1",
+            bound_skills: bound,
+            skills: &settings,
+            changes: Vec::new(),
+        };
+        match skill_update(&mut ctx) {
+            EffectResult::Proceed { note } => (note, ctx.changes),
+            other => panic!("{other:?}"),
+        }
+    }
+
     /// An accepted update of a skill a running stage reads waits in
     /// `deferred/`, and becomes version 2 when applied later.
     #[test]
@@ -145,26 +171,9 @@ Target-Skill-ID: tidy\nTarget-Skill-Path: millrace-agents/skills/tidy/SKILL.md\n
         let run_dir = dir.path().join("run");
         std::fs::create_dir_all(&run_dir).expect("mkdir");
         decision(&run_dir);
-        let mut queue = QueueStore::open(&paths).expect("queue");
-        let bound = vec!["skills/tidy/SKILL.md".to_string()];
-        let settings = RemoteSettings::default();
-        let mut ctx = EffectContext {
-            queue: &mut queue,
-            paths: &paths,
-            run_dir: &run_dir,
-            outcome: "ACCEPTED",
-            document: None,
-            run_id: "run-1",
-            bound_skills: &bound,
-            skills: &settings,
-            changes: Vec::new(),
-        };
-        let note = match skill_update(&mut ctx) {
-            EffectResult::Proceed { note } => note,
-            other => panic!("{other:?}"),
-        };
+        let (note, changes) = update(&paths, &run_dir, &["skills/tidy/SKILL.md".to_string()]);
         assert!(note.contains("deferred"), "{note}");
-        assert!(ctx.changes.is_empty());
+        assert!(changes.is_empty());
         assert_eq!(
             std::fs::read_to_string(paths.skills_dir().join("tidy/SKILL.md"))
                 .ok()
@@ -219,25 +228,9 @@ Target-Skill-ID: tidy\nTarget-Skill-Path: millrace-agents/skills/tidy/SKILL.md\n
         let run_dir = dir.path().join("run");
         std::fs::create_dir_all(&run_dir).expect("mkdir");
         decision(&run_dir);
-        let mut queue = QueueStore::open(&paths).expect("queue");
-        let settings = RemoteSettings::default();
-        let mut ctx = EffectContext {
-            queue: &mut queue,
-            paths: &paths,
-            run_dir: &run_dir,
-            outcome: "ACCEPTED",
-            document: None,
-            run_id: "run-1",
-            bound_skills: &[],
-            skills: &settings,
-            changes: Vec::new(),
-        };
-        let note = match skill_update(&mut ctx) {
-            EffectResult::Proceed { note } => note,
-            other => panic!("{other:?}"),
-        };
+        let (note, changes) = update(&paths, &run_dir, &[]);
         assert!(note.contains("held"), "{note}");
-        assert!(ctx.changes.is_empty());
+        assert!(changes.is_empty());
         let now = std::fs::read_to_string(paths.skills_dir().join("tidy/SKILL.md"));
         assert_eq!(now.ok(), Some(edited));
         let held = paths.update_candidates_dir("held").join("run-1-none.json");
