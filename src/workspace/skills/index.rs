@@ -100,16 +100,18 @@ pub fn parse(text: &str) -> Vec<IndexEntry> {
     text.lines().filter_map(parse_row).collect()
 }
 
+/// The cells of a markdown table row, trimmed, code ticks removed.
+pub(super) fn table_cells(line: &str) -> Vec<String> {
+    let cells = line.trim_matches('|').split('|');
+    cells.map(|c| c.trim().replace('`', "")).collect()
+}
+
 fn parse_row(line: &str) -> Option<IndexEntry> {
     let line = line.trim();
     if !line.starts_with('|') || line == HEADER || line.starts_with("| ---") {
         return None;
     }
-    let cols: Vec<String> = line
-        .trim_matches('|')
-        .split('|')
-        .map(|c| c.trim().replace('`', ""))
-        .collect();
+    let cols = table_cells(line);
     let [id, description, tags, path, origin, version, checksum] = cols.as_slice() else {
         return None;
     };

@@ -63,11 +63,7 @@ fn parse_row(line: &str) -> Option<RemoteEntry> {
     if !line.starts_with('|') || !line.contains('`') {
         return None;
     }
-    let cols: Vec<String> = line
-        .trim_matches('|')
-        .split('|')
-        .map(|c| c.trim().replace('`', ""))
-        .collect();
+    let cols = super::index::table_cells(line);
     if cols.len() < 5 || cols[0].eq_ignore_ascii_case("skill") || cols[0].is_empty() {
         return None;
     }
