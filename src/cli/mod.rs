@@ -27,6 +27,7 @@ mod repair_lineage_cmd;
 mod run_cmd;
 mod runs_cmd;
 mod runs_prune_cmd;
+mod serve;
 mod status_closure;
 mod status_cmd;
 mod status_details;
@@ -103,6 +104,9 @@ enum Command {
     /// Resolve, cancel or archive incidents by hand
     #[command(subcommand)]
     Incident(incident_cmd::IncidentCommand),
+    /// A live, read-only dashboard of the workspace in the browser:
+    /// `millrace serve --workspace W` then open http://127.0.0.1:8080/
+    Serve(serve::ServeArgs),
     /// Print the version
     Version,
     /// Print shell completions: `millrace completions bash > /etc/bash_completion.d/millrace`
@@ -153,6 +157,7 @@ fn dispatch(command: Command) -> CliResult {
         Command::Controls(command) | Command::Control(command) => control_cmd::run(command),
         Command::Planning(command) => planning_cmd::run(command),
         Command::Incident(command) => incident_cmd::run(command),
+        Command::Serve(args) => serve::run(&args),
         Command::Version => Ok(Out::new().line(format!("millrace {}", env!("CARGO_PKG_VERSION")))?),
         Command::Completions { shell } => completions(shell),
     }
