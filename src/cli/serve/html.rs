@@ -54,7 +54,7 @@ impl Page {
         format!(
             "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-<title>{} · millrace</title><link rel=\"stylesheet\" href=\"/assets/app.css\"></head>\
+<title>{} · millrace</title><link rel=\"icon\" href=\"data:,\"><link rel=\"stylesheet\" href=\"/assets/app.css\"></head>\
 <body data-section=\"{}\"><header><span class=\"brand\">millrace</span><nav>{nav}</nav>\
 <span id=\"live\" class=\"live\" title=\"live updates\">static</span></header>\
 <main id=\"main\">{}</main><script src=\"/assets/app.js\"></script></body></html>\n",

@@ -32,23 +32,26 @@ pub struct QueueQuery {
     page: Option<usize>,
 }
 
-fn state_of(family: Family, text: Option<&str>) -> LifecycleState {
+fn state_of(family: Family, text: Option<&str>) -> Option<LifecycleState> {
     let text = text.unwrap_or("queue");
-    let found = family.states().iter().copied().find(|s| {
+    family.states().iter().copied().find(|s| {
         s.as_str() == text
             || s.dir_name(family) == text
             || (text == "queue" && *s == LifecycleState::Queued)
-    });
-    found.unwrap_or(LifecycleState::Queued)
+    })
 }
 
 pub fn queue_page(served: &Served, query: &QueueQuery) -> Page {
-    let family = query
-        .family
-        .as_deref()
-        .and_then(Family::parse)
-        .unwrap_or(Family::Task);
-    let state = state_of(family, query.state.as_deref());
+    let family = match query.family.as_deref() {
+        None => Some(Family::Task),
+        Some(text) => Family::parse(text),
+    };
+    let Some(family) = family else {
+        return Page::not_found("no such family");
+    };
+    let Some(state) = state_of(family, query.state.as_deref()) else {
+        return Page::not_found("no such lifecycle state");
+    };
     let dir = served.paths.lifecycle_dir(family, state);
     let filter = query.q.as_deref().unwrap_or("");
     let mut ids = ids_in(&dir, family.extension());
@@ -141,6 +144,11 @@ pub fn item_page(served: &Served, id: &str) -> Page {
         .map(std::path::Path::to_path_buf)
         .unwrap_or_default();
     let name = format!("{id}.{}", located.family.extension());
+    if safe_path::inside(&dir, &name).is_none() {
+        return Page::not_found(&format!(
+            "`{id}` leads out of its folder (a link); it is not shown"
+        ));
+    }
     let text = read_head(&dir, &name, DOCUMENT_BYTES);
     let mut body = format!(
         "<h1>{} <span class=\"badge\">{}</span> <span class=\"badge\" data-item-state>{}</span></h1>",
