@@ -10,7 +10,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::Served;
 use super::html::{Page, esc};
 
 const COOKIE: &str = "millrace_token";
@@ -63,19 +62,15 @@ impl Access {
 
 /// Refuses a request the rule does not allow; remembers a token given in
 /// the query in a cookie, so links need not carry it.
-pub async fn guard(
-    State(served): State<std::sync::Arc<Served>>,
-    request: Request,
-    next: Next,
-) -> Response {
+pub async fn guard(State(access): State<Access>, request: Request, next: Next) -> Response {
     let query = request.uri().query().map(str::to_string);
-    if let Some((status, why)) = served.access.refusal(request.headers(), query.as_deref()) {
+    if let Some((status, why)) = access.refusal(request.headers(), query.as_deref()) {
         let page = Page::notice("Not allowed", &esc(&why)).with_status(status);
         return page.into_response();
     }
     let from_query = query_token(query.as_deref());
     let mut response = next.run(request).await;
-    if let Some(token) = from_query.filter(|_| served.access.token.is_some()) {
+    if let Some(token) = from_query.filter(|_| access.token.is_some()) {
         let cookie = format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict");
         if let Ok(value) = HeaderValue::from_str(&cookie) {
             response.headers_mut().insert(header::SET_COOKIE, value);

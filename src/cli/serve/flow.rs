@@ -12,41 +12,13 @@ use std::fmt::Write as _;
 use serde_json::Value;
 
 use super::Served;
+use super::drawings::PlaneDrawing;
 use super::html::{Page, esc, item_link, pre, run_link, table, warning};
 use super::overview::status_json;
 use super::safe_path;
-use crate::cli::compile_cmd::compile_workspace;
-use crate::cli::context::load_config;
-use crate::cli::graph_export::{ExportError, render_svg};
-use crate::lower::{mode_view, to_dot, to_text};
 use crate::runtime::RunTrace;
 use crate::vocab::Plane;
 use crate::workspace::state::StateStore;
-
-/// One plane's drawing.
-#[derive(Debug, Clone)]
-pub struct PlaneDrawing {
-    plane: Plane,
-    loop_name: String,
-    /// The SVG, or why there is none (with the text export instead).
-    svg: Result<String, (String, String)>,
-}
-
-/// The drawings of the last mode and plan drawn.
-#[derive(Debug)]
-pub struct GraphCache {
-    key: Option<(String, String)>,
-    drawings: Result<Vec<PlaneDrawing>, String>,
-}
-
-impl Default for GraphCache {
-    fn default() -> GraphCache {
-        GraphCache {
-            key: None,
-            drawings: Ok(Vec::new()),
-        }
-    }
-}
 
 /// What a plane is doing now, from `status`.
 struct Activity {
@@ -68,7 +40,11 @@ pub fn page(served: &Served) -> Page {
         .as_str()
         .unwrap_or("")
         .to_string();
-    let drawings = drawings(served, (mode.clone(), fingerprint));
+    let drawings = served
+        .graphs
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .drawings(&served.workspace, (mode.clone(), fingerprint));
     let mut body = format!("<h1>Flow <span class=\"badge\">{}</span></h1>", esc(&mode));
     match drawings {
         Err(error) => body.push_str(&warning(&format!(
@@ -92,55 +68,6 @@ pub fn page(served: &Served) -> Page {
         }
     }
     Page::new("Flow", "flow", body)
-}
-
-/// The cached drawings for `key`, drawn again when the mode or plan changed.
-fn drawings(served: &Served, key: (String, String)) -> Result<Vec<PlaneDrawing>, String> {
-    let mut cache = served.graphs.lock().unwrap_or_else(|p| p.into_inner());
-    if cache.key.as_ref() != Some(&key) {
-        cache.drawings = draw(served, &key.0);
-        cache.key = Some(key);
-    }
-    cache.drawings.clone()
-}
-
-fn draw(served: &Served, mode: &str) -> Result<Vec<PlaneDrawing>, String> {
-    let config = load_config(&served.workspace, None).map_err(|e| e.to_string())?;
-    let compilation =
-        compile_workspace(&served.workspace, &config, mode, false).map_err(|e| e.to_string())?;
-    let (lowered, _) = compilation.outcome.map_err(|_| {
-        let errors = compilation
-            .diagnostics
-            .errors()
-            .map(|d| format!("{}: {}", d.code(), d.kind.message()));
-        errors.collect::<Vec<_>>().join("\n")
-    })?;
-    let drawings = lowered.planes.iter().map(|(graph, _)| {
-        let view = mode_view(&lowered.mode, vec![graph]);
-        let svg = render_svg(&to_dot(&view)).map_err(|e| (why_no_svg(&e), to_text(&view)));
-        let svg = svg.and_then(|bytes| {
-            String::from_utf8(bytes).map_err(|e| (e.to_string(), to_text(&view)))
-        });
-        PlaneDrawing {
-            plane: graph.plane,
-            loop_name: graph.loop_name.clone(),
-            svg: svg.map(|s| inline(&s)),
-        }
-    });
-    Ok(drawings.collect())
-}
-
-fn why_no_svg(error: &ExportError) -> String {
-    match error {
-        ExportError::NoGraphviz => "Graphviz (`dot`) is not installed here, so the graph is shown as text; install it to see the drawing.".into(),
-        other => other.to_string(),
-    }
-}
-
-/// The `<svg>` element alone (no XML prolog or doctype), for inlining.
-fn inline(svg: &str) -> String {
-    svg.find("<svg")
-        .map_or_else(String::new, |at| svg[at..].to_string())
 }
 
 fn activity(status: &Value, plane: Plane) -> Activity {

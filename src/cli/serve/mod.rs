@@ -9,14 +9,17 @@
 
 mod access;
 mod assets;
+mod drawings;
 mod flow;
 mod html;
 mod items;
 mod live;
 mod overview;
 mod routes;
+mod run_index;
 mod runs;
 mod safe_path;
+mod served;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -28,7 +31,7 @@ use super::context::Workspace;
 use super::output::{CliError, CliResult, Out};
 use crate::fs_error::at;
 use access::Access;
-pub use routes::Served;
+pub use served::Served;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {

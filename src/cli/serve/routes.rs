@@ -2,7 +2,7 @@
 //! files), with the time it took in a `Server-Timing` header and headers
 //! that keep the pages to themselves.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
@@ -11,43 +11,16 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use tokio::sync::broadcast;
 
-use super::access::{Access, guard};
+use super::Served;
+use super::access::guard;
 use super::assets;
-use super::flow::{self, GraphCache};
+use super::flow;
 use super::html::Page;
 use super::items::{self, QueueQuery};
 use super::live;
 use super::overview;
-use super::runs::{self, RunIndex, RunsQuery};
-use crate::cli::context::Workspace;
-use crate::workspace::WorkspacePaths;
-
-/// What every request shares.
-pub struct Served {
-    pub workspace: Workspace,
-    pub paths: WorkspacePaths,
-    pub access: Access,
-    pub runs: Mutex<RunIndex>,
-    pub graphs: Mutex<GraphCache>,
-    /// Journal lines as they are appended.
-    pub journal: broadcast::Sender<Arc<str>>,
-}
-
-impl Served {
-    pub fn new(workspace: Workspace, access: Access) -> Served {
-        let paths = workspace.paths();
-        Served {
-            workspace,
-            paths,
-            access,
-            runs: Mutex::new(RunIndex::default()),
-            graphs: Mutex::new(GraphCache::default()),
-            journal: broadcast::channel(256).0,
-        }
-    }
-}
+use super::runs::{self, RunsQuery};
 
 pub fn router(served: Arc<Served>) -> Router {
     Router::new()
@@ -61,7 +34,7 @@ pub fn router(served: Arc<Served>) -> Router {
         .route("/events", get(live::events))
         .route("/assets/{name}", get(assets::serve))
         .fallback(not_found)
-        .layer(middleware::from_fn_with_state(served.clone(), guard))
+        .layer(middleware::from_fn_with_state(served.access.clone(), guard))
         .layer(middleware::from_fn(headers))
         .with_state(served)
 }
