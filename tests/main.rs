@@ -27,6 +27,7 @@ mod reference_oracle;
 mod reload;
 mod runners;
 mod runs_prune;
+mod serve;
 mod shipped;
 mod skills;
 mod skills_doc;

@@ -12,6 +12,7 @@ use super::compile_cmd::{CompileArgs, compile_and_persist};
 use super::init_cmd::install;
 use super::output::{CliError, CliResult, Out};
 use super::runs_cmd::{run_dirs, trace_text};
+use super::serve::{ListenArgs, Listener};
 use crate::fs_error::at;
 use crate::runtime::{DaemonOptions, RunTrace, RuntimeSettings, run_daemon};
 use crate::workspace::documents::read_import;
@@ -49,6 +50,12 @@ pub struct DemoArgs {
     /// Where to make the demo workspace [default: a new directory under the system temp dir]
     #[arg(long)]
     pub workspace: Option<PathBuf>,
+    /// Open the dashboard (`millrace serve`) on the demo workspace while it
+    /// runs, and keep serving it after, until Ctrl-C
+    #[arg(long)]
+    pub serve: bool,
+    #[command(flatten)]
+    pub listen: ListenArgs,
 }
 
 pub fn run(args: &DemoArgs) -> CliResult {
@@ -68,6 +75,10 @@ pub fn run(args: &DemoArgs) -> CliResult {
     let compiled = compile_and_persist(&compile, &mut Out::quiet())?;
     out.kv("mode", &compiled.plan.mode_id)?;
     out.kv("plan_id", &compiled.plan.plan_id)?;
+    let dashboard = match args.serve {
+        true => Some(serve_beside(&root, &args.listen, &mut out)?),
+        false => None,
+    };
     out.line("")?;
     let paths = WorkspacePaths::new(&root);
     let options = DaemonOptions {
@@ -93,7 +104,22 @@ pub fn run(args: &DemoArgs) -> CliResult {
         "next: millrace runs ls --workspace {}",
         root.display()
     ))?;
+    if let Some(dashboard) = dashboard {
+        out.line("serving the dashboard until Ctrl-C")?;
+        return dashboard.join().unwrap_or(Ok(()));
+    }
     Ok(())
+}
+
+/// Starts the dashboard on its own thread, before the daemon runs.
+fn serve_beside(
+    root: &std::path::Path,
+    listen: &ListenArgs,
+    out: &mut Out,
+) -> Result<std::thread::JoinHandle<CliResult>, CliError> {
+    let listener = Listener::open(root, listen)?;
+    listener.print(out)?;
+    Ok(std::thread::spawn(move || listener.serve()))
 }
 
 fn new_temp_dir() -> Result<PathBuf, CliError> {

@@ -28,6 +28,7 @@ mod repair_lineage_cmd;
 mod run_cmd;
 mod runs_cmd;
 mod runs_prune_cmd;
+mod serve;
 mod skills_change_cmd;
 mod skills_cmd;
 mod status_closure;
@@ -110,6 +111,9 @@ enum Command {
     /// ask the learning plane to create or improve one
     #[command(subcommand)]
     Skills(skills_cmd::SkillsCommand),
+    /// A live, read-only dashboard of the workspace in the browser:
+    /// `millrace serve --workspace W` then open http://127.0.0.1:8080/
+    Serve(serve::ServeArgs),
     /// Print the version
     Version,
     /// Print shell completions: `millrace completions bash > /etc/bash_completion.d/millrace`
@@ -161,6 +165,7 @@ fn dispatch(command: Command) -> CliResult {
         Command::Planning(command) => planning_cmd::run(command),
         Command::Incident(command) => incident_cmd::run(command),
         Command::Skills(command) => skills_cmd::run(command),
+        Command::Serve(args) => serve::run(&args),
         Command::Version => Ok(Out::new().line(format!("millrace {}", env!("CARGO_PKG_VERSION")))?),
         Command::Completions { shell } => completions(shell),
     }

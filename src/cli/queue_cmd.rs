@@ -83,10 +83,26 @@ pub struct QueueCounts {
     pub archived: Vec<(&'static str, usize)>,
 }
 
+/// Whether a reader may refresh the queue-depth cache (`status`, `queue ls`)
+/// or must write nothing (`serve`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reading {
+    Refresh,
+    ReadOnly,
+}
+
 impl QueueCounts {
     /// Queue depths from the cached counts; active and blocked folders listed.
     pub fn read(paths: &WorkspacePaths) -> Result<QueueCounts, CliError> {
-        let depths = queue::count_queued(paths)?;
+        QueueCounts::read_as(paths, Reading::Refresh)
+    }
+
+    /// [`QueueCounts::read`]; `Reading::ReadOnly` leaves the count cache alone.
+    pub fn read_as(paths: &WorkspacePaths, reading: Reading) -> Result<QueueCounts, CliError> {
+        let depths = match reading {
+            Reading::Refresh => queue::count_queued(paths)?,
+            Reading::ReadOnly => queue::count_queued_read_only(paths)?,
+        };
         let mut counts = QueueCounts::default();
         for family in Family::ALL {
             counts.queued.push((family, depths.family(family)));

@@ -14,7 +14,7 @@ use serde_json::Value;
 use super::compile_cmd::{load_plan, persisted_currentness};
 use super::context::{Workspace, load_config_lenient, mode_name};
 use super::output::{CliError, CliResult, Out};
-use super::queue_cmd::{Format, QueueCounts};
+use super::queue_cmd::{Format, QueueCounts, Reading};
 use super::status_closure::ClosureStatus;
 use super::status_details::{
     ActiveStage, BaselineView, BlueprintCounts, CompileInputs, GovernanceSummary, LatestFailures,
@@ -193,6 +193,11 @@ struct RunView {
 impl Report {
     /// Reads the workspace's state; nothing here lists a queue directory.
     pub fn collect(workspace: &Workspace) -> Result<Report, CliError> {
+        Report::collect_as(workspace, Reading::Refresh)
+    }
+
+    /// [`Report::collect`]; `Reading::ReadOnly` writes nothing at all.
+    pub fn collect_as(workspace: &Workspace, reading: Reading) -> Result<Report, CliError> {
         let paths = workspace.paths();
         let (config, config_error) = load_config_lenient(workspace);
         let (snapshot, snapshot_error) = match StateStore::new(&paths).load_snapshot() {
@@ -206,7 +211,7 @@ impl Report {
         let plan = load_plan(workspace).ok().flatten();
         let currentness = persisted_currentness(workspace, &config, &mode);
         let lock = lock_view(&paths);
-        let depths = QueueCounts::read(&paths)?.depth_keys();
+        let depths = QueueCounts::read_as(&paths, reading)?.depth_keys();
         let process_running = snapshot.process_running && lock.state == "active";
         let (plan_id, fingerprint) = match (&snapshot.plan_id, process_running) {
             // A running daemon's plan is the one in force, even when a reload

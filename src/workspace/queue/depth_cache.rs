@@ -32,8 +32,13 @@ struct CachedCount {
     count: usize,
 }
 
-/// Queued documents per family, from the cache where the directory is unchanged.
-pub(crate) fn cached_counts(paths: &WorkspacePaths) -> Result<BTreeMap<Family, usize>, QueueError> {
+/// Queued documents per family, from the cache where the directory is
+/// unchanged; `refresh` saves the counts it had to take (a read-only
+/// reader such as `serve` passes false and writes nothing).
+pub(crate) fn cached_counts(
+    paths: &WorkspacePaths,
+    refresh: bool,
+) -> Result<BTreeMap<Family, usize>, QueueError> {
     let file = paths.state_dir().join("queue_depth_cache.json");
     let mut cache: DepthCache = read_state(&file).ok().flatten().unwrap_or_default();
     let mut counts = BTreeMap::new();
@@ -55,7 +60,7 @@ pub(crate) fn cached_counts(paths: &WorkspacePaths) -> Result<BTreeMap<Family, u
         };
         counts.insert(family, count);
     }
-    if changed && paths.state_dir().is_dir() {
+    if refresh && changed && paths.state_dir().is_dir() {
         cache.schema_version = SCHEMA_VERSION.to_string();
         let _ = write_state(&file, &cache);
     }

@@ -92,7 +92,15 @@ pub enum FileEvent {
 /// (`state/queue_depth_cache.json`), so large quiet queues cost a few `stat`s.
 pub fn count_queued(paths: &WorkspacePaths) -> Result<QueueDepths, QueueError> {
     Ok(QueueDepths {
-        by_family: depth_cache::cached_counts(paths)?,
+        by_family: depth_cache::cached_counts(paths, true)?,
+    })
+}
+
+/// [`count_queued`] for a reader that must write nothing: the cache is
+/// used where valid, never updated.
+pub fn count_queued_read_only(paths: &WorkspacePaths) -> Result<QueueDepths, QueueError> {
+    Ok(QueueDepths {
+        by_family: depth_cache::cached_counts(paths, false)?,
     })
 }
 

@@ -1,0 +1,369 @@
+//! The server's endpoints and rules, over plain HTTP.
+
+use std::collections::BTreeMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::path::Path;
+
+use super::http::{self, get, next_journal_event, open_events};
+use super::{Served, demo_workspace};
+use crate::support::millrace;
+
+fn status_json(root: &Path) -> serde_json::Value {
+    let run = millrace(
+        &[
+            "status",
+            "--format",
+            "json",
+            "--workspace",
+            &root.display().to_string(),
+        ],
+        root,
+    )
+    .ok();
+    serde_json::from_str(&run.stdout).expect("status JSON")
+}
+
+fn fix_me_run(root: &Path) -> String {
+    let runs = std::fs::read_dir(root.join("millrace-agents/runs")).expect("runs");
+    let found = runs.flatten().find(|e| {
+        std::fs::read_to_string(e.path().join("run_trace.json"))
+            .is_ok_and(|t| t.contains("\"demo-fix-me\""))
+    });
+    found
+        .expect("a run of demo-fix-me")
+        .file_name()
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[test]
+fn every_endpoint_answers_with_what_the_workspace_holds() {
+    let ws = demo_workspace();
+    let served = Served::start(ws.path(), "127.0.0.1:0", &[]);
+    let overview = served.get("/");
+    assert_eq!(overview.status, 200, "{}", overview.body);
+    assert!(
+        overview
+            .header("server-timing")
+            .is_some_and(|t| t.starts_with("render;dur="))
+    );
+    assert!(
+        overview.body.contains("No daemon is running"),
+        "{}",
+        overview.body
+    );
+    let status = status_json(ws.path());
+    let api: serde_json::Value =
+        serde_json::from_str(&served.get("/api/status").body).expect("JSON");
+    for key in [
+        "task_queue_depth",
+        "spec_queue_depth",
+        "compiled_plan_id",
+        "active_mode_id",
+    ] {
+        assert_eq!(api[key], status[key], "{key}");
+    }
+    let depth = format!(
+        "data-status-key=\"task_queue_depth\">{}<",
+        status["task_queue_depth"]
+    );
+    assert!(overview.body.contains(&depth), "{}", overview.body);
+
+    let done = served.get("/queue?family=task&state=done");
+    assert!(
+        done.body.contains("href=\"/items/demo-fix-me\""),
+        "{}",
+        done.body
+    );
+    let item = served.get("/items/demo-fix-me");
+    assert_eq!(item.status, 200);
+    for shown in [
+        "Punctuate the greeting",
+        "FIX_NEEDED",
+        "fixer",
+        "Depends-On",
+        "/items/demo-hello",
+    ] {
+        assert!(
+            item.body.contains(shown),
+            "{shown} missing from\n{}",
+            item.body
+        );
+    }
+    let runs = served.get("/runs?item=demo-fix-me");
+    let run_id = fix_me_run(ws.path());
+    assert!(runs.body.contains(&run_id), "{}", runs.body);
+    let run = served.get(&format!("/runs/{run_id}"));
+    for shown in [
+        "prompt sent",
+        "output tail",
+        "stage result",
+        "FIX_NEEDED",
+        "duration",
+    ] {
+        assert!(
+            run.body.contains(shown),
+            "{shown} missing from\n{}",
+            run.body
+        );
+    }
+    let flow = served.get("/flow");
+    assert_eq!(flow.status, 200);
+    assert!(
+        flow.body.contains("data-plane=\"execution\""),
+        "{}",
+        flow.body
+    );
+    for asset in ["/assets/app.css", "/assets/app.js"] {
+        assert_eq!(served.get(asset).status, 200, "{asset}");
+    }
+    assert_eq!(served.get("/nope").status, 404);
+    assert_eq!(served.get("/items/no-such-item").status, 404);
+    assert_eq!(served.get("/runs/run-none").status, 404);
+}
+
+#[test]
+fn paths_in_urls_cannot_leave_the_workspace() {
+    let ws = demo_workspace();
+    let agents = ws.path().join("millrace-agents");
+    let outside = tempfile::tempdir().expect("temp dir");
+    std::fs::write(outside.path().join("secret.md"), "TOP-SECRET\n").expect("write");
+    // A run folder that is a symlink out, and a prompt inside a real run
+    // that is a symlink to a file outside.
+    std::os::unix::fs::symlink(outside.path(), agents.join("runs/run-evil")).expect("symlink");
+    let run_id = fix_me_run(ws.path());
+    let trace = std::fs::read_to_string(agents.join(format!("runs/{run_id}/run_trace.json")))
+        .expect("trace");
+    let request = trace
+        .split("\"request_id\": \"")
+        .nth(1)
+        .and_then(|t| t.split('"').next())
+        .expect("a request id");
+    let prompt = agents.join(format!("runs/{run_id}/prompt.{request}.md"));
+    std::fs::remove_file(&prompt).expect("remove prompt");
+    std::os::unix::fs::symlink(outside.path().join("secret.md"), &prompt).expect("symlink");
+    std::os::unix::fs::symlink(
+        outside.path().join("secret.md"),
+        agents.join("tasks/done/leak.md"),
+    )
+    .expect("symlink");
+    let served = Served::start(ws.path(), "127.0.0.1:0", &[]);
+    let attempts = [
+        "/items/..%2F..%2F..%2Fetc%2Fpasswd",
+        "/items/%2e%2e",
+        "/items/..",
+        "/items/leak",
+        "/runs/..%2Fmillrace.toml",
+        "/runs/%2E%2E%2F%2E%2E",
+        "/runs/run-evil",
+        "/assets/..%2F..%2FCargo.toml",
+        "/queue?family=task&state=..%2F..%2F..",
+        "/../../../etc/passwd",
+        "/items/../../../etc/passwd",
+    ];
+    for target in attempts {
+        let response = get(&served.host, target, &[]);
+        assert!(
+            !response.body.contains("TOP-SECRET") && !response.body.contains("root:x:0"),
+            "{target} leaked"
+        );
+        assert_ne!(
+            response.status, 200,
+            "{target} answered 200\n{}",
+            response.body
+        );
+    }
+    let run = served.get(&format!("/runs/{run_id}"));
+    assert_eq!(run.status, 200);
+    assert!(
+        !run.body.contains("TOP-SECRET"),
+        "a symlinked prompt was followed out"
+    );
+}
+
+#[test]
+fn a_token_is_needed_off_loopback_and_taken_from_query_cookie_or_header() {
+    let ws = demo_workspace();
+    let served = Served::start(ws.path(), "127.0.0.1:0", &["--token", "s3cret-token"]);
+    assert_eq!(served.get("/").status, 401);
+    assert_eq!(served.get("/?token=wrong").status, 401);
+    assert_eq!(served.get("/events").status, 401);
+    let first = served.get("/?token=s3cret-token");
+    assert_eq!(first.status, 200);
+    let cookie = first
+        .header("set-cookie")
+        .expect("a cookie")
+        .split(';')
+        .next()
+        .expect("pair")
+        .to_string();
+    assert!(cookie.starts_with("millrace_token="));
+    assert_eq!(
+        get(&served.host, "/runs", &[&format!("Cookie: {cookie}")]).status,
+        200
+    );
+    assert_eq!(
+        get(
+            &served.host,
+            "/runs",
+            &["Authorization: Bearer s3cret-token"]
+        )
+        .status,
+        200
+    );
+    assert!(served.url.ends_with("/?token=s3cret-token"));
+
+    let open = Served::start(ws.path(), "0.0.0.0:0", &[]);
+    let token = open.token.clone().expect("a generated token");
+    assert!(token.len() >= 32, "{token}");
+    assert_eq!(open.get("/").status, 401);
+    assert_eq!(open.get(&format!("/?token={token}")).status, 200);
+}
+
+#[test]
+fn on_loopback_a_foreign_host_name_is_refused() {
+    let ws = demo_workspace();
+    let served = Served::start(ws.path(), "127.0.0.1:0", &[]);
+    let rebound = http::request(&served.host, "GET", "/", &[], None);
+    assert_eq!(rebound.status, 200);
+    let mut stream = std::net::TcpStream::connect(&served.host).expect("connect");
+    use std::io::{Read, Write};
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: attacker.example\r\nConnection: close\r\n\r\n")
+        .expect("send");
+    let mut text = String::new();
+    stream.read_to_string(&mut text).expect("read");
+    assert!(text.starts_with("HTTP/1.1 403"), "{text}");
+}
+
+/// Every file under `root`: type, size, modification time and content hash.
+fn tree(root: &Path) -> BTreeMap<String, (String, u64, u128, u64)> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read dir").flatten() {
+            let meta = std::fs::symlink_metadata(entry.path()).expect("metadata");
+            let mtime = meta
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos());
+            let mut hasher = DefaultHasher::new();
+            if meta.is_file() {
+                std::fs::read(entry.path()).expect("read").hash(&mut hasher);
+            } else if meta.is_dir() {
+                stack.push(entry.path());
+            }
+            let name = entry
+                .path()
+                .strip_prefix(root)
+                .expect("inside")
+                .display()
+                .to_string();
+            out.insert(
+                name,
+                (
+                    format!("{:?}", meta.file_type()),
+                    meta.len(),
+                    mtime,
+                    hasher.finish(),
+                ),
+            );
+        }
+    }
+    out
+}
+
+#[test]
+fn browsing_every_page_writes_nothing_in_the_workspace() {
+    let ws = demo_workspace();
+    // A queue folder quiet for long: `status` would cache its count here.
+    let queue = ws.path().join("millrace-agents/tasks/queue");
+    let touched = std::process::Command::new("touch")
+        .args(["-d", "2020-01-01"])
+        .arg(&queue)
+        .status();
+    assert!(touched.is_ok_and(|s| s.success()));
+    let before = tree(ws.path());
+    let served = Served::start(ws.path(), "127.0.0.1:0", &[]);
+    let run_id = fix_me_run(ws.path());
+    let pages = [
+        "/",
+        "/api/status",
+        "/flow",
+        "/queue",
+        "/queue?family=spec&state=done",
+        "/items/demo-fix-me",
+        "/items/demo-hello",
+        "/runs",
+        "/runs?plane=planning",
+    ];
+    for page in pages
+        .iter()
+        .map(|p| p.to_string())
+        .chain([format!("/runs/{run_id}")])
+    {
+        assert_eq!(served.get(&page).status, 200, "{page}");
+    }
+    drop(served);
+    let after = tree(ws.path());
+    let changed: Vec<_> = after
+        .iter()
+        .filter(|(k, v)| before.get(*k) != Some(v))
+        .map(|(k, _)| k)
+        .collect();
+    let gone: Vec<_> = before.keys().filter(|k| !after.contains_key(*k)).collect();
+    assert!(
+        changed.is_empty() && gone.is_empty(),
+        "changed: {changed:?}, gone: {gone:?}"
+    );
+}
+
+#[test]
+fn a_broken_workspace_is_described_and_the_server_keeps_serving() {
+    let ws = demo_workspace();
+    let agents = ws.path().join("millrace-agents");
+    std::fs::write(
+        agents.join("tasks/queue/broken.md"),
+        "no heading, no fields\n",
+    )
+    .expect("write");
+    std::fs::write(agents.join("loops/execution/zz_extra.loop"), "# changed\n").expect("write");
+    std::fs::write(agents.join("state/runtime_snapshot.json"), "{ not json").expect("write");
+    let served = Served::start(ws.path(), "127.0.0.1:0", &[]);
+    let overview = served.get("/");
+    assert_eq!(overview.status, 200);
+    for said in ["No daemon is running", "stale", "snapshot_error"] {
+        assert!(
+            overview.body.contains(said),
+            "{said} missing from\n{}",
+            overview.body
+        );
+    }
+    let broken = served.get("/items/broken");
+    assert_eq!(broken.status, 200);
+    assert!(
+        broken.body.contains("does not read as a task"),
+        "{}",
+        broken.body
+    );
+    assert_eq!(served.get("/flow").status, 200);
+    assert_eq!(served.get("/").status, 200);
+}
+
+#[test]
+fn a_journal_line_is_pushed_to_event_stream_clients() {
+    let ws = demo_workspace();
+    let served = Served::start(ws.path(), "127.0.0.1:0", &[]);
+    let mut events = open_events(&served.host);
+    let journal = ws.path().join("millrace-agents/logs/runtime_events.jsonl");
+    let line = r#"{"schema_version":"1.0","event_type":"stage_completed","occurred_at":"2026-01-01T00:00:00Z","data":{"marker":"pushed-live"}}"#;
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&journal)
+        .expect("journal");
+    use std::io::Write;
+    writeln!(file, "{line}").expect("append");
+    let data = next_journal_event(&mut events);
+    assert!(data.contains("pushed-live"), "{data}");
+}
