@@ -40,6 +40,7 @@ pub fn check_stage(def: &StageDef, diags: &mut Diagnostics) -> Option<StageKind>
         .filter_map(|f| parse_family(f, diags))
         .collect();
     let writes = def.writes.iter().map(|w| w.text.clone()).collect();
+    let requests = super::grants::requests(&def.requests, diags);
     let name = def.name.text.clone();
     Some(StageKind {
         name,
@@ -47,6 +48,7 @@ pub fn check_stage(def: &StageDef, diags: &mut Diagnostics) -> Option<StageKind>
         outcomes,
         writes,
         families,
+        requests,
         span: def.name.span,
     })
 }
