@@ -168,7 +168,11 @@ impl CompileInputs {
     pub fn read(workspace: &Workspace, config: &ConfigInput, mode: &str) -> CompileInputs {
         let config_file = &config.digest.path;
         let Some((plan, now)) = saved_plan_inputs(workspace, config) else {
-            let now = CompileInput::of(Some(mode), std::slice::from_ref(&config.digest), config_file);
+            let now = CompileInput::of(
+                Some(mode),
+                std::slice::from_ref(&config.digest),
+                config_file,
+            );
             return CompileInputs {
                 compile_input: now,
                 persisted_compile_input: CompileInput::none(),

@@ -90,6 +90,9 @@ pub struct StageRequest {
     pub previous_stages: Vec<PreviousStage>,
     /// The composed prompt, written before the runner starts.
     pub prompt_path: PathBuf,
+    /// The stage's execution capabilities, as the plan froze them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub grants: Vec<super::StageGrant>,
 }
 
 impl StageRequest {

@@ -9,10 +9,13 @@ use super::engine::Engine;
 use super::error::{RuntimeError, io_error};
 use super::evidence::RunTrace;
 use super::monitor::short;
+use crate::plan::GrantPlan;
 use crate::runners::{
-    BudgetUse, ClosureRef, PreviousStage, RequestKind, StageRequest, WorkItemRef, compose_prompt,
+    BudgetUse, ClosureRef, PreviousStage, RequestKind, StageGrant, StageRequest, WorkItemRef,
+    compose_prompt,
 };
 use crate::vocab::Plane;
+use crate::vocab::capability::Decision;
 use crate::workspace::closure_targets::ClosureTarget;
 use crate::workspace::documents::WorkDocument;
 use crate::workspace::journal::RuntimeEvent;
@@ -333,6 +336,7 @@ impl Engine {
             budgets: self.budgets_used(plane, run),
             previous_stages: previous_stages(&run_dir),
             run_dir,
+            grants: node.grants.iter().map(stage_grant).collect(),
         })
     }
 
@@ -388,6 +392,20 @@ fn entry_node(nodes: &[String], document: &WorkDocument) -> String {
         }
     }
     nodes.first().cloned().unwrap_or_default()
+}
+
+/// A frozen grant as the runner gets it: a gate reached here was approved.
+fn stage_grant(grant: &GrantPlan) -> StageGrant {
+    let decision = match grant.decision {
+        Decision::ApprovalRequired => Decision::Granted,
+        other => other,
+    };
+    StageGrant {
+        grant_id: grant.grant_id.clone(),
+        capability: grant.capability,
+        decision,
+        enforcement: grant.enforcement,
+    }
 }
 
 /// Stages of this run so far, from its trace.
