@@ -7,7 +7,7 @@
 use crate::support::millrace;
 
 /// Commands built elsewhere (their own issues).
-const LATER: &[&str] = &["skills", "approvals"];
+const LATER: &[&str] = &["skills"];
 
 /// One line of the surface: the command words, its options, whether it takes an argument.
 struct Surface {

@@ -1,5 +1,6 @@
 //! The one integration-test binary; each area of behaviour is a module.
 
+mod approvals;
 mod architecture;
 mod assets;
 mod blueprint_record;

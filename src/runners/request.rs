@@ -132,6 +132,9 @@ pub enum FailureClass {
     MissingTerminalResult,
     ConflictingTerminalResults,
     IllegalTerminalResult,
+    /// An operator denied an execution capability the stage is gated on:
+    /// the stage never ran.
+    CapabilityApprovalDenied,
 }
 
 impl FailureClass {
@@ -161,6 +164,7 @@ impl FailureClass {
             FailureClass::MissingTerminalResult => "missing_terminal_result",
             FailureClass::ConflictingTerminalResults => "conflicting_terminal_results",
             FailureClass::IllegalTerminalResult => "illegal_terminal_result",
+            FailureClass::CapabilityApprovalDenied => "capability_approval_denied",
         }
     }
 }

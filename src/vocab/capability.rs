@@ -182,6 +182,17 @@ closed_set! {
     }
 }
 
+closed_set! {
+    /// Where an operator approval stands, as in the reference.
+    ApprovalStatus {
+        Pending = "pending",
+        Approved = "approved",
+        Denied = "denied",
+        Expired = "expired",
+        Cancelled = "cancelled",
+    }
+}
+
 /// The denials `runner` holds itself, given every capability denied to a
 /// node. A shell reaches the network, git and the files, so the agent CLIs
 /// hold those denials only when the shell is denied too; Codex's sandbox

@@ -83,6 +83,16 @@ pub enum MailboxCommand {
         root_spec_id: Option<String>,
         reason: String,
     },
+    /// Let a stage gated on an execution capability run with it.
+    ApproveExecutionCapability {
+        approval_id: String,
+        reason: String,
+    },
+    /// Refuse it: the gated stage does not run and its work item is blocked.
+    DenyExecutionCapability {
+        approval_id: String,
+        reason: String,
+    },
 }
 
 impl MailboxCommand {
