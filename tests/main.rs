@@ -4,6 +4,7 @@ mod approvals;
 mod architecture;
 mod assets;
 mod blueprint_record;
+mod capabilities;
 mod check;
 mod cli;
 mod cli_surface;
