@@ -52,6 +52,7 @@ impl Engine {
             let ask = ApprovalAsk {
                 run_id: &run.run_id,
                 request_id: &request_id,
+                interrupted_request: run.request_id.as_deref(),
                 work_item: item,
                 plane: plane.as_str(),
                 node: &run.node,

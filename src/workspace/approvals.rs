@@ -51,6 +51,9 @@ pub struct Approval {
 pub struct ApprovalAsk<'a> {
     pub run_id: &'a str,
     pub request_id: &'a str,
+    /// The start of this stage a crash or stop interrupted, whose
+    /// `stage`-scoped approval still covers its rerun.
+    pub interrupted_request: Option<&'a str>,
     pub work_item: Option<(&'a str, &'a str)>,
     pub plane: &'a str,
     pub node: &'a str,
@@ -98,7 +101,10 @@ impl Approval {
             return false;
         }
         match self.gate_scope {
-            GateScope::Stage => self.request_id == ask.request_id,
+            GateScope::Stage => {
+                self.request_id == ask.request_id
+                    || Some(self.request_id.as_str()) == ask.interrupted_request
+            }
             GateScope::Run => self.run_id == ask.run_id,
             GateScope::WorkItem => {
                 ask.work_item.is_some()
