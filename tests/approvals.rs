@@ -149,7 +149,8 @@ fn a_denial_recorded_after_kill_9_blocks_the_task_at_the_next_start() {
     assert_eq!(answer.value("mode"), Some("direct"));
     assert!(ws.path("tasks/active/t1.md").is_file());
     run_until_idle(&ws);
-    assert!(ws.path("tasks/blocked/t1.md").is_file());
+    let monitor = ws.read("logs/monitor.log");
+    assert!(ws.path("tasks/blocked/t1.md").is_file(), "{monitor}");
     let message = checker_result(&ws)["failure_message"].to_string();
     assert!(message.contains("not now"), "{message}");
 }

@@ -10,16 +10,7 @@ use crate::syntax::{GrantDecl, Name, Span};
 use crate::vocab::Plane;
 use crate::vocab::capability::{Capability, Decision, GateScope, Policy};
 
-/// What one level says of a capability.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PolicyRule {
-    pub policy: Policy,
-    /// What an approval covers (meaningful for `gate` only).
-    pub scope: GateScope,
-}
-
-/// The policies of one level (a loop, a node, a mode, a mode's stage block).
-pub type Policies = BTreeMap<Capability, PolicyRule>;
+pub use super::model::{Policies, PolicyRule};
 
 /// Applies `over` on top of `base`: the later level wins per capability.
 pub fn overlay(base: &mut Policies, over: &Policies) {

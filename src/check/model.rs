@@ -9,9 +9,19 @@ use crate::syntax::Span;
 
 use serde::{Deserialize, Serialize};
 
-pub use super::grants::{Policies, PolicyRule};
 pub use crate::vocab::capability::{Capability, GateScope, Policy};
 pub use crate::vocab::{BLOCKED, Family, LearnAction, Plane, ResultClass, RunnerKind};
+
+/// What one level says of a capability.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PolicyRule {
+    pub policy: Policy,
+    /// What an approval covers (meaningful for `gate` only).
+    pub scope: GateScope,
+}
+
+/// The policies of one level (a loop, a node, a mode, a mode's stage block).
+pub type Policies = BTreeMap<Capability, PolicyRule>;
 
 /// A stage kind: its plane, legal outcomes and what it writes.
 #[derive(Debug, Clone)]

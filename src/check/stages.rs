@@ -40,7 +40,6 @@ pub fn check_stage(def: &StageDef, diags: &mut Diagnostics) -> Option<StageKind>
         .filter_map(|f| parse_family(f, diags))
         .collect();
     let writes = def.writes.iter().map(|w| w.text.clone()).collect();
-    let requests = super::grants::requests(&def.requests, diags);
     let name = def.name.text.clone();
     Some(StageKind {
         name,
@@ -48,7 +47,8 @@ pub fn check_stage(def: &StageDef, diags: &mut Diagnostics) -> Option<StageKind>
         outcomes,
         writes,
         families,
-        requests,
+        // Resolved by `program.rs` (`grants::requests`).
+        requests: Vec::new(),
         span: def.name.span,
     })
 }

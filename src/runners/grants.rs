@@ -2,27 +2,8 @@
 //! them, and how each agent CLI holds the denials it can (the table of
 //! which it can is `vocab::capability::runner_holds`, frozen in the plan).
 
-use serde::{Deserialize, Serialize};
-
 use super::StageRequest;
-use crate::vocab::capability::{Capability, Decision, Enforcement};
-
-/// One capability of the stage: the plan's decision (an approved gate is
-/// `granted`) and who holds it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StageGrant {
-    pub grant_id: String,
-    pub capability: Capability,
-    pub decision: Decision,
-    pub enforcement: Enforcement,
-}
-
-impl StageGrant {
-    /// `workspace.write=denied/runner_enforced`.
-    pub fn summary(&self) -> String {
-        format!("{}={}/{}", self.capability, self.decision, self.enforcement)
-    }
-}
+use crate::vocab::capability::{Capability, Decision};
 
 impl StageRequest {
     /// Whether the stage runs without `capability`.

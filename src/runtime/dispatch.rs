@@ -10,6 +10,7 @@ use super::error::{RuntimeError, io_error};
 use super::evidence::RunTrace;
 use super::gates::Gate;
 use super::monitor::short;
+pub use super::store::new_id;
 use crate::plan::GrantPlan;
 use crate::runners::{
     BudgetUse, ClosureRef, PreviousStage, RequestKind, StageGrant, StageRequest, WorkItemRef,
@@ -26,10 +27,6 @@ use crate::workspace::{Family, LifecycleState, Timestamp};
 
 /// The foreground planes in claim order.
 const FOREGROUND: [Plane; 2] = [Plane::Planning, Plane::Execution];
-
-pub fn new_id(prefix: &str) -> String {
-    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
-}
 
 impl Engine {
     /// Pauses or resumes by the usage rules; called between stages.
@@ -266,8 +263,10 @@ impl Engine {
             .insert(plane, run.clone());
         if let Gate::Denied(approval) = gate {
             self.save_snapshot()?;
+            // Applied at once: nothing is left in flight to wait for (a
+            // next stage it routes to is in flight, and waited for).
             self.refuse(plane, request, document, &approval)?;
-            return Ok(true);
+            return Ok(false);
         }
         self.set_status(plane, StatusMarker::running(&request.stage_kind))?;
         self.save_snapshot()?;

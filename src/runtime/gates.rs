@@ -40,8 +40,11 @@ impl Engine {
         }
         let request_id = run
             .gate_request
-            .get_or_insert_with(|| super::dispatch::new_id("request"))
+            .get_or_insert_with(|| super::store::new_id("request"))
             .clone();
+        // The snapshot names the request before any approval does: a kill
+        // between the two must not leave an approval no run will look for.
+        self.hold(plane, run.clone())?;
         let store = ApprovalStore::new(self.store.paths().agents_dir());
         let mut waiting = false;
         for grant in gated {
