@@ -153,3 +153,5 @@ impl ResultClass {
         matches!(self, ResultClass::Success | ResultClass::NoOp)
     }
 }
+
+pub mod capability;

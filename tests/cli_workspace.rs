@@ -306,6 +306,7 @@ fn status_follows_queues_plan_snapshot_and_journal() {
             plan_id: None,
             started_at: Timestamp::now(),
             request_id: None,
+            gate_request: None,
         },
     );
     StateStore::new(&paths)

@@ -1,8 +1,10 @@
 //! The one integration-test binary; each area of behaviour is a module.
 
+mod approvals;
 mod architecture;
 mod assets;
 mod blueprint_record;
+mod capabilities;
 mod check;
 mod cli;
 mod cli_surface;

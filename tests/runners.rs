@@ -75,6 +75,7 @@ fn request_at(root: &Path, request_id: &str) -> StageRequest {
         workspace_root: root.to_path_buf(),
         agents_dir: agents.clone(),
         prompt_path: run_dir.join(format!("prompt.{request_id}.md")),
+        grants: Vec::new(),
         run_dir,
         entrypoint: agents.join("entrypoints/execution/checker.md"),
         skills: Vec::new(),

@@ -106,6 +106,11 @@ pub enum Kind {
     UnusedCatch {
         outcome: String,
     },
+    CapabilityContradiction {
+        capability: String,
+        first: &'static str,
+        second: &'static str,
+    },
 }
 
 impl Kind {
@@ -134,6 +139,7 @@ impl Kind {
             Kind::UnusedParam { .. } => "unused_param",
             Kind::UnusedFinal { .. } => "unused_final",
             Kind::UnusedCatch { .. } => "unused_catch",
+            Kind::CapabilityContradiction { .. } => "capability_contradiction",
         }
     }
 
@@ -213,6 +219,11 @@ impl Kind {
             Kind::UnusedParam { name } => format!("param `{name}` is never used"),
             Kind::UnusedFinal { name } => format!("final `{name}` is never reached"),
             Kind::UnusedCatch { outcome } => format!("`catch {outcome}` applies to no node"),
+            Kind::CapabilityContradiction {
+                capability,
+                first,
+                second,
+            } => format!("capability `{capability}` is both `{first}` and `{second}` here"),
         }
     }
 
@@ -223,6 +234,10 @@ impl Kind {
                 suggestion: Some(s),
                 ..
             } => format!("did you mean `{s}`?"),
+            Kind::Unknown {
+                what: "gate scope",
+                ..
+            } => "a gate covers one `stage`, a `run` or a `work_item`".into(),
             Kind::Unknown { what, .. } => format!("define the {what} first, or check its spelling"),
             Kind::IllegalOutcome { legal, .. } => format!("legal outcomes: {}", legal.join(", ")),
             Kind::UnroutedOutcome { outcome, .. } => format!(
@@ -271,6 +286,9 @@ impl Kind {
             }
             Kind::UnusedFinal { .. } => "route an outcome to it, or remove it".into(),
             Kind::FamilyNotAccepted { .. } => "enter the family at a node that accepts it".into(),
+            Kind::CapabilityContradiction { .. } => {
+                "keep one policy per capability in a block; a node or a mode's stage block may override a wider one".into()
+            }
         })
     }
 }
@@ -305,6 +323,8 @@ fn unknown_code(what: &str) -> &'static str {
         "effect" => "unknown_effect",
         "effect port" => "unknown_effect_port",
         "learn action" => "unknown_learn_action",
+        "capability" => "unknown_capability",
+        "gate scope" => "unknown_gate_scope",
         _ => "unknown_name",
     }
 }

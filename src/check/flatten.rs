@@ -4,8 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::syntax::{
-    Binding, BudgetDecl, CatchDecl, DrainedDecl, EffectDecl, EntryDecl, FinalDecl, LoopDef,
-    LoopStmt, Name, NodeDef, ParamDecl, RouteDecl,
+    Binding, BudgetDecl, CatchDecl, DrainedDecl, EffectDecl, EntryDecl, FinalDecl, GrantDecl,
+    LoopDef, LoopStmt, Name, NodeDef, ParamDecl, RouteDecl,
 };
 
 /// A loop's statements after overlays, still as written (with spans).
@@ -18,6 +18,8 @@ pub struct FlatLoop {
     pub catches: Vec<CatchDecl>,
     pub finals: BTreeMap<String, FinalDecl>,
     pub nodes: Vec<FlatNode>,
+    /// Capability policies, one block per definition of the chain, root first.
+    pub grants: Vec<Vec<GrantDecl>>,
     /// Node name -> position in `nodes`, so lookups stay O(log n).
     index: BTreeMap<String, usize>,
     /// True when a statement anywhere in the chain did not parse.
@@ -34,6 +36,8 @@ pub struct FlatNode {
     pub routes: Vec<RouteDecl>,
     pub effects: Vec<EffectDecl>,
     pub bindings: Vec<Binding>,
+    /// Capability policies, one block per definition of the chain, root first.
+    pub grants: Vec<Vec<GrantDecl>>,
 }
 
 impl FlatLoop {
@@ -47,6 +51,11 @@ impl FlatLoop {
         self.broken
             .extend(def.broken.iter().map(|n| n.text.clone()));
         let mut seen: BTreeSet<(&str, &str)> = BTreeSet::new();
+        let grants = def.stmts.iter().filter_map(|s| match s {
+            LoopStmt::Grant(g) => Some(g.clone()),
+            _ => None,
+        });
+        self.grants.push(grants.collect());
         for stmt in &def.stmts {
             let key = match stmt {
                 LoopStmt::Param(p) => Some(("param", p.name.text.as_str())),
@@ -81,6 +90,7 @@ impl FlatLoop {
             }
             LoopStmt::Drop(d) => d.names.iter().for_each(|n| self.drop(&n.text)),
             LoopStmt::Node(n) => self.apply_node(n),
+            LoopStmt::Grant(_) => {}
         }
     }
 
@@ -133,6 +143,7 @@ impl FlatLoop {
                 routes: first_routes(&def.routes),
                 effects: def.effects.clone(),
                 bindings: def.bindings.clone(),
+                grants: vec![def.grants.clone()],
             });
             return;
         };
@@ -159,6 +170,7 @@ impl FlatNode {
             self.effects.push(effect.clone());
         }
         self.bindings.extend(def.bindings.iter().cloned());
+        self.grants.push(def.grants.clone());
     }
 }
 

@@ -108,6 +108,7 @@ pub fn check_loop(
         nodes,
         node_order,
         finals,
+        grants: super::grants::chain(&flat.grants, checker.diags),
         span: def.name.span,
     };
     if checker.diags.errors().count() == before {
@@ -268,6 +269,7 @@ impl LoopChecker<'_> {
             routes,
             effects,
             bindings,
+            grants: super::grants::chain(&flat.grants, self.diags),
             span: flat.name.span,
         })
     }

@@ -5,6 +5,7 @@
 mod diagnostic;
 mod effects;
 mod flatten;
+mod grants;
 mod loop_resolve;
 mod model;
 mod modes;
@@ -16,6 +17,7 @@ mod suggest;
 
 pub use diagnostic::{Diagnostic, Diagnostics, Kind, Severity, render, render_short};
 pub use effects::{EFFECTS, EffectSpec};
+pub use grants::{CapabilityOverrides, ResolvedGrant, verb};
 pub use model::*;
 pub use routing_rules::{reachable, route_chain, route_targets};
 pub use select::{

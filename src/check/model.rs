@@ -9,7 +9,19 @@ use crate::syntax::Span;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::vocab::capability::{Capability, GateScope, Policy};
 pub use crate::vocab::{BLOCKED, Family, LearnAction, Plane, ResultClass, RunnerKind};
+
+/// What one level says of a capability.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PolicyRule {
+    pub policy: Policy,
+    /// What an approval covers (meaningful for `gate` only).
+    pub scope: GateScope,
+}
+
+/// The policies of one level (a loop, a node, a mode, a mode's stage block).
+pub type Policies = BTreeMap<Capability, PolicyRule>;
 
 /// A stage kind: its plane, legal outcomes and what it writes.
 #[derive(Debug, Clone)]
@@ -20,6 +32,8 @@ pub struct StageKind {
     pub outcomes: Vec<OutcomeSpec>,
     pub writes: Vec<String>,
     pub families: Vec<Family>,
+    /// Capabilities the stage asks for beyond every stage's defaults.
+    pub requests: Vec<Capability>,
     pub span: Span,
 }
 
@@ -48,6 +62,8 @@ pub struct Loop {
     /// Node names in source order (the order `compile show` prints them).
     pub node_order: Vec<String>,
     pub finals: BTreeMap<String, Final>,
+    /// Capability policies for every node of the loop (its plane).
+    pub grants: Policies,
     pub span: Span,
 }
 
@@ -89,6 +105,8 @@ pub struct Node {
     pub routes: BTreeMap<String, Route>,
     pub effects: Vec<Effect>,
     pub bindings: Bindings,
+    /// Capability policies of this node (over the loop's).
+    pub grants: Policies,
     pub span: Span,
 }
 
@@ -186,6 +204,9 @@ pub struct Mode {
     pub loops: BTreeMap<Plane, String>,
     pub bindings: Bindings,
     pub stage_bindings: BTreeMap<String, Bindings>,
+    /// Capability policies for every stage, then per stage (node name).
+    pub grants: Policies,
+    pub stage_grants: BTreeMap<String, Policies>,
     pub sets: BTreeMap<String, u64>,
     pub learn: Vec<LearnRule>,
     /// `concurrent learning with execution, planning`

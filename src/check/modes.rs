@@ -17,6 +17,8 @@ pub fn check_mode(chain: &[&ModeDef], program: &Program, diags: &mut Diagnostics
         loops: BTreeMap::new(),
         bindings: Bindings::default(),
         stage_bindings: BTreeMap::new(),
+        grants: Policies::new(),
+        stage_grants: BTreeMap::new(),
         sets: BTreeMap::new(),
         learn: Vec::new(),
         concurrency: BTreeMap::new(),
@@ -54,7 +56,15 @@ fn apply(mode: &mut Mode, def: &ModeDef, program: &Program, diags: &mut Diagnost
             .entry(stage.stage.text.clone())
             .or_default();
         entry.overlay(&bindings(&stage.bindings, diags));
+        let grants = super::grants::policies(&stage.grants, diags);
+        let entry = mode
+            .stage_grants
+            .entry(stage.stage.text.clone())
+            .or_default();
+        super::grants::overlay(entry, &grants);
     }
+    let grants = super::grants::policies(&def.grants, diags);
+    super::grants::overlay(&mut mode.grants, &grants);
     for set in &def.sets {
         mode.sets.insert(set.name.text.clone(), set.value.value);
     }

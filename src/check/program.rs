@@ -22,7 +22,8 @@ pub fn check_modules(modules: &[Module], diags: &mut Diagnostics) -> Program {
     let defs = collect(modules, diags);
     let mut program = Program::default();
     for def in defs.stages.values() {
-        if let Some(stage) = check_stage(def, diags) {
+        if let Some(mut stage) = check_stage(def, diags) {
+            stage.requests = super::grants::requests(&def.requests, diags);
             program.stages.insert(stage.name.clone(), stage);
         }
     }

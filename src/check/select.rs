@@ -1,10 +1,12 @@
 //! Selecting a mode for compilation: parameters and bindings resolved with
 //! their precedence (loop < mode < operator config) and conventions applied.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
+use super::grants::{CapabilityOverrides, PolicyLevels, ResolvedGrant, resolve};
 use super::model::*;
 use super::suggest::closest;
+use crate::vocab::capability::{Decision, Enforcement, enforcement};
 
 /// What the operator's `millrace.toml` adds on top of the `.loop` files.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -15,6 +17,8 @@ pub struct Overrides {
     pub stages: BTreeMap<String, StageOverride>,
     /// The runner used when neither loop nor mode names one.
     pub default_runner: Option<String>,
+    /// `[execution_capabilities]`.
+    pub capabilities: CapabilityOverrides,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -55,6 +59,8 @@ pub struct ResolvedNode {
     pub timeout_s: u64,
     pub entrypoint: String,
     pub skills: Vec<String>,
+    /// Every requested or named capability and its decision.
+    pub grants: Vec<ResolvedGrant>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -66,6 +72,15 @@ pub enum SelectError {
     },
     #[error("unknown runner `{runner}` configured for stage `{stage}`; known runners: {}", RunnerKind::NAMES.join(", "))]
     UnknownRunner { stage: String, runner: String },
+    #[error(
+        "stage `{stage}` denies `{capability}`, which runner `{runner}` cannot hold ({enforcement}); `execution_capabilities.fail_required_advisory` is true"
+    )]
+    UnheldDenial {
+        stage: String,
+        capability: String,
+        runner: String,
+        enforcement: String,
+    },
 }
 
 /// Resolves `name` (a mode or alias) against the operator's overrides.
@@ -90,7 +105,7 @@ pub fn select_mode(
         let Some(lp) = program.loops.get(loop_name) else {
             continue;
         };
-        loops.insert(*plane, resolve_loop(lp, mode, overrides)?);
+        loops.insert(*plane, resolve_loop(lp, mode, overrides, &program.stages)?);
     }
     Ok(ResolvedMode {
         name: mode.name.clone(),
@@ -104,6 +119,7 @@ fn resolve_loop(
     lp: &Loop,
     mode: &Mode,
     overrides: &Overrides,
+    stages: &BTreeMap<String, StageKind>,
 ) -> Result<ResolvedLoop, SelectError> {
     let mut params: BTreeMap<String, u64> = lp
         .params
@@ -122,7 +138,13 @@ fn resolve_loop(
     let limits = limits.collect();
     let mut nodes = BTreeMap::new();
     for (name, node) in &lp.nodes {
-        nodes.insert(name.clone(), resolve_node(lp.plane, node, mode, overrides)?);
+        let mut resolved = resolve_node(lp.plane, node, mode, overrides)?;
+        let requests = stages.get(&node.kind).map_or(&[][..], |s| &s.requests);
+        resolved.grants = node_grants(lp, node, mode, &overrides.capabilities, requests);
+        if overrides.capabilities.require_held_denials {
+            refuse_unheld_denials(name, &resolved)?;
+        }
+        nodes.insert(name.clone(), resolved);
     }
     Ok(ResolvedLoop {
         source: lp.clone(),
@@ -186,7 +208,58 @@ fn resolve_node(
             .entrypoint
             .unwrap_or_else(|| format!("entrypoints/{plane}/{}.md", node.kind)),
         skills,
+        grants: Vec::new(),
     })
+}
+
+/// A node's grants: nothing when the operator turned capabilities off.
+fn node_grants(
+    lp: &Loop,
+    node: &Node,
+    mode: &Mode,
+    config: &CapabilityOverrides,
+    requests: &[Capability],
+) -> Vec<ResolvedGrant> {
+    if !config.enabled {
+        return Vec::new();
+    }
+    let levels = PolicyLevels {
+        requests,
+        levels: vec![
+            ("loop", Some(&lp.grants)),
+            ("node", Some(&node.grants)),
+            ("mode", Some(&mode.grants)),
+            ("mode_stage", mode.stage_grants.get(&node.name)),
+            ("config", Some(&config.defaults)),
+            ("config_plane", config.planes.get(&lp.plane)),
+            ("config_stage", config.stages.get(&node.name)),
+        ],
+    };
+    resolve(&levels)
+}
+
+/// With `fail_required_advisory`, a denial only advisory or unsupported
+/// with the node's runner fails the compile.
+fn refuse_unheld_denials(stage: &str, node: &ResolvedNode) -> Result<(), SelectError> {
+    let runner = RunnerKind::parse(&node.runner).unwrap_or(RunnerKind::Command);
+    let denied: BTreeSet<Capability> = node
+        .grants
+        .iter()
+        .filter(|g| g.decision == Decision::Denied)
+        .map(|g| g.capability)
+        .collect();
+    for capability in &denied {
+        let held = enforcement(runner, *capability, Decision::Denied, &denied);
+        if matches!(held, Enforcement::AdvisoryOnly | Enforcement::Unsupported) {
+            return Err(SelectError::UnheldDenial {
+                stage: stage.to_string(),
+                capability: capability.to_string(),
+                runner: node.runner.clone(),
+                enforcement: held.to_string(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// A node's skills: the conventional core skill of its stage kind, unless
@@ -212,12 +285,14 @@ pub fn standalone(lp: &Loop) -> ResolvedLoop {
             ..Bindings::default()
         },
         stage_bindings: BTreeMap::new(),
+        grants: Policies::new(),
+        stage_grants: BTreeMap::new(),
         sets: BTreeMap::new(),
         learn: Vec::new(),
         concurrency: BTreeMap::new(),
         span: lp.span,
     };
-    match resolve_loop(lp, &mode, &Overrides::default()) {
+    match resolve_loop(lp, &mode, &Overrides::default(), &BTreeMap::new()) {
         Ok(resolved) => resolved,
         Err(_) => ResolvedLoop {
             source: lp.clone(),

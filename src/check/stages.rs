@@ -47,6 +47,8 @@ pub fn check_stage(def: &StageDef, diags: &mut Diagnostics) -> Option<StageKind>
         outcomes,
         writes,
         families,
+        // Resolved by `program.rs` (`grants::requests`).
+        requests: Vec::new(),
         span: def.name.span,
     })
 }

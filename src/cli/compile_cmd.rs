@@ -358,6 +358,22 @@ fn describe_node(s: &mut String, plane: Plane, name: &str, p: &plan::PlanePlan) 
             ports.join(" ")
         );
     }
+    for grant in &node.grants {
+        let _ = writeln!(s, "  grant: {}", describe_grant(grant));
+    }
+}
+
+/// `workspace.write denied runner_enforced by config_stage`, with
+/// `per <scope>` for a gate.
+pub fn describe_grant(grant: &plan::GrantPlan) -> String {
+    let scope = grant
+        .gate_scope
+        .map(|scope| format!(" per {scope}"))
+        .unwrap_or_default();
+    format!(
+        "{} {} {}{scope} by {}",
+        grant.capability, grant.decision, grant.enforcement, grant.resolved_by
+    )
 }
 
 /// `fixer [spends fix_cycles] else troubleshooter ...`

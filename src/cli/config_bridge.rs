@@ -5,8 +5,9 @@
 use std::path::Path;
 
 use super::output::{CliError, fail};
-use crate::check::{Overrides, StageOverride};
-use crate::workspace::config::{Config, StageConfig};
+use crate::check::{CapabilityOverrides, Overrides, Policies, PolicyRule, StageOverride};
+use crate::vocab::capability::{Capability, GateScope};
+use crate::workspace::config::{Config, ExecutionCapabilitiesConfig, PolicyTable, StageConfig};
 
 /// The `[recovery]` keys that are also loop parameters of the same name.
 pub const RECOVERY_PARAMS: &[&str] = &[
@@ -65,7 +66,39 @@ fn overrides(config: &Config, written: &[String], path: &Path) -> Result<Overrid
             .insert(stage.clone(), stage_override(binding));
     }
     overrides.default_runner = Some(config.runners.default_runner.clone());
+    overrides.capabilities = capability_overrides(&config.execution_capabilities);
     Ok(overrides)
+}
+
+/// `[execution_capabilities]` as the checker's policies (ids already
+/// validated when the config was read).
+fn capability_overrides(section: &ExecutionCapabilitiesConfig) -> CapabilityOverrides {
+    let scope = section.approval_scope;
+    let planes = section.planes.iter().map(|(p, t)| (*p, policies(t, scope)));
+    let stages = section
+        .stages
+        .iter()
+        .map(|(s, t)| (s.clone(), policies(t, scope)));
+    CapabilityOverrides {
+        enabled: section.enabled,
+        defaults: policies(&section.defaults, scope),
+        planes: planes.collect(),
+        stages: stages.collect(),
+        require_held_denials: section.fail_required_advisory,
+    }
+}
+
+fn policies(table: &PolicyTable, scope: GateScope) -> Policies {
+    table
+        .iter()
+        .filter_map(|(key, policy)| {
+            let rule = PolicyRule {
+                policy: *policy,
+                scope,
+            };
+            Some((Capability::parse(key)?, rule))
+        })
+        .collect()
 }
 
 fn recovery_value(config: &Config, key: &str) -> Option<u32> {

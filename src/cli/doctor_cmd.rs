@@ -142,6 +142,13 @@ fn mode_findings(workspace: &Workspace, config: &ConfigInput) -> Vec<Finding> {
     let mode = mode_name(None, config);
     let plan_path = workspace.plan_path();
     let compiled = compile_workspace(workspace, config, &mode, false);
+    let mut findings = Vec::new();
+    if let Ok(Ok((_, plan))) = compiled.as_ref().map(|c| &c.outcome) {
+        findings.extend(unheld_denials(
+            plan,
+            &workspace.agents.join(super::context::CONFIG_FILE),
+        ));
+    }
     let errors = match compiled {
         Ok(compilation) if compilation.outcome.is_ok() => None,
         Ok(compilation) => Some(compilation.diagnostics.errors().count()),
@@ -160,7 +167,7 @@ fn mode_findings(workspace: &Workspace, config: &ConfigInput) -> Vec<Finding> {
         )];
     }
     let (code, message) = match persisted_currentness(workspace, config, &mode) {
-        Currentness::Current => return Vec::new(),
+        Currentness::Current => return findings,
         Currentness::Stale => (
             "compiled_plan_stale",
             "the plan no longer matches loops, prompts or config; run `millrace compile validate`",
@@ -170,7 +177,39 @@ fn mode_findings(workspace: &Workspace, config: &ConfigInput) -> Vec<Finding> {
             "no compiled plan yet; run `millrace compile validate`",
         ),
     };
-    vec![Finding::new(Severity::Warning, code, &plan_path, message)]
+    findings.push(Finding::new(Severity::Warning, code, &plan_path, message));
+    findings
+}
+
+/// A denial the node's runner cannot hold is a warning: the stage is only
+/// told (`advisory_only`) or not even that (`unsupported`).
+fn unheld_denials(plan: &crate::plan::Plan, path: &Path) -> Vec<Finding> {
+    use crate::vocab::capability::{Decision, Enforcement};
+    let mut findings = Vec::new();
+    for (plane, plane_plan) in &plan.planes {
+        for (name, node) in &plane_plan.nodes {
+            let unheld = node.grants.iter().filter(|g| {
+                g.decision == Decision::Denied
+                    && matches!(
+                        g.enforcement,
+                        Enforcement::AdvisoryOnly | Enforcement::Unsupported
+                    )
+            });
+            for grant in unheld {
+                let message = format!(
+                    "{plane}/{name} denies `{}` but runner `{}` cannot hold it ({})",
+                    grant.capability, node.runner, grant.enforcement
+                );
+                findings.push(Finding::new(
+                    Severity::Warning,
+                    "capability_denial_not_enforced",
+                    path,
+                    message,
+                ));
+            }
+        }
+    }
+    findings
 }
 
 fn baseline_finding(workspace: &Workspace) -> Option<Finding> {

@@ -2,6 +2,7 @@
 //! codes (0 ok, 1 failure, 2 usage). Each command lives in its own file.
 
 mod add_cmd;
+mod approvals_cmd;
 mod chain;
 mod compile_cmd;
 mod config_bridge;
@@ -96,6 +97,9 @@ enum Command {
     /// Inspect runs (what each stage answered and where the work went) and prune old ones
     #[command(subcommand)]
     Runs(runs_cmd::RunsCommand),
+    /// Answer the execution-capability approvals gated stages wait for
+    #[command(subcommand)]
+    Approvals(approvals_cmd::ApprovalsCommand),
     #[command(flatten)]
     Controls(control_cmd::ControlCommand),
     /// Runtime controls: pause, resume, stop, reload-config, retry-active, clear-stale-state
@@ -149,6 +153,7 @@ fn dispatch(command: Command) -> CliResult {
         Command::Init(args) => init_cmd::run(&args),
         Command::Run(command) => run_cmd::run(command),
         Command::Runs(command) => runs_cmd::run(command),
+        Command::Approvals(command) => approvals_cmd::run(command),
         Command::AddTask(args) => add_cmd::add_document(Family::Task, &args),
         Command::AddSpec(args) => add_cmd::add_document(Family::Spec, &args),
         Command::AddProbe(args) => add_cmd::add_document(Family::Probe, &args),

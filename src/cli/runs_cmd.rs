@@ -18,8 +18,8 @@ use crate::runtime::{RunTrace, StageResult};
 pub enum RunsCommand {
     /// One block per run: id, plane, status, work item, stage count, last outcome
     Ls(WorkspaceArg),
-    /// A run's stages: outcome, class, failure, runner, model, duration, tokens
-    Show(RunArg),
+    /// A run's stages: outcome, class, failure, runner, model, duration, tokens, grants
+    Show(ShowArgs),
     /// The final message of the run's last stage
     Tail(RunArg),
     /// The path the run took: each stage, its outcome and the edge it took, with why
@@ -35,6 +35,15 @@ pub struct RunArg {
     pub run_id: String,
     #[command(flatten)]
     pub ws: WorkspaceArg,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    #[command(flatten)]
+    pub run: RunArg,
+    /// `json`: the trace and every stage result whole
+    #[arg(long, value_enum, default_value_t = TraceFormat::Text)]
+    pub format: TraceFormat,
 }
 
 #[derive(Debug, Args)]
@@ -152,16 +161,26 @@ fn summary(trace: &RunTrace) -> String {
     s
 }
 
-fn show(args: &RunArg) -> CliResult {
-    let workspace = Workspace::open(&args.ws.workspace)?;
-    let dir = find_run(&workspace, &args.run_id)?;
+fn show(args: &ShowArgs) -> CliResult {
+    let workspace = Workspace::open(&args.run.ws.workspace)?;
+    let dir = find_run(&workspace, &args.run.run_id)?;
     let trace = load_trace(&dir);
+    let results = trace
+        .nodes
+        .iter()
+        .filter_map(|n| read_result(&n.result_path));
     let mut out = Out::new();
+    if args.format == TraceFormat::Json {
+        let record = serde_json::json!({
+            "trace": &trace,
+            "stage_results": results.collect::<Vec<_>>(),
+        });
+        let text = serde_json::to_string_pretty(&record).unwrap_or_default();
+        out.line(&text)?;
+        return Ok(());
+    }
     out.raw(&summary(&trace))?;
-    for node in &trace.nodes {
-        let Some(result) = read_result(&node.result_path) else {
-            continue;
-        };
+    for result in results {
         out.line("")?;
         out.raw(&describe_result(&result))?;
     }
@@ -196,6 +215,9 @@ fn describe_result(r: &StageResult) -> String {
     );
     let _ = writeln!(s, "  tokens: {tokens}");
     let _ = writeln!(s, "  prompt: {}", r.prompt_path.display());
+    if !r.capability_grants.is_empty() {
+        let _ = writeln!(s, "  grants: {}", r.capability_grants.join(" "));
+    }
     s
 }
 

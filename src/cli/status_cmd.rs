@@ -170,7 +170,22 @@ pub struct Report {
     #[serde(flatten)]
     closure: ClosureStatus,
     blueprints: BlueprintCounts,
+    /// Approvals gated stages wait for: `<id> capability=... stage=... work_item=...`.
+    pending_approvals: Vec<String>,
     recent_events: Vec<Value>,
+}
+
+/// One line per pending approval, oldest id first.
+fn pending_approvals(paths: &WorkspacePaths) -> Vec<String> {
+    let store = crate::workspace::approvals::ApprovalStore::new(paths.agents_dir());
+    let line = |a: crate::workspace::approvals::Approval| {
+        let work = a.work_item_id.as_deref().unwrap_or("none").to_string();
+        format!(
+            "{} capability={} stage={}/{} work_item={work}",
+            a.approval_id, a.capability_id, a.plane, a.node_id
+        )
+    };
+    store.pending().into_iter().map(line).collect()
 }
 
 /// The ownership lock as `status` shows it.
@@ -258,6 +273,7 @@ impl Report {
             last_failed_command: snapshot.last_failed_command.clone(),
             usage_governance,
             closure,
+            pending_approvals: pending_approvals(&paths),
             recent_events: recent_events(&paths),
         })
     }
@@ -281,6 +297,10 @@ impl Report {
                     run.run_id, run.node, run.stage
                 ),
             )?;
+        }
+        out.kv("pending_approval_count", self.pending_approvals.len())?;
+        for approval in &self.pending_approvals {
+            out.kv("pending_approval", approval)?;
         }
         self.print_queues(out)?;
         out.kv("blocked_idle", self.blocked_idle)?;

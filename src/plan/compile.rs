@@ -8,7 +8,9 @@ use super::fingerprint::digest;
 use super::freeze::freeze;
 use super::model::{InputDigest, Plan};
 use crate::assets;
-use crate::check::{self, Checked, Diagnostics, Overrides, SelectError, select_mode};
+use crate::check::{
+    self, CapabilityOverrides, Checked, Diagnostics, Overrides, SelectError, select_mode,
+};
 use crate::fs_error::{FileError, at};
 use crate::lower::{Lowered, lower};
 use crate::syntax::SourceMap;
@@ -106,6 +108,7 @@ static NO_OVERRIDES: Overrides = Overrides {
     params: BTreeMap::new(),
     stages: BTreeMap::new(),
     default_runner: None,
+    capabilities: CapabilityOverrides::NONE,
 };
 
 impl<'a> CompileOptions<'a> {

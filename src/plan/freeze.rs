@@ -1,13 +1,15 @@
 //! Freezing a lowered mode into a [`Plan`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use sha2::{Digest, Sha256};
 
 use super::fingerprint::{fingerprint, hex};
 use super::model::*;
-use crate::check::{Dest, Plane, Program, ResolvedLoop, Route, limit_value};
+use crate::check::{Dest, Plane, Program, ResolvedGrant, ResolvedLoop, Route, limit_value};
 use crate::lower::{Bound, Lowered};
+use crate::vocab::RunnerKind;
+use crate::vocab::capability::{Capability, Decision, enforcement};
 
 /// Builds the plan; `inputs` are the digests of every compile input.
 pub fn freeze(program: &Program, lowered: &Lowered, inputs: Vec<InputDigest>) -> Plan {
@@ -128,7 +130,29 @@ fn node_plan(program: &Program, lp: &ResolvedLoop, name: &str) -> Option<NodePla
         effects: effects.collect(),
         writes: stage.writes.clone(),
         families: stage.families.clone(),
+        grants: grant_plans(name, &binding.runner, &binding.grants),
     })
+}
+
+/// The frozen grants of a node: who holds each decision depends on the
+/// runner and on everything else denied to the node.
+fn grant_plans(node: &str, runner: &str, grants: &[ResolvedGrant]) -> Vec<GrantPlan> {
+    let runner = RunnerKind::parse(runner).unwrap_or(RunnerKind::Command);
+    let denied: BTreeSet<Capability> = grants
+        .iter()
+        .filter(|g| g.decision == Decision::Denied)
+        .map(|g| g.capability)
+        .collect();
+    let plan = |g: &ResolvedGrant| GrantPlan {
+        grant_id: format!("grant-{node}-{}", g.capability.as_str().replace('.', "-")),
+        capability: g.capability,
+        decision: g.decision,
+        enforcement: enforcement(runner, g.capability, g.decision, &denied),
+        gate_scope: g.scope,
+        requested: g.requested,
+        resolved_by: g.resolved_by.to_string(),
+    };
+    grants.iter().map(plan).collect()
 }
 
 fn target(dest: &Dest) -> Target {

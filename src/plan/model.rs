@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::check::{Family, LearnAction, Plane, ResultClass};
+use crate::vocab::capability::{Capability, Decision, Enforcement, GateScope};
 
 /// The plan file's schema version; a newer one is refused on load.
 pub const PLAN_SCHEMA_VERSION: u32 = 1;
@@ -106,11 +107,58 @@ pub struct NodePlan {
     pub effects: Vec<EffectPlan>,
     pub writes: Vec<String>,
     pub families: Vec<Family>,
+    /// The node's execution capabilities: decision and who holds it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub grants: Vec<GrantPlan>,
 }
 
 impl NodePlan {
     pub fn outcome(&self, name: &str) -> Option<&OutcomePlan> {
         self.outcomes.iter().find(|o| o.name == name)
+    }
+
+    /// The grants that wait for an operator before the stage starts.
+    pub fn gated(&self) -> impl Iterator<Item = &GrantPlan> {
+        self.grants
+            .iter()
+            .filter(|g| g.decision == Decision::ApprovalRequired)
+    }
+
+    /// The capabilities the stage runs without.
+    pub fn denied(&self) -> Vec<Capability> {
+        let denied = self
+            .grants
+            .iter()
+            .filter(|g| g.decision == Decision::Denied);
+        denied.map(|g| g.capability).collect()
+    }
+}
+
+/// One capability of one node, frozen: what was decided, at which level,
+/// and who holds the decision with the node's runner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantPlan {
+    /// `grant-<node>-<capability>`: what an approval names.
+    pub grant_id: String,
+    pub capability: Capability,
+    pub decision: Decision,
+    pub enforcement: Enforcement,
+    /// What one approval covers, for `approval_required`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gate_scope: Option<GateScope>,
+    /// The stage asked for it (rather than a policy naming it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub requested: bool,
+    /// The level that decided: `default_policy`, `loop`, `node`, `mode`,
+    /// `mode_stage`, `config`, `config_plane`, `config_stage`.
+    pub resolved_by: String,
+}
+
+impl GrantPlan {
+    /// `workspace.write=denied/runner_enforced`: the compact form of a
+    /// stage result and `runs show`.
+    pub fn summary(&self) -> String {
+        format!("{}={}/{}", self.capability, self.decision, self.enforcement)
     }
 }
 

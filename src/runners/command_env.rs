@@ -27,7 +27,7 @@ pub fn stage_env(request: &StageRequest) -> Vec<(&'static str, String)> {
         .closure_target
         .as_ref()
         .map(|t| t.root_spec_id.clone());
-    vec![
+    let mut env = vec![
         ("MILLRACE_REQUEST_PATH", text(&request_path(request))),
         ("MILLRACE_REQUEST_ID", request.request_id.clone()),
         ("MILLRACE_RUN_ID", request.run_id.clone()),
@@ -59,5 +59,7 @@ pub fn stage_env(request: &StageRequest) -> Vec<(&'static str, String)> {
         ("MILLRACE_TOKENS_PATH", text(&tokens_path(request))),
         ("MILLRACE_METADATA_PATH", text(&metadata_path(request))),
         ("MILLRACE_REPORT_PATH", text(&report_path(request))),
-    ]
+    ];
+    env.extend(super::grant_env(request));
+    env
 }

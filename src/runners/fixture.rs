@@ -37,5 +37,6 @@ pub fn request(run_dir: &Path) -> StageRequest {
         budgets: BTreeMap::new(),
         previous_stages: Vec::new(),
         prompt_path: run_dir.join("prompt.request-1.md"),
+        grants: Vec::new(),
     }
 }

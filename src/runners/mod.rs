@@ -22,6 +22,7 @@ mod cancel;
 mod classify;
 mod command;
 mod command_env;
+mod grants;
 mod markers;
 mod normalize;
 mod output;
@@ -46,6 +47,7 @@ pub use cancel::{cancel_channel, cancelled, is_cancelled};
 pub use classify::classify;
 pub use command::{CommandConfig, CommandRunner};
 pub use command_env::{last_message_path, request_path, stage_env, tokens_path};
+pub use grants::grant_env;
 pub use markers::{marker, marker_line, markers};
 pub use normalize::{
     MESSAGE_MAX_BYTES, METADATA_FILE, TAIL_BYTES, metadata_path, normalize, read_tail,

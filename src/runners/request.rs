@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::pin::Pin;
 
 use crate::vocab::RunnerKind;
+use crate::vocab::capability::{Capability, Decision, Enforcement};
 use serde::{Deserialize, Serialize};
 
 /// What kind of thing a stage runs against.
@@ -90,6 +91,26 @@ pub struct StageRequest {
     pub previous_stages: Vec<PreviousStage>,
     /// The composed prompt, written before the runner starts.
     pub prompt_path: PathBuf,
+    /// The stage's execution capabilities, as the plan froze them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub grants: Vec<StageGrant>,
+}
+
+/// One capability of the stage: the plan's decision (an approved gate is
+/// `granted`) and who holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StageGrant {
+    pub grant_id: String,
+    pub capability: Capability,
+    pub decision: Decision,
+    pub enforcement: Enforcement,
+}
+
+impl StageGrant {
+    /// `workspace.write=denied/runner_enforced`.
+    pub fn summary(&self) -> String {
+        format!("{}={}/{}", self.capability, self.decision, self.enforcement)
+    }
 }
 
 impl StageRequest {
@@ -129,6 +150,9 @@ pub enum FailureClass {
     MissingTerminalResult,
     ConflictingTerminalResults,
     IllegalTerminalResult,
+    /// An operator denied an execution capability the stage is gated on:
+    /// the stage never ran.
+    CapabilityApprovalDenied,
 }
 
 impl FailureClass {
@@ -158,6 +182,7 @@ impl FailureClass {
             FailureClass::MissingTerminalResult => "missing_terminal_result",
             FailureClass::ConflictingTerminalResults => "conflicting_terminal_results",
             FailureClass::IllegalTerminalResult => "illegal_terminal_result",
+            FailureClass::CapabilityApprovalDenied => "capability_approval_denied",
         }
     }
 }

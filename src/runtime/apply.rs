@@ -12,7 +12,7 @@ use super::handoff::{HandoffSource, learning_request};
 use super::monitor::short;
 use super::route::{Decision, EFFECT_FAULT, Finished, route, route_port};
 use crate::plan::{NodePlan, Target};
-use crate::runners::{RunnerExit, StageOutcome, normalize};
+use crate::runners::{FailureClass, RunnerExit, StageOutcome, normalize};
 use crate::vocab::{BLOCKED, Plane, ResultClass};
 use crate::workspace::journal::RuntimeEvent;
 use crate::workspace::state::item_key;
@@ -213,6 +213,11 @@ impl Engine {
 
     /// Effects first (they may take a port), then the plan's route.
     fn decide(&mut self, a: &Applied, node: &NodePlan) -> Result<Decision, RuntimeError> {
+        if a.outcome.failure_class == Some(FailureClass::CapabilityApprovalDenied) {
+            if let Some(decision) = self.denied_decision(a) {
+                return Ok(decision);
+            }
+        }
         for effect in node
             .effects
             .iter()
@@ -259,6 +264,20 @@ impl Engine {
         }
         let class = a.outcome.failure_class.map(|c| c.as_str());
         self.route_outcome(a, &a.outcome.outcome.clone(), class)
+    }
+
+    /// An operator's denial ends the run at the plane's first `blocked`
+    /// final; a loop without one routes it as `BLOCKED`.
+    fn denied_decision(&self, a: &Applied) -> Option<Decision> {
+        let finals = &self.plan.plane(a.plane)?.finals;
+        let (name, _) = finals
+            .iter()
+            .find(|(_, f)| f.class == ResultClass::Blocked)?;
+        Some(Decision {
+            to: Target::Final(name.clone()),
+            spends: Vec::new(),
+            reason: a.outcome.failure_message.clone().unwrap_or_default(),
+        })
     }
 
     fn item_key(&self, a: &Applied) -> String {
@@ -384,6 +403,7 @@ impl Engine {
         }
         // `start_stage` saves the snapshot with the next node and its request.
         self.start_stage(a.plane, run, a.inflight.document)
+            .map(|_| ())
     }
 }
 

@@ -8,11 +8,16 @@ use super::closure;
 use super::engine::Engine;
 use super::error::{RuntimeError, io_error};
 use super::evidence::RunTrace;
+use super::gates::Gate;
 use super::monitor::short;
+pub use super::store::new_id;
+use crate::plan::GrantPlan;
 use crate::runners::{
-    BudgetUse, ClosureRef, PreviousStage, RequestKind, StageRequest, WorkItemRef, compose_prompt,
+    BudgetUse, ClosureRef, PreviousStage, RequestKind, StageGrant, StageRequest, WorkItemRef,
+    compose_prompt,
 };
 use crate::vocab::Plane;
+use crate::vocab::capability::Decision;
 use crate::workspace::closure_targets::ClosureTarget;
 use crate::workspace::documents::WorkDocument;
 use crate::workspace::journal::RuntimeEvent;
@@ -22,10 +27,6 @@ use crate::workspace::{Family, LifecycleState, Timestamp};
 
 /// The foreground planes in claim order.
 const FOREGROUND: [Plane; 2] = [Plane::Planning, Plane::Execution];
-
-pub fn new_id(prefix: &str) -> String {
-    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
-}
 
 impl Engine {
     /// Pauses or resumes by the usage rules; called between stages.
@@ -92,11 +93,6 @@ impl Engine {
             .collect();
         let mut started = false;
         for (plane, run) in pending {
-            self.monitor.line(&format!(
-                "resumed active {plane}/{} run={}",
-                run.node,
-                short(&run.run_id)
-            ));
             let document = match &run.work_item {
                 Some(item) => self.active_document(item.family, &item.id)?,
                 None => None,
@@ -105,6 +101,16 @@ impl Engine {
                 self.drop_orphan_run(plane, &run)?;
                 continue;
             }
+            if run.gate_request.is_some() {
+                // Waiting at an approval gate: look again, quietly.
+                started |= self.start_stage(plane, run, document)?;
+                continue;
+            }
+            self.monitor.line(&format!(
+                "resumed active {plane}/{} run={}",
+                run.node,
+                short(&run.run_id)
+            ));
             started |= self.resume_run(plane, run, document)?;
         }
         Ok(started)
@@ -182,9 +188,9 @@ impl Engine {
                 plan_id: Some(self.plan.plan_id.clone()),
                 started_at: Timestamp::now(),
                 request_id: None,
+                gate_request: None,
             };
-            self.start_stage(plane, run, Some(claimed.document))?;
-            return Ok(true);
+            return self.start_stage(plane, run, Some(claimed.document));
         }
         Ok(false)
     }
@@ -217,23 +223,30 @@ impl Engine {
             plan_id: Some(self.plan.plan_id.clone()),
             started_at: Timestamp::now(),
             request_id: None,
+            gate_request: None,
         };
-        self.start_stage(plane, run, None)?;
-        Ok(true)
+        self.start_stage(plane, run, None)
     }
 
     /// Builds and persists the request and prompt, marks the plane running,
-    /// and hands the stage to its runner.
+    /// and hands the stage to its runner; false when an approval gate holds
+    /// it (see `gates.rs`).
     pub fn start_stage(
         &mut self,
         plane: Plane,
         mut run: ActiveRun,
         document: Option<WorkDocument>,
-    ) -> Result<(), RuntimeError> {
+    ) -> Result<bool, RuntimeError> {
+        let gate = self.gate(plane, &mut run)?;
+        if let Gate::Waiting = gate {
+            self.hold(plane, run)?;
+            return Ok(false);
+        }
         let focus = self.closure.focus().cloned();
         let request = self.build_request(plane, &run, document.as_ref(), focus)?;
         run.stage = request.stage_kind.clone();
         run.request_id = Some(request.request_id.clone());
+        run.gate_request = None;
         std::fs::create_dir_all(&request.run_dir).map_err(io_error("create run directory"))?;
         let prompt = compose_prompt(&request);
         // Plain writes of new files: nothing reads them before the snapshot
@@ -244,15 +257,22 @@ impl Engine {
         let json = serde_json::to_vec_pretty(&request).unwrap_or_default();
         std::fs::write(request.artifact("request", "json"), &json)
             .map_err(io_error("write request"))?;
-        self.set_status(plane, StatusMarker::running(&request.stage_kind))?;
         self.store
             .snapshot_mut()
             .active_runs
             .insert(plane, run.clone());
+        if let Gate::Denied(approval) = gate {
+            self.save_snapshot()?;
+            // Applied at once: nothing is left in flight to wait for (a
+            // next stage it routes to is in flight, and waited for).
+            self.refuse(plane, request, document, &approval)?;
+            return Ok(false);
+        }
+        self.set_status(plane, StatusMarker::running(&request.stage_kind))?;
         self.save_snapshot()?;
         self.announce_start(plane, &request, &run);
         self.flights.launch(plane, request, document);
-        Ok(())
+        Ok(true)
     }
 
     fn announce_start(&mut self, plane: Plane, request: &StageRequest, run: &ActiveRun) {
@@ -287,7 +307,10 @@ impl Engine {
             .ok_or_else(|| RuntimeError::Plan(format!("node `{}` is not in the plan", run.node)))?;
         let agents = self.store.paths().agents_dir();
         let run_dir = self.store.run_dir(&run.run_id);
-        let request_id = new_id("request");
+        let request_id = run
+            .gate_request
+            .clone()
+            .unwrap_or_else(|| new_id("request"));
         let work_item = match (document, &run.work_item) {
             (Some(doc), Some(item)) => Some(WorkItemRef {
                 family: item.family.as_str().to_string(),
@@ -333,6 +356,7 @@ impl Engine {
             budgets: self.budgets_used(plane, run),
             previous_stages: previous_stages(&run_dir),
             run_dir,
+            grants: node.grants.iter().map(stage_grant).collect(),
         })
     }
 
@@ -388,6 +412,20 @@ fn entry_node(nodes: &[String], document: &WorkDocument) -> String {
         }
     }
     nodes.first().cloned().unwrap_or_default()
+}
+
+/// A frozen grant as the runner gets it: a gate reached here was approved.
+fn stage_grant(grant: &GrantPlan) -> StageGrant {
+    let decision = match grant.decision {
+        Decision::ApprovalRequired => Decision::Granted,
+        other => other,
+    };
+    StageGrant {
+        grant_id: grant.grant_id.clone(),
+        capability: grant.capability,
+        decision,
+        enforcement: grant.enforcement,
+    }
 }
 
 /// Stages of this run so far, from its trace.

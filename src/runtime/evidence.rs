@@ -41,6 +41,9 @@ pub struct StageResult {
     pub tokens: Option<TokenUsage>,
     pub prompt_path: PathBuf,
     pub artifact_paths: Vec<PathBuf>,
+    /// `capability=decision/enforcement` per grant of the stage.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capability_grants: Vec<String>,
     pub started_at: Timestamp,
     pub completed_at: Timestamp,
 }
@@ -101,6 +104,7 @@ pub fn stage_result(parts: ResultParts<'_>) -> StageResult {
         tokens: parts.tokens,
         prompt_path: r.prompt_path.clone(),
         artifact_paths: parts.artifacts,
+        capability_grants: r.grants.iter().map(|g| g.summary()).collect(),
         started_at: parts.started_at,
         completed_at: Timestamp::now(),
     }

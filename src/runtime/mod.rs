@@ -16,6 +16,7 @@ mod error;
 mod evidence;
 mod finish;
 mod flights;
+mod gates;
 mod governance;
 mod handoff;
 mod mailbox;

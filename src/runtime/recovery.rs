@@ -284,8 +284,7 @@ impl Engine {
             run.node,
             short(&run.run_id)
         ));
-        self.start_stage(plane, run, document)?;
-        Ok(true)
+        self.start_stage(plane, run, document)
     }
 
     /// The stage was routed before the crash: take the recorded edge again.

@@ -125,3 +125,8 @@ impl Store {
         self.paths.run_dir(run_id)
     }
 }
+
+/// A fresh run or request id: `<prefix>-<uuid>`.
+pub fn new_id(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
+}

@@ -45,6 +45,19 @@ pub struct StageDef {
     pub outcomes: Vec<OutcomeDecl>,
     pub writes: Vec<Name>,
     pub families: Vec<Name>,
+    /// `requests workspace.write, shell.run`: capabilities the stage asks for.
+    pub requests: Vec<Name>,
+    pub span: Span,
+}
+
+/// `allow a.b, c.d`, `deny a.b` or `gate a.b [per run]`: a capability policy.
+#[derive(Debug, Clone)]
+pub struct GrantDecl {
+    /// The verb as written: `allow`, `deny` or `gate`.
+    pub verb: Name,
+    pub capabilities: Vec<Name>,
+    /// `per stage|run|work_item` after `gate`.
+    pub scope: Option<Name>,
     pub span: Span,
 }
 
@@ -79,6 +92,7 @@ pub enum LoopStmt {
     Catch(CatchDecl),
     Final(FinalDecl),
     Drop(DropDecl),
+    Grant(GrantDecl),
     Node(NodeDef),
 }
 
@@ -167,6 +181,7 @@ pub struct NodeDef {
     pub routes: Vec<RouteDecl>,
     pub effects: Vec<EffectDecl>,
     pub bindings: Vec<Binding>,
+    pub grants: Vec<GrantDecl>,
     pub span: Span,
 }
 
@@ -252,6 +267,8 @@ pub struct ModeDef {
     pub concurrent: Vec<ConcurrentDecl>,
     pub bindings: Vec<Binding>,
     pub stage_bindings: Vec<StageBindings>,
+    /// Capability policies for every stage of the mode.
+    pub grants: Vec<GrantDecl>,
     /// True when a statement of the mode did not parse.
     pub recovered: bool,
     pub span: Span,
@@ -287,6 +304,7 @@ pub struct ConcurrentDecl {
 pub struct StageBindings {
     pub stage: Name,
     pub bindings: Vec<Binding>,
+    pub grants: Vec<GrantDecl>,
 }
 
 /// `alias standard_plain = default_codex`

@@ -7,6 +7,7 @@ mod builder;
 mod error;
 mod format;
 mod grammar;
+mod grants;
 mod keywords;
 mod parser;
 mod recovery;

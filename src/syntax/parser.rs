@@ -81,10 +81,12 @@ impl<'t> Builder<'t> {
         let span = self.span(&pair);
         let mut words = Vec::new();
         let (mut outcomes, mut writes, mut families) = (Vec::new(), Vec::new(), Vec::new());
+        let mut requests = Vec::new();
         for inner in pair.into_inner() {
             match inner.as_rule() {
                 Rule::ident => words.push(self.name(inner)),
                 Rule::outcome_decl => outcomes.push(self.outcome_decl(inner)),
+                Rule::requests_decl => requests.extend(self.capabilities(inner)),
                 Rule::writes_decl => writes.extend(self.list_after_keyword(inner)),
                 Rule::families_decl => families.extend(self.list_after_keyword(inner)),
                 Rule::bad_stmt => self.recover(&inner, Rule::strict_stage_stmt),
@@ -100,6 +102,7 @@ impl<'t> Builder<'t> {
             outcomes,
             writes,
             families,
+            requests,
             span,
         }
     }
@@ -188,6 +191,7 @@ impl<'t> Builder<'t> {
                 names: self.list_after_keyword(pair),
             }),
             Rule::node_def => LoopStmt::Node(self.node(pair)),
+            Rule::grant_decl => LoopStmt::Grant(self.grant(pair)),
             _ => return None,
         };
         Some(stmt)
@@ -379,7 +383,7 @@ impl<'t> Builder<'t> {
         let span = self.span(&pair);
         let mut words = Vec::new();
         let (mut routes, mut effects, mut bindings) = (Vec::new(), Vec::new(), Vec::new());
-        let mut misplaced = false;
+        let (mut grants, mut misplaced) = (Vec::new(), false);
         for inner in pair.into_inner() {
             match inner.as_rule() {
                 Rule::ident => words.push(self.name(inner)),
@@ -388,6 +392,7 @@ impl<'t> Builder<'t> {
                 _ if misplaced && inner.as_rule() != Rule::bad_stmt => {}
                 Rule::route_decl => routes.push(self.route_decl(inner)),
                 Rule::effect_decl => effects.push(self.effect(inner)),
+                Rule::grant_decl => grants.push(self.grant(inner)),
                 Rule::bindings => bindings.extend(self.bindings(inner)),
                 Rule::bad_stmt if misplaced => {
                     self.pending_broken.extend(self.broken_name(&inner));
@@ -415,6 +420,7 @@ impl<'t> Builder<'t> {
             routes,
             effects,
             bindings,
+            grants,
             span,
         }
     }
@@ -497,6 +503,7 @@ impl<'t> Builder<'t> {
             concurrent: Vec::new(),
             bindings: Vec::new(),
             stage_bindings: Vec::new(),
+            grants: Vec::new(),
             recovered: false,
             span,
         };
@@ -523,6 +530,7 @@ impl<'t> Builder<'t> {
             Rule::learn_block => self.learn_block(mode, pair),
             Rule::concurrent_decl => mode.concurrent.push(self.concurrent(pair)),
             Rule::bindings => mode.bindings.extend(self.bindings(pair)),
+            Rule::grant_decl => mode.grants.push(self.grant(pair)),
             Rule::stage_bindings => mode.stage_bindings.push(self.stage_bindings(pair)),
             Rule::bad_stmt | Rule::bad_node => self.recover(&pair, Rule::strict_mode_stmt),
             _ => {}
@@ -586,11 +594,12 @@ impl<'t> Builder<'t> {
 
     fn stage_bindings(&mut self, pair: Pair<'_, Rule>) -> StageBindings {
         let span = self.span(&pair);
-        let (mut stage, mut bindings) = (None, Vec::new());
+        let (mut stage, mut bindings, mut grants) = (None, Vec::new(), Vec::new());
         for inner in pair.into_inner() {
             match inner.as_rule() {
                 Rule::ident => stage = Some(self.name(inner)),
                 Rule::bindings => bindings.extend(self.bindings(inner)),
+                Rule::grant_decl => grants.push(self.grant(inner)),
                 Rule::bad_stmt => self.recover(&inner, Rule::strict_binding_stmt),
                 _ => {}
             }
@@ -598,6 +607,7 @@ impl<'t> Builder<'t> {
         StageBindings {
             stage: stage.unwrap_or_else(|| placeholder(span)),
             bindings,
+            grants,
         }
     }
 

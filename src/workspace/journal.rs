@@ -236,6 +236,21 @@ pub enum RuntimeEvent {
     },
     /// An operator control (pause, resume, stop, retry-active, ...) was applied.
     RuntimeControlApplied { action: String, detail: String },
+    /// A stage waits for an operator to approve an execution capability.
+    ApprovalRequested {
+        approval_id: String,
+        capability: String,
+        plane: Plane,
+        node: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        work_item: Option<String>,
+    },
+    /// An operator approved or denied an execution capability.
+    ApprovalAnswered {
+        approval_id: String,
+        status: String,
+        reason: String,
+    },
     /// Run folders past the retention limits (`[runs]`) were removed.
     RunsPruned {
         /// `daemon`, or `operator` for `millrace runs prune`.

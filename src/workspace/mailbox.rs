@@ -94,6 +94,16 @@ pub enum MailboxCommand {
     PromoteSkill {
         skill_id: String,
     },
+    /// Let a stage gated on an execution capability run with it.
+    ApproveExecutionCapability {
+        approval_id: String,
+        reason: String,
+    },
+    /// Refuse it: the gated stage does not run and its work item is blocked.
+    DenyExecutionCapability {
+        approval_id: String,
+        reason: String,
+    },
 }
 
 impl MailboxCommand {

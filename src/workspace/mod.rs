@@ -4,6 +4,7 @@
 //! through [`atomic::write_atomic`]; every work item lives in exactly one
 //! lifecycle directory at every instant.
 
+pub mod approvals;
 pub mod atomic;
 pub mod baseline;
 pub mod blueprints;

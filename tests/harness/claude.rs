@@ -8,7 +8,7 @@ const SLEEP: u32 = 9873;
 
 /// A workspace running Claude Code offline against `server`, configured
 /// through its environment only; one retry.
-fn claude_workspace(server: &MockServer, timeout_s: u64) -> Option<TestWorkspace> {
+pub(super) fn claude_workspace(server: &MockServer, timeout_s: u64) -> Option<TestWorkspace> {
     let claude = cli("claude")?;
     let ws = workspace("claude_code", "mock-model", timeout_s);
     let home = home(&ws, "claude");

@@ -8,7 +8,7 @@ const SLEEP: u32 = 9871;
 
 /// A workspace running Codex offline against `server`: a fresh
 /// `CODEX_HOME` whose provider is the mock, retries bounded to one.
-fn codex_workspace(server: &MockServer, timeout_s: u64) -> Option<TestWorkspace> {
+pub(super) fn codex_workspace(server: &MockServer, timeout_s: u64) -> Option<TestWorkspace> {
     let codex = cli("codex")?;
     let ws = workspace("codex_cli", "mock-model", timeout_s);
     let home = home(&ws, "codex");

@@ -7,6 +7,7 @@
 //! installs them there. When one is missing the tests print how to install
 //! it and pass, except in CI (`CI=true`), where they fail.
 
+mod capabilities;
 mod claude;
 mod codex;
 mod pi;

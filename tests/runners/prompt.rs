@@ -26,6 +26,7 @@ fn base(plane: &str, node: &str, outcomes: &[&str]) -> StageRequest {
         workspace_root: PathBuf::from("/ws"),
         agents_dir: agents.clone(),
         prompt_path: run_dir.join("prompt.request-42.md"),
+        grants: Vec::new(),
         entrypoint: agents.join(format!("entrypoints/{plane}/{node}.md")),
         run_dir,
         skills: Vec::new(),

@@ -145,13 +145,16 @@ fn a_reference_config_loads_with_warnings_naming_its_keys() {
         .collect();
     assert_eq!(rules, [("five-hours", 500_000)]);
     let warnings = config.warnings.join("\n");
-    for key in [
-        "calendar_timezone",
-        "subscription_quota_rules",
-        "execution_capabilities",
-    ] {
+    for key in ["calendar_timezone", "subscription_quota_rules"] {
         assert!(warnings.contains(key), "{key} not named in:\n{warnings}");
     }
+    assert!(!warnings.contains("execution_capabilities"), "{warnings}");
+    let capabilities = &config.execution_capabilities;
+    assert!(capabilities.enabled);
+    assert_eq!(
+        capabilities.defaults.get("network.access"),
+        Some(&millrace::vocab::capability::Policy::Deny)
+    );
 }
 
 #[test]

@@ -37,6 +37,7 @@ fn run_on(family: Family, id: &str) -> ActiveRun {
         plan_id: None,
         started_at: Timestamp::now(),
         request_id: None,
+        gate_request: None,
     }
 }
 

@@ -30,6 +30,7 @@ fn snapshot_round_trips_and_defaults_when_missing() {
             plan_id: Some("plan-1".to_string()),
             started_at: Timestamp::now(),
             request_id: None,
+            gate_request: None,
         },
     );
     snapshot.queue_depths.insert(Plane::Planning, 3);

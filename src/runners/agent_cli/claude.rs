@@ -12,7 +12,10 @@
 //! which works as root. `bypassPermissions` is refused by Claude Code as
 //! root unless `IS_SANDBOX=1`, which the runner then sets. A thinking level
 //! becomes `MAX_THINKING_TOKENS` (`low` 4000, `medium` 10000, `high`
-//! 32000, `off`/`none` 0, or a number as is).
+//! 32000, `off`/`none` 0, or a number as is). The stage's denials become
+//! `--disallowedTools` (`shell.run`: Bash; `workspace.write`: Edit,
+//! MultiEdit, Write, NotebookEdit; `network.access`: WebFetch, WebSearch),
+//! and those tools leave `--allowedTools`.
 //!
 //! The stream-json output is read as it arrives and kept (capped) as
 //! `events.<id>.jsonl`; see
@@ -27,6 +30,7 @@ use super::claude_events::ClaudeReport;
 use super::events::FoldedEvents;
 use super::sequence::AgentCli;
 use crate::runners::StageRequest;
+use crate::runners::grants::claude_denied_tools;
 use crate::runners::process::Launch;
 use crate::vocab::RunnerKind;
 
@@ -74,8 +78,18 @@ impl ClaudeConfig {
             argv.extend(["--model".into(), model.clone()]);
         }
         argv.extend(["--permission-mode".into(), self.mode().to_string()]);
-        if !self.allowed_tools.is_empty() {
-            argv.extend(["--allowedTools".into(), self.allowed_tools.join(",")]);
+        let denied = claude_denied_tools(request);
+        if !denied.is_empty() {
+            argv.extend(["--disallowedTools".into(), denied.join(",")]);
+        }
+        let allowed: Vec<&str> = self
+            .allowed_tools
+            .iter()
+            .map(String::as_str)
+            .filter(|t| !denied.contains(t))
+            .collect();
+        if !allowed.is_empty() {
+            argv.extend(["--allowedTools".into(), allowed.join(",")]);
         }
         argv
     }

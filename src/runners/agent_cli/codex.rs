@@ -14,7 +14,10 @@
 //! `elevated` = `-c approval_policy="never" --sandbox danger-full-access`,
 //! `maximum` = `--dangerously-bypass-approvals-and-sandbox`. The stage's
 //! thinking level (else `model_reasoning_effort`) becomes
-//! `-c model_reasoning_effort="…"`.
+//! `-c model_reasoning_effort="…"`. A stage denied `workspace.write` runs
+//! in the `read-only` sandbox instead, one denied only `network.access` in
+//! `workspace-write` with `sandbox_workspace_write.network_access=false`,
+//! whatever the configured level.
 //!
 //! The JSONL events (stdout) are read as they arrive and kept (capped) as
 //! `events.<id>.jsonl`; see
@@ -28,6 +31,7 @@ use serde::{Deserialize, Serialize};
 use super::codex_events::CodexReport;
 use super::events::FoldedEvents;
 use super::sequence::AgentCli;
+use crate::runners::grants::codex_sandbox;
 use crate::runners::process::Launch;
 use crate::runners::run_dir::plain_path;
 use crate::runners::{StageRequest, last_message_path};
@@ -129,7 +133,9 @@ impl CodexConfig {
         if let Some(model) = &request.model {
             argv.extend(["--model".into(), model.clone()]);
         }
-        argv.extend(self.permission(request).flags());
+        // A denial the sandbox holds replaces the configured level.
+        let sandbox = codex_sandbox(request);
+        argv.extend(sandbox.unwrap_or_else(|| self.permission(request).flags()));
         for item in &self.extra_config {
             argv.extend(["-c".into(), item.clone()]);
         }

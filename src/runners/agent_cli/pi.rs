@@ -2,12 +2,14 @@
 //!
 //! ```text
 //! <command> <args> --mode rpc --no-session [--provider P] [--model M]
-//!   [--thinking T] [--no-context-files] [--no-skills]
+//!   [--thinking T] [--tools T,...] [--no-context-files] [--no-skills]
 //! ```
 //!
 //! The provider is `[runners.pi] provider`, else the part before `/` of the
 //! bound model (`model "anthropic/claude-x"`); the thinking level is the
-//! stage's, else `[runners.pi] thinking`. The conversation is in
+//! stage's, else `[runners.pi] thinking`. A stage denied `shell.run` or
+//! `workspace.write` gets `--tools` without `bash`, or without `edit` and
+//! `write`. The conversation is in
 //! [`pi_rpc`](super::pi_rpc). Success is judged from the last assistant
 //! message's `stopReason` (`stop`, `length`, `toolUse`), never from partial
 //! text: `error` is a failure classified by its `errorMessage`, `aborted` a
@@ -32,6 +34,7 @@ use super::pi_rpc::{Conversation, RpcError, RpcSession};
 use super::sequence::{AgentCli, EventReader, Stdin};
 use super::verdict::Verdict;
 use crate::fs_error::at;
+use crate::runners::grants::pi_tools;
 use crate::runners::output::{CappedLog, Captured, Style};
 use crate::runners::process::{DEFAULT_GRACE, Launch, LaunchError, StageProcess, StdoutTo};
 use crate::runners::{Cancel, FailureClass, RunnerExit, StageRequest};
@@ -98,6 +101,9 @@ impl PiConfig {
             if let Some(value) = value {
                 argv.extend([flag.to_string(), value]);
             }
+        }
+        if let Some(tools) = pi_tools(request) {
+            argv.extend(["--tools".into(), tools]);
         }
         if self.disable_context_files {
             argv.push("--no-context-files".into());

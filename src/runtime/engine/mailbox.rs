@@ -12,6 +12,7 @@ use crate::runtime::mailbox::{
     MailboxWaits, apply_shared, enqueue_work_item, remember_failure, report, write_idea,
 };
 use crate::vocab::Plane;
+use crate::workspace::approvals;
 use crate::workspace::interventions::{RetryPolicy, blocking_run};
 use crate::workspace::mailbox::{self, MailboxCommand};
 
@@ -96,6 +97,8 @@ impl Engine {
                 markdown,
             } => write_idea(self.store.paths(), source_name, markdown),
             MailboxCommand::ReloadConfig => self.reload(),
+            MailboxCommand::ApproveExecutionCapability { .. }
+            | MailboxCommand::DenyExecutionCapability { .. } => self.answer_approval(command),
             _ => self.apply_control(command),
         };
         match result {
@@ -112,6 +115,19 @@ impl Engine {
         self.waits
             .hold_for(command, |plane| flights.is_flying(plane))
             .or_else(|| blocking_run(self.store.snapshot(), command).map(|e| e.to_string()))
+    }
+
+    /// An operator's answer to an approval gate; the gated stage sees it
+    /// at the next dispatch.
+    fn answer_approval(&mut self, command: &MailboxCommand) -> Result<String, String> {
+        let agents = self.store.paths().agents_dir().to_path_buf();
+        let Some((result, event)) = approvals::apply(&agents, command, "operator") else {
+            return Err(format!("`{}` is not an approval", command.name()));
+        };
+        if let Some(event) = event {
+            self.event(event);
+        }
+        result.map_err(|e| e.to_string())
     }
 
     fn add_work_item(

@@ -1,5 +1,6 @@
 //! `millrace.toml`: the typed configuration, friendly errors for unknown keys, and the `init` text.
 
+mod capabilities;
 mod default_text;
 mod error;
 mod model;
@@ -11,6 +12,7 @@ use std::path::Path;
 
 use crate::fs_error::at;
 
+pub use capabilities::{ExecutionCapabilitiesConfig, PolicyTable};
 pub use default_text::default_toml;
 pub use error::ConfigError;
 pub use model::{
@@ -41,6 +43,7 @@ impl Config {
             toml::from_str(text).map_err(|error| unknown::to_config_error(&error, text, path))?;
         config.adopt_reference_keys(path, text)?;
         config.validate(path, text)?;
+        config.execution_capabilities.validate(path, text)?;
         Ok(config)
     }
 

@@ -30,9 +30,8 @@ pub struct Config {
     pub params: BTreeMap<String, i64>,
     /// `[stages.<stage>]`: per-stage bindings, overriding loops and modes.
     pub stages: BTreeMap<String, StageConfig>,
-    /// The reference's `[execution_capabilities]`: read, not enforced yet.
-    #[serde(skip_serializing)]
-    pub execution_capabilities: Option<toml::Value>,
+    /// `[execution_capabilities]`: what stages may do, and what waits for an operator.
+    pub execution_capabilities: super::ExecutionCapabilitiesConfig,
     /// Keys read but without effect here, one sentence each naming the key.
     #[serde(skip)]
     pub warnings: Vec<String>,

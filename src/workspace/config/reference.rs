@@ -19,12 +19,6 @@ impl Config {
     ) -> Result<(), ConfigError> {
         self.adopt_stage_aliases(path, text)?;
         self.adopt_usage_keys(path, text)?;
-        if self.execution_capabilities.take().is_some() {
-            self.warnings.push(
-                "`execution_capabilities` is not enforced yet (it comes with its own issue); the section is read and ignored"
-                    .to_string(),
-            );
-        }
         Ok(())
     }
 

@@ -75,7 +75,7 @@ fn unknown_name(message: &str, prefix: &str) -> Option<(String, Vec<String>)> {
 }
 
 /// The closest known name, when close enough to be a likely typo.
-fn closest(known: &[String], wanted: &str) -> Option<String> {
+pub(super) fn closest(known: &[String], wanted: &str) -> Option<String> {
     known
         .iter()
         .map(|name| (strsim::normalized_damerau_levenshtein(name, wanted), name))

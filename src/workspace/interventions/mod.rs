@@ -99,6 +99,14 @@ pub fn validate(command: &MailboxCommand) -> Result<(), InterventionError> {
             (Vec::new(), Some(reason))
         }
         C::ClearStaleState { reason } => (Vec::new(), Some(reason)),
+        C::ApproveExecutionCapability {
+            approval_id,
+            reason,
+        }
+        | C::DenyExecutionCapability {
+            approval_id,
+            reason,
+        } => (vec![("approval id", approval_id.as_str())], Some(reason)),
         C::RepairLineage {
             root_spec_id,
             reason,

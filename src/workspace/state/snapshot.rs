@@ -51,6 +51,10 @@ pub struct ActiveRun {
     /// before a crash: its result is then adopted instead of rerun).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    /// The request id a stage waiting at an approval gate will run as (a
+    /// `stage`-scoped approval names it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gate_request: Option<String>,
 }
 
 /// A compiled plan by id and fingerprint.

@@ -1,0 +1,147 @@
+//! Approval gates: a stage whose plan grants include `approval_required`
+//! does not start until an operator answers. Its work item stays claimed
+//! by its plane (not blocked, not claimable by anyone else) with the run
+//! recorded in the snapshot, so the wait survives a restart or a kill -9;
+//! each tick looks again. An approval lets the stage run with the grant; a
+//! denial ends it `BLOCKED` with the operator's reason.
+
+use super::engine::Engine;
+use super::error::{RuntimeError, io_error};
+use super::flights::{Completion, InFlight};
+use super::monitor::short;
+use crate::plan::GrantPlan;
+use crate::runners::{FailureClass, RunnerExit, RunnerResult};
+use crate::vocab::Plane;
+use crate::vocab::capability::GateScope;
+use crate::workspace::approvals::{Approval, ApprovalAsk, ApprovalStatus, ApprovalStore};
+use crate::workspace::documents::WorkDocument;
+use crate::workspace::journal::RuntimeEvent;
+use crate::workspace::state::ActiveRun;
+
+/// What the gates of a stage say now.
+pub enum Gate {
+    /// No gate, or every gate approved.
+    Open,
+    /// An approval is pending.
+    Waiting,
+    /// An operator denied one.
+    Denied(Box<Approval>),
+}
+
+impl Engine {
+    /// The gates of `run`'s node. The first look fixes the request id the
+    /// stage will run as (`run.gate_request`), which a `stage`-scoped
+    /// approval names; approvals missing are asked for.
+    pub fn gate(&mut self, plane: Plane, run: &mut ActiveRun) -> Result<Gate, RuntimeError> {
+        let node = self.node_plan(plane, &run.node)?;
+        let gated: Vec<&GrantPlan> = node.gated().collect();
+        if gated.is_empty() {
+            return Ok(Gate::Open);
+        }
+        let request_id = run
+            .gate_request
+            .get_or_insert_with(|| super::store::new_id("request"))
+            .clone();
+        // The snapshot names the request before any approval does: a kill
+        // between the two must not leave an approval no run will look for.
+        self.hold(plane, run.clone())?;
+        let store = ApprovalStore::new(self.store.paths().agents_dir());
+        let mut waiting = false;
+        for grant in gated {
+            let item = run
+                .work_item
+                .as_ref()
+                .map(|w| (w.family.as_str(), w.id.as_str()));
+            let ask = ApprovalAsk {
+                run_id: &run.run_id,
+                request_id: &request_id,
+                interrupted_request: run.request_id.as_deref(),
+                work_item: item,
+                plane: plane.as_str(),
+                node: &run.node,
+                stage_kind: &node.stage_kind,
+                grant_id: &grant.grant_id,
+                capability: grant.capability,
+                scope: grant.gate_scope.unwrap_or(GateScope::Stage),
+                reason: format!(
+                    "{} requires approval (set by {})",
+                    grant.capability, grant.resolved_by
+                ),
+            };
+            match store.covering(&ask).map(|a| (a.status, a)) {
+                Some((ApprovalStatus::Approved, _)) => {}
+                Some((ApprovalStatus::Denied, approval)) => {
+                    return Ok(Gate::Denied(Box::new(approval)));
+                }
+                Some((ApprovalStatus::Pending, _)) => waiting = true,
+                _ => {
+                    let approval = store.ask(&ask).map_err(io_error("write an approval"))?;
+                    self.announce_ask(plane, &approval);
+                    waiting = true;
+                }
+            }
+        }
+        Ok(if waiting { Gate::Waiting } else { Gate::Open })
+    }
+
+    fn announce_ask(&mut self, plane: Plane, approval: &Approval) {
+        let work = match (&approval.work_item_kind, &approval.work_item_id) {
+            (Some(kind), Some(id)) => format!("{kind}:{id}"),
+            _ => "closure_target".into(),
+        };
+        self.monitor.line(&format!(
+            "stage awaiting approval {plane}/{} capability={} approval={} work={work} run={}",
+            approval.node_id,
+            approval.capability_id,
+            approval.approval_id,
+            short(&approval.run_id)
+        ));
+        self.event(RuntimeEvent::ApprovalRequested {
+            approval_id: approval.approval_id.clone(),
+            capability: approval.capability_id.to_string(),
+            plane,
+            node: approval.node_id.clone(),
+            work_item: approval.work_item_id.clone(),
+        });
+    }
+
+    /// Keeps a gated run in the snapshot: its plane stays busy with it.
+    pub fn hold(&mut self, plane: Plane, run: ActiveRun) -> Result<(), RuntimeError> {
+        let known = self.store.snapshot().active_runs.get(&plane) == Some(&run);
+        if !known {
+            self.store.snapshot_mut().active_runs.insert(plane, run);
+            self.save_snapshot()?;
+        }
+        Ok(())
+    }
+
+    /// A denied gate: the stage is applied as if its runner had failed with
+    /// `capability_approval_denied`, the operator's reason as the message.
+    pub fn refuse(
+        &mut self,
+        plane: Plane,
+        request: crate::runners::StageRequest,
+        document: Option<WorkDocument>,
+        approval: &Approval,
+    ) -> Result<(), RuntimeError> {
+        let reason = approval.decision_reason.clone().unwrap_or_default();
+        let message = format!(
+            "{} denied by the operator ({}): {reason}",
+            approval.capability_id, approval.approval_id
+        );
+        self.monitor
+            .line(&format!("stage refused {plane}/{} {message}", request.node));
+        let result = RunnerResult {
+            exit: RunnerExit::Failed {
+                class: FailureClass::CapabilityApprovalDenied,
+                message,
+            },
+            last_message: None,
+            tokens: None,
+            duration_ms: 0,
+            artifacts: Vec::new(),
+        };
+        self.flights.adopt(plane, InFlight::now(request, document));
+        self.apply(Completion { plane, result })
+    }
+}

@@ -1,0 +1,163 @@
+//! Approval gates end to end: a stage gated on `git.mutate` waits with its
+//! task still active (not blocked, not claimed again); `approvals approve`
+//! lets it run, `approvals deny` blocks the task with the operator's
+//! reason; both through a live daemon's mailbox and after a kill -9.
+
+use std::process::Child;
+use std::time::Duration;
+
+use crate::daemon::{enqueue, run_until_idle, scripted};
+use crate::live::start_daemon;
+use crate::support::{TestWorkspace, await_files};
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+/// A scripted workspace whose checker is gated on `git.mutate`.
+fn gated() -> TestWorkspace {
+    let ws = scripted("");
+    ws.write(
+        "millrace.toml",
+        "[execution_capabilities.stages.checker]\n\"git.mutate\" = \"approval_required\"\n",
+    );
+    enqueue(&ws, "t1", &[]);
+    ws
+}
+
+fn pending_ids(ws: &TestWorkspace) -> Vec<String> {
+    let ls = ws.run(&["approvals", "ls"]).ok().stdout;
+    let mut ids = Vec::new();
+    let mut id = None;
+    for line in ls.lines() {
+        if let Some(value) = line.strip_prefix("approval_id: ") {
+            id = Some(value.to_string());
+        }
+        if line == "status: pending" {
+            ids.extend(id.take());
+        }
+    }
+    ids
+}
+
+/// Waits for the checker's approval to be asked; returns its id.
+fn await_ask(ws: &TestWorkspace) -> String {
+    await_files(
+        ws.root(),
+        "the checker's approval to be asked",
+        LIMIT,
+        || !pending_ids(ws).is_empty(),
+    );
+    let ids = pending_ids(ws);
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    ids[0].clone()
+}
+
+/// The task waits active while its approval is pending, and `status` says so.
+fn assert_waiting(ws: &TestWorkspace, id: &str) {
+    assert!(ws.path("tasks/active/t1.md").is_file());
+    let status = ws.run(&["status"]).ok();
+    assert_eq!(status.value("pending_approval_count"), Some("1"));
+    let line = status.value("pending_approval").unwrap_or_default();
+    assert!(
+        line.starts_with(id) && line.contains("capability=git.mutate stage=execution/checker"),
+        "{line}"
+    );
+    let show = ws.run(&["approvals", "show", id]).ok().stdout;
+    assert!(show.contains("\"work_item_id\": \"t1\""), "{show}");
+}
+
+fn kill_9(mut daemon: Child) {
+    daemon.kill().expect("SIGKILL");
+    daemon.wait().expect("reaped");
+}
+
+fn checker_result(ws: &TestWorkspace) -> serde_json::Value {
+    let results = crate::harness::stage_results(ws);
+    let checker = results.into_iter().find(|r| r["node"] == "checker");
+    checker.expect("a checker result")
+}
+
+#[test]
+fn an_approval_through_a_live_daemon_lets_the_gated_stage_run() {
+    let ws = gated();
+    let daemon = start_daemon(&ws, "test");
+    let id = await_ask(&ws);
+    assert_waiting(&ws, &id);
+    let answer = ws
+        .run(&["approvals", "approve", &id, "--reason", "ok"])
+        .ok();
+    assert_eq!(answer.value("mode"), Some("mailbox"));
+    await_files(ws.root(), "the task to finish", LIMIT, || {
+        ws.path("tasks/done/t1.md").is_file()
+    });
+    kill_9(daemon);
+    let grants = checker_result(&ws)["capability_grants"].to_string();
+    assert!(
+        grants.contains("git.mutate=granted/runtime_enforced"),
+        "{grants}"
+    );
+    assert!(pending_ids(&ws).is_empty());
+}
+
+#[test]
+fn a_denial_through_a_live_daemon_blocks_the_task_with_the_reason() {
+    let ws = gated();
+    let daemon = start_daemon(&ws, "test");
+    let id = await_ask(&ws);
+    ws.run(&["approvals", "deny", &id, "--reason", "no pushes today"])
+        .ok();
+    await_files(ws.root(), "the task to be blocked", LIMIT, || {
+        ws.path("tasks/blocked/t1.md").is_file()
+    });
+    kill_9(daemon);
+    let checker = checker_result(&ws);
+    assert_eq!(checker["failure_class"], "capability_approval_denied");
+    let message = checker["failure_message"].as_str().unwrap_or_default();
+    assert!(message.contains("no pushes today"), "{checker}");
+}
+
+/// The gate survives a kill -9: the restarted daemon asks nothing twice
+/// and runs the stage once an approval comes through its mailbox.
+#[test]
+fn a_gate_survives_kill_9_and_is_approved_through_the_next_daemon() {
+    let ws = gated();
+    let id = await_ask_then_kill(&ws);
+    let daemon = start_daemon(&ws, "test");
+    assert_waiting(&ws, &id);
+    let answer = ws.run(&["approvals", "approve", &id]).ok();
+    assert_eq!(answer.value("mode"), Some("mailbox"));
+    await_files(ws.root(), "the task to finish", LIMIT, || {
+        ws.path("tasks/done/t1.md").is_file()
+    });
+    kill_9(daemon);
+    assert_eq!(
+        std::fs::read_dir(ws.path("approvals/resolved"))
+            .expect("resolved")
+            .count(),
+        1
+    );
+}
+
+/// With no daemon the answer is recorded directly, and the next daemon
+/// applies it: a denial blocks the task.
+#[test]
+fn a_denial_recorded_after_kill_9_blocks_the_task_at_the_next_start() {
+    let ws = gated();
+    let id = await_ask_then_kill(&ws);
+    let answer = ws
+        .run(&["approvals", "deny", &id, "--reason", "not now"])
+        .ok();
+    assert_eq!(answer.value("mode"), Some("direct"));
+    assert!(ws.path("tasks/active/t1.md").is_file());
+    run_until_idle(&ws);
+    let monitor = ws.read("logs/monitor.log");
+    assert!(ws.path("tasks/blocked/t1.md").is_file(), "{monitor}");
+    let message = checker_result(&ws)["failure_message"].to_string();
+    assert!(message.contains("not now"), "{message}");
+}
+
+fn await_ask_then_kill(ws: &TestWorkspace) -> String {
+    let daemon = start_daemon(ws, "test");
+    let id = await_ask(ws);
+    kill_9(daemon);
+    id
+}

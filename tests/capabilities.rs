@@ -1,0 +1,61 @@
+//! `[execution_capabilities]` of `millrace.toml`: the reference's section
+//! loads and compiles into every node's grants, a misspelled id is refused
+//! at its line with the closest id, and `doctor` names a denial no runner
+//! holds.
+
+use crate::support::TestWorkspace;
+
+#[test]
+fn a_reference_config_with_execution_capabilities_compiles_into_grants() {
+    let ws = TestWorkspace::new();
+    let reference = std::fs::read_to_string("tests/reference_oracle/millrace.toml")
+        .expect("the reference's config");
+    ws.write("millrace.toml", &reference);
+    let show = ws.run(&["compile", "show"]).ok();
+    assert!(
+        !show.stderr.contains("execution_capabilities"),
+        "{}",
+        show.stderr
+    );
+    let builder = show
+        .stdout
+        .split("node: ")
+        .find(|n| n.starts_with("execution/builder"))
+        .expect("the builder");
+    for line in [
+        "grant: network.access denied runner_enforced by config",
+        "grant: shell.run granted advisory_only by config",
+        "grant: runner.invoke granted runtime_enforced by default_policy",
+    ] {
+        assert!(builder.contains(line), "{line} not in\n{builder}");
+    }
+}
+
+#[test]
+fn a_misspelled_capability_in_the_config_is_refused_at_its_line() {
+    let ws = TestWorkspace::new();
+    let config =
+        "[runs]\nkeep_last = 10\n\n[execution_capabilities.defaults]\n\"git.mutat\" = \"deny\"\n";
+    ws.write("millrace.toml", config);
+    let run = ws.run(&["compile", "validate"]).fails(1);
+    assert!(
+        run.stderr.contains("millrace.toml:5: unknown capability `git.mutat` in `execution_capabilities.defaults`; did you mean `git.mutate`?"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn doctor_names_a_denial_the_runner_cannot_hold() {
+    let ws = TestWorkspace::new();
+    let config = "[stages.checker]\nrunner = \"claude_code\"\n\n[execution_capabilities.stages.checker]\n\"workspace.write\" = \"deny\"\n";
+    ws.write("millrace.toml", config);
+    let doctor = ws.run(&["doctor"]).ok().stdout;
+    assert!(
+        doctor.contains("capability_denial_not_enforced")
+            && doctor.contains("execution/checker denies `workspace.write` but runner `claude_code` cannot hold it (unsupported)"),
+        "{doctor}"
+    );
+    let show = ws.run(&["compile", "show"]).ok().stdout;
+    assert!(show.contains("grant: workspace.write denied unsupported by config_stage"));
+}

@@ -1,0 +1,109 @@
+//! Execution capabilities held by the real CLIs: a builder denied
+//! `workspace.write` cannot write a file (Codex CLI's read-only sandbox;
+//! Claude Code without its write and shell tools), one granted it can, and
+//! `runs show` says who held the grant.
+
+use mock_model::Script;
+
+use super::claude::claude_workspace;
+use super::codex::codex_workspace;
+use super::*;
+
+/// The builder tries to write `attempt.txt`; the other stages just answer.
+fn builder_writes() -> Script {
+    Script::new()
+        .write_file("attempt.txt", "written\n")
+        .message("Built it.\n\n### BUILDER_COMPLETE")
+        .message("Checked.\n\n### CHECKER_PASS")
+        .message("Updated.\n\n### UPDATE_COMPLETE")
+}
+
+/// Adds `[execution_capabilities.stages.builder]` with `lines` to the config.
+fn builder_policy(ws: &TestWorkspace, lines: &str) {
+    let config = ws.read("millrace.toml");
+    let section = format!("\n[execution_capabilities.stages.builder]\n{lines}\n");
+    ws.write("millrace.toml", &format!("{config}{section}"));
+}
+
+/// `runs show` of the task's run.
+fn runs_show(ws: &TestWorkspace) -> String {
+    let runs = std::fs::read_dir(ws.path("runs")).expect("runs");
+    let run = runs
+        .flatten()
+        .find(|e| e.path().join("run_trace.json").is_file())
+        .expect("a run");
+    let id = run.file_name().to_string_lossy().into_owned();
+    ws.run(&["runs", "show", &id]).ok().stdout
+}
+
+fn assert_attempt(ws: &TestWorkspace, written: bool, grant: &str) {
+    let monitor = ws.read("logs/monitor.log");
+    assert_done(ws);
+    let exists = ws.root().join("attempt.txt").exists();
+    assert_eq!(exists, written, "attempt.txt exists: {exists}\n{monitor}");
+    let show = runs_show(ws);
+    assert!(show.contains(grant), "{grant} not in runs show:\n{show}");
+}
+
+#[test]
+fn codex_denied_workspace_write_cannot_write() {
+    let server = mock(builder_writes());
+    let Some(ws) = codex_workspace(&server, 60) else {
+        return;
+    };
+    builder_policy(&ws, "\"workspace.write\" = \"deny\"");
+    run_daemon(&ws);
+    assert_attempt(&ws, false, "workspace.write=denied/runner_enforced");
+    let argv = invocations(&ws)
+        .into_iter()
+        .map(|i| i["argv"].to_string())
+        .find(|a| a.contains("read-only"));
+    assert!(argv.is_some(), "no stage ran in the read-only sandbox");
+}
+
+#[test]
+fn codex_granted_workspace_write_writes() {
+    let server = mock(builder_writes());
+    let Some(ws) = codex_workspace(&server, 60) else {
+        return;
+    };
+    builder_policy(&ws, "\"workspace.write\" = \"allow\"");
+    run_daemon(&ws);
+    assert_attempt(&ws, true, "workspace.write=granted/runner_enforced");
+}
+
+#[test]
+fn claude_denied_workspace_write_and_shell_cannot_write() {
+    let server = mock(builder_writes());
+    let Some(ws) = claude_workspace(&server, 60) else {
+        return;
+    };
+    builder_policy(&ws, "workspace_write = \"deny\"\nshell_run = \"deny\"");
+    run_daemon(&ws);
+    assert_attempt(&ws, false, "workspace.write=denied/runner_enforced");
+    assert!(runs_show(&ws).contains("shell.run=denied/runner_enforced"));
+}
+
+/// With its shell left, Claude Code writes through it: the denial is
+/// labelled `unsupported`, never `runner_enforced`.
+#[test]
+fn claude_denied_only_workspace_write_is_labelled_unsupported() {
+    let server = mock(builder_writes());
+    let Some(ws) = claude_workspace(&server, 60) else {
+        return;
+    };
+    builder_policy(&ws, "\"workspace.write\" = \"deny\"");
+    run_daemon(&ws);
+    assert_attempt(&ws, true, "workspace.write=denied/unsupported");
+}
+
+#[test]
+fn claude_granted_workspace_write_writes() {
+    let server = mock(builder_writes());
+    let Some(ws) = claude_workspace(&server, 60) else {
+        return;
+    };
+    builder_policy(&ws, "\"workspace.write\" = \"allow\"");
+    run_daemon(&ws);
+    assert_attempt(&ws, true, "workspace.write=granted/advisory_only");
+}
