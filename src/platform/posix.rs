@@ -37,3 +37,19 @@ pub fn rename_checked(from: &Path, to: &Path) -> io::Result<()> {
     }
     std::fs::rename(from, to)
 }
+
+/// `rename` refusing to replace, in the call itself: `renameat2` with
+/// `RENAME_NOREPLACE` on Linux, `renamex_np` with `RENAME_EXCL` on macOS.
+#[cfg(any(
+    all(target_os = "linux", not(feature = "portable-platform")),
+    target_vendor = "apple"
+))]
+pub fn rename_exclusive(from: &Path, to: &Path) -> rustix::io::Result<()> {
+    rustix::fs::renameat_with(
+        rustix::fs::CWD,
+        from,
+        rustix::fs::CWD,
+        to,
+        rustix::fs::RenameFlags::NOREPLACE,
+    )
+}

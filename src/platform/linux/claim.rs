@@ -4,19 +4,13 @@
 use std::io;
 use std::path::Path;
 
-use crate::platform::posix::rename_checked;
+use crate::platform::posix::{rename_checked, rename_exclusive};
 
 /// Renames `from` to `to`, failing with [`io::ErrorKind::AlreadyExists`] when
 /// `to` exists and with [`io::ErrorKind::NotFound`] when `from` is gone. The
 /// file is in exactly one place at every instant. Not synced.
 pub fn rename_no_replace(from: &Path, to: &Path) -> io::Result<()> {
-    match rustix::fs::renameat_with(
-        rustix::fs::CWD,
-        from,
-        rustix::fs::CWD,
-        to,
-        rustix::fs::RenameFlags::NOREPLACE,
-    ) {
+    match rename_exclusive(from, to) {
         Ok(()) => Ok(()),
         Err(errno) if errno == rustix::io::Errno::INVAL || errno == rustix::io::Errno::NOSYS => {
             rename_checked(from, to)

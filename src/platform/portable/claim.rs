@@ -16,13 +16,7 @@ use crate::platform::posix::rename_checked;
 /// synced.
 pub fn rename_no_replace(from: &Path, to: &Path) -> io::Result<()> {
     #[cfg(target_vendor = "apple")]
-    match rustix::fs::renameat_with(
-        rustix::fs::CWD,
-        from,
-        rustix::fs::CWD,
-        to,
-        rustix::fs::RenameFlags::NOREPLACE,
-    ) {
+    match crate::platform::posix::rename_exclusive(from, to) {
         // File systems without `RENAME_EXCL` answer ENOTSUP.
         Err(errno) if errno == rustix::io::Errno::NOTSUP || errno == rustix::io::Errno::INVAL => {}
         done => return done.map_err(io::Error::from),

@@ -60,7 +60,11 @@ impl FolderWatcher {
     pub fn new() -> io::Result<FolderWatcher> {
         let inbox = Arc::new(Inbox::default());
         let sender = Arc::clone(&inbox);
-        let watcher = notify::recommended_watcher(move |event| {
+        let watcher = notify::recommended_watcher(move |event: notify::Result<Event>| {
+            // Opens and reads (the daemon's own among them) wake nobody.
+            if event.as_ref().is_ok_and(|e| !worth_waking(e.kind)) {
+                return;
+            }
             sender.events().push(event);
             sender.ready.notify_one();
         })
@@ -149,6 +153,16 @@ impl FolderWatcher {
     }
 }
 
+/// Whether an event can change what a folder holds: not an open, a read
+/// or a change of permissions or times.
+fn worth_waking(kind: EventKind) -> bool {
+    match kind {
+        EventKind::Access(access) => access == AccessKind::Close(AccessMode::Write),
+        EventKind::Modify(ModifyKind::Metadata(_)) => false,
+        _ => true,
+    }
+}
+
 /// The watched folder itself was removed or renamed away.
 fn folder_ended(kind: EventKind) -> bool {
     matches!(
@@ -177,7 +191,9 @@ fn change(kind: EventKind, index: usize, path: PathBuf, interest: Interest) -> O
         EventKind::Modify(ModifyKind::Name(RenameMode::Both)) => Change::Arrived(path),
         // FSEvents and kqueue cannot tell a rename's direction: the disk can.
         EventKind::Modify(ModifyKind::Name(_)) => arrived_or_left(path)?,
-        EventKind::Create(CreateKind::Folder) => return None,
+        EventKind::Create(CreateKind::Folder) | EventKind::Modify(ModifyKind::Metadata(_)) => {
+            return None;
+        }
         EventKind::Create(_) | EventKind::Modify(_) if path.is_dir() => return None,
         EventKind::Create(_) | EventKind::Modify(_) => Change::Appeared(path),
         _ => return None,
@@ -200,8 +216,13 @@ impl ArrivalWait {
     /// Watches `folders` (they must exist).
     pub fn new(folders: &[PathBuf]) -> io::Result<ArrivalWait> {
         let (sender, events) = mpsc::channel();
-        let mut watcher = notify::recommended_watcher(move |event| drop(sender.send(event)))
-            .map_err(io::Error::other)?;
+        let mut watcher = notify::recommended_watcher(move |event: notify::Result<Event>| {
+            if event.as_ref().is_ok_and(|e| !worth_waking(e.kind)) {
+                return;
+            }
+            drop(sender.send(event));
+        })
+        .map_err(io::Error::other)?;
         for folder in folders {
             watcher
                 .watch(folder, RecursiveMode::NonRecursive)
