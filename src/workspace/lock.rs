@@ -234,13 +234,15 @@ fn owner_gone(record: &LockRecord) -> Option<StaleReason> {
 }
 
 /// True when the record's owner is provably this host's live process: same
-/// boot, same pid namespace, the pid alive with the start time recorded.
-/// A daemon whose guard file was deleted under it is still this.
+/// boot, same pid namespace (where the platform has them), the pid alive
+/// with the start time recorded. A daemon whose guard file was deleted
+/// under it is still this.
 fn owner_provably_alive(record: &LockRecord) -> bool {
+    let namespaces = platform::owner::HAS_PID_NAMESPACES;
     let same_place = record.owner_hostname == hostname()
         && record.boot_id.is_some()
         && record.boot_id == current_boot_id()
-        && record.pid_namespace.is_some()
+        && (record.pid_namespace.is_some() || !namespaces)
         && record.pid_namespace == own_pid_namespace();
     same_place
         && record

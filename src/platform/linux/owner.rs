@@ -5,6 +5,9 @@
 
 use std::path::Path;
 
+/// Pids are told apart by their pid namespace (see [`pid_namespace`]).
+pub const HAS_PID_NAMESPACES: bool = true;
+
 /// The kernel boot id, where `/proc/sys/kernel/random/boot_id` exists.
 pub fn boot_id() -> Option<String> {
     let text = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;

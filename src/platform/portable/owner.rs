@@ -9,6 +9,9 @@ use std::path::Path;
 use fs4::fs_std::FileExt;
 use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
 
+/// No pid namespaces here: a pid means the same to every process.
+pub const HAS_PID_NAMESPACES: bool = false;
+
 /// `boot-<seconds since the epoch>`: the same for the whole boot, another
 /// after a reboot.
 pub fn boot_id() -> Option<String> {
