@@ -38,15 +38,14 @@ pub const AGENTS_ENV: &str = "MILLRACE_AGENTS_DIR";
 /// Kills the process groups of runner processes a dead daemon of this
 /// workspace left behind; returns how many groups it signalled.
 pub fn kill_orphans(agents_dir: &Path) -> usize {
-    let needle = format!("{AGENTS_ENV}={}", agents_dir.display());
+    let wanted = agents_dir.display().to_string().into_bytes();
     let own_group = nix::unistd::getpgrp();
     let mut groups = std::collections::BTreeSet::new();
-    for row in processes::table().iter().filter(|row| !row.zombie) {
-        let environ = processes::environ(row.pid);
-        if !environ.iter().any(|var| var == needle.as_bytes()) {
+    for (pid, value) in processes::environ_values(AGENTS_ENV) {
+        if value != wanted {
             continue;
         }
-        if let Ok(group) = nix::unistd::getpgid(Some(Pid::from_raw(row.pid))) {
+        if let Ok(group) = nix::unistd::getpgid(Some(Pid::from_raw(pid))) {
             if group != own_group {
                 groups.insert(group.as_raw());
             }

@@ -1,5 +1,7 @@
 //! The process table from `/proc`, and the child subreaper.
 
+use std::collections::HashMap;
+
 use crate::platform::ProcessRow;
 
 /// Makes this process the reaper of its orphaned descendants
@@ -40,15 +42,24 @@ fn parse_stat(pid: i32, stat: &str) -> Option<ProcessRow> {
     })
 }
 
-/// The process's environment entries (`VAR=value`); empty when it cannot
-/// be read.
-pub fn environ(pid: i32) -> Vec<Vec<u8>> {
-    let bytes = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
-    bytes
-        .split(|b| *b == 0)
-        .filter(|entry| !entry.is_empty())
-        .map(<[u8]>::to_vec)
-        .collect()
+/// The value of `var` in the environment of every process that has it
+/// (an environment that cannot be read counts as none).
+pub fn environ_values(var: &str) -> HashMap<i32, Vec<u8>> {
+    let prefix = format!("{var}=").into_bytes();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return HashMap::new();
+    };
+    let pids = entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok());
+    let values = pids.filter_map(|pid| {
+        let environ = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
+        let entry = environ
+            .split(|b| *b == 0)
+            .find(|e| e.starts_with(&prefix))?;
+        Some((pid, entry[prefix.len()..].to_vec()))
+    });
+    values.collect()
 }
 
 /// This process's children, from `/proc/self/task/*/children` (only this

@@ -3,6 +3,8 @@
 //! to init, out of the daemon's sight (see docs/harness-runners.md,
 //! "Containment").
 
+use std::collections::HashMap;
+
 use sysinfo::{Pid, Process, ProcessRefreshKind, ProcessStatus, ProcessesToUpdate, System};
 
 use crate::platform::ProcessRow;
@@ -27,20 +29,20 @@ pub fn row(pid: i32) -> Option<ProcessRow> {
     system.process(pid).map(to_row)
 }
 
-/// The process's environment entries (`VAR=value`); empty when it cannot
-/// be read (another user's process, or one that is gone).
-pub fn environ(pid: i32) -> Vec<Vec<u8>> {
-    let Some(pid) = u32::try_from(pid).ok().map(Pid::from_u32) else {
-        return Vec::new();
-    };
+/// The value of `var` in the environment of every process that has it, in
+/// one pass over the table (an environment that cannot be read, another
+/// user's on macOS, counts as none).
+pub fn environ_values(var: &str) -> HashMap<i32, Vec<u8>> {
+    let prefix = format!("{var}=").into_bytes();
     let mut system = System::new();
     let kind = basic().with_environ(sysinfo::UpdateKind::Always);
-    system.refresh_processes_specifics(ProcessesToUpdate::Some(&[pid]), false, kind);
-    let Some(process) = system.process(pid) else {
-        return Vec::new();
-    };
-    let entries = process.environ().iter();
-    entries.map(|e| e.as_encoded_bytes().to_vec()).collect()
+    system.refresh_processes_specifics(ProcessesToUpdate::All, true, kind);
+    let values = system.processes().values().filter_map(|process| {
+        let entries = process.environ().iter().map(|e| e.as_encoded_bytes());
+        let entry = entries.into_iter().find(|e| e.starts_with(&prefix))?;
+        Some((to_row(process).pid, entry[prefix.len()..].to_vec()))
+    });
+    values.collect()
 }
 
 /// This process's children.

@@ -26,7 +26,7 @@
 //! docs/harness-runners.md, "Containment"). With a stage container (a
 //! cgroup on Linux) this is the backstop, not the rule.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
@@ -125,36 +125,30 @@ fn process_table() -> Vec<Proc> {
     processes::table()
 }
 
-/// Whether the process's environment holds `needle` (`VAR=value`).
-fn has_env(pid: i32, needle: &[u8]) -> bool {
-    processes::environ(pid).iter().any(|entry| entry == needle)
-}
-
-/// Whether the process carries no stage tag at all (an unreadable
-/// environment counts as none: the process is still one of ours).
-fn untagged(pid: i32) -> bool {
-    let prefix = format!("{TAG_VAR}=").into_bytes();
-    !processes::environ(pid)
-        .iter()
-        .any(|entry| entry.starts_with(&prefix))
-}
-
 /// Live processes of the stage tagged `tag`: tagged ones, descendants of
 /// `roots` or of tagged ones, and for an ended stage the untagged orphans
 /// it may own with their descendants. Never this process.
-fn stage_members(table: &[Proc], tag: &str, roots: &[i32], scope: Scope) -> BTreeSet<i32> {
-    let needle = format!("{TAG_VAR}={tag}").into_bytes();
+/// `tags` holds the stage tag of every tagged process (an unreadable
+/// environment counts as untagged: such a process is still one of ours).
+fn stage_members(
+    table: &[Proc],
+    tags: &HashMap<i32, Vec<u8>>,
+    (tag, roots): (&str, &[i32]),
+    scope: Scope,
+) -> BTreeSet<i32> {
     let me = i32::try_from(std::process::id()).unwrap_or(0);
     let mut members: BTreeSet<i32> = roots.iter().copied().collect();
+    let tagged = |pid: &i32| tags.get(pid).is_some_and(|t| t == tag.as_bytes());
     members.extend(
         table
             .iter()
-            .filter(|p| !p.zombie && p.pid != me && has_env(p.pid, &needle))
+            .filter(|p| !p.zombie && p.pid != me && tagged(&p.pid))
             .map(|p| p.pid),
     );
     // Only in a subreaper is every child a stage leader or a stage's
     // orphan; elsewhere a child belongs to whoever else spawned it.
     if scope == Scope::Ended && SUBREAPER.load(Ordering::SeqCst) {
+        let untagged = |pid: i32| !tags.contains_key(&pid);
         members.extend(owned_orphans(table, me, &Leaders::lock().0, untagged));
     }
     add_descendants(table, &mut members);
@@ -182,7 +176,8 @@ fn add_descendants(table: &[Proc], members: &mut BTreeSet<i32>) {
 
 /// The live processes of a stage (see [`stage_members`]).
 pub fn stage_processes(tag: &str, roots: &[i32], scope: Scope) -> Vec<i32> {
-    stage_members(&process_table(), tag, roots, scope)
+    let tags = processes::environ_values(TAG_VAR);
+    stage_members(&process_table(), &tags, (tag, roots), scope)
         .into_iter()
         .collect()
 }
