@@ -232,6 +232,10 @@ pub async fn kill_stage(tag: &str, roots: &[i32], scope: Scope) -> usize {
 
 /// Reaps killed processes that are children of this process.
 fn reap_killed(killed: &BTreeSet<i32>) {
+    if killed.is_empty() {
+        // Nothing to reap: spare the walk of the process table.
+        return;
+    }
     let me = i32::try_from(std::process::id()).unwrap_or(0);
     let leaders = Leaders::lock();
     for p in process_table() {
