@@ -3,7 +3,8 @@
 //! The pipeline reads top to bottom: `.loop` text is parsed by [`syntax`],
 //! proven by [`check`], lowered to stage graphs by [`lower`] and frozen into a
 //! [`plan`]. The [`runtime`] interprets a plan over a [`workspace`] through
-//! [`runners`]; [`cli`] is the operator's surface.
+//! [`runners`]; [`cli`] is the operator's surface. What differs between
+//! operating systems lives behind [`platform`].
 
 pub mod assets;
 pub mod check;
@@ -11,6 +12,7 @@ pub mod cli;
 pub mod fs_error;
 pub mod lower;
 pub mod plan;
+pub mod platform;
 pub mod runners;
 pub mod runtime;
 pub mod syntax;

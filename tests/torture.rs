@@ -210,7 +210,18 @@ fn kill_9_at_random_moments_loses_and_repeats_nothing() {
             "escaped leftovers survived"
         );
     } else {
-        eprintln!("torture: no cgroup containment here; escaped leftovers are not checked");
+        // Without cgroups, a process that left its session and environment
+        // and whose parents exited cannot be traced after a kill -9 (on the
+        // portable platform not even without one): the documented limit
+        // (docs/platforms.md). The test kills them so none outlives it.
+        let escapees = sleepers(escaped);
+        for pid in &escapees {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+        }
+        eprintln!(
+            "torture: no cgroup containment here; {} escaped leftover(s) not checked, killed by the test",
+            escapees.len()
+        );
     }
     for id in &ids {
         assert!(

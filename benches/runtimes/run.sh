@@ -37,6 +37,9 @@
 #                           settings and the same BENCH_WORK extends the same report
 #   RESULTS=<this dir>/RESULTS.md
 #   CARGO_TARGET_DIR        as for cargo (default <repo>/target)
+#   CARGO_FEATURES          features of our build, e.g. "portable-platform" to
+#                           measure the portable platform (macOS's code) on Linux;
+#                           give it its own CARGO_TARGET_DIR
 set -euo pipefail
 shopt -s nullglob
 
@@ -123,11 +126,11 @@ install_py_ref() {
 }
 
 build_ours() {
-    log "building ours (cargo build --release)"
-    (cd "$ROOT" && cargo build --release --quiet)
+    log "building ours (cargo build --release ${CARGO_FEATURES:+--features $CARGO_FEATURES})"
+    (cd "$ROOT" && cargo build --release --quiet ${CARGO_FEATURES:+--features "$CARGO_FEATURES"})
     echo "$CARGO_TARGET_DIR/release/millrace" >"$NOTES/ours.bin"
     (cd "$ROOT" && echo "$(git log -1 --format=%h -- src Cargo.toml Cargo.lock loops modes assets grammar)" \
-        "(last commit of the runtime's sources; built at $(git rev-parse --short HEAD))") \
+        "(last commit of the runtime's sources; built at $(git rev-parse --short HEAD)${CARGO_FEATURES:+, features: $CARGO_FEATURES})") \
         >"$NOTES/ours.version"
 }
 

@@ -56,7 +56,7 @@ pub use normalize::{
 pub use output::{LINE_MAX_BYTES, OUTPUT_MAX_BYTES};
 pub use process::{
     CONTAINMENT_VAR, DEFAULT_GRACE, TAG_VAR, become_subreaper, choose_containment,
-    sweep_recorded as sweep_stage_cgroups,
+    sweep_recorded as sweep_stage_containers,
 };
 pub use progress::{PROGRESS_FILE, progress_path};
 pub use prompt::{compose_prompt, report_path};

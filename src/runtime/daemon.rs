@@ -164,20 +164,28 @@ async fn cancel_in_flight(engine: &mut Engine, loops: &mut Loops) {
 struct Loops {
     done_rx: mpsc::UnboundedReceiver<Completion>,
     cancel_tx: watch::Sender<bool>,
-    /// `None` when inotify is unavailable: then every tick lists the folders.
+    /// `None` when the folders cannot be watched: then every tick lists them.
     folders: Option<FolderWatch>,
     /// The heartbeat fired: list the folders as a safety net.
     heartbeat_due: bool,
 }
 
 impl Loops {
-    /// Applies the queue changes the kernel holds so far (a barrier: every
-    /// change a finished stage made is among them).
+    /// Applies the queue changes seen so far.
     fn absorb(&mut self, engine: &mut Engine) {
         if let Some(folders) = &mut self.folders {
             for change in folders.drain() {
                 engine.store.queue_mut().apply_event(&change);
             }
+        }
+    }
+
+    /// Before a finished stage is routed, every queue change it made must
+    /// be indexed: drained from a watcher that is a barrier, else listed.
+    fn absorb_stage(&mut self, engine: &mut Engine) {
+        self.absorb(engine);
+        if self.folders.as_mut().is_some_and(FolderWatch::after_stage) {
+            engine.sync_queues();
         }
     }
 
@@ -387,7 +395,7 @@ async fn event_loop(
         tokio::select! {
             Some(completion) = loops.done_rx.recv() => {
                 // Route with every queue change the stage made already indexed.
-                loops.absorb(engine);
+                loops.absorb_stage(engine);
                 engine.apply(completion)?;
             }
             () = folders_changed(&loops.folders) => {}
@@ -488,12 +496,9 @@ fn shut_down(
     Ok(())
 }
 
-/// `VmHWM` of `/proc/self/status`: the most resident memory this process
-/// ever used, in kB.
+/// The most resident memory this process ever used, in kB.
 fn peak_rss_kb() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find_map(|l| l.strip_prefix("VmHWM:"))?;
-    line.trim().trim_end_matches("kB").trim().parse().ok()
+    crate::platform::processes::peak_rss_kb()
 }
 
 impl Engine {

@@ -18,6 +18,7 @@ use super::error::RuntimeError;
 use super::evidence::{RunTrace, TraceEdge};
 use super::flights::{Completion, InFlight};
 use super::monitor::short;
+use crate::platform::processes;
 use crate::runners::{RunnerResult, StageOutcome, StageRequest};
 use crate::vocab::{Plane, ResultClass};
 use crate::workspace::atomic::sweep_stale_temps;
@@ -37,27 +38,11 @@ pub const AGENTS_ENV: &str = "MILLRACE_AGENTS_DIR";
 /// Kills the process groups of runner processes a dead daemon of this
 /// workspace left behind; returns how many groups it signalled.
 pub fn kill_orphans(agents_dir: &Path) -> usize {
-    let needle = format!("{AGENTS_ENV}={}", agents_dir.display());
+    let wanted = agents_dir.display().to_string().into_bytes();
     let own_group = nix::unistd::getpgrp();
     let mut groups = std::collections::BTreeSet::new();
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return 0;
-    };
-    for entry in entries.filter_map(Result::ok) {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<i32>().ok())
-        else {
-            continue;
-        };
-        let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
-            continue;
-        };
-        if !environ
-            .split(|b| *b == 0)
-            .any(|var| var == needle.as_bytes())
-        {
+    for (pid, value) in processes::environ_values(AGENTS_ENV) {
+        if value != wanted {
             continue;
         }
         if let Ok(group) = nix::unistd::getpgid(Some(Pid::from_raw(pid))) {
@@ -76,9 +61,10 @@ impl Engine {
     /// Startup repairs: orphaned runners, impossible markers, active items
     /// that no run owns, runs whose node the plan no longer has.
     pub fn reconcile_at_start(&mut self) -> Result<(), RuntimeError> {
-        // The cgroups first: they hold every process of their stages,
-        // untagged ones included, which the environment scan cannot see.
-        let cgroups = crate::runners::sweep_stage_cgroups(self.store.paths().agents_dir());
+        // The stage containers (cgroups) first: they hold every process of
+        // their stages, untagged ones included, which the environment scan
+        // cannot see.
+        let cgroups = crate::runners::sweep_stage_containers(self.store.paths().agents_dir());
         if cgroups > 0 {
             self.repaired(format!(
                 "killed and removed {cgroups} stage cgroup(s) left by a dead daemon"

@@ -1,22 +1,22 @@
-//! The folders other processes write into, watched through one inotify
-//! instance: the queue folder of every family, the ideas inbox and the
-//! mailbox's `incoming/`.
+//! The folders other processes write into, watched through the platform's
+//! [`FolderWatcher`]: the queue folder of every family, the ideas inbox and
+//! the mailbox's `incoming/`.
 //!
-//! Why inotify itself and not a watcher thread: the kernel queues an event
-//! during the file operation, so a non-blocking read right after a stage
-//! process exited returns every change that stage made. The daemon reads the
-//! instance before it routes a finished stage and at the top of every tick,
-//! and never lists a queue folder again after start unless events were lost.
-//! The mask holds arrivals, departures and finished writes only, so the
-//! daemon's own reads of these folders raise nothing.
+//! Where the watcher is a barrier (Linux: the kernel queues an event during
+//! the file operation), a drain right after a stage process exited returns
+//! every change that stage made: the daemon drains before it routes a
+//! finished stage and at the top of every tick, and never lists a queue
+//! folder again after start unless events were lost. Where it is not
+//! (`notify`'s thread), the daemon lists the folders after each stage
+//! ([`FolderWatch::after_stage`]). Queues are watched for arrivals,
+//! departures and finished writes only, so the daemon's own reads of
+//! these folders raise nothing.
 
 use std::collections::HashMap;
-use std::io::{self, ErrorKind};
+use std::io;
 use std::path::PathBuf;
 
-use inotify::{EventMask, Inotify, WatchDescriptor, WatchMask};
-use tokio::io::unix::AsyncFd;
-
+use crate::platform::{Change, FolderWatcher, Interest, WatchEvent, WatchId};
 use crate::workspace::queue::FileEvent;
 use crate::workspace::{Family, LifecycleState, MailboxDir, WorkspacePaths};
 
@@ -51,11 +51,10 @@ impl Due {
     }
 }
 
-/// One inotify instance over the watched folders.
+/// The watched folders of one workspace.
 pub struct FolderWatch {
-    inotify: AsyncFd<Inotify>,
-    folders: HashMap<WatchDescriptor, (Folder, PathBuf)>,
-    buffer: Vec<u8>,
+    watcher: FolderWatcher,
+    folders: HashMap<WatchId, (Folder, PathBuf)>,
     due: Due,
 }
 
@@ -63,81 +62,71 @@ impl FolderWatch {
     /// Watches the folders of `paths` (they must exist). Must run inside the
     /// tokio runtime.
     pub fn new(paths: &WorkspacePaths) -> io::Result<FolderWatch> {
-        let inotify = Inotify::init()?;
-        let mut folders = HashMap::new();
-        for (folder, dir) in watched_folders(paths) {
-            std::fs::create_dir_all(&dir)?;
-            let descriptor = inotify.watches().add(&dir, mask(folder))?;
-            folders.insert(descriptor, (folder, dir));
-        }
-        Ok(FolderWatch {
-            inotify: register(inotify)?,
-            folders,
-            buffer: vec![0; 64 * 1024],
+        let mut watch = FolderWatch {
+            watcher: FolderWatcher::new()?,
+            folders: HashMap::new(),
             // The first tick reads everything once.
             due: Due::ALL,
-        })
-    }
-
-    /// Ends every watch ahead of closing the instance. The kernel frees
-    /// watches in a deferred grace period, and closing an instance waits for
-    /// any pending one; ending the watches first, while the daemon writes its
-    /// last state, keeps that wait (often 10-15 ms) off the way out.
-    pub fn stop(&mut self) {
-        let mut watches = self.inotify.get_ref().watches();
-        for (descriptor, _) in self.folders.drain() {
-            let _ = watches.remove(descriptor);
+        };
+        for (folder, dir) in watched_folders(paths) {
+            std::fs::create_dir_all(&dir)?;
+            watch.add(folder, dir)?;
         }
+        Ok(watch)
     }
 
-    /// The queue changes the kernel holds so far, in order, without waiting;
-    /// the other folders are remembered for [`FolderWatch::take_due`].
+    fn add(&mut self, folder: Folder, dir: PathBuf) -> io::Result<()> {
+        let id = self.watcher.add(&dir, interest(folder))?;
+        self.folders.insert(id, (folder, dir));
+        Ok(())
+    }
+
+    /// Ends every watch (see [`FolderWatcher::stop`]).
+    pub fn stop(&mut self) {
+        self.watcher.stop();
+        self.folders.clear();
+    }
+
+    /// The queue changes seen so far, in order, without waiting; the other
+    /// folders are remembered for [`FolderWatch::take_due`].
     pub fn drain(&mut self) -> Vec<FileEvent> {
         let mut queue = Vec::new();
-        let mut gone = Vec::new();
-        loop {
-            let events = match self.inotify.get_mut().read_events(&mut self.buffer) {
-                Ok(events) => events,
-                Err(error) if error.kind() == ErrorKind::WouldBlock => break,
-                Err(_) => {
-                    self.due.rescan = true;
-                    break;
-                }
-            };
-            for event in events {
-                let name = event.name.map(PathBuf::from);
-                if event.mask.contains(EventMask::IGNORED) {
-                    // The folder was removed or replaced: watch it again.
-                    gone.push(event.wd.clone());
-                    continue;
-                }
-                match classify(&self.folders, &event.wd, event.mask, name) {
-                    Seen::Queue(change) => queue.push(change),
-                    Seen::Due(due) => self.due.merge(due),
-                    Seen::Nothing => {}
-                }
+        for event in self.watcher.drain() {
+            match event {
+                WatchEvent::Overflow => self.due.merge(Due::ALL),
+                WatchEvent::FolderGone(id) => self.watch_again(id),
+                WatchEvent::File(id, change) => match self.folders.get(&id) {
+                    Some((Folder::Queue, _)) => queue.push(file_event(change)),
+                    Some((Folder::Ideas, _)) => self.due.ideas = true,
+                    Some((Folder::Mailbox, _)) => self.due.mailbox = true,
+                    None => {}
+                },
             }
         }
-        for descriptor in gone {
-            self.watch_again(&descriptor);
-        }
         queue
+    }
+
+    /// A stage just ended: where the watcher is no barrier, what the stage
+    /// changed may not have been reported yet, so the intake folders are
+    /// read again and true says the queue folders must be listed before
+    /// routing.
+    pub fn after_stage(&mut self) -> bool {
+        if FolderWatcher::IS_BARRIER {
+            return false;
+        }
+        self.due.ideas = true;
+        self.due.mailbox = true;
+        true
     }
 
     /// A folder was removed or replaced (its watch ended): watch the folder
     /// now at that path, created if missing. Until that succeeds, the
     /// heartbeat's full listing covers it.
-    fn watch_again(&mut self, descriptor: &WatchDescriptor) {
-        let Some((folder, dir)) = self.folders.remove(descriptor) else {
+    fn watch_again(&mut self, id: WatchId) {
+        let Some((folder, dir)) = self.folders.remove(&id) else {
             return;
         };
-        let added = std::fs::create_dir_all(&dir).and_then(|()| {
-            let inotify = self.inotify.get_ref();
-            inotify.watches().add(&dir, mask(folder))
-        });
-        if let Ok(descriptor) = added {
-            self.folders.insert(descriptor, (folder, dir));
-        }
+        let _ = std::fs::create_dir_all(&dir).and_then(|()| self.add(folder, dir));
         // Whatever arrived while the folder was unwatched is found by listing.
         self.due.merge(Due::ALL);
     }
@@ -147,83 +136,27 @@ impl FolderWatch {
         std::mem::take(&mut self.due)
     }
 
-    /// Resolves once the kernel holds events (read them with [`FolderWatch::drain`]).
+    /// Resolves once there are events (read them with [`FolderWatch::drain`]).
     pub async fn readable(&self) {
-        match self.inotify.readable().await {
-            Ok(mut guard) => guard.clear_ready(),
-            // Cannot happen with a live runtime; never resolve rather than spin.
-            Err(_) => std::future::pending().await,
-        }
+        self.watcher.readable().await;
     }
 }
 
-/// `AsyncFd::new` is deprecated because a caller could close the descriptor
-/// while it is registered; the `Inotify` is moved into the `AsyncFd` and owns
-/// its descriptor until both are dropped, so that cannot happen here (the
-/// sound replacement, `register`, is `unsafe`, which this crate denies).
-#[expect(deprecated)]
-fn register(inotify: Inotify) -> io::Result<AsyncFd<Inotify>> {
-    AsyncFd::new(inotify)
-}
-
-enum Seen {
-    Queue(FileEvent),
-    Due(Due),
-    Nothing,
-}
-
-fn classify(
-    folders: &HashMap<WatchDescriptor, (Folder, PathBuf)>,
-    descriptor: &WatchDescriptor,
-    mask: EventMask,
-    name: Option<PathBuf>,
-) -> Seen {
-    if mask.contains(EventMask::Q_OVERFLOW) {
-        return Seen::Due(Due::ALL);
-    }
-    let Some((folder, dir)) = folders.get(descriptor) else {
-        return Seen::Nothing;
-    };
-    match folder {
-        Folder::Ideas => Seen::Due(Due {
-            ideas: true,
-            ..Due::default()
-        }),
-        Folder::Mailbox => Seen::Due(Due {
-            mailbox: true,
-            ..Due::default()
-        }),
-        Folder::Queue => match name {
-            Some(name) if !mask.contains(EventMask::ISDIR) => {
-                queue_change(mask, dir.join(name)).map_or(Seen::Nothing, Seen::Queue)
-            }
-            _ => Seen::Nothing,
-        },
-    }
-}
-
-/// A removal, a complete arrival (renamed in, or closed after writing), or a
-/// file created in place that may still be being written.
-fn queue_change(mask: EventMask, path: PathBuf) -> Option<FileEvent> {
-    if mask.intersects(EventMask::DELETE | EventMask::MOVED_FROM) {
-        Some(FileEvent::Removed(path))
-    } else if mask.intersects(EventMask::MOVED_TO | EventMask::CLOSE_WRITE) {
-        Some(FileEvent::Created(path))
-    } else if mask.contains(EventMask::CREATE) {
-        Some(FileEvent::Appeared(path))
-    } else {
-        None
+fn file_event(change: Change) -> FileEvent {
+    match change {
+        Change::Arrived(path) => FileEvent::Created(path),
+        Change::Appeared(path) => FileEvent::Appeared(path),
+        Change::Removed(path) => FileEvent::Removed(path),
     }
 }
 
 /// Queues see creations too (a hard link arrives as a bare creation); the
 /// ideas inbox and the mailbox only complete files, so a half-written idea
 /// or command is never read.
-fn mask(folder: Folder) -> WatchMask {
-    let complete = WatchMask::MOVED_TO | WatchMask::CLOSE_WRITE | WatchMask::ONLYDIR;
+fn interest(folder: Folder) -> Interest {
     match folder {
-        Folder::Queue => complete | WatchMask::CREATE | WatchMask::DELETE | WatchMask::MOVED_FROM,
-        Folder::Ideas | Folder::Mailbox => complete,
+        Folder::Queue => Interest::Changes,
+        Folder::Ideas | Folder::Mailbox => Interest::Complete,
     }
 }
 

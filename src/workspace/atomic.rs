@@ -46,33 +46,10 @@ pub fn write_atomic_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
 
 /// Renames `from` to `to`, failing with [`io::ErrorKind::AlreadyExists`] when
 /// `to` exists, and with [`io::ErrorKind::NotFound`] when `from` is gone (for
-/// example claimed by another process). The file is in exactly one place at
-/// every instant.
+/// example claimed by another process); synced. How the platform refuses to
+/// replace: see [`crate::platform::rename_no_replace`].
 pub fn rename_no_replace(from: &Path, to: &Path) -> io::Result<()> {
-    match rustix::fs::renameat_with(
-        rustix::fs::CWD,
-        from,
-        rustix::fs::CWD,
-        to,
-        rustix::fs::RenameFlags::NOREPLACE,
-    ) {
-        Ok(()) => sync_parent(to),
-        Err(errno) if errno == rustix::io::Errno::INVAL || errno == rustix::io::Errno::NOSYS => {
-            rename_checked(from, to)
-        }
-        Err(errno) => Err(errno.into()),
-    }
-}
-
-/// Fallback for file systems without `RENAME_NOREPLACE`: check, then rename.
-fn rename_checked(from: &Path, to: &Path) -> io::Result<()> {
-    if to.exists() {
-        return Err(io::Error::new(
-            io::ErrorKind::AlreadyExists,
-            "destination exists",
-        ));
-    }
-    std::fs::rename(from, to)?;
+    crate::platform::rename_no_replace(from, to)?;
     sync_parent(to)
 }
 

@@ -7,9 +7,10 @@
 //! takes the guard knows that nobody owns the workspace and recovers any
 //! lock file left behind, whatever pid it names (a daemon that was pid 1 of
 //! a container, a pid reused by another process). Readers that must not
-//! touch the guard (`status`, `doctor`) ask the kernel's lock table
-//! (`/proc/locks`) whether the guard is held; where that table cannot be
-//! read, the record's pid, process start time and boot id decide.
+//! touch the guard (`status`, `doctor`) ask the platform whether the guard
+//! is held (on Linux the kernel's lock table, elsewhere a probing shared
+//! `flock` released at once); where that cannot be told, the record's pid,
+//! process start time and boot id decide (see [`crate::platform::owner`]).
 
 use std::fmt;
 use std::fs::{File, OpenOptions};
@@ -25,6 +26,8 @@ use super::atomic::write_atomic_new;
 use super::paths::WorkspacePaths;
 use super::timestamp::Timestamp;
 use crate::fs_error::{FileError, at, json_at};
+use crate::platform;
+pub use crate::platform::{hostname, pid_alive};
 
 /// The content of the lock file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,15 +40,16 @@ pub struct LockRecord {
     pub owner_hostname: String,
     /// The owner's session id.
     pub owner_session_id: String,
-    /// `/proc/sys/kernel/random/boot_id` when the lock was taken, where the system has one.
+    /// What told the boot when the lock was taken, where the system has it
+    /// (on Linux `/proc/sys/kernel/random/boot_id`, elsewhere the boot time).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub boot_id: Option<String>,
     /// The owner's pid namespace (`pid:[4026531836]`), where the system has one:
     /// a pid means something only inside its namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid_namespace: Option<String>,
-    /// The owner's start time in clock ticks since boot (`/proc/<pid>/stat`
-    /// field 22): a reused pid has another start time.
+    /// The owner's start time (on Linux clock ticks since boot, elsewhere
+    /// seconds since the epoch): a reused pid has another start time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner_started_ticks: Option<u64>,
     /// When the lock was taken.
@@ -230,13 +234,15 @@ fn owner_gone(record: &LockRecord) -> Option<StaleReason> {
 }
 
 /// True when the record's owner is provably this host's live process: same
-/// boot, same pid namespace, the pid alive with the start time recorded.
-/// A daemon whose guard file was deleted under it is still this.
+/// boot, same pid namespace (where the platform has them), the pid alive
+/// with the start time recorded. A daemon whose guard file was deleted
+/// under it is still this.
 fn owner_provably_alive(record: &LockRecord) -> bool {
+    let namespaces = platform::owner::HAS_PID_NAMESPACES;
     let same_place = record.owner_hostname == hostname()
         && record.boot_id.is_some()
         && record.boot_id == current_boot_id()
-        && record.pid_namespace.is_some()
+        && (record.pid_namespace.is_some() || !namespaces)
         && record.pid_namespace == own_pid_namespace();
     same_place
         && record
@@ -263,37 +269,6 @@ pub fn owner_present(paths: &WorkspacePaths) -> bool {
             Some(_) => record.owner_hostname != hostname(),
             None => owner_gone(&record).is_none(),
         }
-}
-
-/// Whether some process holds a `flock` on `guard`, from the kernel's lock
-/// table; `None` when that cannot be told (no guard file, no `/proc/locks`).
-fn guard_held(guard: &Path) -> Option<bool> {
-    use std::os::unix::fs::MetadataExt;
-    let meta = std::fs::metadata(guard).ok()?;
-    let table = std::fs::read_to_string("/proc/locks").ok()?;
-    let dev = meta.dev();
-    let wanted = (rustix::fs::major(dev), rustix::fs::minor(dev), meta.ino());
-    Some(
-        table
-            .lines()
-            .any(|line| lock_table_file(line) == Some(wanted)),
-    )
-}
-
-/// The `(major, minor, inode)` a granted `flock` of `/proc/locks` is on
-/// (`1: FLOCK  ADVISORY  WRITE 1234 00:2a:5678 0 EOF`); waiters (`->`) and
-/// other kinds of lock are `None`.
-fn lock_table_file(line: &str) -> Option<(u32, u32, u64)> {
-    let mut fields = line.split_whitespace().skip(1);
-    if fields.next()? != "FLOCK" {
-        return None;
-    }
-    let file = fields.nth(3)?;
-    let mut parts = file.split(':');
-    let major = u32::from_str_radix(parts.next()?, 16).ok()?;
-    let minor = u32::from_str_radix(parts.next()?, 16).ok()?;
-    let inode = parts.next()?.parse().ok()?;
-    Some((major, minor, inode))
 }
 
 /// `Err(None)`: no file; `Err(Some(reason))`: unreadable or not a record.
@@ -475,48 +450,25 @@ fn held(owner: &LockRecord) -> LockError {
     }
 }
 
-/// True when a process with this pid exists (`kill(pid, 0)`; `EPERM` counts as alive).
-pub fn pid_alive(pid: u32) -> bool {
-    let Some(pid) = i32::try_from(pid)
-        .ok()
-        .and_then(rustix::process::Pid::from_raw)
-    else {
-        return false;
-    };
-    match rustix::process::test_kill_process(pid) {
-        Ok(()) => true,
-        Err(errno) => errno == rustix::io::Errno::PERM,
-    }
-}
-
-/// This process's pid namespace (`pid:[4026531836]`), where the system shows it.
+/// This process's pid namespace, where the system has them.
 pub fn own_pid_namespace() -> Option<String> {
-    let link = std::fs::read_link("/proc/self/ns/pid").ok()?;
-    Some(link.to_string_lossy().into_owned())
+    platform::owner::pid_namespace()
 }
 
-/// When process `pid` started, in clock ticks since boot (`/proc/<pid>/stat`
-/// field 22), where the system shows it.
+/// When process `pid` started, in the platform's unit, where it tells.
 pub fn process_start_ticks(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // `pid (comm) state ...`: comm may hold spaces and parentheses.
-    let after = &stat[stat.rfind(')')? + 1..];
-    after.split_whitespace().nth(19)?.parse().ok()
+    platform::owner::process_start(pid)
 }
 
-/// The kernel boot id, where `/proc/sys/kernel/random/boot_id` exists.
+/// What tells this boot of the machine from others, where the system has it.
 pub fn current_boot_id() -> Option<String> {
-    let text = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
-    let id = text.trim();
-    (!id.is_empty()).then(|| id.to_string())
+    platform::owner::boot_id()
 }
 
-/// This machine's host name.
-pub fn hostname() -> String {
-    rustix::system::uname()
-        .nodename()
-        .to_string_lossy()
-        .into_owned()
+/// Whether some process holds a `flock` on `guard`; `None` when that
+/// cannot be told.
+fn guard_held(guard: &Path) -> Option<bool> {
+    platform::owner::flock_held(guard)
 }
 
 /// A fresh session id: 32 hex characters.

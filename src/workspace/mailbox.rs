@@ -271,14 +271,11 @@ pub fn await_archive(
 ) -> Result<Archived, AwaitError> {
     let name = sent.file_name().unwrap_or_default();
     let folders = [MailboxDir::Processed, MailboxDir::Failed].map(|d| paths.mailbox_dir(d));
-    let mut inotify = inotify::Inotify::init()?;
     for folder in &folders {
         std::fs::create_dir_all(folder)?;
-        let mask = inotify::WatchMask::MOVED_TO | inotify::WatchMask::CLOSE_WRITE;
-        inotify.watches().add(folder, mask)?;
     }
+    let mut arrivals = crate::platform::ArrivalWait::new(&folders)?;
     let deadline = std::time::Instant::now() + timeout;
-    let mut buffer = [0u8; 4096];
     loop {
         // Checked after the watches exist: an answer written since is seen.
         if let Some(archived) = folders.iter().find_map(|f| read_archive(&f.join(name))) {
@@ -291,12 +288,7 @@ pub fn await_archive(
         if !daemon_alive() && sent.exists() {
             return Err(AwaitError::DaemonGone);
         }
-        wait_readable(&inotify, left.min(std::time::Duration::from_secs(1)))?;
-        match inotify.read_events(&mut buffer) {
-            Ok(_) => {}
-            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {}
-            Err(error) => return Err(error.into()),
-        }
+        arrivals.wait(left.min(std::time::Duration::from_secs(1)))?;
     }
 }
 
@@ -304,17 +296,4 @@ pub fn await_archive(
 fn read_archive(path: &Path) -> Option<Archived> {
     let text = std::fs::read_to_string(path).ok()?;
     serde_json::from_str(&text).ok()
-}
-
-/// Blocks until `inotify` has events or `limit` passes.
-fn wait_readable(inotify: &inotify::Inotify, limit: std::time::Duration) -> std::io::Result<()> {
-    let mut fds = [rustix::event::PollFd::new(
-        inotify,
-        rustix::event::PollFlags::IN,
-    )];
-    let limit = rustix::event::Timespec::try_from(limit).map_err(std::io::Error::other)?;
-    match rustix::event::poll(&mut fds, Some(&limit)) {
-        Ok(_) | Err(rustix::io::Errno::INTR) => Ok(()),
-        Err(errno) => Err(errno.into()),
-    }
 }

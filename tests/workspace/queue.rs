@@ -170,6 +170,24 @@ fn a_document_still_being_written_is_left_alone_until_it_settles() {
     assert!(!queue_dir.join("half.md.invalid").exists());
 }
 
+/// The portable claim moves by a hard link then an unlink: killed between
+/// the two, it leaves one file under two names. The next opening finishes
+/// the move (the name furthest along stays) instead of setting a copy aside.
+#[test]
+fn a_move_stopped_between_link_and_unlink_is_finished_not_quarantined() {
+    let (_temp, paths) = workspace();
+    let mut store = QueueStore::open(&paths).expect("open");
+    store.enqueue(&task("t1", 1, &[], None)).expect("enqueue");
+    let queued = paths.item_path(Family::Task, LifecycleState::Queued, "t1");
+    let active = paths.item_path(Family::Task, LifecycleState::Active, "t1");
+    std::fs::hard_link(&queued, &active).expect("link");
+    let mut store = QueueStore::open(&paths).expect("reopen");
+    assert!(!queued.exists() && active.is_file());
+    assert!(store.take_quarantined().is_empty());
+    let queue_dir = paths.lifecycle_dir(Family::Task, LifecycleState::Queued);
+    assert!(!queue_dir.join("t1.md.invalid").exists());
+}
+
 #[test]
 fn unparsable_and_misnamed_documents_are_quarantined_at_claim() {
     let (_temp, paths) = workspace();

@@ -1,4 +1,5 @@
-//! Live updates: one task follows the journal through inotify (no polling)
+//! Live updates: one task follows the journal through the platform's folder
+//! watch (inotify, FSEvents or kqueue; no polling)
 //! and broadcasts each appended line; `/events` streams them to browsers as
 //! server-sent events. The follower keeps only its read offset and an
 //! unfinished line, so its memory stays flat however long the daemon runs.
@@ -12,17 +13,16 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::stream::{self, Stream};
-use inotify::{Inotify, WatchMask};
-use tokio::io::unix::AsyncFd;
 use tokio::sync::broadcast::{self, error::RecvError};
 
 use super::Served;
+use crate::platform::{FolderWatcher, Interest, WatchEvent};
 use crate::workspace::journal::Journal;
 
 /// An unfinished line longer than this is dropped (a journal line is small).
 const MAX_PENDING: usize = 1 << 20;
 
-/// Starts following the journal; without inotify the pages still serve,
+/// Starts following the journal; without a folder watch the pages still serve,
 /// they only do not update by themselves.
 pub fn start(served: &Arc<Served>) {
     let journal = Journal::new(&served.paths).path().to_path_buf();
@@ -36,35 +36,21 @@ pub fn start(served: &Arc<Served>) {
 
 async fn follow(journal: PathBuf, tx: broadcast::Sender<Arc<str>>) -> std::io::Result<()> {
     let dir = journal.parent().map(Path::to_path_buf).unwrap_or_default();
-    let inotify = Inotify::init()?;
-    let mask = WatchMask::MODIFY | WatchMask::CREATE | WatchMask::MOVED_TO | WatchMask::CLOSE_WRITE;
-    inotify.watches().add(&dir, mask)?;
-    let mut inotify = register(inotify)?;
+    let mut watcher = FolderWatcher::new()?;
+    watcher.add(&dir, Interest::Writes)?;
     let mut tail = Tail::at_end(&journal);
-    let mut buffer = vec![0u8; 16 * 1024];
     loop {
-        let mut ready = inotify.readable_mut().await?;
-        match ready.get_inner_mut().read_events(&mut buffer) {
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                ready.clear_ready();
-                continue;
+        watcher.readable().await;
+        for event in watcher.drain() {
+            if let WatchEvent::FolderGone(_) = event {
+                // The journal's folder was replaced: follow the new one.
+                watcher.add(&dir, Interest::Writes)?;
             }
-            Err(e) => return Err(e),
         }
         for line in tail.read_new() {
             let _ = tx.send(line.into());
         }
     }
-}
-
-/// As in the daemon's folder watch: `AsyncFd::new` is deprecated because a
-/// caller could close the descriptor while registered; the `Inotify` moves
-/// into the `AsyncFd` and owns it, so that cannot happen (the replacement
-/// is `unsafe`, which this crate denies).
-#[expect(deprecated)]
-fn register(inotify: Inotify) -> std::io::Result<AsyncFd<Inotify>> {
-    AsyncFd::new(inotify)
 }
 
 /// Where the follower is in the journal file.

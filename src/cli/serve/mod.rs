@@ -3,7 +3,8 @@
 //! It takes no lock and writes nothing in the workspace: pages are rendered
 //! on tokio's blocking pool from the read-models `status` and `runs` use
 //! (with the queue-depth cache read, never refreshed), and pushed live by
-//! server-sent events fed from the journal through inotify. axum was chosen
+//! server-sent events fed from the journal through the platform's folder
+//! watch. axum was chosen
 //! for the HTTP side: it runs on the tokio runtime the daemon already uses
 //! and brings only hyper and tower, which are in the tree beside it.
 

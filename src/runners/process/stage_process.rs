@@ -20,12 +20,12 @@ use nix::sys::signal::Signal;
 use tokio::process::{Child, ChildStdin, ChildStdout};
 use tokio::task::JoinSet;
 
-use super::cgroup::StageCgroup;
 use super::containment;
 use super::group::{DEFAULT_GRACE, ProcessGroup};
 use super::launch::{Launch, LaunchError};
 use super::tree::{self, Leaders, Scope};
 use crate::fs_error::at;
+use crate::platform::StageContainer;
 use crate::runners::output::{CappedLog, Captured, LineSink, Style, pump};
 use crate::runners::{Cancel, StageRequest, cancelled, stage_env};
 
@@ -52,8 +52,8 @@ pub enum Ending {
 pub struct StageProcess {
     child: Child,
     group: ProcessGroup,
-    /// The stage's cgroup, when cgroups are in use.
-    cgroup: Option<StageCgroup>,
+    /// The stage's container (a cgroup on Linux), when containers are in use.
+    container: Option<StageContainer>,
     leader: i32,
     tag: String,
     grace: Duration,
@@ -81,7 +81,7 @@ impl StageProcess {
         let mut process = StageProcess {
             child: started.child,
             group: started.group,
-            cgroup: started.cgroup,
+            container: started.container,
             leader: started.pid,
             tag: request.request_id.clone(),
             grace: DEFAULT_GRACE,
@@ -147,12 +147,12 @@ impl StageProcess {
     pub async fn stop(&mut self) {
         let members = tree::stage_processes(&self.tag, &[self.leader], Scope::Running);
         tree::signal_all(&members, Signal::SIGTERM);
-        self.signal_cgroup(Signal::SIGTERM);
+        self.signal_container(Signal::SIGTERM);
         self.group
             .stop_with_leader(&mut self.child, self.grace)
             .await;
         tree::signal_all(&members, Signal::SIGKILL);
-        self.signal_cgroup(Signal::SIGKILL);
+        self.signal_container(Signal::SIGKILL);
     }
 
     /// Stops the leader with its whole tree (see [`StageProcess::stop`])
@@ -164,22 +164,22 @@ impl StageProcess {
     }
 
     /// After the leader is gone: stops what is left of the stage (its
-    /// cgroup, its group, then what the process tree attributes to it),
+    /// container, its group, then what the process tree attributes to it),
     /// reaps it, and waits until the output pipes are closed and the group
     /// is gone. `Err` names the first output that could not be kept: the
     /// stage's answer may be missing from it.
     pub async fn finish(mut self) -> Captured {
         tree::forget_leader(self.leader);
         self.group.signal(Signal::SIGTERM);
-        self.signal_cgroup(Signal::SIGTERM);
-        let strays = self.cgroup.is_none() && self.terminate_strays();
+        self.signal_container(Signal::SIGTERM);
+        let strays = self.container.is_none() && self.terminate_strays();
         self.drained_within(self.grace).await;
         self.group.signal(Signal::SIGKILL);
-        if let Some(cgroup) = self.cgroup.take() {
-            cgroup.close(self.grace).await;
+        if let Some(container) = self.container.take() {
+            container.close(self.grace).await;
             tree::reap_orphans();
         }
-        // The backstop: what escaped the cgroup, or all there is without one.
+        // The backstop: what escaped the container, or all there is without one.
         if strays || tree::may_have_strays() {
             tree::kill_stage(&self.tag, &[], Scope::Ended).await;
             tree::reap_orphans();
@@ -203,9 +203,9 @@ impl StageProcess {
         true
     }
 
-    fn signal_cgroup(&self, signal: Signal) {
-        if let Some(cgroup) = &self.cgroup {
-            cgroup.signal(signal);
+    fn signal_container(&self, signal: Signal) {
+        if let Some(container) = &self.container {
+            container.signal(signal);
         }
     }
 
@@ -230,27 +230,27 @@ struct Started {
     child: Child,
     group: ProcessGroup,
     pid: i32,
-    cgroup: Option<StageCgroup>,
+    container: Option<StageContainer>,
 }
 
-/// Starts the leader, in a cgroup of its own when cgroups are in use.
+/// Starts the leader, in a container of its own when containers are in use.
 fn start_leader(
     launch: &Launch,
     request: &StageRequest,
     stdin: Stdio,
 ) -> Result<Started, LaunchError> {
-    let cgroup = contained(launch, request)?;
-    let mut command = command_for(launch, request, cgroup.as_ref());
+    let container = contained(launch, request)?;
+    let mut command = command_for(launch, request, container.as_ref());
     command.stdin(stdin);
     match spawn_leader(&mut command, &launch.program) {
         Ok((child, group, pid)) => Ok(Started {
             child,
             group,
             pid,
-            cgroup,
+            container,
         }),
         Err(error) => {
-            if let Some(unused) = cgroup {
+            if let Some(unused) = container {
                 unused.discard();
             }
             Err(error)
@@ -268,18 +268,21 @@ fn stdout_log(stdout: StdoutTo<'_>) -> Result<Option<(CappedLog, Option<LineSink
     })
 }
 
-/// The stage's cgroup, when cgroups are in use. The shell that moves the
+/// The stage's container, when containers are in use. The shell that moves the
 /// leader in would report a missing program only by an exit code, so the
 /// program is looked up first.
-fn contained(launch: &Launch, request: &StageRequest) -> Result<Option<StageCgroup>, LaunchError> {
-    let Some(cgroup) = containment::stage_cgroup(request) else {
+fn contained(
+    launch: &Launch,
+    request: &StageRequest,
+) -> Result<Option<StageContainer>, LaunchError> {
+    let Some(container) = containment::stage_container(request) else {
         return Ok(None);
     };
     if !findable(launch, &request.workspace_root) {
-        cgroup.discard();
+        container.discard();
         return Err(LaunchError::Missing(launch.program.clone()));
     }
-    Ok(Some(cgroup))
+    Ok(Some(container))
 }
 
 /// Whether `program` names a file the way exec finds it: a path (relative
@@ -298,14 +301,14 @@ fn findable(launch: &Launch, cwd: &Path) -> bool {
 }
 
 /// The command that starts the leader: in the workspace root, in a process
-/// group of its own, with the stage's environment, inside `cgroup` if any.
+/// group of its own, with the stage's environment, inside `container` if any.
 fn command_for(
     launch: &Launch,
     request: &StageRequest,
-    cgroup: Option<&StageCgroup>,
+    container: Option<&StageContainer>,
 ) -> tokio::process::Command {
-    let mut command = match cgroup {
-        Some(cgroup) => cgroup.command(launch),
+    let mut command = match container {
+        Some(container) => container.command(&launch.program, &launch.args),
         None => {
             let mut plain = tokio::process::Command::new(&launch.program);
             plain.args(&launch.args);

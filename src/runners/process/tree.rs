@@ -1,12 +1,14 @@
-//! A stage's whole process tree: found by walking `/proc`, stopped with
-//! SIGKILL, and reaped, so that no process a stage started outlives it.
+//! A stage's whole process tree: found in the platform's process table
+//! ([`crate::platform::processes`]), stopped with SIGKILL, and reaped, so
+//! that no process a stage started outlives it.
 //!
 //! A stage's processes are the descendants of its leader and every process
 //! whose environment carries the stage's tag (`MILLRACE_REQUEST_ID=<id>`),
 //! which catches tools that an agent CLI started in a session of their own
 //! (Codex runs each tool under `setsid`) and that were re-parented when the
 //! CLI exited. When the daemon is a child subreaper ([`become_subreaper`]),
-//! such orphans become its children: the sweep reaps the ones it killed, and
+//! such orphans become its children (Linux only: elsewhere an orphan goes
+//! to init): the sweep reaps the ones it killed, and
 //! [`reap_orphans`] reaps zombie children that no runner is waiting for
 //! (every process the daemon starts is a registered stage leader, see
 //! [`Leaders`]).
@@ -14,15 +16,17 @@
 //! A process that left the session *and* dropped its environment
 //! (`setsid env -i sleep 1000 &`) has neither tag nor living ancestor. In a
 //! subreaper it is still the daemon's child, and every such orphan came
-//! from a stage; which one is told by start times (`/proc/<pid>/stat` field
-//! 22): only a stage that started before it can own it. So when a stage
+//! from a stage; which one is told by start times: only a stage that
+//! started before it can own it. So when a stage
 //! ends, an untagged orphan is killed when no stage still running started
 //! before it ([`ownerless`]): the stage that ended was its last possible
 //! owner. Otherwise it is left for the end of the last possible owner, and
-//! a process of a stage still running is never killed. With cgroups (see
-//! [`cgroup`](super::cgroup)) this is the backstop, not the rule.
+//! a process of a stage still running is never killed. Without a subreaper
+//! such a process cannot be found once its parent exited (see
+//! docs/harness-runners.md, "Containment"). With a stage container (a
+//! cgroup on Linux) this is the backstop, not the rule.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
@@ -30,6 +34,9 @@ use std::time::Duration;
 use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
+
+use crate::platform::ProcessRow as Proc;
+use crate::platform::processes;
 
 /// The environment variable that tags a stage's processes.
 pub const TAG_VAR: &str = "MILLRACE_REQUEST_ID";
@@ -41,20 +48,10 @@ const SWEEP_ROUNDS: usize = 50;
 /// Whether this process was made a child subreaper.
 static SUBREAPER: AtomicBool = AtomicBool::new(false);
 
-/// The leaders of running stages, with the time each started (clock ticks
-/// since boot): their exit belongs to their runner, and the start times
-/// say which stage may own an untagged orphan.
+/// The leaders of running stages, with the time each started (in the
+/// platform's unit): their exit belongs to their runner, and the start
+/// times say which stage may own an untagged orphan.
 static LEADERS: Mutex<BTreeMap<i32, u64>> = Mutex::new(BTreeMap::new());
-
-/// One row of the process table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Proc {
-    pid: i32,
-    ppid: i32,
-    zombie: bool,
-    /// When it started, in clock ticks since boot.
-    start: u64,
-}
 
 /// Which processes of a stage to find.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,10 +62,10 @@ pub enum Scope {
     Ended,
 }
 
-/// Makes this process the reaper of its orphaned descendants (Linux
-/// `PR_SET_CHILD_SUBREAPER`); true when it is one.
+/// Makes this process the reaper of its orphaned descendants, where the
+/// platform can (Linux); true when it is one.
 pub fn become_subreaper() -> bool {
-    let ok = nix::sys::prctl::set_child_subreaper(true).is_ok();
+    let ok = processes::become_subreaper();
     SUBREAPER.store(ok, Ordering::SeqCst);
     ok
 }
@@ -83,11 +80,11 @@ impl Leaders {
         Leaders(LEADERS.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
-    /// Records a leader just spawned (not yet reaped: its `/proc` entry is
-    /// there). An unreadable start counts as the earliest, so the stage
-    /// may own every orphan and protects them while it runs.
+    /// Records a leader just spawned (not yet reaped: its row is in the
+    /// process table). An unreadable start counts as the earliest, so the
+    /// stage may own every orphan and protects them while it runs.
     pub fn add(&mut self, pid: i32) {
-        let start = read_stat(pid).map_or(0, |p| p.start);
+        let start = processes::row(pid).map_or(0, |p| p.start);
         self.0.insert(pid, start);
     }
 
@@ -124,72 +121,34 @@ pub fn forget_leader(pid: i32) {
     Leaders::lock().0.remove(&pid);
 }
 
-/// The `(pid, ppid, zombie)` rows of `/proc`.
 fn process_table() -> Vec<Proc> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .filter_map(read_stat)
-        .collect()
-}
-
-/// `/proc/<pid>/stat`: `pid (comm) state ppid ...`; comm may hold spaces.
-fn read_stat(pid: i32) -> Option<Proc> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    parse_stat(pid, &stat)
-}
-
-/// The fields after `(comm)` start at field 3 (state); `starttime` is 22.
-fn parse_stat(pid: i32, stat: &str) -> Option<Proc> {
-    let after = &stat[stat.rfind(')')? + 1..];
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let state = fields.first()?.chars().next()?;
-    Some(Proc {
-        pid,
-        ppid: fields.get(1)?.parse().ok()?,
-        zombie: matches!(state, 'Z' | 'X'),
-        start: fields.get(22 - 3)?.parse().ok()?,
-    })
-}
-
-/// The process's environment entries; empty when it cannot be read.
-fn environ(pid: i32) -> Vec<u8> {
-    std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default()
-}
-
-/// Whether the process's environment holds `needle` (`VAR=value`).
-fn has_env(pid: i32, needle: &[u8]) -> bool {
-    environ(pid).split(|b| *b == 0).any(|entry| entry == needle)
-}
-
-/// Whether the process carries no stage tag at all (an unreadable
-/// environment counts as none: the process is still one of ours).
-fn untagged(pid: i32) -> bool {
-    let prefix = format!("{TAG_VAR}=").into_bytes();
-    !environ(pid)
-        .split(|b| *b == 0)
-        .any(|entry| entry.starts_with(&prefix))
+    processes::table()
 }
 
 /// Live processes of the stage tagged `tag`: tagged ones, descendants of
 /// `roots` or of tagged ones, and for an ended stage the untagged orphans
 /// it may own with their descendants. Never this process.
-fn stage_members(table: &[Proc], tag: &str, roots: &[i32], scope: Scope) -> BTreeSet<i32> {
-    let needle = format!("{TAG_VAR}={tag}").into_bytes();
+/// `tags` holds the stage tag of every tagged process (an unreadable
+/// environment counts as untagged: such a process is still one of ours).
+fn stage_members(
+    table: &[Proc],
+    tags: &HashMap<i32, Vec<u8>>,
+    (tag, roots): (&str, &[i32]),
+    scope: Scope,
+) -> BTreeSet<i32> {
     let me = i32::try_from(std::process::id()).unwrap_or(0);
     let mut members: BTreeSet<i32> = roots.iter().copied().collect();
+    let tagged = |pid: &i32| tags.get(pid).is_some_and(|t| t == tag.as_bytes());
     members.extend(
         table
             .iter()
-            .filter(|p| !p.zombie && p.pid != me && has_env(p.pid, &needle))
+            .filter(|p| !p.zombie && p.pid != me && tagged(&p.pid))
             .map(|p| p.pid),
     );
     // Only in a subreaper is every child a stage leader or a stage's
     // orphan; elsewhere a child belongs to whoever else spawned it.
     if scope == Scope::Ended && SUBREAPER.load(Ordering::SeqCst) {
+        let untagged = |pid: i32| !tags.contains_key(&pid);
         members.extend(owned_orphans(table, me, &Leaders::lock().0, untagged));
     }
     add_descendants(table, &mut members);
@@ -217,7 +176,8 @@ fn add_descendants(table: &[Proc], members: &mut BTreeSet<i32>) {
 
 /// The live processes of a stage (see [`stage_members`]).
 pub fn stage_processes(tag: &str, roots: &[i32], scope: Scope) -> Vec<i32> {
-    stage_members(&process_table(), tag, roots, scope)
+    let tags = processes::environ_values(TAG_VAR);
+    stage_members(&process_table(), &tags, (tag, roots), scope)
         .into_iter()
         .collect()
 }
@@ -232,7 +192,8 @@ pub fn signal_all(pids: &[i32], signal: Signal) {
 /// Whether a stage process may have outlived its group. In a subreaper a
 /// surviving detached process ends up as this process's child once its
 /// parents are gone, so "no child but the running stage leaders" proves
-/// there is nothing to sweep and saves walking `/proc`. Elsewhere (or when
+/// there is nothing to sweep and saves walking the process table.
+/// Elsewhere (or when
 /// the children list cannot be read) the answer is always yes.
 pub fn may_have_strays() -> bool {
     if !SUBREAPER.load(Ordering::SeqCst) {
@@ -245,17 +206,8 @@ pub fn may_have_strays() -> bool {
     children.iter().any(|c| !leaders.leads(*c))
 }
 
-/// This process's children, from `/proc/self/task/*/children`.
 fn own_children() -> Option<Vec<i32>> {
-    let mut children = Vec::new();
-    for task in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
-        let text = std::fs::read_to_string(task.path().join("children")).ok()?;
-        children.extend(
-            text.split_whitespace()
-                .filter_map(|p| p.parse::<i32>().ok()),
-        );
-    }
-    Some(children)
+    processes::own_children()
 }
 
 /// Kills every process of the stage until none is left, reaping the ones
@@ -280,6 +232,10 @@ pub async fn kill_stage(tag: &str, roots: &[i32], scope: Scope) -> usize {
 
 /// Reaps killed processes that are children of this process.
 fn reap_killed(killed: &BTreeSet<i32>) {
+    if killed.is_empty() {
+        // Nothing to reap: spare the walk of the process table.
+        return;
+    }
     let me = i32::try_from(std::process::id()).unwrap_or(0);
     let leaders = Leaders::lock();
     for p in process_table() {
@@ -292,7 +248,7 @@ fn reap_killed(killed: &BTreeSet<i32>) {
 /// In a subreaper, reaps zombie children that are not stage leaders (tools
 /// re-parented to the daemon that exited or were killed). Elsewhere it does
 /// nothing: other code of this process may be waiting for its children.
-/// Only this process's children list is read, not the whole of `/proc`.
+/// Only this process's children are read, not the whole process table.
 pub fn reap_orphans() -> usize {
     if !SUBREAPER.load(Ordering::SeqCst) {
         return 0;
@@ -352,13 +308,6 @@ mod tests {
     }
 
     #[test]
-    fn stat_fields_are_read_after_the_command_name() {
-        let stat = "42 (a (b) c) S 7 42 42 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 98765 1000 1";
-        let row = parse_stat(42, stat).expect("parsed");
-        assert_eq!((row.ppid, row.zombie, row.start), (7, false, 98765));
-    }
-
-    #[test]
     fn descendants_are_found_transitively() {
         let table = [
             row(10, 1),
@@ -372,27 +321,35 @@ mod tests {
         assert_eq!(members, BTreeSet::from([10, 11, 12, 14]));
     }
 
-    #[test]
-    fn stat_parses_names_with_spaces() {
-        let me = i32::try_from(std::process::id()).expect("pid");
-        let row = read_stat(me).expect("own stat");
-        assert_eq!(row.pid, me);
-        assert!(!row.zombie);
-    }
-
     #[tokio::test]
-    async fn a_tagged_process_in_its_own_session_is_killed() {
+    async fn a_tagged_process_in_a_group_of_its_own_is_killed() {
+        use std::io::BufRead;
+        use std::os::unix::process::CommandExt;
         let tag = format!("test-{}", std::process::id());
-        let mut child = std::process::Command::new("setsid")
-            .args(["sleep", "600"])
+        // The shell leaves the stage's group and says when it runs: a
+        // process still inside `exec` shows no environment yet, and `spawn`
+        // may return before the kernel finished setting it up.
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "echo running; sleep 600"])
+            .process_group(0)
             .env(TAG_VAR, &tag)
+            .stdout(std::process::Stdio::piped())
             .spawn()
-            .expect("spawn setsid sleep");
+            .expect("spawn sh");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read");
+        assert_eq!(line, "running\n");
         let pid = i32::try_from(child.id()).expect("pid");
         assert!(stage_processes(&tag, &[], Scope::Running).contains(&pid));
         assert!(kill_stage(&tag, &[], Scope::Running).await >= 1);
         let _ = child.try_wait();
-        assert!(read_stat(pid).is_none_or(|p| p.zombie), "{pid} survived");
+        assert!(
+            processes::row(pid).is_none_or(|p| p.zombie),
+            "{pid} survived"
+        );
         assert!(stage_processes(&tag, &[], Scope::Running).is_empty());
     }
 }

@@ -61,6 +61,19 @@ impl QueueStore {
         else {
             return Ok(false);
         };
+        if same_file(&path, &self.paths.item_path(family, held, id)) {
+            // A move by link-then-unlink (the portable claim) stopped
+            // between the two: finish it rather than set a copy aside.
+            return match std::fs::remove_file(&path) {
+                Err(error) if error.kind() != ErrorKind::NotFound => {
+                    Err(at("finish the move of", &path)(error).into())
+                }
+                _ => {
+                    self.index.remove(family, copy, id);
+                    Ok(true)
+                }
+            };
+        }
         let origin = self.paths.lifecycle_dir(family, copy);
         let reason = duplicate_reason(family, id, held);
         match self.quarantine(family, &path, &origin, &reason) {
@@ -163,6 +176,15 @@ fn fitting_base(name: &[u8]) -> Vec<u8> {
 }
 
 /// Why a second copy of an item is set aside.
+/// Whether two paths are names of one file (its device and inode).
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => (a.dev(), a.ino()) == (b.dev(), b.ino()),
+        _ => false,
+    }
+}
+
 fn duplicate_reason(family: Family, id: &str, held: LifecycleState) -> String {
     let hint = match held {
         LifecycleState::Blocked => {

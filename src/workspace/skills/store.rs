@@ -348,16 +348,9 @@ fn collect(dir: &Path, prefix: &str, out: &mut BTreeMap<String, Vec<u8>>) {
     }
 }
 
-/// Exchanges two folders in one rename (`RENAME_EXCHANGE`).
+/// Exchanges two folders, in one rename where the platform can.
 fn swap(a: &Path, b: &Path) -> Result<(), SkillError> {
-    rustix::fs::renameat_with(
-        rustix::fs::CWD,
-        a,
-        rustix::fs::CWD,
-        b,
-        rustix::fs::RenameFlags::EXCHANGE,
-    )
-    .map_err(|e| SkillError::io("swap in", b, e.into()))
+    crate::platform::exchange(a, b).map_err(|e| SkillError::io("swap in", b, e))
 }
 
 /// Moves the replaced files into history (a second copy of the same

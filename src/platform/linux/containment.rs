@@ -12,6 +12,8 @@
 //! before its leader starts until the cgroup is removed: after a `kill -9`
 //! of the daemon, the next daemon of the workspace kills and removes every
 //! recorded cgroup ([`sweep_recorded`]), even from another cgroup of its own.
+//!
+//! The platform's stage container: [`ContainerParent`] and [`StageContainer`].
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -20,13 +22,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use sha2::{Digest, Sha256};
 
-use super::group::DEFAULT_GRACE;
-use super::launch::Launch;
 use crate::fs_error::{FileError, at};
-use crate::runners::StageRequest;
-
-/// The environment variable that can turn cgroups off (`process_tree`).
-pub const CONTAINMENT_VAR: &str = "MILLRACE_CONTAINMENT";
 
 /// The shell that moves the leader into its cgroup, then execs it.
 const SHELL: &str = "/bin/sh";
@@ -45,10 +41,7 @@ const EMPTY_CHECK: Duration = Duration::from_millis(5);
 /// Why stage cgroups cannot be used here (stages are then contained by
 /// their process tree alone); said in the monitor's `containment` line.
 #[derive(Debug, thiserror::Error)]
-pub enum CgroupUnavailable {
-    /// The operator chose the process tree.
-    #[error("{CONTAINMENT_VAR}={0}")]
-    TurnedOff(String),
+pub enum Unavailable {
     /// `/proc` could not be read, or no cgroup could be made.
     #[error(transparent)]
     File(#[from] FileError),
@@ -64,7 +57,7 @@ pub enum CgroupUnavailable {
 
 /// The daemon's cgroup, in which stage cgroups are made.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CgroupParent {
+pub struct ContainerParent {
     dir: PathBuf,
 }
 
@@ -72,41 +65,41 @@ pub struct CgroupParent {
 /// (an abandoned runner), it kills its members and is left recorded for
 /// the next daemon's sweep if it cannot be removed yet.
 ///
-/// [`close`]: StageCgroup::close
+/// [`close`]: StageContainer::close
 #[derive(Debug)]
-pub struct StageCgroup {
+pub struct StageContainer {
     dir: PathBuf,
     record: PathBuf,
     /// Whether dropping it must kill its members.
     armed: bool,
 }
 
-impl CgroupParent {
+impl ContainerParent {
     /// The daemon's cgroup when stage cgroups can be made in it and
     /// processes moved into them; otherwise why not.
-    pub fn probe() -> Result<CgroupParent, CgroupUnavailable> {
+    pub fn probe() -> Result<ContainerParent, Unavailable> {
         let mountinfo = read("/proc/self/mountinfo")?;
-        let (mount, root) = cgroup2_mount(&mountinfo).ok_or(CgroupUnavailable::NoMount)?;
-        let own = own_cgroup(&read("/proc/self/cgroup")?).ok_or(CgroupUnavailable::NoOwnCgroup)?;
+        let (mount, root) = cgroup2_mount(&mountinfo).ok_or(Unavailable::NoMount)?;
+        let own = own_cgroup(&read("/proc/self/cgroup")?).ok_or(Unavailable::NoOwnCgroup)?;
         let relative = own.strip_prefix(&root).unwrap_or(&own);
         let relative = relative.trim_start_matches('/');
         let dir = match relative {
             "" => mount,
             below => mount.join(below),
         };
-        let parent = CgroupParent { dir };
+        let parent = ContainerParent { dir };
         parent.check_writable()?;
         Ok(parent)
     }
 
-    /// The directory of the daemon's cgroup.
-    pub fn dir(&self) -> &Path {
-        &self.dir
+    /// What the monitor says of it: `cgroup parent=<the daemon's cgroup>`.
+    pub fn describe(&self) -> String {
+        format!("cgroup parent={}", self.dir.display())
     }
 
     /// A child can be made and removed, processes moved between them, and
     /// the shell that moves the leader exists.
-    fn check_writable(&self) -> Result<(), CgroupUnavailable> {
+    fn check_writable(&self) -> Result<(), Unavailable> {
         let probe = self
             .dir
             .join(format!("{PREFIX}probe-{}", std::process::id()));
@@ -122,16 +115,17 @@ impl CgroupParent {
         let _ = std::fs::remove_dir(&probe);
         match (movable, Path::new(SHELL).is_file()) {
             (true, true) => Ok(()),
-            (false, _) => Err(CgroupUnavailable::NotWritable(self.dir.clone())),
-            (true, false) => Err(CgroupUnavailable::NoShell),
+            (false, _) => Err(Unavailable::NotWritable(self.dir.clone())),
+            (true, false) => Err(Unavailable::NoShell),
         }
     }
 
-    /// Makes the cgroup of `request`, recorded first, so that no cgroup
-    /// exists that a later daemon cannot find.
-    pub fn stage(&self, request: &StageRequest) -> std::io::Result<StageCgroup> {
-        let record = record_path(&request.agents_dir, &request.request_id);
-        let dir = self.dir.join(stage_name(request));
+    /// Makes the cgroup of stage request `request_id` of the workspace at
+    /// `agents_dir`, recorded first, so that no cgroup exists that a later
+    /// daemon cannot find.
+    pub fn stage(&self, agents_dir: &Path, request_id: &str) -> std::io::Result<StageContainer> {
+        let record = record_path(agents_dir, request_id);
+        let dir = self.dir.join(stage_name(agents_dir, request_id));
         if let Some(records) = record.parent() {
             std::fs::create_dir_all(records)?;
         }
@@ -141,7 +135,7 @@ impl CgroupParent {
                 let _ = std::fs::remove_file(&record);
                 Err(e)
             }
-            _ => Ok(StageCgroup {
+            _ => Ok(StageContainer {
                 dir,
                 record,
                 armed: true,
@@ -150,17 +144,19 @@ impl CgroupParent {
     }
 }
 
-impl StageCgroup {
-    /// The command that runs `launch` inside this cgroup: the shell moves
-    /// itself in, then execs the program under the same pid.
-    pub fn command(&self, launch: &Launch) -> tokio::process::Command {
+impl StageContainer {
+    /// The command that runs `program` inside this cgroup: the shell moves
+    /// itself in, then execs the program under the same pid. The shell
+    /// would report a missing program only by an exit code: look it up
+    /// first.
+    pub fn command(&self, program: &str, args: &[String]) -> tokio::process::Command {
         let mut command = tokio::process::Command::new(SHELL);
         command
             .arg("-c")
             .arg(JOIN_THEN_EXEC)
             .arg(self.dir.join("cgroup.procs"))
-            .arg(&launch.program)
-            .args(&launch.args);
+            .arg(program)
+            .args(args);
         command
     }
 
@@ -191,7 +187,7 @@ impl StageCgroup {
     }
 }
 
-impl Drop for StageCgroup {
+impl Drop for StageContainer {
     fn drop(&mut self) {
         if self.armed {
             kill_all(&self.dir);
@@ -203,16 +199,17 @@ impl Drop for StageCgroup {
 }
 
 /// Kills and removes the stage cgroups recorded for the workspace at
-/// `agents_dir` (left by a daemon that died); returns how many it found.
-/// Only called with the workspace lock held: no stage of it is running.
-pub fn sweep_recorded(agents_dir: &Path) -> usize {
+/// `agents_dir` (left by a daemon that died), waiting up to `grace` for
+/// each to empty; returns how many it found. Only called with the
+/// workspace lock held: no stage of it is running.
+pub fn sweep_recorded(agents_dir: &Path, grace: Duration) -> usize {
     let Ok(entries) = std::fs::read_dir(records_dir(agents_dir)) else {
         return 0;
     };
     let records: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
     for record in &records {
         match std::fs::read_to_string(record).map(PathBuf::from) {
-            Ok(dir) if is_stage_cgroup(&dir) => close_now(&dir, record),
+            Ok(dir) if is_stage_cgroup(&dir) => close_now(&dir, record, grace),
             _ => {
                 let _ = std::fs::remove_file(record);
             }
@@ -221,10 +218,10 @@ pub fn sweep_recorded(agents_dir: &Path) -> usize {
     records.len()
 }
 
-/// [`StageCgroup::close`] for the start of a daemon, before its event loop.
-fn close_now(dir: &Path, record: &Path) {
+/// [`StageContainer::close`] for the start of a daemon, before its event loop.
+fn close_now(dir: &Path, record: &Path, grace: Duration) {
     kill_all(dir);
-    let deadline = Instant::now() + DEFAULT_GRACE;
+    let deadline = Instant::now() + grace;
     while populated(dir) && Instant::now() < deadline {
         std::thread::sleep(EMPTY_CHECK);
     }
@@ -268,10 +265,10 @@ fn remove(dir: &Path, record: &Path) {
 
 /// `millrace-<12 hex of the workspace>-<request id>`: unique across
 /// workspaces whose daemons share a cgroup, and readable in `systemd-cgls`.
-fn stage_name(request: &StageRequest) -> String {
-    let digest = Sha256::digest(request.agents_dir.as_os_str().as_encoded_bytes());
+fn stage_name(agents_dir: &Path, request_id: &str) -> String {
+    let digest = Sha256::digest(agents_dir.as_os_str().as_encoded_bytes());
     let hex: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
-    format!("{PREFIX}{hex}-{}", request.request_id)
+    format!("{PREFIX}{hex}-{request_id}")
 }
 
 /// `<agents_dir>/state/stage_cgroups`.
