@@ -161,3 +161,19 @@ fn await_ask_then_kill(ws: &TestWorkspace) -> String {
     kill_9(daemon);
     id
 }
+
+/// `--until-idle` stops when only an operator can move the work on, and
+/// says which approval it waits for.
+#[test]
+fn until_idle_stops_at_a_gate_and_names_the_approval() {
+    let ws = gated();
+    let run = run_until_idle(&ws);
+    let id = await_ask(&ws);
+    assert_waiting(&ws, &id);
+    let note = run.value("idle_with_work_queued").unwrap_or_default();
+    assert!(
+        note.starts_with("1 stage(s) waiting for an approval")
+            && note.contains(&format!("millrace approvals approve {id}")),
+        "{note}"
+    );
+}
