@@ -177,3 +177,20 @@ fn until_idle_stops_at_a_gate_and_names_the_approval() {
         "{note}"
     );
 }
+
+/// The dashboard's Overview lists what waits for an approval.
+#[test]
+fn the_dashboard_shows_a_stage_waiting_for_an_approval() {
+    let ws = gated();
+    run_until_idle(&ws);
+    let id = await_ask(&ws);
+    let served = crate::serve::Served::start(ws.root(), "127.0.0.1:0", &[]);
+    let overview = served.get("/").body;
+    assert!(
+        overview.contains("1 stage(s) wait for an operator's approval"),
+        "{overview}"
+    );
+    let line =
+        format!("<code>{id} capability=git.mutate stage=execution/checker work_item=t1</code>");
+    assert!(overview.contains(&line), "{overview}");
+}
