@@ -154,3 +154,19 @@ fn a_stale_token_in_an_old_link_does_not_replace_the_good_cookie() {
             .is_some_and(|c| c.starts_with("millrace_token=new-token;"))
     );
 }
+
+#[test]
+fn a_client_that_never_finishes_its_request_is_closed() {
+    use std::io::Read;
+    let ws = demo_workspace();
+    let served = Served::start(ws.path(), "127.0.0.1:0", &[]);
+    let mut stream = std::net::TcpStream::connect(&served.host).expect("connect");
+    stream.set_read_timeout(Some(PATIENCE)).expect("timeout");
+    let half = format!("GET / HTTP/1.1\r\nHost: {}\r\n", served.host);
+    stream.write_all(half.as_bytes()).expect("send");
+    let mut rest = Vec::new();
+    let closed = stream.read_to_end(&mut rest);
+    assert!(closed.is_ok(), "still open after {PATIENCE:?}: {closed:?}");
+    // The server still answers the next client.
+    assert_eq!(served.get("/").status, 200);
+}
