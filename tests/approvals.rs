@@ -161,3 +161,41 @@ fn await_ask_then_kill(ws: &TestWorkspace) -> String {
     kill_9(daemon);
     id
 }
+
+/// `millrace <args>` that is killed after 60 s rather than hanging the test.
+fn bounded(ws: &TestWorkspace, args: &[&str]) -> std::process::Output {
+    std::process::Command::new("timeout")
+        .arg("60")
+        .arg(env!("CARGO_BIN_EXE_millrace"))
+        .args(args)
+        .arg("--workspace")
+        .arg(ws.root())
+        .output()
+        .expect("timeout runs")
+}
+
+/// A FIFO, a link to `/dev/zero`, a sparse 2 GiB file and garbage among
+/// the pending approvals: the daemon, `approvals ls` and `status` neither
+/// block nor fill their memory, and the real ask is still made and listed.
+#[test]
+fn hostile_files_among_the_approvals_never_block_or_exhaust() {
+    let ws = gated();
+    let pending = ws.path("approvals/pending");
+    std::fs::create_dir_all(&pending).expect("pending");
+    let made = std::process::Command::new("mkfifo")
+        .arg(pending.join("approval-fifo.json"))
+        .status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+    std::os::unix::fs::symlink("/dev/zero", pending.join("approval-zero.json")).expect("link");
+    let big = std::fs::File::create(pending.join("approval-big.json")).expect("create");
+    big.set_len(2 * 1024 * 1024 * 1024).expect("sparse 2 GiB");
+    std::fs::write(pending.join("approval-bad.json"), "{ not json").expect("garbage");
+    let args = crate::daemon::until_idle_args(&ws);
+    let daemon = bounded(&ws, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(daemon.status.success(), "{daemon:?}");
+    for args in [["approvals", "ls"], ["status", "show"]] {
+        let out = bounded(&ws, &args);
+        assert!(out.status.success(), "{args:?}: {out:?}");
+    }
+    assert_eq!(pending_ids(&ws).len(), 1, "the checker's ask");
+}

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::atomic::write_atomic_creating_parent;
+use super::input::read_text;
 use super::journal::RuntimeEvent;
 use super::mailbox::MailboxCommand;
 use super::timestamp::Timestamp;
@@ -168,10 +169,12 @@ impl ApprovalStore {
         let Ok(entries) = std::fs::read_dir(self.dir(resolved)) else {
             return Vec::new();
         };
+        // Read as any file others may put there: a FIFO, a link or a huge
+        // file is skipped rather than blocking or filling memory.
         let mut found: Vec<Approval> = entries
             .flatten()
             .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
-            .filter_map(|e| serde_json::from_slice(&std::fs::read(e.path()).ok()?).ok())
+            .filter_map(|e| serde_json::from_str(&read_text(&e.path()).ok()?).ok())
             .collect();
         found.sort_by(|a, b| a.approval_id.cmp(&b.approval_id));
         found
