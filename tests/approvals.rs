@@ -89,6 +89,17 @@ fn an_approval_through_a_live_daemon_lets_the_gated_stage_run() {
     await_files(ws.root(), "the task to finish", LIMIT, || {
         ws.path("tasks/done/t1.md").is_file()
     });
+    let unknown = ws.run(&["approvals", "approve", "approval-nope"]).fails(1);
+    assert!(
+        unknown
+            .stderr
+            .contains("error: approval not found: approval-nope"),
+        "{}",
+        unknown.stderr
+    );
+    let again = ws.run(&["approvals", "deny", &id]).fails(1);
+    let said = format!("error: approval {id} is already approved");
+    assert!(again.stderr.contains(&said), "{}", again.stderr);
     kill_9(daemon);
     let grants = checker_result(&ws)["capability_grants"].to_string();
     assert!(
@@ -198,4 +209,26 @@ fn hostile_files_among_the_approvals_never_block_or_exhaust() {
         assert!(out.status.success(), "{args:?}: {out:?}");
     }
     assert_eq!(pending_ids(&ws).len(), 1, "the checker's ask");
+}
+
+/// `retry-active` while the checker waits: the rerun asks again, and the
+/// first ask, which no stage will ever read, is cancelled rather than left
+/// pending for ever (an approval of it would let nothing run).
+#[test]
+fn an_ask_no_stage_waits_for_any_more_is_cancelled() {
+    let ws = gated();
+    let first = await_ask_then_kill(&ws);
+    ws.run(&["retry-active", "--reason", "again"]).ok();
+    run_until_idle(&ws);
+    let pending = pending_ids(&ws);
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    assert_ne!(pending[0], first);
+    let show = ws.run(&["approvals", "show", &first]).ok().stdout;
+    assert!(show.contains("\"status\": \"cancelled\""), "{show}");
+    let late = ws.run(&["approvals", "approve", &first]).fails(1);
+    assert!(
+        late.stderr.contains("is already cancelled"),
+        "{}",
+        late.stderr
+    );
 }
