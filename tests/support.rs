@@ -161,7 +161,52 @@ pub fn await_files(
     let deadline = std::time::Instant::now() + limit;
     while !condition() {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
-        assert!(!left.is_zero(), "timed out waiting for {what}");
+        assert!(
+            !left.is_zero(),
+            "timed out waiting for {what}\n{}",
+            what_was_there(dir)
+        );
         let _ = rx.recv_timeout(left.min(std::time::Duration::from_millis(500)));
+    }
+}
+
+/// What a timed-out wait leaves as evidence: the work-item files under `dir`
+/// and the last lines of every monitor log and runtime journal there, so a
+/// rare failure in CI can be explained from its output alone.
+fn what_was_there(dir: &Path) -> String {
+    let mut files = Vec::new();
+    collect_files(dir, &mut files);
+    files.sort();
+    let mut report = String::from("files:\n");
+    for file in &files {
+        let shown = file.strip_prefix(dir).unwrap_or(file).display().to_string();
+        if shown.contains("tasks/") || shown.contains("state/") {
+            report.push_str(&format!("  {shown}\n"));
+        }
+    }
+    for file in files.iter().filter(|f| {
+        f.ends_with("monitor.log") || f.file_name().is_some_and(|n| n == "runtime_events.jsonl")
+    }) {
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        report.push_str(&format!("last lines of {}:\n", file.display()));
+        for line in &lines[lines.len().saturating_sub(30)..] {
+            report.push_str(&format!("  {line}\n"));
+        }
+    }
+    report
+}
+
+fn collect_files(dir: &Path, files: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        match entry.file_type() {
+            Ok(kind) if kind.is_dir() => collect_files(&path, files),
+            Ok(_) => files.push(path),
+            Err(_) => {}
+        }
     }
 }
