@@ -218,16 +218,13 @@ impl WorktreeManager {
     /// Unregisters and deletes the task's worktree, or deletes its stray folder.
     fn remove_worktree(&self, task_id: &str) -> Result<(), WorktreeError> {
         let path = self.path_of(task_id);
-        if let Some(found) = self.find(task_id)? {
-            if !found.missing {
-                // Twice forced: also removes a worktree git left locked
-                // (`initializing`) when `worktree add` was killed.
-                let text = path.to_string_lossy();
-                git(
-                    &self.repo,
-                    &["worktree", "remove", "--force", "--force", &text],
-                )?;
-            }
+        if self.find(task_id)?.is_some() {
+            // Twice forced: also removes a worktree git left locked
+            // (`initializing`) when `worktree add` was killed, which
+            // `worktree prune` keeps even once its folder is gone.
+            let text = path.to_string_lossy();
+            let args = ["worktree", "remove", "--force", "--force", &text];
+            git(&self.repo, &args)?;
         }
         if path.exists() {
             std::fs::remove_dir_all(&path).map_err(at("remove", &path))?;

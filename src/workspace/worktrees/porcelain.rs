@@ -18,7 +18,8 @@ pub struct LaneWorktree {
     pub head: Option<String>,
     /// Git holds a lock on it (`initializing` when `worktree add` was killed).
     pub locked: bool,
-    /// Its folder is gone (git calls it prunable).
+    /// Its folder is gone (git calls it prunable; of a locked worktree git
+    /// does not say so, and its removal does not need to know).
     pub missing: bool,
 }
 

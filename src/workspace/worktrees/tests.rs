@@ -150,6 +150,21 @@ fn adopt_remakes_a_worktree_left_locked_by_a_killed_add() {
 }
 
 #[test]
+fn adopt_remakes_a_locked_worktree_whose_folder_is_gone() {
+    let f = fixture();
+    let lane = f.worked_on("t1");
+    let path = lane.path.to_string_lossy().into_owned();
+    run(
+        f.root(),
+        &["worktree", "lock", "--reason", "initializing", &path],
+    );
+    std::fs::remove_dir_all(&lane.path).expect("delete");
+    let adopted = f.manager.adopt("t1").expect("adopt");
+    assert!(!adopted.locked && !adopted.missing);
+    assert!(adopted.path.join("t1.txt").is_file());
+}
+
+#[test]
 fn adopt_without_a_branch_is_refused() {
     let f = fixture();
     let refused = f.manager.adopt("t9");
