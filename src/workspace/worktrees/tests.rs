@@ -135,33 +135,23 @@ fn adopt_remakes_a_deleted_worktree_from_its_branch() {
     );
 }
 
+/// `git worktree add` killed early leaves the worktree locked
+/// (`initializing`), its folder whole or gone.
 #[test]
 fn adopt_remakes_a_worktree_left_locked_by_a_killed_add() {
-    let f = fixture();
-    let lane = f.worked_on("t1");
-    let path = lane.path.to_string_lossy().into_owned();
-    run(
-        f.root(),
-        &["worktree", "lock", "--reason", "initializing", &path],
-    );
-    let adopted = f.manager.adopt("t1").expect("adopt");
-    assert!(!adopted.locked);
-    assert!(adopted.path.join("t1.txt").is_file());
-}
-
-#[test]
-fn adopt_remakes_a_locked_worktree_whose_folder_is_gone() {
-    let f = fixture();
-    let lane = f.worked_on("t1");
-    let path = lane.path.to_string_lossy().into_owned();
-    run(
-        f.root(),
-        &["worktree", "lock", "--reason", "initializing", &path],
-    );
-    std::fs::remove_dir_all(&lane.path).expect("delete");
-    let adopted = f.manager.adopt("t1").expect("adopt");
-    assert!(!adopted.locked && !adopted.missing);
-    assert!(adopted.path.join("t1.txt").is_file());
+    for folder_gone in [false, true] {
+        let f = fixture();
+        let lane = f.worked_on("t1");
+        let path = lane.path.to_string_lossy().into_owned();
+        let lock = ["worktree", "lock", "--reason", "initializing", &path];
+        run(f.root(), &lock);
+        if folder_gone {
+            std::fs::remove_dir_all(&lane.path).expect("delete");
+        }
+        let adopted = f.manager.adopt("t1").expect("adopt");
+        assert!(!adopted.locked && !adopted.missing, "{folder_gone}");
+        assert!(adopted.path.join("t1.txt").is_file(), "{folder_gone}");
+    }
 }
 
 #[test]
