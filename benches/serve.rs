@@ -9,6 +9,9 @@ use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
+mod common;
+use common::write_tasks;
+
 const BIN: &str = env!("CARGO_BIN_EXE_millrace");
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
@@ -19,18 +22,6 @@ fn millrace(args: &[&str]) -> Result<()> {
         .status()?;
     if !status.success() {
         return Err(format!("millrace {args:?} failed").into());
-    }
-    Ok(())
-}
-
-fn write_tasks(dir: &Path, count: usize) -> Result<()> {
-    for n in 0..count {
-        let id = format!("t-{n:06}");
-        let text = format!(
-            "# Task {id}\n\nTask-ID: {id}\nTitle: Task {id}\nCreated-At: 2026-01-01T00:00:00Z\nCreated-By: bench\n\n\
-             Target-Paths:\n- x\n\nAcceptance:\n- x\n\nRequired-Checks:\n- x\n\nReferences:\n- x\n\nRisk:\n- x\n"
-        );
-        std::fs::write(dir.join(format!("{id}.md")), text)?;
     }
     Ok(())
 }

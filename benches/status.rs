@@ -7,6 +7,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+use common::write_tasks;
+
 const BIN: &str = env!("CARGO_BIN_EXE_millrace");
 
 fn millrace(workspace: &Path, args: &[&str]) -> Result<Duration, Box<dyn std::error::Error>> {
@@ -36,18 +39,6 @@ fn median(
     }
     times.sort();
     Ok(times[runs / 2])
-}
-
-fn write_tasks(dir: &Path, count: usize) -> std::io::Result<()> {
-    for n in 0..count {
-        let id = format!("t-{n:06}");
-        let text = format!(
-            "# Task {id}\n\nTask-ID: {id}\nTitle: Task {id}\nCreated-At: 2026-01-01T00:00:00Z\nCreated-By: bench\n\n\
-             Target-Paths:\n- x\n\nAcceptance:\n- x\n\nRequired-Checks:\n- x\n\nReferences:\n- x\n\nRisk:\n- x\n"
-        );
-        std::fs::write(dir.join(format!("{id}.md")), text)?;
-    }
-    Ok(())
 }
 
 fn ms(duration: Duration) -> String {

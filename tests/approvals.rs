@@ -89,6 +89,17 @@ fn an_approval_through_a_live_daemon_lets_the_gated_stage_run() {
     await_files(ws.root(), "the task to finish", LIMIT, || {
         ws.path("tasks/done/t1.md").is_file()
     });
+    let unknown = ws.run(&["approvals", "approve", "approval-nope"]).fails(1);
+    assert!(
+        unknown
+            .stderr
+            .contains("error: approval not found: approval-nope"),
+        "{}",
+        unknown.stderr
+    );
+    let again = ws.run(&["approvals", "deny", &id]).fails(1);
+    let said = format!("error: approval {id} is already approved");
+    assert!(again.stderr.contains(&said), "{}", again.stderr);
     kill_9(daemon);
     let grants = checker_result(&ws)["capability_grants"].to_string();
     assert!(
@@ -160,4 +171,97 @@ fn await_ask_then_kill(ws: &TestWorkspace) -> String {
     let id = await_ask(ws);
     kill_9(daemon);
     id
+}
+
+/// `--until-idle` stops when only an operator can move the work on, and
+/// says which approval it waits for.
+#[test]
+fn until_idle_stops_at_a_gate_and_names_the_approval() {
+    let ws = gated();
+    let run = run_until_idle(&ws);
+    let id = await_ask(&ws);
+    assert_waiting(&ws, &id);
+    let note = run.value("idle_with_work_queued").unwrap_or_default();
+    assert!(
+        note.starts_with("1 stage(s) waiting for an approval")
+            && note.contains(&format!("millrace approvals approve {id}")),
+        "{note}"
+    );
+}
+
+/// The dashboard's Overview lists what waits for an approval.
+#[test]
+fn the_dashboard_shows_a_stage_waiting_for_an_approval() {
+    let ws = gated();
+    run_until_idle(&ws);
+    let id = await_ask(&ws);
+    let served = crate::serve::Served::start(ws.root(), "127.0.0.1:0", &[]);
+    let overview = served.get("/").body;
+    assert!(
+        overview.contains("1 stage(s) wait for an operator's approval"),
+        "{overview}"
+    );
+    let line =
+        format!("<code>{id} capability=git.mutate stage=execution/checker work_item=t1</code>");
+    assert!(overview.contains(&line), "{overview}");
+}
+
+/// `millrace <args>` that is killed after 60 s rather than hanging the test.
+fn bounded(ws: &TestWorkspace, args: &[&str]) -> std::process::Output {
+    std::process::Command::new("timeout")
+        .arg("60")
+        .arg(env!("CARGO_BIN_EXE_millrace"))
+        .args(args)
+        .arg("--workspace")
+        .arg(ws.root())
+        .output()
+        .expect("timeout runs")
+}
+
+/// A FIFO, a link to `/dev/zero`, a sparse 2 GiB file and garbage among
+/// the pending approvals: the daemon, `approvals ls` and `status` neither
+/// block nor fill their memory, and the real ask is still made and listed.
+#[test]
+fn hostile_files_among_the_approvals_never_block_or_exhaust() {
+    let ws = gated();
+    let pending = ws.path("approvals/pending");
+    std::fs::create_dir_all(&pending).expect("pending");
+    let made = std::process::Command::new("mkfifo")
+        .arg(pending.join("approval-fifo.json"))
+        .status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+    std::os::unix::fs::symlink("/dev/zero", pending.join("approval-zero.json")).expect("link");
+    let big = std::fs::File::create(pending.join("approval-big.json")).expect("create");
+    big.set_len(2 * 1024 * 1024 * 1024).expect("sparse 2 GiB");
+    std::fs::write(pending.join("approval-bad.json"), "{ not json").expect("garbage");
+    let args = crate::daemon::until_idle_args(&ws);
+    let daemon = bounded(&ws, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(daemon.status.success(), "{daemon:?}");
+    for args in [["approvals", "ls"], ["status", "show"]] {
+        let out = bounded(&ws, &args);
+        assert!(out.status.success(), "{args:?}: {out:?}");
+    }
+    assert_eq!(pending_ids(&ws).len(), 1, "the checker's ask");
+}
+
+/// `retry-active` while the checker waits: the rerun asks again, and the
+/// first ask, which no stage will ever read, is cancelled rather than left
+/// pending for ever (an approval of it would let nothing run).
+#[test]
+fn an_ask_no_stage_waits_for_any_more_is_cancelled() {
+    let ws = gated();
+    let first = await_ask_then_kill(&ws);
+    ws.run(&["retry-active", "--reason", "again"]).ok();
+    run_until_idle(&ws);
+    let pending = pending_ids(&ws);
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    assert_ne!(pending[0], first);
+    let show = ws.run(&["approvals", "show", &first]).ok().stdout;
+    assert!(show.contains("\"status\": \"cancelled\""), "{show}");
+    let late = ws.run(&["approvals", "approve", &first]).fails(1);
+    assert!(
+        late.stderr.contains("is already cancelled"),
+        "{}",
+        late.stderr
+    );
 }

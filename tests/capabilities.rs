@@ -59,3 +59,57 @@ fn doctor_names_a_denial_the_runner_cannot_hold() {
     let show = ws.run(&["compile", "show"]).ok().stdout;
     assert!(show.contains("grant: workspace.write denied unsupported by config_stage"));
 }
+
+/// A policy for a misspelt stage decided nothing: the denial it meant was
+/// silently a grant. Refused, with the closest node; a node of another
+/// mode's loop is accepted, so one config serves every mode.
+#[test]
+fn a_policy_for_a_stage_no_loop_has_is_refused_with_the_closest_name() {
+    let ws = TestWorkspace::new();
+    ws.write(
+        "millrace.toml",
+        "[execution_capabilities.stages.bulder]\n\"git.mutate\" = \"deny\"\n",
+    );
+    let run = ws.run(&["compile", "validate"]).fails(1);
+    assert!(
+        run.stderr.contains(
+            "`execution_capabilities.stages.bulder` names no stage of any loop; did you mean `builder`?"
+        ),
+        "{}",
+        run.stderr
+    );
+    ws.write(
+        "millrace.toml",
+        "[execution_capabilities.stages.curator]\n\"git.mutate\" = \"deny\"\n",
+    );
+    ws.run(&["compile", "validate"]).ok();
+}
+
+/// `runner.invoke` denied was labelled `runtime_enforced` while the stage
+/// ran anyway: the plan that would never start the stage is refused.
+#[test]
+fn a_stage_denied_runner_invoke_is_refused_not_run() {
+    let ws = TestWorkspace::new();
+    ws.write(
+        "millrace.toml",
+        "[execution_capabilities.planes.execution]\nrunner_invoke = \"deny\"\n",
+    );
+    let run = ws.run(&["compile", "validate"]).fails(1);
+    assert!(
+        run.stderr
+            .contains("denies `runner.invoke` (set by config_plane), so it could never run"),
+        "{}",
+        run.stderr
+    );
+    ws.write(
+        "millrace.toml",
+        "[execution_capabilities.stages.builder]\n\"runner.invoke\" = \"approval_required\"\n",
+    );
+    let show = ws.run(&["compile", "show"]).ok().stdout;
+    assert!(
+        show.contains(
+            "grant: runner.invoke approval_required runtime_enforced per stage by config_stage"
+        ),
+        "{show}"
+    );
+}

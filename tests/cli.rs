@@ -62,7 +62,7 @@ fn file_errors_say_the_action_the_file_and_the_cause_once() {
     let expected = format!("error: cannot read `{}`: ", snapshot.display());
     assert!(
         run.stderr.starts_with(&expected)
-            && run.stderr.trim_end().ends_with("(os error 21)")
+            && run.stderr.trim_end().ends_with("not a regular file")
             && run.stderr.lines().count() == 1,
         "{}",
         run.stderr

@@ -11,6 +11,10 @@ const LIMIT: Duration = Duration::from_secs(60);
 
 pub fn start_daemon(ws: &TestWorkspace, mode: &str) -> Child {
     let log = ws.path("logs/monitor.log");
+    // A daemon killed before left its own line: wait for this one's.
+    let starts =
+        || std::fs::read_to_string(&log).map_or(0, |l| l.matches("runtime started").count());
+    let before = starts();
     let child = Command::new(env!("CARGO_BIN_EXE_millrace"))
         .args(["run", "daemon", "--mode", mode, "--monitor-log"])
         .arg(&log)
@@ -20,8 +24,9 @@ pub fn start_daemon(ws: &TestWorkspace, mode: &str) -> Child {
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn daemon");
-    let started = || std::fs::read_to_string(&log).is_ok_and(|l| l.contains("runtime started"));
-    await_files(ws.root(), "the daemon to start", LIMIT, started);
+    await_files(ws.root(), "the daemon to start", LIMIT, || {
+        starts() > before
+    });
     child
 }
 

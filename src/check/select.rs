@@ -83,6 +83,15 @@ pub enum SelectError {
         runner: String,
         enforcement: String,
     },
+    #[error(
+        "stage `{stage}` denies `runner.invoke` (set by {level}), so it could never run; allow it, or `gate` it to have each start approved"
+    )]
+    NeverRuns { stage: String, level: &'static str },
+    #[error("`execution_capabilities.stages.{name}` names no stage of any loop{}", suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_default())]
+    UnknownCapabilityStage {
+        name: String,
+        suggestion: Option<String>,
+    },
 }
 
 /// Resolves `name` (a mode or alias) against the operator's overrides.
@@ -102,6 +111,7 @@ pub fn select_mode(
             suggestion: closest(name, known),
         });
     };
+    refuse_unknown_capability_stages(program, &overrides.capabilities)?;
     let mut loops = BTreeMap::new();
     for (plane, loop_name) in &mode.loops {
         let Some(lp) = program.loops.get(loop_name) else {
@@ -144,6 +154,7 @@ fn resolve_loop(
         let mut resolved = resolve_node(lp.plane, node, mode, overrides)?;
         let requests = stages.get(&node.kind).map_or(&[][..], |s| &s.requests);
         resolved.grants = node_grants(lp, node, mode, &overrides.capabilities, requests);
+        refuse_never_running(name, &resolved.grants)?;
         if overrides.capabilities.require_held_denials {
             refuse_unheld_denials(name, &resolved)?;
         }
@@ -239,6 +250,42 @@ fn node_grants(
         ],
     };
     resolve(&levels)
+}
+
+/// A stage denied `runner.invoke` would sit in its loop never started: the
+/// runtime holds that denial by refusing the plan.
+fn refuse_never_running(stage: &str, grants: &[ResolvedGrant]) -> Result<(), SelectError> {
+    let denied = grants
+        .iter()
+        .find(|g| g.capability == Capability::RunnerInvoke && g.decision == Decision::Denied);
+    match denied {
+        Some(grant) => Err(SelectError::NeverRuns {
+            stage: stage.to_string(),
+            level: grant.resolved_by,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// A policy for a stage no loop has would silently decide nothing (a
+/// misspelt denial grants what it meant to deny): refused, with the
+/// closest node name. Any loop's nodes count, so one config serves every mode.
+fn refuse_unknown_capability_stages(
+    program: &Program,
+    config: &CapabilityOverrides,
+) -> Result<(), SelectError> {
+    let nodes: BTreeSet<&str> = program
+        .loops
+        .values()
+        .flat_map(|lp| lp.nodes.keys().map(String::as_str))
+        .collect();
+    let Some(name) = config.stages.keys().find(|s| !nodes.contains(s.as_str())) else {
+        return Ok(());
+    };
+    Err(SelectError::UnknownCapabilityStage {
+        name: name.clone(),
+        suggestion: closest(name, nodes),
+    })
 }
 
 /// With `fail_required_advisory`, a denial only advisory or unsupported

@@ -7,7 +7,7 @@ use clap::{Args, Subcommand};
 use super::control_route::{self, ControlTarget, journal_control, route};
 use super::output::{CliResult, Out, fail};
 use super::workspace_arg::WorkspaceArg;
-use crate::workspace::approvals::{self, Approval, ApprovalStore};
+use crate::workspace::approvals::{self, Approval, ApprovalError, ApprovalStatus, ApprovalStore};
 use crate::workspace::interventions::InterventionError;
 use crate::workspace::mailbox::MailboxCommand;
 
@@ -52,7 +52,7 @@ pub fn run(command: ApprovalsCommand) -> CliResult {
                 approval_id: args.approval_id.clone(),
                 reason,
             };
-            answer(&args.target, command)
+            answer(&args.target, command, &args.approval_id)
         }
         ApprovalsCommand::Deny(args) => {
             let reason = args.reason.clone().unwrap_or_else(|| "denied".into());
@@ -60,7 +60,7 @@ pub fn run(command: ApprovalsCommand) -> CliResult {
                 approval_id: args.approval_id.clone(),
                 reason,
             };
-            answer(&args.target, command)
+            answer(&args.target, command, &args.approval_id)
         }
     }
 }
@@ -100,8 +100,20 @@ fn show(args: &ShowArgs) -> CliResult {
     Ok(Out::new().line(&text)?)
 }
 
-/// Approve or deny: mailed to a live daemon, else recorded here.
-fn answer(target: &ControlTarget, command: MailboxCommand) -> CliResult {
+/// Approve or deny: mailed to a live daemon, else recorded here. An id
+/// that names no pending approval is refused here and now, not queued for
+/// a daemon to refuse where the operator does not look.
+fn answer(target: &ControlTarget, command: MailboxCommand, id: &str) -> CliResult {
+    let paths = control_route::open(&target.workspace)?;
+    match ApprovalStore::new(paths.agents_dir()).find(id) {
+        None => return fail(ApprovalError::NotFound(id.to_string()).to_string()),
+        Some(a) if a.status != ApprovalStatus::Pending => {
+            let status = a.status;
+            let id = id.to_string();
+            return fail(ApprovalError::AlreadyResolved { id, status }.to_string());
+        }
+        Some(_) => {}
+    }
     let applied = command.clone();
     route(target, command, move |ctx| {
         let answered = approvals::apply(ctx.paths.agents_dir(), &applied, "operator");

@@ -407,8 +407,9 @@ impl Report {
 
 /// `state/usage_governance_state.json`, when the daemon wrote one.
 fn read_governance(paths: &WorkspacePaths) -> Option<Value> {
-    let bytes = std::fs::read(paths.state_dir().join("usage_governance_state.json")).ok()?;
-    serde_json::from_slice(&bytes).ok()
+    let path = paths.state_dir().join("usage_governance_state.json");
+    let text = crate::workspace::input::read_text(&path).ok()?;
+    serde_json::from_str(&text).ok()
 }
 
 /// True when no plane has anything queued.

@@ -84,9 +84,32 @@ impl Engine {
         self.review_closure()
     }
 
-    /// Why work is still queued when the daemon has nothing it can start
-    /// (`run daemon --until-idle` says it on exit); `None` when nothing is.
+    /// Why work is still queued or held when the daemon has nothing it can
+    /// start (`run daemon --until-idle` says it on exit); `None` when
+    /// nothing is.
     pub(super) fn idle_note(&self) -> Option<String> {
+        let waiting = self.approvals_note();
+        let queued = self.queued_note();
+        match (waiting, queued) {
+            (Some(a), Some(q)) => Some(format!("{a}; {q}")),
+            (a, q) => a.or(q),
+        }
+    }
+
+    /// The stages held at a gate, which only an operator can release.
+    fn approvals_note(&self) -> Option<String> {
+        let store =
+            crate::workspace::approvals::ApprovalStore::new(self.store.paths().agents_dir());
+        let pending = store.pending();
+        let first = pending.first()?;
+        Some(format!(
+            "{} stage(s) waiting for an approval (`millrace approvals ls`; first: `millrace approvals approve {}`)",
+            pending.len(),
+            first.approval_id
+        ))
+    }
+
+    fn queued_note(&self) -> Option<String> {
         let depths = self.store.queue().depths();
         let queued: Vec<String> = depths
             .by_family

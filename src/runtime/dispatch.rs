@@ -74,6 +74,7 @@ impl Engine {
         if self.may_start(Plane::Learning) && self.claim_and_start(Plane::Learning)? {
             started = true;
         }
+        self.cancel_orphaned_approvals();
         Ok(started)
     }
 

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::runners::{StageOutcome, StageRequest, TokenUsage};
 use crate::workspace::Timestamp;
 use crate::workspace::atomic::write_atomic_unsynced;
+use crate::workspace::input::read_text;
 
 /// `runs/<run_id>/stage_results/<request_id>.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -157,10 +158,11 @@ impl RunTrace {
         run_dir.join("run_trace.json")
     }
 
-    /// The trace of a run so far (empty when the run is new).
+    /// The trace of a run so far (empty when the run is new); a trace that is
+    /// not a regular file of sane size reads as none.
     pub fn load(run_dir: &Path) -> Option<RunTrace> {
-        let bytes = std::fs::read(RunTrace::path(run_dir)).ok()?;
-        serde_json::from_slice(&bytes).ok()
+        let text = read_text(&RunTrace::path(run_dir)).ok()?;
+        serde_json::from_str(&text).ok()
     }
 
     /// Not fsynced: the durable record of a step is its stage result and the

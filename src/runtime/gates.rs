@@ -105,6 +105,42 @@ impl Engine {
         });
     }
 
+    /// Cancels the pending approvals no waiting stage will look at again:
+    /// their run was requeued or cleared, or went on because a reload took
+    /// the gate away. Left pending, `status` would list them for ever and an
+    /// operator's approval of one would let nothing run.
+    pub fn cancel_orphaned_approvals(&mut self) {
+        let waiting: Vec<String> = self
+            .store
+            .snapshot()
+            .active_runs
+            .values()
+            .filter_map(|r| r.gate_request.clone())
+            .collect();
+        let store = ApprovalStore::new(self.store.paths().agents_dir());
+        let orphans = store
+            .pending()
+            .into_iter()
+            .filter(|a| !waiting.contains(&a.request_id));
+        for orphan in orphans {
+            let reason = "no stage waits for it any more";
+            let id = &orphan.approval_id;
+            // Refused only when answered meanwhile: nothing to cancel then.
+            if store
+                .answer(id, ApprovalStatus::Cancelled, "runtime", reason)
+                .is_ok()
+            {
+                self.monitor
+                    .line(&format!("approval cancelled {id}: {reason}"));
+                self.event(RuntimeEvent::ApprovalAnswered {
+                    approval_id: id.clone(),
+                    status: ApprovalStatus::Cancelled.to_string(),
+                    reason: reason.into(),
+                });
+            }
+        }
+    }
+
     /// Keeps a gated run in the snapshot: its plane stays busy with it.
     pub fn hold(&mut self, plane: Plane, run: ActiveRun) -> Result<(), RuntimeError> {
         let known = self.store.snapshot().active_runs.get(&plane) == Some(&run);

@@ -195,23 +195,27 @@ closed_set! {
 
 /// The denials `runner` holds itself, given every capability denied to a
 /// node. A shell reaches the network, git and the files, so the agent CLIs
-/// hold those denials only when the shell is denied too; Codex's sandbox
-/// holds them even with a shell.
+/// hold those denials only when the shell is denied too; and a file-writing
+/// tool reaches `.git/` and installed packages, so git and installs are
+/// held only when writes are denied as well. Codex's sandbox holds them
+/// even with a shell.
 pub fn runner_holds(runner: RunnerKind, denied: &BTreeSet<Capability>) -> BTreeSet<Capability> {
     use Capability::*;
     let no_shell = denied.contains(&ShellRun);
+    let no_write = denied.contains(&WorkspaceWrite);
     let held: &[Capability] = match runner {
-        RunnerKind::CodexCli if denied.contains(&WorkspaceWrite) => {
+        RunnerKind::CodexCli if no_write => {
             &[WorkspaceWrite, GitMutate, PackageInstall, NetworkAccess]
         }
         RunnerKind::CodexCli => &[NetworkAccess],
-        RunnerKind::ClaudeCode | RunnerKind::PiRpc if no_shell => &[
+        RunnerKind::ClaudeCode | RunnerKind::PiRpc if no_shell && no_write => &[
             ShellRun,
             WorkspaceWrite,
             GitMutate,
             PackageInstall,
             NetworkAccess,
         ],
+        RunnerKind::ClaudeCode | RunnerKind::PiRpc if no_shell => &[ShellRun, NetworkAccess],
         _ => &[],
     };
     held.iter()
@@ -285,6 +289,25 @@ mod tests {
             Capability::WorkspaceWrite,
             Decision::Denied,
             &both,
+        );
+        assert_eq!(held, Enforcement::RunnerEnforced);
+    }
+
+    /// Without a shell but with its Write tool, Claude Code can still
+    /// rewrite `.git/refs/heads/main`: `git.mutate` is not held.
+    #[test]
+    fn a_write_tool_keeps_git_and_install_denials_from_holding() {
+        let denied = BTreeSet::from([Capability::ShellRun, Capability::GitMutate]);
+        let git = |r| enforcement(r, Capability::GitMutate, Decision::Denied, &denied);
+        assert_eq!(git(RunnerKind::ClaudeCode), Enforcement::Unsupported);
+        assert_eq!(git(RunnerKind::PiRpc), Enforcement::Unsupported);
+        let mut no_write = denied.clone();
+        no_write.insert(Capability::WorkspaceWrite);
+        let held = enforcement(
+            RunnerKind::ClaudeCode,
+            Capability::GitMutate,
+            Decision::Denied,
+            &no_write,
         );
         assert_eq!(held, Enforcement::RunnerEnforced);
     }

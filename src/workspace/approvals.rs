@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::atomic::write_atomic_creating_parent;
+use super::atomic::{write_atomic_creating_parent, write_atomic_new};
+use super::input::read_text;
 use super::journal::RuntimeEvent;
 use super::mailbox::MailboxCommand;
 use super::timestamp::Timestamp;
@@ -106,11 +107,16 @@ impl Approval {
                     || Some(self.request_id.as_str()) == ask.interrupted_request
             }
             GateScope::Run => self.run_id == ask.run_id,
-            GateScope::WorkItem => {
-                ask.work_item.is_some()
-                    && self.work_item_kind.as_deref() == ask.work_item.map(|w| w.0)
-                    && self.work_item_id.as_deref() == ask.work_item.map(|w| w.1)
-            }
+            // A stage with no work item (a closure target) has only its
+            // run to be covered by: without it, each approval would be
+            // followed by a new ask, for ever.
+            GateScope::WorkItem => match ask.work_item {
+                Some((kind, id)) => {
+                    self.work_item_kind.as_deref() == Some(kind)
+                        && self.work_item_id.as_deref() == Some(id)
+                }
+                None => self.work_item_id.is_none() && self.run_id == ask.run_id,
+            },
         }
     }
 }
@@ -154,8 +160,12 @@ impl ApprovalStore {
     /// Pending approvals, then answered ones, each in id order; a record
     /// that does not parse is skipped (it names nothing to answer).
     pub fn list(&self) -> Vec<Approval> {
-        let mut all = self.read_dir(false);
-        all.extend(self.read_dir(true));
+        let resolved = self.read_dir(true);
+        let mut all = self.pending();
+        // A pending record whose answer is written is left over from an
+        // answer cut short: the answer stands.
+        all.retain(|p| !resolved.iter().any(|r| r.approval_id == p.approval_id));
+        all.extend(resolved);
         all
     }
 
@@ -168,10 +178,12 @@ impl ApprovalStore {
         let Ok(entries) = std::fs::read_dir(self.dir(resolved)) else {
             return Vec::new();
         };
+        // Read as any file others may put there: a FIFO, a link or a huge
+        // file is skipped rather than blocking or filling memory.
         let mut found: Vec<Approval> = entries
             .flatten()
             .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
-            .filter_map(|e| serde_json::from_slice(&std::fs::read(e.path()).ok()?).ok())
+            .filter_map(|e| serde_json::from_str(&read_text(&e.path()).ok()?).ok())
             .collect();
         found.sort_by(|a, b| a.approval_id.cmp(&b.approval_id));
         found
@@ -191,7 +203,7 @@ impl ApprovalStore {
     /// Records a new pending approval for `ask`.
     pub fn ask(&self, ask: &ApprovalAsk<'_>) -> io::Result<Approval> {
         let approval = Approval::pending(ask, &self.workspace_id);
-        self.write(&approval, false)?;
+        self.write_pending(&approval)?;
         Ok(approval)
     }
 
@@ -217,19 +229,47 @@ impl ApprovalStore {
         approval.decided_by = Some(decided_by.to_string());
         approval.decided_at = Some(Timestamp::now());
         approval.decision_reason = Some(reason.to_string());
-        self.write(&approval, true)?;
-        let pending = self.dir(false).join(format!("{id}.json"));
-        std::fs::remove_file(pending)?;
-        Ok(approval)
+        // Exactly one of two answers racing (two shells, no daemon) is
+        // written; the other is told which one stands.
+        if let Err(error) = self.write_answer(&approval) {
+            return Err(match (error.kind(), self.resolved(id)) {
+                (io::ErrorKind::AlreadyExists, Some(won)) => ApprovalError::AlreadyResolved {
+                    id: id.to_string(),
+                    status: won.status,
+                },
+                _ => ApprovalError::Io(error),
+            });
+        }
+        match std::fs::remove_file(self.path(id, false)) {
+            Err(error) if error.kind() != io::ErrorKind::NotFound => Err(error.into()),
+            _ => Ok(approval),
+        }
     }
 
-    fn write(&self, approval: &Approval, resolved: bool) -> io::Result<()> {
-        let path = self
-            .dir(resolved)
-            .join(format!("{}.json", approval.approval_id));
+    fn resolved(&self, id: &str) -> Option<Approval> {
+        let text = read_text(&self.path(id, true)).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+
+    fn path(&self, id: &str, resolved: bool) -> PathBuf {
+        self.dir(resolved).join(format!("{id}.json"))
+    }
+
+    fn bytes(approval: &Approval) -> io::Result<Vec<u8>> {
         let mut bytes = serde_json::to_vec_pretty(approval).map_err(io::Error::other)?;
         bytes.push(b'\n');
-        write_atomic_creating_parent(&path, &bytes)
+        Ok(bytes)
+    }
+
+    fn write_answer(&self, approval: &Approval) -> io::Result<()> {
+        let path = self.path(&approval.approval_id, true);
+        std::fs::create_dir_all(self.dir(true))?;
+        write_atomic_new(&path, &Self::bytes(approval)?)
+    }
+
+    fn write_pending(&self, approval: &Approval) -> io::Result<()> {
+        let path = self.path(&approval.approval_id, false);
+        write_atomic_creating_parent(&path, &Self::bytes(approval)?)
     }
 }
 
@@ -268,4 +308,74 @@ pub fn apply(
         )
     });
     Some((detail, event))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ask() -> ApprovalAsk<'static> {
+        ApprovalAsk {
+            run_id: "run-1",
+            request_id: "request-1",
+            interrupted_request: None,
+            work_item: Some(("task", "t1")),
+            plane: "execution",
+            node: "checker",
+            stage_kind: "checker",
+            grant_id: "grant-checker-git-mutate",
+            capability: Capability::GitMutate,
+            scope: GateScope::Stage,
+            reason: "asked".into(),
+        }
+    }
+
+    /// A `work_item`-scoped gate on a closure target (no work item): its
+    /// approval covers the next look at the gate instead of a new ask.
+    #[test]
+    fn a_work_item_gate_without_a_work_item_is_covered_by_its_run() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = ApprovalStore::new(&dir.path().join("millrace-agents"));
+        let mut first = ask();
+        first.work_item = None;
+        first.scope = GateScope::WorkItem;
+        let asked = store.ask(&first).expect("ask");
+        store
+            .answer(&asked.approval_id, ApprovalStatus::Approved, "a", "yes")
+            .expect("approve");
+        let again = ApprovalAsk {
+            request_id: "request-2",
+            ..first
+        };
+        let covering = store.covering(&again).map(|a| a.status);
+        assert_eq!(covering, Some(ApprovalStatus::Approved));
+    }
+
+    /// Two shells answering at once (no daemon): the second one to write
+    /// still found the pending record, and must not overwrite the first.
+    #[test]
+    fn a_second_answer_racing_the_first_is_refused_not_written_over_it() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = ApprovalStore::new(&dir.path().join("millrace-agents"));
+        let asked = store.ask(&ask()).expect("ask");
+        let id = asked.approval_id.as_str();
+        let pending = std::fs::read(store.path(id, false)).expect("pending");
+        store
+            .answer(id, ApprovalStatus::Approved, "a", "yes")
+            .expect("first answer");
+        std::fs::write(store.path(id, false), pending).expect("seen by the second");
+        let second = store.answer(id, ApprovalStatus::Denied, "b", "no");
+        assert!(
+            matches!(
+                second,
+                Err(ApprovalError::AlreadyResolved {
+                    status: ApprovalStatus::Approved,
+                    ..
+                })
+            ),
+            "{second:?}"
+        );
+        let listed: Vec<ApprovalStatus> = store.list().iter().map(|a| a.status).collect();
+        assert_eq!(listed, [ApprovalStatus::Approved]);
+    }
 }

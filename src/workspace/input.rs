@@ -33,13 +33,19 @@ fn regular(file: File) -> io::Result<File> {
     }
 }
 
-/// Reads a regular file of at most [`MAX_INPUT_BYTES`] as text.
-pub fn read_text(path: &Path) -> io::Result<String> {
+/// Opens a regular file for reading: a FIFO, a device or a final link fails
+/// at once instead of blocking or leading elsewhere.
+pub fn open_regular(path: &Path) -> io::Result<File> {
     let file = OpenOptions::new()
         .read(true)
         .custom_flags(guarded_flags())
         .open(path)?;
-    let file = regular(file)?;
+    regular(file)
+}
+
+/// Reads a regular file of at most [`MAX_INPUT_BYTES`] as text.
+pub fn read_text(path: &Path) -> io::Result<String> {
+    let file = open_regular(path)?;
     let mut text = String::new();
     file.take(MAX_INPUT_BYTES + 1).read_to_string(&mut text)?;
     if text.len() as u64 > MAX_INPUT_BYTES {

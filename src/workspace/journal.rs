@@ -24,6 +24,9 @@ pub const DEFAULT_MAX_BYTES: u64 = 8 * 1024 * 1024;
 /// Rotated files kept (`runtime_events.1.jsonl` is the newest).
 pub const DEFAULT_MAX_FILES: usize = 5;
 const TAIL_CHUNK: u64 = 8 * 1024;
+/// The most a tail reads of one file: twice what the journal writes before
+/// it rotates, so only a damaged file is cut.
+const TAIL_SCAN_LIMIT: u64 = 2 * DEFAULT_MAX_BYTES;
 
 /// Writing or reading the journal failed.
 #[derive(Debug, Error)]
@@ -503,24 +506,31 @@ impl Journal {
     }
 }
 
-/// The last `n` non-empty lines of `path`, read in chunks from the end.
+/// The last `n` non-empty lines of `path`, read in chunks from the end:
+/// each byte is read and copied once, and no more than [`TAIL_SCAN_LIMIT`]
+/// bytes are read, so a damaged journal (one line of many megabytes, a
+/// FIFO in its place) costs a bounded read instead of a hang.
 fn last_lines(path: &Path, n: usize) -> io::Result<Vec<String>> {
-    let mut file = match File::open(path) {
+    let mut file = match crate::workspace::input::open_regular(path) {
         Ok(file) => file,
         Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(error) => return Err(error),
     };
-    let mut pos = file.metadata()?.len();
-    let mut buf: Vec<u8> = Vec::new();
-    while pos > 0 && complete_lines(&buf) <= n {
+    let end = file.metadata()?.len();
+    let mut pos = end;
+    let mut chunks: Vec<Vec<u8>> = Vec::new();
+    let mut newlines = 0;
+    while pos > 0 && newlines <= n && end - pos < TAIL_SCAN_LIMIT {
         let step = TAIL_CHUNK.min(pos);
         pos -= step;
         file.seek(SeekFrom::Start(pos))?;
         let mut chunk = vec![0; step as usize];
         file.read_exact(&mut chunk)?;
-        chunk.extend_from_slice(&buf);
-        buf = chunk;
+        newlines += complete_lines(&chunk);
+        chunks.push(chunk);
     }
+    chunks.reverse();
+    let buf = chunks.concat();
     let text = String::from_utf8_lossy(&buf);
     let mut lines: Vec<&str> = text.split('\n').collect();
     if pos > 0 && !lines.is_empty() {

@@ -31,11 +31,48 @@ pub fn request(
     headers: &[&str],
     body: Option<&str>,
 ) -> Response {
+    let head = Head {
+        method,
+        target,
+        headers,
+    };
+    request_within(host, &head, body, Duration::from_secs(120))
+}
+
+/// A request line and its extra headers.
+pub struct Head<'a> {
+    pub method: &'a str,
+    pub target: &'a str,
+    pub headers: &'a [&'a str],
+}
+
+/// `GET target`, failing when the answer takes longer than `limit`.
+pub fn get_within(host: &str, target: &str, limit: Duration) -> Response {
+    let head = Head {
+        method: "GET",
+        target,
+        headers: &[],
+    };
+    request_within(host, &head, None, limit)
+}
+
+/// A request answered within `limit`; a `Host:` among the headers replaces
+/// the usual one.
+pub fn request_within(host: &str, head: &Head, body: Option<&str>, limit: Duration) -> Response {
+    let Head {
+        method,
+        target,
+        headers,
+    } = *head;
     let mut stream = TcpStream::connect(host).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(120)))
-        .expect("timeout");
-    let mut head = format!("{method} {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
+    stream.set_read_timeout(Some(limit)).expect("timeout");
+    let mut head = format!("{method} {target} HTTP/1.1\r\nConnection: close\r\n");
+    if !headers
+        .iter()
+        .any(|h| h.to_ascii_lowercase().starts_with("host:"))
+    {
+        head.push_str(&format!("Host: {host}\r\n"));
+    }
     for line in headers {
         head.push_str(line);
         head.push_str("\r\n");

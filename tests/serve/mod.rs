@@ -1,8 +1,10 @@
 //! `millrace serve`: every endpoint, the token and host rules, paths that
 //! try to leave the workspace, the no-write rule, a broken workspace, live
-//! events; and the views in a real browser (`browser.rs`).
+//! events; hostile input and hosts (`hostile.rs`); and the views in a real
+//! browser (`browser.rs`).
 
 mod browser;
+mod hostile;
 mod http;
 mod server;
 

@@ -68,9 +68,12 @@ pub async fn guard(State(access): State<Access>, request: Request, next: Next) -
         let page = Page::notice("Not allowed", &esc(&why)).with_status(status);
         return page.into_response();
     }
-    let from_query = query_token(query.as_deref());
+    // Only the right token is remembered: a stale one in an old link must
+    // not replace the good cookie that let this request in.
+    let from_query = query_token(query.as_deref())
+        .filter(|t| access.token.as_deref().is_some_and(|token| same(t, token)));
     let mut response = next.run(request).await;
-    if let Some(token) = from_query.filter(|_| access.token.is_some()) {
+    if let Some(token) = from_query {
         let cookie = format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict");
         if let Ok(value) = HeaderValue::from_str(&cookie) {
             response.headers_mut().insert(header::SET_COOKIE, value);
@@ -87,7 +90,19 @@ fn host_is_loopback(headers: &HeaderMap) -> bool {
         Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) => name,
         _ => host,
     };
-    matches!(name, "127.0.0.1" | "localhost" | "[::1]") || name.starts_with("127.")
+    is_loopback_name(name)
+}
+
+/// `localhost`, or a loopback address written as one (`127.0.0.5`,
+/// `[::1]`): a name like `127.0.0.1.attacker.example` is a DNS name its
+/// owner can point anywhere, so it does not count.
+fn is_loopback_name(name: &str) -> bool {
+    let bracketed = name.strip_prefix('[').and_then(|n| n.strip_suffix(']'));
+    let address = match bracketed {
+        Some(v6) => v6.parse::<std::net::Ipv6Addr>().map(std::net::IpAddr::V6),
+        None => name.parse::<std::net::Ipv4Addr>().map(std::net::IpAddr::V4),
+    };
+    name.eq_ignore_ascii_case("localhost") || address.is_ok_and(|a| a.is_loopback())
 }
 
 fn bearer(headers: &HeaderMap) -> Option<String> {

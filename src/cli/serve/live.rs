@@ -17,10 +17,14 @@ use tokio::sync::broadcast::{self, error::RecvError};
 
 use super::Served;
 use crate::platform::{FolderWatcher, Interest, WatchEvent};
+use crate::workspace::input::open_regular;
 use crate::workspace::journal::Journal;
 
-/// An unfinished line longer than this is dropped (a journal line is small).
-const MAX_PENDING: usize = 1 << 20;
+/// A line longer than this is dropped (a journal line is small).
+const MAX_LINE: usize = 1 << 20;
+/// The most read from the journal at once: a burst of megabytes is read
+/// and sent in steps, so the follower's memory stays flat.
+const READ_STEP: u64 = 256 * 1024;
 
 /// Starts following the journal; without a folder watch the pages still serve,
 /// they only do not update by themselves.
@@ -47,8 +51,10 @@ async fn follow(journal: PathBuf, tx: broadcast::Sender<Arc<str>>) -> std::io::R
                 watcher.add(&dir, Interest::Writes)?;
             }
         }
-        for line in tail.read_new() {
-            let _ = tx.send(line.into());
+        while let Some(lines) = tail.read_step() {
+            for line in lines {
+                let _ = tx.send(line.into());
+            }
         }
     }
 }
@@ -59,6 +65,8 @@ struct Tail {
     inode: u64,
     offset: u64,
     pending: Vec<u8>,
+    /// Inside a line too long to send, dropped up to its end.
+    skipping: bool,
 }
 
 impl Tail {
@@ -69,46 +77,55 @@ impl Tail {
             inode: meta.as_ref().map_or(0, MetadataExt::ino),
             offset: meta.as_ref().map_or(0, |m| m.len()),
             pending: Vec::new(),
+            skipping: false,
         }
     }
 
-    /// The complete lines appended since the last read. A rotated (new) or
-    /// shorter file is read from its start.
-    fn read_new(&mut self) -> Vec<String> {
-        let Ok(mut file) = std::fs::File::open(&self.path) else {
-            return Vec::new();
-        };
-        let Ok(meta) = file.metadata() else {
-            return Vec::new();
-        };
+    /// The complete lines in the next [`READ_STEP`] bytes appended since the
+    /// last read, or `None` when nothing new can be read (a journal that is
+    /// not a regular file is never read). A rotated (new) or shorter file is
+    /// read from its start.
+    fn read_step(&mut self) -> Option<Vec<String>> {
+        let mut file = open_regular(&self.path).ok()?;
+        let meta = file.metadata().ok()?;
         if meta.ino() != self.inode || meta.len() < self.offset {
             (self.inode, self.offset) = (meta.ino(), 0);
             self.pending.clear();
+            self.skipping = false;
         }
+        file.seek(SeekFrom::Start(self.offset)).ok()?;
         let mut bytes = Vec::new();
-        let read = file
-            .seek(SeekFrom::Start(self.offset))
-            .and_then(|_| file.read_to_end(&mut bytes));
-        if read.is_err() {
-            return Vec::new();
+        file.take(READ_STEP).read_to_end(&mut bytes).ok()?;
+        if bytes.is_empty() {
+            return None;
         }
         self.offset += bytes.len() as u64;
-        self.pending.extend_from_slice(&bytes);
-        self.complete_lines()
+        Some(self.complete_lines(&bytes))
     }
 
-    fn complete_lines(&mut self) -> Vec<String> {
-        let Some(end) = self.pending.iter().rposition(|b| *b == b'\n') else {
-            if self.pending.len() > MAX_PENDING {
-                self.pending.clear();
+    /// Adds `bytes` to the unfinished line and returns the lines they end;
+    /// a line longer than [`MAX_LINE`] is dropped whole.
+    fn complete_lines(&mut self, bytes: &[u8]) -> Vec<String> {
+        let mut lines = Vec::new();
+        for piece in bytes.split_inclusive(|b| *b == b'\n') {
+            if !self.skipping {
+                self.pending.extend_from_slice(piece);
             }
-            return Vec::new();
-        };
-        let rest = self.pending.split_off(end + 1);
-        let done = std::mem::replace(&mut self.pending, rest);
-        let text = String::from_utf8_lossy(&done);
-        let lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
-        lines.map(str::to_string).collect()
+            if self.pending.len() > MAX_LINE {
+                self.pending.clear();
+                self.skipping = true;
+            }
+            if !piece.ends_with(b"\n") {
+                continue;
+            }
+            let line = String::from_utf8_lossy(&self.pending);
+            if !self.skipping && !line.trim().is_empty() {
+                lines.push(line.trim().to_string());
+            }
+            self.pending.clear();
+            self.skipping = false;
+        }
+        lines
     }
 }
 

@@ -6,10 +6,13 @@
 //! server-sent events fed from the journal through the platform's folder
 //! watch. axum was chosen
 //! for the HTTP side: it runs on the tokio runtime the daemon already uses
-//! and brings only hyper and tower, which are in the tree beside it.
+//! and brings only hyper and tower, which are in the tree beside it; the
+//! connections are accepted by hyper directly (`connections.rs`) for its
+//! header-read timeout.
 
 mod access;
 mod assets;
+mod connections;
 mod drawings;
 mod flow;
 mod html;
@@ -118,8 +121,8 @@ impl Listener {
         live::start(&self.served);
         let app = routes::router(self.served);
         tokio::select! {
-            served = axum::serve(socket, app) => served.map_err(CliError::caused)?,
-            _ = shutdown() => {}
+            () = connections::accept(socket, app) => {}
+            () = shutdown() => {}
         }
         Ok(())
     }

@@ -41,6 +41,25 @@ pub fn page(served: &Served) -> Page {
     Page::new("Overview", "overview", body)
 }
 
+/// Stages held at a gate: only the operator moves them on.
+fn approvals(status: &Value) -> String {
+    let pending: Vec<&str> = status["pending_approvals"]
+        .as_array()
+        .map(|list| list.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    if pending.is_empty() {
+        return String::new();
+    }
+    let items: String = pending
+        .iter()
+        .map(|line| format!("<li><code>{}</code></li>", esc(line)))
+        .collect();
+    format!(
+        "<div class=\"warning\" role=\"alert\">{} stage(s) wait for an operator's approval (<code>millrace approvals approve ID</code> or <code>deny ID --reason ...</code>):<ul>{items}</ul></div>",
+        pending.len()
+    )
+}
+
 fn text<'a>(status: &'a Value, key: &str) -> &'a str {
     status.get(key).and_then(Value::as_str).unwrap_or("none")
 }
@@ -72,6 +91,7 @@ fn notices(status: &Value) -> String {
             esc(currentness)
         )));
     }
+    out.push_str(&approvals(status));
     for key in ["config_error", "snapshot_error", "last_error"] {
         if let Some(error) = status.get(key).and_then(Value::as_str) {
             out.push_str(&warning(&format!("{key}: {}", esc(error))));

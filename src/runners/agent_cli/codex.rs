@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! <command> <args: exec> [--profile P] [--skip-git-repo-check] [--model M]
-//!   <permission flags> [-c <extra_config>]... [-c model_reasoning_effort="<thinking>"]
+//!   [<permission flags>] [-c <extra_config>]... [<denial sandbox flags>]
+//!   [-c model_reasoning_effort="<thinking>"]
 //!   --cd <workspace> --json --output-last-message <run_dir>/last_message.<id>.txt <prompt>
 //! ```
 //!
@@ -17,7 +18,8 @@
 //! `-c model_reasoning_effort="…"`. A stage denied `workspace.write` runs
 //! in the `read-only` sandbox instead, one denied only `network.access` in
 //! `workspace-write` with `sandbox_workspace_write.network_access=false`,
-//! whatever the configured level.
+//! whatever the configured level, `extra_config` or profile (its flags
+//! come after them, and Codex keeps the last `-c` of a key).
 //!
 //! The JSONL events (stdout) are read as they arrive and kept (capped) as
 //! `events.<id>.jsonl`; see
@@ -133,12 +135,17 @@ impl CodexConfig {
         if let Some(model) = &request.model {
             argv.extend(["--model".into(), model.clone()]);
         }
-        // A denial the sandbox holds replaces the configured level.
+        // A denial the sandbox holds replaces the configured level, and
+        // comes after `extra_config`: the last `-c` of a key wins, so that
+        // neither it nor the profile can turn the network back on.
         let sandbox = codex_sandbox(request);
-        argv.extend(sandbox.unwrap_or_else(|| self.permission(request).flags()));
+        if sandbox.is_none() {
+            argv.extend(self.permission(request).flags());
+        }
         for item in &self.extra_config {
             argv.extend(["-c".into(), item.clone()]);
         }
+        argv.extend(sandbox.into_iter().flatten());
         let effort = request
             .thinking
             .as_ref()
@@ -227,6 +234,36 @@ mod tests {
             "PROMPT",
         ];
         assert_eq!(argv, expected);
+    }
+
+    /// An operator's `extra_config` (or profile) setting the network on
+    /// must not undo a stage's `network.access` denial.
+    #[test]
+    fn a_network_denial_comes_after_extra_config_that_would_undo_it() {
+        use crate::runners::StageGrant;
+        use crate::vocab::capability::{Capability, Decision, Enforcement};
+        let config = CodexConfig {
+            extra_config: vec!["sandbox_workspace_write.network_access=true".into()],
+            ..CodexConfig::default()
+        };
+        let mut request = request();
+        request.grants.push(StageGrant {
+            grant_id: "grant-checker-network-access".into(),
+            capability: Capability::NetworkAccess,
+            decision: Decision::Denied,
+            enforcement: Enforcement::RunnerEnforced,
+        });
+        let argv = config.argv(&request, "PROMPT");
+        let network: Vec<&str> = argv
+            .iter()
+            .map(String::as_str)
+            .filter(|a| a.starts_with("sandbox_workspace_write.network_access"))
+            .collect();
+        assert_eq!(
+            network.last(),
+            Some(&"sandbox_workspace_write.network_access=false"),
+            "{argv:?}"
+        );
     }
 
     #[test]

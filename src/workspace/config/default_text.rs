@@ -120,6 +120,23 @@ remote_index_url = "https://raw.githubusercontent.com/tim-osterhus/millrace-skil
 # How long one fetch of the index or a package may take, in seconds.
 fetch_timeout_seconds = 10
 
+[execution_capabilities]
+# What stages may do: `millrace compile show` lists each node's grants and who
+# holds them. false: no grants are compiled; runners run as configured.
+enabled = true
+# What one approval of a gate written here covers: stage | run | work_item.
+approval_scope = "stage"
+# true: a denial the node's runner cannot hold fails the compile.
+fail_required_advisory = false
+# Policies (allow | deny | approval_required), later wins: every stage, then
+# one plane, then one node. A gated stage waits for `millrace approvals approve ID`.
+# [execution_capabilities.defaults]
+# "network.access" = "deny"
+# [execution_capabilities.planes.execution]
+# "package.install" = "approval_required"
+# [execution_capabilities.stages.builder]
+# "git.mutate" = "approval_required"
+
 [params]
 # Loop parameters by name, overriding loops and modes.
 # max_fix_cycles = 3

@@ -26,7 +26,7 @@ pub const SCHEMA_VERSION: &str = "1.0";
 
 /// Reads a versioned JSON state file; `Ok(None)` when it does not exist.
 pub fn read_state<T: DeserializeOwned>(path: &Path) -> Result<Option<T>, StateError> {
-    let text = match std::fs::read_to_string(path) {
+    let text = match crate::workspace::input::read_text(path) {
         Ok(text) => text,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(error) => return Err(at("read", path)(error).into()),

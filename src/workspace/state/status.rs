@@ -44,7 +44,7 @@ impl fmt::Display for StatusMarker {
 
 /// Reads a status file: exactly one non-blank line `### MARKER`.
 pub(super) fn read(path: &Path) -> Result<Option<StatusMarker>, StateError> {
-    let text = match std::fs::read_to_string(path) {
+    let text = match crate::workspace::input::read_text(path) {
         Ok(text) => text,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(error) => return Err(at("read", path)(error).into()),
