@@ -455,3 +455,31 @@ fn loop_fmt_formats_and_checks() {
     );
     millrace(&["loop", "fmt", "--check", path], ws.root()).ok();
 }
+
+#[test]
+fn lanes_are_shown_and_frozen_only_when_a_mode_declares_more_than_one() {
+    let ws = TestWorkspace::new();
+    ws.write(
+        "modes/parallel.loop",
+        "mode parallel extends default_codex {\n  lanes execution 4\n}\n\nmode serial_again extends parallel {\n  lanes execution 1\n}\n",
+    );
+    let run = ws.run(&["compile", "show", "--mode", "parallel"]).ok();
+    assert!(
+        run.stdout.contains("\nlanes: execution 4\n"),
+        "{}",
+        run.stdout
+    );
+    let saved = ws.read("state/compiled_plan.json");
+    assert!(
+        saved.contains("\"lanes\": {\n    \"execution\": 4\n  }"),
+        "{saved}"
+    );
+    for mode in ["serial_again", "default_codex"] {
+        let run = ws.run(&["compile", "show", "--mode", mode]).ok();
+        assert!(!run.stdout.contains("lanes:"), "{mode}: {}", run.stdout);
+        assert!(
+            !ws.read("state/compiled_plan.json").contains("\"lanes\""),
+            "{mode}"
+        );
+    }
+}

@@ -119,6 +119,7 @@ const VOCABULARY: &[&str] = &[
     "set",
     "learn",
     "concurrent",
+    "lanes",
     "with",
     "runner",
     "model",

@@ -7,6 +7,10 @@ use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, S
 
 use crate::syntax::{SourceMap, Span};
 
+/// The most lanes a plane may declare: beyond it the agents' sessions, not
+/// the lanes, are the limit, and every lane holds a worktree on disk.
+pub const MAX_LANES: u64 = 16;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
     Error,
@@ -111,6 +115,13 @@ pub enum Kind {
         first: &'static str,
         second: &'static str,
     },
+    LanesZero,
+    LanesTooMany {
+        count: u64,
+    },
+    LanesPlane {
+        plane: String,
+    },
 }
 
 impl Kind {
@@ -135,6 +146,9 @@ impl Kind {
             Kind::NotANode { .. } => "not_a_node",
             Kind::LearnWithoutLearningLoop { .. } => "learn_without_learning_loop",
             Kind::InvalidValue { .. } => "invalid_value",
+            Kind::LanesZero => "lanes_zero",
+            Kind::LanesTooMany { .. } => "lanes_too_many",
+            Kind::LanesPlane { .. } => "lanes_plane",
             Kind::UnusedBudget { .. } => "unused_budget",
             Kind::UnusedParam { .. } => "unused_param",
             Kind::UnusedFinal { .. } => "unused_final",
@@ -215,6 +229,13 @@ impl Kind {
                 format!("mode `{mode}` has learn rules but selects no `learning` loop")
             }
             Kind::InvalidValue { what, reason } => format!("invalid {what}: {reason}"),
+            Kind::LanesZero => "a plane needs at least one lane".into(),
+            Kind::LanesTooMany { count } => {
+                format!("{count} lanes is more than the most a plane may run ({MAX_LANES})")
+            }
+            Kind::LanesPlane { plane } => {
+                format!("plane `{plane}` runs one item at a time; only `execution` has lanes")
+            }
             Kind::UnusedBudget { name } => format!("budget `{name}` is never spent"),
             Kind::UnusedParam { name } => format!("param `{name}` is never used"),
             Kind::UnusedFinal { name } => format!("final `{name}` is never reached"),
@@ -285,6 +306,9 @@ impl Kind {
                 format!("use it as `${name}` in a budget, or remove it")
             }
             Kind::UnusedFinal { .. } => "route an outcome to it, or remove it".into(),
+            Kind::LanesZero => "write `lanes execution 1` for one task at a time".into(),
+            Kind::LanesTooMany { .. } => format!("write a number from 1 to {MAX_LANES}"),
+            Kind::LanesPlane { .. } => "write `lanes execution <n>`".into(),
             Kind::FamilyNotAccepted { .. } => "enter the family at a node that accepts it".into(),
             Kind::CapabilityContradiction { .. } => {
                 "keep one policy per capability in a block; a node or a mode's stage block may override a wider one".into()

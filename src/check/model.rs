@@ -211,6 +211,8 @@ pub struct Mode {
     pub learn: Vec<LearnRule>,
     /// `concurrent learning with execution, planning`
     pub concurrency: BTreeMap<Plane, Vec<Plane>>,
+    /// `lanes execution 4`: planes with more than one lane (one is the default).
+    pub lanes: BTreeMap<Plane, u64>,
     pub span: Span,
 }
 

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::diagnostic::{Diagnostic, Diagnostics, Kind};
+use super::diagnostic::{Diagnostic, Diagnostics, Kind, MAX_LANES};
 use super::loop_resolve::bindings;
 use super::model::*;
 use super::stages::{parse_plane, relabel, unknown};
@@ -22,6 +22,7 @@ pub fn check_mode(chain: &[&ModeDef], program: &Program, diags: &mut Diagnostics
         sets: BTreeMap::new(),
         learn: Vec::new(),
         concurrency: BTreeMap::new(),
+        lanes: BTreeMap::new(),
         span: def.name.span,
     };
     for link in chain {
@@ -86,6 +87,33 @@ fn apply(mode: &mut Mode, def: &ModeDef, program: &Program, diags: &mut Diagnost
             .collect();
         mode.concurrency.insert(plane, with);
     }
+    for decl in &def.lanes {
+        if let Some((plane, count)) = lanes(decl, diags) {
+            mode.lanes.insert(plane, count);
+        }
+    }
+    // One lane is the default: saying so leaves the plan as it was.
+    mode.lanes.retain(|_, count| *count != 1);
+}
+
+/// A valid `lanes <plane> <n>`: the execution plane, 1 to `MAX_LANES`.
+fn lanes(decl: &syntax::LanesDecl, diags: &mut Diagnostics) -> Option<(Plane, u64)> {
+    let plane = parse_plane(&decl.plane, diags)?;
+    let count = decl.count.value;
+    let (kind, span, label) = if plane != Plane::Execution {
+        let kind = Kind::LanesPlane {
+            plane: plane.to_string(),
+        };
+        (kind, decl.plane.span, "not the execution plane")
+    } else if count == 0 {
+        (Kind::LanesZero, decl.count.span, "no lane")
+    } else if count > MAX_LANES {
+        (Kind::LanesTooMany { count }, decl.count.span, "too many")
+    } else {
+        return Some((plane, count));
+    };
+    diags.push(Diagnostic::new(kind, span, label));
+    None
 }
 
 fn learn_rule(rule: &syntax::LearnRule, diags: &mut Diagnostics) -> Option<LearnRule> {

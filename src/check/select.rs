@@ -39,6 +39,8 @@ pub struct ResolvedMode {
     pub loops: BTreeMap<Plane, ResolvedLoop>,
     pub learn: Vec<LearnRule>,
     pub concurrency: BTreeMap<Plane, Vec<Plane>>,
+    /// Planes with more than one lane.
+    pub lanes: BTreeMap<Plane, u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -122,6 +124,7 @@ pub fn select_mode(
         loops,
         learn: mode.learn.clone(),
         concurrency: mode.concurrency.clone(),
+        lanes: mode.lanes.clone(),
     })
 }
 
@@ -337,6 +340,7 @@ pub fn standalone(lp: &Loop) -> ResolvedLoop {
         sets: BTreeMap::new(),
         learn: Vec::new(),
         concurrency: BTreeMap::new(),
+        lanes: BTreeMap::new(),
         span: lp.span,
     };
     match resolve_loop(lp, &mode, &Overrides::default(), &BTreeMap::new()) {

@@ -311,6 +311,9 @@ pub fn describe_plan(plan: &Plan) -> String {
         let with: Vec<&str> = with.iter().map(|p| p.as_str()).collect();
         let _ = writeln!(s, "concurrency: {plane} with {}", with.join(", "));
     }
+    for (plane, count) in &plan.lanes {
+        let _ = writeln!(s, "lanes: {plane} {count}");
+    }
     for (plane, p) in &plan.planes {
         for name in &p.node_order {
             describe_node(&mut s, *plane, name, p);

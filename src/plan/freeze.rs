@@ -24,7 +24,8 @@ pub fn freeze(program: &Program, lowered: &Lowered, inputs: Vec<InputDigest>) ->
     let learn = learn_rules(lowered);
     let concurrency = lowered.mode.concurrency.clone();
     let mode_id = lowered.mode.name.clone();
-    let plan_id = plan_id(&mode_id, &planes, &learn, &concurrency);
+    let lanes = lowered.mode.lanes.clone();
+    let plan_id = plan_id(&mode_id, &planes, &learn, &concurrency, &lanes);
     let fingerprint = fingerprint(&mode_id, &inputs);
     Plan {
         schema_version: PLAN_SCHEMA_VERSION,
@@ -36,6 +37,7 @@ pub fn freeze(program: &Program, lowered: &Lowered, inputs: Vec<InputDigest>) ->
         planes,
         learn,
         concurrency,
+        lanes,
     }
 }
 
@@ -44,9 +46,14 @@ fn plan_id(
     planes: &BTreeMap<Plane, PlanePlan>,
     learn: &[LearnRulePlan],
     concurrency: &BTreeMap<Plane, Vec<Plane>>,
+    lanes: &BTreeMap<Plane, u64>,
 ) -> String {
-    let structure =
+    let mut structure =
         serde_json::json!({ "planes": planes, "learn": learn, "concurrency": concurrency });
+    // Only when declared, so a one-lane plan keeps the id it always had.
+    if !lanes.is_empty() {
+        structure["lanes"] = serde_json::json!(lanes);
+    }
     let digest = Sha256::digest(structure.to_string().as_bytes());
     format!("plan-{mode}-{}", &hex(&digest)[..12])
 }

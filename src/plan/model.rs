@@ -26,6 +26,10 @@ pub struct Plan {
     pub learn: Vec<LearnRulePlan>,
     /// A plane that may run beside the listed planes (all others run alone).
     pub concurrency: BTreeMap<Plane, Vec<Plane>>,
+    /// Planes that run several items at once (`lanes execution 4`); a
+    /// plane not listed has one lane, and a plan with none lists nothing.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub lanes: BTreeMap<Plane, u64>,
 }
 
 impl Plan {
@@ -36,6 +40,11 @@ impl Plan {
     /// The node and its plane, by node name.
     pub fn node(&self, plane: Plane, name: &str) -> Option<&NodePlan> {
         self.planes.get(&plane)?.nodes.get(name)
+    }
+
+    /// How many items of `plane` may run at once.
+    pub fn lanes(&self, plane: Plane) -> u64 {
+        self.lanes.get(&plane).copied().unwrap_or(1)
     }
 
     /// Whether the mode lets planes `a` and `b` run at the same time

@@ -265,6 +265,7 @@ pub struct ModeDef {
     pub sets: Vec<SetDecl>,
     pub learn: Vec<LearnRule>,
     pub concurrent: Vec<ConcurrentDecl>,
+    pub lanes: Vec<LanesDecl>,
     pub bindings: Vec<Binding>,
     pub stage_bindings: Vec<StageBindings>,
     /// Capability policies for every stage of the mode.
@@ -296,6 +297,14 @@ pub struct LearnRule {
 pub struct ConcurrentDecl {
     pub plane: Name,
     pub with: Vec<Name>,
+    pub span: Span,
+}
+
+/// `lanes execution 4`: how many items of the plane run at once.
+#[derive(Debug, Clone)]
+pub struct LanesDecl {
+    pub plane: Name,
+    pub count: Spanned<u64>,
     pub span: Span,
 }
 

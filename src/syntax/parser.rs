@@ -501,6 +501,7 @@ impl<'t> Builder<'t> {
             sets: Vec::new(),
             learn: Vec::new(),
             concurrent: Vec::new(),
+            lanes: Vec::new(),
             bindings: Vec::new(),
             stage_bindings: Vec::new(),
             grants: Vec::new(),
@@ -529,6 +530,7 @@ impl<'t> Builder<'t> {
             }
             Rule::learn_block => self.learn_block(mode, pair),
             Rule::concurrent_decl => mode.concurrent.push(self.concurrent(pair)),
+            Rule::lanes_decl => mode.lanes.push(self.lanes(pair)),
             Rule::bindings => mode.bindings.extend(self.bindings(pair)),
             Rule::grant_decl => mode.grants.push(self.grant(pair)),
             Rule::stage_bindings => mode.stage_bindings.push(self.stage_bindings(pair)),
@@ -588,6 +590,16 @@ impl<'t> Builder<'t> {
         ConcurrentDecl {
             plane: plane.unwrap_or_else(|| placeholder(span)),
             with,
+            span,
+        }
+    }
+
+    fn lanes(&self, pair: Pair<'_, Rule>) -> LanesDecl {
+        let span = self.span(&pair);
+        let param = self.param(pair);
+        LanesDecl {
+            plane: param.name,
+            count: param.value,
             span,
         }
     }

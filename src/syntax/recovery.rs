@@ -329,7 +329,7 @@ pub(super) fn rule_label(rule: Rule) -> Option<&'static str> {
         }
         Rule::strict_node_stmt => "a route (`OUTCOME -> target`), an `effect` or a binding",
         Rule::strict_mode_stmt => {
-            "a mode statement (`loop`, `set`, `learn`, `concurrent`, a binding or a node block)"
+            "a mode statement (`loop`, `set`, `learn`, `concurrent`, `lanes`, a binding or a node block)"
         }
         Rule::strict_binding_stmt => {
             "a binding (`runner`, `model`, `thinking`, `timeout`, `entrypoint`, `skill`)"
@@ -361,6 +361,7 @@ pub(super) fn close_keyword(word: &str, strict: Rule) -> Option<&'static str> {
             "set",
             "learn",
             "concurrent",
+            "lanes",
             "runner",
             "model",
             "thinking",

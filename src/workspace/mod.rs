@@ -28,6 +28,7 @@ pub mod runs;
 pub mod skills;
 pub mod state;
 pub mod timestamp;
+pub mod worktrees;
 
 pub use family::{Family, LifecycleState, Plane};
 pub use paths::{MailboxDir, WorkspacePaths};

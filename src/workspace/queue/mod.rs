@@ -9,6 +9,7 @@ mod audit;
 mod depth_cache;
 mod error;
 mod index;
+pub mod lanes;
 mod quarantine;
 mod scan;
 
