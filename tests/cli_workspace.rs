@@ -7,7 +7,9 @@ use millrace::workspace::baseline::sha256_hex;
 use millrace::workspace::documents::parse_markdown;
 use millrace::workspace::journal::{Journal, RuntimeEvent};
 use millrace::workspace::lock::{LockRecord, hostname};
-use millrace::workspace::state::{ActiveRun, PlanRef, RuntimeSnapshot, StateStore, WorkItemRef};
+use millrace::workspace::state::{
+    ActiveRun, PlanRef, RuntimeSnapshot, Slot, StateStore, WorkItemRef,
+};
 use millrace::workspace::{Family, Plane, Timestamp, WorkspacePaths};
 
 use crate::support::{Run, TestWorkspace};
@@ -283,18 +285,16 @@ fn status_follows_queues_plan_snapshot_and_journal() {
     }
     let compiled = ws.run(&["compile", "validate"]).ok();
     let paths = WorkspacePaths::new(ws.root());
-    let mut snapshot = RuntimeSnapshot {
-        mode_id: Some("default_codex".into()),
-        ..RuntimeSnapshot::default()
-    };
+    let mut snapshot = RuntimeSnapshot::default();
+    snapshot.mode_id = Some("default_codex".into());
     snapshot.pause("operator");
     snapshot.record_error("dispatch", "a runner could not start");
     snapshot.pending_plan = Some(PlanRef {
         plan_id: "plan-next".into(),
         fingerprint: "fp-next".into(),
     });
-    snapshot.active_runs.insert(
-        Plane::Execution,
+    snapshot.set_run(
+        Slot::of(Plane::Execution),
         ActiveRun {
             run_id: "run-1".into(),
             node: "builder".into(),

@@ -22,7 +22,7 @@ use super::status_details::{
 };
 use crate::workspace::journal::Journal;
 use crate::workspace::lock::{self, LockState};
-use crate::workspace::state::{FailedCommand, RuntimeSnapshot, StateStore};
+use crate::workspace::state::{FailedCommand, RuntimeSnapshot, Slot, StateStore};
 use crate::workspace::{Plane, WorkspacePaths};
 
 /// How many journal events `status` shows.
@@ -143,7 +143,7 @@ pub struct Report {
     stop_requested: bool,
     active_run_count: usize,
     #[serde(rename = "active_runs_by_plane")]
-    active_runs: BTreeMap<Plane, RunView>,
+    active_runs: BTreeMap<Slot, RunView>,
     /// Plane depths, then family depths (as `queue ls`).
     #[serde(flatten, serialize_with = "as_object")]
     queue_depths: Vec<(String, usize)>,
@@ -251,7 +251,7 @@ impl Report {
             pending_plan: PendingPlan::of(&snapshot, workspace),
             active_stage: ActiveStage::of(&snapshot),
             blocked_idle: process_running
-                && snapshot.active_runs.is_empty()
+                && !snapshot.has_runs()
                 && plane_depths_zero(&depths)
                 && closure.any_held(),
             latest: LatestFailures::read(&paths, &snapshot),
@@ -263,7 +263,7 @@ impl Report {
             paused: snapshot.paused,
             pause_sources: snapshot.pause_sources.clone(),
             stop_requested: snapshot.stop_requested,
-            active_run_count: snapshot.active_runs.len(),
+            active_run_count: snapshot.run_count(),
             active_runs: active_runs(&snapshot),
             queue_depths: depths,
             status_markers: status_markers(&paths),
@@ -431,8 +431,10 @@ fn lock_view(paths: &WorkspacePaths) -> LockView {
     }
 }
 
-fn active_runs(snapshot: &RuntimeSnapshot) -> BTreeMap<Plane, RunView> {
-    let runs = snapshot.active_runs.iter().map(|(plane, run)| {
+/// Runs by slot: the plane's name for its first lane (`execution`), then
+/// `execution.2`, ... for the lanes after it.
+fn active_runs(snapshot: &RuntimeSnapshot) -> BTreeMap<Slot, RunView> {
+    let runs = snapshot.runs().map(|(slot, run)| {
         let view = RunView {
             run_id: run.run_id.clone(),
             node: run.node.clone(),
@@ -442,7 +444,7 @@ fn active_runs(snapshot: &RuntimeSnapshot) -> BTreeMap<Plane, RunView> {
                 .as_ref()
                 .map(|w| format!("{}:{}", w.family, w.id)),
         };
-        (*plane, view)
+        (slot, view)
     });
     runs.collect()
 }

@@ -15,7 +15,7 @@ use super::context::{ConfigInput, Workspace};
 use super::output::{CliResult, Out};
 use crate::plan::{InputDigest, MISSING};
 use crate::workspace::journal::Journal;
-use crate::workspace::state::{ActiveRun, RuntimeSnapshot};
+use crate::workspace::state::{ActiveRun, RuntimeSnapshot, Slot};
 use crate::workspace::{Plane, WorkspacePaths, baseline};
 
 /// How far back in the journal `latest_operator_intervention` looks.
@@ -83,7 +83,7 @@ impl ActiveStage {
         let order = [Plane::Execution, Plane::Planning, Plane::Learning];
         let found = order
             .iter()
-            .find_map(|plane| Some((*plane, snapshot.active_runs.get(plane)?)));
+            .find_map(|plane| Some((*plane, snapshot.run(Slot::of(*plane))?)));
         found.map_or_else(ActiveStage::default, |(plane, run)| {
             Self::from_run(plane, run)
         })

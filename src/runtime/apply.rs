@@ -15,11 +15,11 @@ use crate::plan::{NodePlan, Target};
 use crate::runners::{FailureClass, RunnerExit, StageOutcome, normalize};
 use crate::vocab::{BLOCKED, Plane, ResultClass};
 use crate::workspace::journal::RuntimeEvent;
-use crate::workspace::state::item_key;
+use crate::workspace::state::{Slot, item_key};
 
 /// The facts of one applied stage, passed along to routing and the trace.
 pub struct Applied {
-    pub plane: Plane,
+    pub slot: Slot,
     pub inflight: InFlight,
     pub outcome: StageOutcome,
     pub result_path: String,
@@ -30,13 +30,13 @@ impl Engine {
     /// Applies a runner's completion. A cancelled stage (daemon stop) stays
     /// pending in the snapshot and is started again on the next run.
     pub fn apply(&mut self, completion: Completion) -> Result<(), RuntimeError> {
-        let Some(inflight) = self.flights.land(completion.plane) else {
+        let Some(inflight) = self.flights.land(completion.slot) else {
             return Ok(());
         };
         if completion.result.exit == RunnerExit::Cancelled {
             self.monitor.line(&format!(
                 "stage cancelled {}/{} (it will run again)",
-                completion.plane, inflight.request.node
+                completion.slot, inflight.request.node
             ));
             return Ok(());
         }
@@ -46,11 +46,11 @@ impl Engine {
             super::disk_full::check_room(&self.store.paths().state_dir())?;
         }
         let outcome = normalize(&inflight.request, &completion.result);
-        let node = self.node_plan(completion.plane, &inflight.request.node)?;
+        let node = self.node_plan(completion.slot.plane, &inflight.request.node)?;
         let result_class = result_class(&node, &outcome);
         let result_path = self.write_result(&inflight, &outcome, result_class, &completion)?;
         let applied = Applied {
-            plane: completion.plane,
+            slot: completion.slot,
             inflight,
             outcome,
             result_path,
@@ -70,7 +70,7 @@ impl Engine {
         let item = self.item_key(&applied);
         let node_name = applied.inflight.request.node.clone();
         if self.schedule_retry(
-            applied.plane,
+            applied.slot,
             &item,
             &node_name,
             applied.outcome.failure_class,
@@ -132,13 +132,13 @@ impl Engine {
             .unwrap_or_default();
         self.monitor.line(&format!(
             "stage done {}/{} run={} result={} dur={secs:.1}s tokens={tokens}{failure}",
-            a.plane,
+            a.slot,
             r.node,
             short(&r.run_id),
             a.outcome.outcome
         ));
         self.event(RuntimeEvent::StageCompleted {
-            plane: a.plane,
+            plane: a.slot.plane,
             run_id: r.run_id.clone(),
             node: r.node.clone(),
             outcome: a.outcome.outcome.clone(),
@@ -157,7 +157,7 @@ impl Engine {
             .learn
             .iter()
             .filter(|r| {
-                r.source_plane == a.plane
+                r.source_plane == a.slot.plane
                     && r.source == a.inflight.request.node
                     && r.outcomes.contains(&a.outcome.outcome)
             })
@@ -180,7 +180,7 @@ impl Engine {
             self.store.queue_mut().enqueue(&document)?;
             self.monitor.line(&format!(
                 "learn {}/{} {} -> learning/{} request={}",
-                a.plane,
+                a.slot,
                 rule.source,
                 a.outcome.outcome,
                 rule.target,
@@ -198,7 +198,7 @@ impl Engine {
     pub fn handoff_source<'a>(&self, a: &'a Applied, final_name: &'a str) -> HandoffSource<'a> {
         let closure = a.inflight.request.closure_target.as_ref();
         HandoffSource {
-            plane: a.plane,
+            plane: a.slot.plane,
             node: &a.inflight.request.node,
             run_id: &a.inflight.request.run_id,
             final_name,
@@ -269,7 +269,7 @@ impl Engine {
     /// An operator's denial ends the run at the plane's first `blocked`
     /// final; a loop without one routes it as `BLOCKED`.
     fn denied_decision(&self, a: &Applied) -> Option<Decision> {
-        let finals = &self.plan.plane(a.plane)?.finals;
+        let finals = &self.plan.plane(a.slot.plane)?.finals;
         let (name, _) = finals
             .iter()
             .find(|(_, f)| f.class == ResultClass::Blocked)?;
@@ -295,10 +295,9 @@ impl Engine {
         class: Option<&str>,
     ) -> Result<Decision, RuntimeError> {
         let item = self.item_key(a);
-        let plane_plan = self
-            .plan
-            .plane(a.plane)
-            .ok_or_else(|| RuntimeError::Plan(format!("plane {} is not in the plan", a.plane)))?;
+        let plane_plan = self.plan.plane(a.slot.plane).ok_or_else(|| {
+            RuntimeError::Plan(format!("plane {} is not in the plan", a.slot.plane))
+        })?;
         let finished = Finished {
             node: &a.inflight.request.node,
             outcome,
@@ -360,7 +359,7 @@ impl Engine {
     /// The next node of the same run, or the end of the run.
     fn follow(&mut self, a: Applied, decision: Decision) -> Result<(), RuntimeError> {
         self.event(RuntimeEvent::RouterDecision {
-            plane: a.plane,
+            plane: a.slot.plane,
             run_id: a.inflight.request.run_id.clone(),
             node: a.inflight.request.node.clone(),
             outcome: a.outcome.outcome.clone(),
@@ -379,30 +378,27 @@ impl Engine {
 
     fn continue_run(&mut self, a: Applied, next: &str, reason: &str) -> Result<(), RuntimeError> {
         self.monitor
-            .line(&format!("route {} -> {next} reason={reason}", a.plane));
-        let Some(mut run) = self.store.snapshot().active_runs.get(&a.plane).cloned() else {
+            .line(&format!("route {} -> {next} reason={reason}", a.slot));
+        let Some(mut run) = self.store.snapshot().run(a.slot).cloned() else {
             return Err(RuntimeError::Plan(format!(
-                "no active run recorded for plane {}",
-                a.plane
+                "no active run recorded for {}",
+                a.slot
             )));
         };
         run.node = next.to_string();
-        self.store
-            .snapshot_mut()
-            .active_runs
-            .insert(a.plane, run.clone());
+        self.store.snapshot_mut().set_run(a.slot, run.clone());
         self.govern()?;
-        if self.waits.holds(a.plane) {
+        if self.waits.holds(a.slot.plane) {
             self.monitor.line(&format!(
                 "route {} held at the boundary for a mailbox command",
-                a.plane
+                a.slot
             ));
         }
-        if self.draining || self.store.snapshot().paused || self.waits.holds(a.plane) {
+        if self.draining || self.store.snapshot().paused || self.waits.holds(a.slot.plane) {
             return self.save_snapshot();
         }
         // `start_stage` saves the snapshot with the next node and its request.
-        self.start_stage(a.plane, run, a.inflight.document)
+        self.start_stage(a.slot, run, a.inflight.document)
             .map(|_| ())
     }
 }

@@ -156,7 +156,7 @@ async fn cancel_in_flight(engine: &mut Engine, loops: &mut Loops) {
         let Some(completion) = loops.done_rx.recv().await else {
             break;
         };
-        engine.flights.land(completion.plane);
+        engine.flights.land(completion.slot);
     }
 }
 
@@ -250,6 +250,7 @@ fn start(
         reloader: Reloader::new(options.recompile.take()),
         monitor,
         draining: false,
+        lane_counts: std::collections::BTreeMap::new(),
         plan,
     };
     announce(&mut engine, lock)?;

@@ -22,7 +22,9 @@ use crate::workspace::closure_targets::ClosureTarget;
 use crate::workspace::documents::WorkDocument;
 use crate::workspace::journal::RuntimeEvent;
 use crate::workspace::queue::ClaimFilter;
-use crate::workspace::state::{ActiveRun, StatusMarker, WorkItemRef as SnapshotItem, item_key};
+use crate::workspace::state::{
+    ActiveRun, Slot, StatusMarker, WorkItemRef as SnapshotItem, item_key,
+};
 use crate::workspace::{Family, LifecycleState, Timestamp};
 
 /// The foreground planes in claim order.
@@ -64,55 +66,60 @@ impl Engine {
         self.review_closure()?;
         let mut started = self.resume_pending()?;
         for plane in FOREGROUND {
-            if self.may_start(plane) && self.claim_and_start(plane)? {
-                started = true;
-            }
+            started |= self.fill_lanes(plane)?;
         }
         if !FOREGROUND.iter().any(|p| self.busy(*p)) && self.start_closure()? {
             started = true;
         }
-        if self.may_start(Plane::Learning) && self.claim_and_start(Plane::Learning)? {
+        started |= self.fill_lanes(Plane::Learning)?;
+        self.cancel_orphaned_approvals();
+        Ok(started)
+    }
+
+    /// Claims work for every free lane of `plane` while there is some;
+    /// true if any stage started.
+    fn fill_lanes(&mut self, plane: Plane) -> Result<bool, RuntimeError> {
+        let mut started = false;
+        while let Some(slot) = self.may_start(plane) {
+            if !self.claim_and_start(slot)? {
+                break;
+            }
             started = true;
         }
-        self.cancel_orphaned_approvals();
         Ok(started)
     }
 
     /// Runs left pending in the snapshot (a stop, a restart) start again at
     /// their recorded node, under the same run id.
     fn resume_pending(&mut self) -> Result<bool, RuntimeError> {
-        let pending: Vec<(Plane, ActiveRun)> = Plane::ALL
-            .iter()
-            .filter(|p| !self.flights.is_flying(**p) && !self.flights.is_waiting(**p))
-            .filter_map(|p| {
-                self.store
-                    .snapshot()
-                    .active_runs
-                    .get(p)
-                    .map(|r| (*p, r.clone()))
-            })
+        let pending: Vec<(Slot, ActiveRun)> = self
+            .store
+            .snapshot()
+            .runs()
+            .filter(|(s, _)| !self.flights.is_flying(*s) && !self.flights.is_waiting(*s))
+            .map(|(s, r)| (s, r.clone()))
             .collect();
         let mut started = false;
-        for (plane, run) in pending {
+        for (slot, run) in pending {
             let document = match &run.work_item {
                 Some(item) => self.active_document(item.family, &item.id)?,
                 None => None,
             };
             if run.work_item.is_some() && document.is_none() {
-                self.drop_orphan_run(plane, &run)?;
+                self.drop_orphan_run(slot, &run)?;
                 continue;
             }
             if run.gate_request.is_some() {
                 // Waiting at an approval gate: look again, quietly.
-                started |= self.start_stage(plane, run, document)?;
+                started |= self.start_stage(slot, run, document)?;
                 continue;
             }
             self.monitor.line(&format!(
-                "resumed active {plane}/{} run={}",
+                "resumed active {slot}/{} run={}",
                 run.node,
                 short(&run.run_id)
             ));
-            started |= self.resume_run(plane, run, document)?;
+            started |= self.resume_run(slot, run, document)?;
         }
         Ok(started)
     }
@@ -131,10 +138,10 @@ impl Engine {
     }
 
     /// A pending run whose item is no longer active cannot resume.
-    fn drop_orphan_run(&mut self, plane: Plane, run: &ActiveRun) -> Result<(), RuntimeError> {
-        self.store.snapshot_mut().active_runs.remove(&plane);
+    fn drop_orphan_run(&mut self, slot: Slot, run: &ActiveRun) -> Result<(), RuntimeError> {
+        self.store.snapshot_mut().take_run(slot);
         let message = format!(
-            "run {} of {plane} had no active work item; dropped",
+            "run {} of {slot} had no active work item; dropped",
             run.run_id
         );
         self.event(RuntimeEvent::RuntimeError {
@@ -156,7 +163,8 @@ impl Engine {
 
     /// Claims the next item of `plane` (families in the order of the loop's
     /// `entry` lines, which is the claim order) and starts its entry node.
-    fn claim_and_start(&mut self, plane: Plane) -> Result<bool, RuntimeError> {
+    fn claim_and_start(&mut self, slot: Slot) -> Result<bool, RuntimeError> {
+        let plane = slot.plane;
         let Some(plane_plan) = self.plan.plane(plane) else {
             return Ok(false);
         };
@@ -191,7 +199,7 @@ impl Engine {
                 request_id: None,
                 gate_request: None,
             };
-            return self.start_stage(plane, run, Some(claimed.document));
+            return self.start_stage(slot, run, Some(claimed.document));
         }
         Ok(false)
     }
@@ -205,9 +213,9 @@ impl Engine {
         }) else {
             return Ok(false);
         };
-        if !self.may_start(plane) {
+        let Some(slot) = self.may_start(plane) else {
             return Ok(false);
-        }
+        };
         if self.closure.ready().is_none() {
             return Ok(false);
         }
@@ -226,7 +234,7 @@ impl Engine {
             request_id: None,
             gate_request: None,
         };
-        self.start_stage(plane, run, None)
+        self.start_stage(slot, run, None)
     }
 
     /// Builds and persists the request and prompt, marks the plane running,
@@ -234,17 +242,17 @@ impl Engine {
     /// it (see `gates.rs`).
     pub fn start_stage(
         &mut self,
-        plane: Plane,
+        slot: Slot,
         mut run: ActiveRun,
         document: Option<WorkDocument>,
     ) -> Result<bool, RuntimeError> {
-        let gate = self.gate(plane, &mut run)?;
+        let gate = self.gate(slot, &mut run)?;
         if let Gate::Waiting = gate {
-            self.hold(plane, run)?;
+            self.hold(slot, run)?;
             return Ok(false);
         }
         let focus = self.closure.focus().cloned();
-        let request = self.build_request(plane, &run, document.as_ref(), focus)?;
+        let request = self.build_request(slot.plane, &run, document.as_ref(), focus)?;
         run.stage = request.stage_kind.clone();
         run.request_id = Some(request.request_id.clone());
         run.gate_request = None;
@@ -258,36 +266,33 @@ impl Engine {
         let json = serde_json::to_vec_pretty(&request).unwrap_or_default();
         std::fs::write(request.artifact("request", "json"), &json)
             .map_err(io_error("write request"))?;
-        self.store
-            .snapshot_mut()
-            .active_runs
-            .insert(plane, run.clone());
+        self.store.snapshot_mut().set_run(slot, run.clone());
         if let Gate::Denied(approval) = gate {
             self.save_snapshot()?;
             // Applied at once: nothing is left in flight to wait for (a
             // next stage it routes to is in flight, and waited for).
-            self.refuse(plane, request, document, &approval)?;
+            self.refuse(slot, request, document, &approval)?;
             return Ok(false);
         }
-        self.set_status(plane, StatusMarker::running(&request.stage_kind))?;
+        self.set_status(slot, StatusMarker::running(&request.stage_kind))?;
         self.save_snapshot()?;
-        self.announce_start(plane, &request, &run);
-        self.flights.launch(plane, request, document);
+        self.announce_start(slot, &request, &run);
+        self.flights.launch(slot, request, document);
         Ok(true)
     }
 
-    fn announce_start(&mut self, plane: Plane, request: &StageRequest, run: &ActiveRun) {
+    fn announce_start(&mut self, slot: Slot, request: &StageRequest, run: &ActiveRun) {
         let work = run.work_item.as_ref().map_or_else(
             || "closure_target".to_string(),
             |w| format!("{}:{}", w.family.as_str(), w.id),
         );
         self.monitor.line(&format!(
-            "stage start {plane}/{} run={} work={work}",
+            "stage start {slot}/{} run={} work={work}",
             request.node,
             short(&run.run_id)
         ));
         self.event(RuntimeEvent::StageStarted {
-            plane,
+            plane: slot.plane,
             run_id: run.run_id.clone(),
             node: request.node.clone(),
             stage: request.stage_kind.clone(),

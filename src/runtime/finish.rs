@@ -20,12 +20,12 @@ impl Engine {
     pub fn finish_run(&mut self, a: Applied, name: &str, reason: &str) -> Result<(), RuntimeError> {
         let fin = self
             .plan
-            .plane(a.plane)
+            .plane(a.slot.plane)
             .and_then(|p| p.finals.get(name))
             .cloned()
             .ok_or_else(|| RuntimeError::Plan(format!("final `{name}` is not in the plan")))?;
         self.set_status(
-            a.plane,
+            a.slot,
             StatusMarker::new(&fin.status).unwrap_or_else(StatusMarker::idle),
         )?;
         let spawned = self.handoff(&a, name, &fin)?;
@@ -43,7 +43,7 @@ impl Engine {
             }
             None => self.settle_closure(&a, &fin, spawned.is_some())?,
         }
-        self.store.snapshot_mut().active_runs.remove(&a.plane);
+        self.store.snapshot_mut().take_run(a.slot);
         self.save_snapshot()?;
         let verb = if fin.class.finishes() {
             "done"
@@ -55,7 +55,7 @@ impl Engine {
             .unwrap_or_default();
         self.monitor.line(&format!(
             "route {} {verb} final={name} reason={reason}{spawned}",
-            a.plane
+            a.slot
         ));
         Ok(())
     }

@@ -1,6 +1,6 @@
 //! Stages in flight: each running stage's request and work item, the runner
 //! task that executes it, the channel its answer comes back on, and the
-//! planes that wait for a transient-failure retry.
+//! slots (a plane's lanes) that wait for a transient-failure retry.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -9,9 +9,9 @@ use std::time::Instant;
 use tokio::sync::{mpsc, watch};
 
 use crate::runners::{FailureClass, RunnerExit, RunnerResult, Runners, StageRequest};
-use crate::vocab::Plane;
 use crate::workspace::Timestamp;
 use crate::workspace::documents::WorkDocument;
+use crate::workspace::state::Slot;
 
 /// A stage whose runner is running.
 pub struct InFlight {
@@ -35,18 +35,18 @@ impl InFlight {
 
 /// A runner's answer, sent back to the engine.
 pub struct Completion {
-    pub plane: Plane,
+    pub slot: Slot,
     pub result: RunnerResult,
 }
 
-/// The stages in flight, one per plane at most, and the planes waiting for
-/// a retry.
+/// The stages in flight, one per slot (a plane's lane) at most, and the
+/// slots waiting for a retry.
 pub struct Flights {
     runners: Arc<Runners>,
-    flying: BTreeMap<Plane, InFlight>,
+    flying: BTreeMap<Slot, InFlight>,
     done_tx: mpsc::UnboundedSender<Completion>,
     cancel_rx: watch::Receiver<bool>,
-    retry_at: BTreeMap<Plane, Instant>,
+    retry_at: BTreeMap<Slot, Instant>,
 }
 
 impl Flights {
@@ -66,7 +66,7 @@ impl Flights {
     }
 
     /// Hands the stage to its runner on a task of its own.
-    pub fn launch(&mut self, plane: Plane, request: StageRequest, document: Option<WorkDocument>) {
+    pub fn launch(&mut self, slot: Slot, request: StageRequest, document: Option<WorkDocument>) {
         let runners = self.runners.clone();
         let done = self.done_tx.clone();
         let cancel = self.cancel_rx.clone();
@@ -83,23 +83,28 @@ impl Flights {
                 let json = serde_json::to_vec_pretty(&result).unwrap_or_default();
                 let _ = std::fs::write(stage.artifact("runner_result", "json"), &json);
             }
-            let _ = done.send(Completion { plane, result });
+            let _ = done.send(Completion { slot, result });
         });
-        self.flying.insert(plane, InFlight::now(request, document));
+        self.flying.insert(slot, InFlight::now(request, document));
     }
 
     /// Records a stage whose runner already answered (adopted after a crash).
-    pub fn adopt(&mut self, plane: Plane, stage: InFlight) {
-        self.flying.insert(plane, stage);
+    pub fn adopt(&mut self, slot: Slot, stage: InFlight) {
+        self.flying.insert(slot, stage);
     }
 
-    /// The stage of `plane`, now that its runner answered.
-    pub fn land(&mut self, plane: Plane) -> Option<InFlight> {
-        self.flying.remove(&plane)
+    /// The stage of `slot`, now that its runner answered.
+    pub fn land(&mut self, slot: Slot) -> Option<InFlight> {
+        self.flying.remove(&slot)
     }
 
-    pub fn is_flying(&self, plane: Plane) -> bool {
-        self.flying.contains_key(&plane)
+    pub fn is_flying(&self, slot: Slot) -> bool {
+        self.flying.contains_key(&slot)
+    }
+
+    /// The stages in flight, by slot.
+    pub fn flying(&self) -> impl Iterator<Item = (Slot, &InFlight)> {
+        self.flying.iter().map(|(slot, stage)| (*slot, stage))
     }
 
     pub fn is_empty(&self) -> bool {
@@ -119,19 +124,19 @@ impl Flights {
         self.runners = Arc::new(runners);
     }
 
-    /// `plane` runs again at `at` (a transient failure's backoff).
-    pub fn retry_at(&mut self, plane: Plane, at: Instant) {
-        self.retry_at.insert(plane, at);
+    /// `slot` runs again at `at` (a transient failure's backoff).
+    pub fn retry_at(&mut self, slot: Slot, at: Instant) {
+        self.retry_at.insert(slot, at);
     }
 
-    /// True while `plane` waits for its retry.
-    pub fn is_waiting(&self, plane: Plane) -> bool {
+    /// True while `slot` waits for its retry.
+    pub fn is_waiting(&self, slot: Slot) -> bool {
         self.retry_at
-            .get(&plane)
+            .get(&slot)
             .is_some_and(|at| *at > Instant::now())
     }
 
-    /// True when some plane waits for a retry.
+    /// True when some slot waits for a retry.
     pub fn any_waiting(&self) -> bool {
         !self.retry_at.is_empty()
     }
@@ -142,13 +147,13 @@ impl Flights {
         self.retry_at.retain(|_, at| *at > now);
     }
 
-    /// Forgets the retry of `plane` (its run was cleared).
-    pub fn forget_retry(&mut self, plane: Plane) {
-        self.retry_at.remove(&plane);
+    /// Forgets the retry of `slot` (its run was cleared).
+    pub fn forget_retry(&mut self, slot: Slot) {
+        self.retry_at.remove(&slot);
     }
 
-    /// The planes waiting for a retry.
-    pub fn waiting(&self) -> impl Iterator<Item = Plane> + '_ {
+    /// The slots waiting for a retry.
+    pub fn waiting(&self) -> impl Iterator<Item = Slot> + '_ {
         self.retry_at.keys().copied()
     }
 

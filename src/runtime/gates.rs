@@ -11,12 +11,11 @@ use super::flights::{Completion, InFlight};
 use super::monitor::short;
 use crate::plan::GrantPlan;
 use crate::runners::{FailureClass, RunnerExit, RunnerResult};
-use crate::vocab::Plane;
 use crate::vocab::capability::GateScope;
 use crate::workspace::approvals::{Approval, ApprovalAsk, ApprovalStatus, ApprovalStore};
 use crate::workspace::documents::WorkDocument;
 use crate::workspace::journal::RuntimeEvent;
-use crate::workspace::state::ActiveRun;
+use crate::workspace::state::{ActiveRun, Slot};
 
 /// What the gates of a stage say now.
 pub enum Gate {
@@ -32,7 +31,8 @@ impl Engine {
     /// The gates of `run`'s node. The first look fixes the request id the
     /// stage will run as (`run.gate_request`), which a `stage`-scoped
     /// approval names; approvals missing are asked for.
-    pub fn gate(&mut self, plane: Plane, run: &mut ActiveRun) -> Result<Gate, RuntimeError> {
+    pub fn gate(&mut self, slot: Slot, run: &mut ActiveRun) -> Result<Gate, RuntimeError> {
+        let plane = slot.plane;
         let node = self.node_plan(plane, &run.node)?;
         let gated: Vec<&GrantPlan> = node.gated().collect();
         if gated.is_empty() {
@@ -44,7 +44,7 @@ impl Engine {
             .clone();
         // The snapshot names the request before any approval does: a kill
         // between the two must not leave an approval no run will look for.
-        self.hold(plane, run.clone())?;
+        self.hold(slot, run.clone())?;
         let store = ApprovalStore::new(self.store.paths().agents_dir());
         let mut waiting = false;
         for grant in gated {
@@ -76,7 +76,7 @@ impl Engine {
                 Some((ApprovalStatus::Pending, _)) => waiting = true,
                 _ => {
                     let approval = store.ask(&ask).map_err(io_error("write an approval"))?;
-                    self.announce_ask(plane, &approval);
+                    self.announce_ask(slot, &approval);
                     waiting = true;
                 }
             }
@@ -84,13 +84,13 @@ impl Engine {
         Ok(if waiting { Gate::Waiting } else { Gate::Open })
     }
 
-    fn announce_ask(&mut self, plane: Plane, approval: &Approval) {
+    fn announce_ask(&mut self, slot: Slot, approval: &Approval) {
         let work = match (&approval.work_item_kind, &approval.work_item_id) {
             (Some(kind), Some(id)) => format!("{kind}:{id}"),
             _ => "closure_target".into(),
         };
         self.monitor.line(&format!(
-            "stage awaiting approval {plane}/{} capability={} approval={} work={work} run={}",
+            "stage awaiting approval {slot}/{} capability={} approval={} work={work} run={}",
             approval.node_id,
             approval.capability_id,
             approval.approval_id,
@@ -99,7 +99,7 @@ impl Engine {
         self.event(RuntimeEvent::ApprovalRequested {
             approval_id: approval.approval_id.clone(),
             capability: approval.capability_id.to_string(),
-            plane,
+            plane: slot.plane,
             node: approval.node_id.clone(),
             work_item: approval.work_item_id.clone(),
         });
@@ -113,9 +113,8 @@ impl Engine {
         let waiting: Vec<String> = self
             .store
             .snapshot()
-            .active_runs
-            .values()
-            .filter_map(|r| r.gate_request.clone())
+            .runs()
+            .filter_map(|(_, r)| r.gate_request.clone())
             .collect();
         let store = ApprovalStore::new(self.store.paths().agents_dir());
         let orphans = store
@@ -141,11 +140,11 @@ impl Engine {
         }
     }
 
-    /// Keeps a gated run in the snapshot: its plane stays busy with it.
-    pub fn hold(&mut self, plane: Plane, run: ActiveRun) -> Result<(), RuntimeError> {
-        let known = self.store.snapshot().active_runs.get(&plane) == Some(&run);
+    /// Keeps a gated run in the snapshot: its slot stays busy with it.
+    pub fn hold(&mut self, slot: Slot, run: ActiveRun) -> Result<(), RuntimeError> {
+        let known = self.store.snapshot().run(slot) == Some(&run);
         if !known {
-            self.store.snapshot_mut().active_runs.insert(plane, run);
+            self.store.snapshot_mut().set_run(slot, run);
             self.save_snapshot()?;
         }
         Ok(())
@@ -155,7 +154,7 @@ impl Engine {
     /// `capability_approval_denied`, the operator's reason as the message.
     pub fn refuse(
         &mut self,
-        plane: Plane,
+        slot: Slot,
         request: crate::runners::StageRequest,
         document: Option<WorkDocument>,
         approval: &Approval,
@@ -166,7 +165,7 @@ impl Engine {
             approval.capability_id, approval.approval_id
         );
         self.monitor
-            .line(&format!("stage refused {plane}/{} {message}", request.node));
+            .line(&format!("stage refused {slot}/{} {message}", request.node));
         let result = RunnerResult {
             exit: RunnerExit::Failed {
                 class: FailureClass::CapabilityApprovalDenied,
@@ -177,7 +176,7 @@ impl Engine {
             duration_ms: 0,
             artifacts: Vec::new(),
         };
-        self.flights.adopt(plane, InFlight::now(request, document));
-        self.apply(Completion { plane, result })
+        self.flights.adopt(slot, InFlight::now(request, document));
+        self.apply(Completion { slot, result })
     }
 }

@@ -205,11 +205,7 @@ impl Governance {
         if !self.config.enabled {
             return Review::default();
         }
-        let current = snapshot
-            .active_runs
-            .values()
-            .next()
-            .map(|r| r.run_id.clone());
+        let current = snapshot.runs().next().map(|(_, r)| r.run_id.clone());
         let blockers = self.evaluate(current.as_deref());
         let paused = snapshot
             .pause_sources

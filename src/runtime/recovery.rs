@@ -25,7 +25,7 @@ use crate::workspace::atomic::sweep_stale_temps;
 use crate::workspace::documents::WorkDocument;
 use crate::workspace::journal::RuntimeEvent;
 use crate::workspace::queue::MoveReason;
-use crate::workspace::state::{ActiveRun, StatusMarker};
+use crate::workspace::state::{ActiveRun, Slot, StatusMarker};
 use crate::workspace::{Family, LifecycleState, MailboxDir};
 
 /// How old a temp file must be to count as left behind (a live atomic write
@@ -110,7 +110,7 @@ impl Engine {
                     .map(|s| self.store.paths().lifecycle_dir(family, *s)),
             );
         }
-        for run in self.store.snapshot().active_runs.values() {
+        for (_, run) in self.store.snapshot().runs() {
             let run_dir = self.store.run_dir(&run.run_id);
             dirs.push(run_dir.join("stage_results"));
             dirs.push(run_dir);
@@ -135,22 +135,18 @@ impl Engine {
     }
 
     fn drop_unknown_runs(&mut self) -> Result<(), RuntimeError> {
-        let stale: Vec<(crate::workspace::Plane, ActiveRun)> = self
+        let stale: Vec<(Slot, ActiveRun)> = self
             .store
             .snapshot()
-            .active_runs
-            .iter()
-            .filter(|(p, r)| {
-                Plane::parse(p.as_str())
-                    .is_none_or(|plane| self.plan.node(plane, &r.node).is_none())
-            })
-            .map(|(p, r)| (*p, r.clone()))
+            .runs()
+            .filter(|(slot, r)| self.plan.node(slot.plane, &r.node).is_none())
+            .map(|(slot, r)| (slot, r.clone()))
             .collect();
         if stale.is_empty() {
             return Ok(());
         }
-        for (plane, run) in stale {
-            self.store.snapshot_mut().active_runs.remove(&plane);
+        for (slot, run) in stale {
+            self.store.snapshot_mut().take_run(slot);
             self.repaired(format!(
                 "run {} was at node `{}`, which the plan does not have; its item is requeued",
                 run.run_id, run.node
@@ -165,9 +161,8 @@ impl Engine {
         let owned: Vec<(Family, String)> = self
             .store
             .snapshot()
-            .active_runs
-            .values()
-            .filter_map(|r| r.work_item.as_ref())
+            .runs()
+            .filter_map(|(_, r)| r.work_item.as_ref())
             .map(|w| (w.family, w.id.clone()))
             .collect();
         for family in Family::ALL {
@@ -199,7 +194,7 @@ impl Engine {
                 Ok(None) => continue,
                 // Status files are not fsynced: a power loss may leave one unreadable.
                 Err(e) => {
-                    self.set_status(plane, StatusMarker::idle())?;
+                    self.set_status(Slot::of(plane), StatusMarker::idle())?;
                     self.repaired(format!(
                         "{plane} status marker unreadable ({e}); reset to IDLE"
                     ));
@@ -220,7 +215,7 @@ impl Engine {
                     .values()
                     .any(|n| n.outcome(marker.as_str()).is_some());
             if !possible {
-                self.set_status(plane, StatusMarker::idle())?;
+                self.set_status(Slot::of(plane), StatusMarker::idle())?;
                 self.repaired(format!(
                     "{plane} status marker `{marker}` cannot come from the plan; reset to IDLE"
                 ));
@@ -232,61 +227,61 @@ impl Engine {
     /// Resumes one interrupted run; true if a stage started or was applied.
     pub fn resume_run(
         &mut self,
-        plane: Plane,
+        slot: Slot,
         run: ActiveRun,
         document: Option<WorkDocument>,
     ) -> Result<bool, RuntimeError> {
         let Some(request_id) = run.request_id.clone() else {
-            return self.rerun(plane, run, document);
+            return self.rerun(slot, run, document);
         };
         let run_dir = self.store.run_dir(&run.run_id);
         let trace = RunTrace::load(&run_dir).unwrap_or_default();
         if let Some(index) = trace.nodes.iter().position(|n| n.request_id == request_id) {
-            return self.replay(plane, run, document, &trace, index);
+            return self.replay(slot, run, document, &trace, index);
         }
         match load_finished(&run_dir, &request_id) {
             Some((request, result)) => {
                 self.monitor.line(&format!(
-                    "adopted finished stage {plane}/{} run={}",
+                    "adopted finished stage {slot}/{} run={}",
                     request.node,
                     short(&run.run_id)
                 ));
-                self.flights.adopt(plane, InFlight::now(request, document));
-                self.apply(Completion { plane, result })?;
+                self.flights.adopt(slot, InFlight::now(request, document));
+                self.apply(Completion { slot, result })?;
                 Ok(true)
             }
-            None => self.rerun(plane, run, document),
+            None => self.rerun(slot, run, document),
         }
     }
 
     fn rerun(
         &mut self,
-        plane: Plane,
+        slot: Slot,
         run: ActiveRun,
         document: Option<WorkDocument>,
     ) -> Result<bool, RuntimeError> {
         self.monitor.line(&format!(
-            "resumed active {plane}/{} run={}",
+            "resumed active {slot}/{} run={}",
             run.node,
             short(&run.run_id)
         ));
-        self.start_stage(plane, run, document)
+        self.start_stage(slot, run, document)
     }
 
     /// The stage was routed before the crash: take the recorded edge again.
     fn replay(
         &mut self,
-        plane: Plane,
+        slot: Slot,
         mut run: ActiveRun,
         document: Option<WorkDocument>,
         trace: &RunTrace,
         index: usize,
     ) -> Result<bool, RuntimeError> {
         let Some(edge) = trace.edges.get(index).cloned() else {
-            return self.rerun(plane, run, document);
+            return self.rerun(slot, run, document);
         };
         self.monitor.line(&format!(
-            "replayed routing {plane}/{} -> {} run={}",
+            "replayed routing {slot}/{} -> {} run={}",
             edge.from,
             edge.to,
             short(&run.run_id)
@@ -295,10 +290,10 @@ impl Engine {
             None => {
                 run.node = edge.to.clone();
                 run.request_id = None;
-                self.rerun(plane, run, document)
+                self.rerun(slot, run, document)
             }
             Some(name) => {
-                let applied = self.rebuild_applied(plane, &run, document, trace, index, &edge)?;
+                let applied = self.rebuild_applied(slot, &run, document, trace, index, &edge)?;
                 self.finish_run(applied, name, &edge.reason)?;
                 Ok(true)
             }
@@ -307,7 +302,7 @@ impl Engine {
 
     fn rebuild_applied(
         &self,
-        plane: Plane,
+        slot: Slot,
         run: &ActiveRun,
         document: Option<WorkDocument>,
         trace: &RunTrace,
@@ -337,7 +332,7 @@ impl Engine {
         let result_class = ResultClass::parse(&node.result_class).unwrap_or(ResultClass::Blocked);
         let inflight = InFlight::now(request, document);
         Ok(Applied {
-            plane,
+            slot,
             inflight,
             outcome,
             result_path: node.result_path.display().to_string(),

@@ -9,13 +9,12 @@ use std::time::{Duration, Instant};
 use super::engine::Engine;
 use super::error::RuntimeError;
 use crate::runners::FailureClass;
-use crate::vocab::Plane;
 use crate::workspace::config::AutoRecoveryConfig;
 use crate::workspace::documents::WorkDocument;
 use crate::workspace::interventions::{BlockedDiagnostics, read_blocked_diagnostics};
 use crate::workspace::journal::RuntimeEvent;
 use crate::workspace::queue::MoveReason;
-use crate::workspace::state::item_key;
+use crate::workspace::state::{Slot, item_key};
 use crate::workspace::{Family, LifecycleState, Timestamp};
 
 /// The counter (in the budget counters of an item) of transient retries.
@@ -42,7 +41,7 @@ impl Engine {
     /// the item has retries left; returns whether it did.
     pub fn schedule_retry(
         &mut self,
-        plane: Plane,
+        slot: Slot,
         item: &str,
         node: &str,
         class: Option<FailureClass>,
@@ -57,14 +56,14 @@ impl Engine {
         let attempt = self.store.counters_mut().increment(item, RETRIES, None);
         self.store.save_counters()?;
         let delay = backoff(&self.settings.auto_recovery, attempt);
-        if let Some(run) = self.store.snapshot_mut().active_runs.get_mut(&plane) {
+        if let Some(run) = self.store.snapshot_mut().run_mut(slot) {
             run.request_id = None;
         }
         self.save_snapshot()?;
-        self.flights.retry_at(plane, Instant::now() + delay);
+        self.flights.retry_at(slot, Instant::now() + delay);
         let max = self.settings.auto_recovery.max_transient_retries;
         let message = format!(
-            "retry {plane}/{node} in {:.1}s (attempt {attempt}/{max}) failure={}",
+            "retry {slot}/{node} in {:.1}s (attempt {attempt}/{max}) failure={}",
             delay.as_secs_f64(),
             class.as_str()
         );

@@ -12,7 +12,7 @@ use crate::workspace::WorkspacePaths;
 use crate::workspace::journal::{Journal, JournalError, RuntimeEvent};
 use crate::workspace::queue::QueueStore;
 use crate::workspace::state::{
-    BudgetCounters, RuntimeSnapshot, StateError, StateStore, StatusMarker,
+    BudgetCounters, RuntimeSnapshot, Slot, StateError, StateStore, StatusMarker,
 };
 
 /// The queues, snapshot, counters, status markers and journal of a workspace.
@@ -103,11 +103,16 @@ impl Store {
         Ok(self.state.save_counters(&self.counters)?)
     }
 
-    /// Records and writes a plane's status marker.
-    pub fn set_status(&mut self, plane: Plane, marker: StatusMarker) -> Result<(), RuntimeError> {
+    /// Records and writes the status marker of a slot. The marker files
+    /// (one per plane) follow its first lane; the lanes after it are shown
+    /// by their runs.
+    pub fn set_status(&mut self, slot: Slot, marker: StatusMarker) -> Result<(), RuntimeError> {
+        if slot != Slot::of(slot.plane) {
+            return Ok(());
+        }
         let text = marker.as_str().to_string();
-        self.snapshot.status_markers.insert(plane, text);
-        Ok(self.state.write_status(plane, &marker)?)
+        self.snapshot.status_markers.insert(slot.plane, text);
+        Ok(self.state.write_status(slot.plane, &marker)?)
     }
 
     /// The status marker file of a plane, as written.
@@ -115,9 +120,9 @@ impl Store {
         self.state.read_status(plane)
     }
 
-    /// True when the snapshot records a run of `plane` (running or pending).
-    pub fn has_run(&self, plane: Plane) -> bool {
-        self.snapshot.active_runs.contains_key(&plane)
+    /// True when the snapshot records a run in `slot` (running or pending).
+    pub fn has_run(&self, slot: Slot) -> bool {
+        self.snapshot.run(slot).is_some()
     }
 
     /// `runs/<run_id>/`.

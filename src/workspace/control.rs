@@ -97,7 +97,7 @@ pub fn retry_active(
         .iter()
         .filter(|(family, _)| family.plane() == plane)
         .collect();
-    if items.is_empty() && !snapshot.active_runs.contains_key(&plane) {
+    if items.is_empty() && !snapshot.runs().any(|(slot, _)| slot.plane == plane) {
         return Err(InterventionError::NothingToRetry);
     }
     let mut requeued = Vec::new();
@@ -105,7 +105,7 @@ pub fn retry_active(
         requeue(queue, journal, *family, id, reason)?;
         requeued.push(format!("{family} {id}"));
     }
-    let run = snapshot.active_runs.remove(&plane);
+    let run = snapshot.take_runs_of(plane).into_iter().next();
     snapshot.status_markers.insert(plane, "IDLE".to_string());
     Ok(match (requeued.is_empty(), run) {
         (false, _) => format!("requeued {} from the {plane} plane", requeued.join(", ")),
@@ -122,7 +122,7 @@ fn busy_plane(
     snapshot: &RuntimeSnapshot,
     active: &[(Family, String)],
 ) -> Result<Plane, InterventionError> {
-    let mut busy: BTreeSet<Plane> = snapshot.active_runs.keys().copied().collect();
+    let mut busy: BTreeSet<Plane> = snapshot.runs().map(|(slot, _)| slot.plane).collect();
     busy.extend(active.iter().map(|(family, _)| family.plane()));
     let mut planes = busy.into_iter();
     match (planes.next(), planes.next()) {
@@ -182,7 +182,7 @@ fn clear_lock(queue: &QueueStore) -> Result<&'static str, InterventionError> {
 
 /// No runs, not paused, no stop; still running only when a live owner holds the lock.
 fn reset(snapshot: &mut RuntimeSnapshot, live_owner: bool) {
-    snapshot.active_runs.clear();
+    snapshot.clear_runs();
     snapshot.pause_sources.clear();
     snapshot.paused = false;
     snapshot.stop_requested = false;

@@ -8,7 +8,7 @@ use millrace::workspace::interventions::{
 use millrace::workspace::journal::Journal;
 use millrace::workspace::mailbox::MailboxCommand;
 use millrace::workspace::queue::{ClaimFilter, MoveReason, QueueStore};
-use millrace::workspace::state::{ActiveRun, RuntimeSnapshot, WorkItemRef};
+use millrace::workspace::state::{ActiveRun, RuntimeSnapshot, Slot, WorkItemRef};
 use millrace::workspace::{Family, LifecycleState, Plane, Timestamp, WorkspacePaths};
 
 use super::support::{planning, task, workspace};
@@ -217,9 +217,7 @@ fn retry_blocked_counts_automatic_requeues_from_the_log() {
 fn blocking_run_names_the_run_holding_an_affected_item() {
     let mut snapshot = RuntimeSnapshot::default();
     assert!(interventions::blocking_run(&snapshot, &cancel("t1")).is_none());
-    snapshot
-        .active_runs
-        .insert(Plane::Execution, run_on(Family::Task, "t1"));
+    snapshot.set_run(Slot::of(Plane::Execution), run_on(Family::Task, "t1"));
     let busy = interventions::blocking_run(&snapshot, &cancel("t1")).expect("busy");
     assert!(busy.is_refusal());
     assert!(
@@ -301,9 +299,7 @@ fn retry_active_picks_the_busy_plane_or_asks() {
             &ClaimFilter::default(),
         )
         .expect("claim");
-    snapshot
-        .active_runs
-        .insert(Plane::Execution, run_on(Family::Task, "t"));
+    snapshot.set_run(Slot::of(Plane::Execution), run_on(Family::Task, "t"));
     let both = control::retry_active(&mut queue, &journal, &mut snapshot, None, "r");
     assert!(matches!(both, Err(InterventionError::PlaneRequired { .. })));
     let detail = control::retry_active(
@@ -315,7 +311,7 @@ fn retry_active_picks_the_busy_plane_or_asks() {
     )
     .expect("retried");
     assert_eq!(detail, "requeued task t from the execution plane");
-    assert!(snapshot.active_runs.is_empty());
+    assert!(!snapshot.has_runs());
     let detail =
         control::retry_active(&mut queue, &journal, &mut snapshot, None, "r").expect("spec");
     assert_eq!(detail, "requeued spec s from the planning plane");
@@ -332,10 +328,8 @@ fn clear_stale_state_never_removes_a_live_lock() {
         .claim(&[Family::Task], &ClaimFilter::default())
         .expect("claim");
     let (lock, _) = millrace::workspace::lock::acquire(&paths, None).expect("lock");
-    let mut snapshot = RuntimeSnapshot {
-        process_running: true,
-        ..RuntimeSnapshot::default()
-    };
+    let mut snapshot = RuntimeSnapshot::default();
+    snapshot.process_running = true;
     let detail =
         control::clear_stale_state(&mut queue, &journal, &mut snapshot, "r").expect("cleared");
     assert_eq!(

@@ -1,7 +1,8 @@
 //! The state store: versioned files, snapshot, budget counters, status markers.
 
 use millrace::workspace::state::{
-    self, ActiveRun, BudgetCounters, StateError, StateStore, StatusMarker, WorkItemRef, item_key,
+    self, ActiveRun, BudgetCounters, Slot, StateError, StateStore, StatusMarker, WorkItemRef,
+    item_key,
 };
 use millrace::workspace::{Family, Plane, Timestamp};
 
@@ -17,8 +18,8 @@ fn snapshot_round_trips_and_defaults_when_missing() {
     snapshot.pause("operator");
     snapshot.pause("usage_governance");
     snapshot.resume("operator");
-    snapshot.active_runs.insert(
-        Plane::Execution,
+    snapshot.set_run(
+        Slot::of(Plane::Execution),
         ActiveRun {
             run_id: "run-1".to_string(),
             node: "builder".to_string(),

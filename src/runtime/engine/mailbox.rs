@@ -11,10 +11,10 @@ use crate::runtime::error::RuntimeError;
 use crate::runtime::mailbox::{
     MailboxWaits, apply_shared, enqueue_work_item, remember_failure, report, write_idea,
 };
-use crate::vocab::Plane;
 use crate::workspace::approvals;
 use crate::workspace::interventions::{RetryPolicy, blocking_run};
 use crate::workspace::mailbox::{self, MailboxCommand};
+use crate::workspace::state::Slot;
 
 /// What applying one command did.
 pub(super) enum Applied {
@@ -112,8 +112,9 @@ impl Engine {
     /// recorded run on an item it changes.
     fn unsafe_now(&mut self, command: &MailboxCommand) -> Option<String> {
         let flights = &self.flights;
+        let flying = |plane| flights.flying().any(|(slot, _)| slot.plane == plane);
         self.waits
-            .hold_for(command, |plane| flights.is_flying(plane))
+            .hold_for(command, flying)
             .or_else(|| blocking_run(self.store.snapshot(), command).map(|e| e.to_string()))
     }
 
@@ -163,13 +164,13 @@ impl Engine {
 
     /// Runs a control command removed from the snapshot end here too.
     fn forget_cleared_runs(&mut self) {
-        let cleared: Vec<Plane> = self
+        let cleared: Vec<Slot> = self
             .flights
             .waiting()
-            .filter(|p| !self.store.has_run(*p))
+            .filter(|slot| !self.store.has_run(*slot))
             .collect();
-        for plane in cleared {
-            self.flights.forget_retry(plane);
+        for slot in cleared {
+            self.flights.forget_retry(slot);
         }
     }
 }

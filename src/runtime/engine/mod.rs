@@ -22,7 +22,7 @@ use super::store::Store;
 use crate::plan::Plan;
 use crate::vocab::Plane;
 use crate::workspace::journal::RuntimeEvent;
-use crate::workspace::state::StatusMarker;
+use crate::workspace::state::{Slot, StatusMarker};
 
 /// The daemon's state, in parts.
 pub struct Engine {
@@ -44,6 +44,9 @@ pub struct Engine {
     pub(super) monitor: Monitor,
     /// No new work is started (stop requested, signal, `--max-ticks` reached).
     pub(super) draining: bool,
+    /// Lanes per plane in effect, when more than one (decided at start:
+    /// the plan's request where the workspace allows it, docs/lanes.md).
+    pub(super) lane_counts: std::collections::BTreeMap<Plane, u16>,
 }
 
 impl Engine {
@@ -62,23 +65,35 @@ impl Engine {
         self.store.save_snapshot()
     }
 
-    pub fn set_status(&mut self, plane: Plane, marker: StatusMarker) -> Result<(), RuntimeError> {
-        self.store.set_status(plane, marker)
+    pub fn set_status(&mut self, slot: Slot, marker: StatusMarker) -> Result<(), RuntimeError> {
+        self.store.set_status(slot, marker)
     }
 
-    /// True when a run is pending or running in `plane`.
+    /// True when a run is pending or running in `slot`.
+    pub fn slot_busy(&self, slot: Slot) -> bool {
+        self.flights.is_flying(slot) || self.store.has_run(slot)
+    }
+
+    /// True when a run is pending or running in some lane of `plane`.
     pub fn busy(&self, plane: Plane) -> bool {
-        self.flights.is_flying(plane) || self.store.has_run(plane)
+        self.lanes(plane).any(|slot| self.slot_busy(slot))
     }
 
-    /// Whether `plane` may start beside the planes that are busy now.
-    pub fn may_start(&self, plane: Plane) -> bool {
-        if self.busy(plane) || self.plan.plane(plane).is_none() {
-            return false;
-        }
-        Plane::ALL
+    /// The slots of `plane`'s lanes, first lane first.
+    pub fn lanes(&self, plane: Plane) -> impl Iterator<Item = Slot> {
+        let count = self.lane_counts.get(&plane).copied().unwrap_or(1);
+        (1..=count).map(move |lane| Slot::lane(plane, lane))
+    }
+
+    /// The free lane a new run of `plane` may start in beside the planes
+    /// (and lanes) busy now, if any.
+    pub fn may_start(&self, plane: Plane) -> Option<Slot> {
+        self.plan.plane(plane)?;
+        let beside = Plane::ALL
             .iter()
             .filter(|p| **p != plane && self.busy(**p))
-            .all(|p| self.plan.may_run_together(plane, *p))
+            .all(|p| self.plan.may_run_together(plane, *p));
+        let free = self.lanes(plane).find(|slot| !self.slot_busy(*slot));
+        free.filter(|_| beside)
     }
 }

@@ -52,7 +52,7 @@ impl Engine {
 
     /// Swaps in a pending plan when no run is in progress; true if it did.
     pub fn swap_pending_plan(&mut self) -> bool {
-        let idle = self.flights.is_empty() && self.store.snapshot().active_runs.is_empty();
+        let idle = self.flights.is_empty() && !self.store.snapshot().has_runs();
         if !idle {
             return false;
         }

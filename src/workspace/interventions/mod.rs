@@ -147,10 +147,10 @@ pub fn blocking_run(
     command: &MailboxCommand,
 ) -> Option<InterventionError> {
     let ids = affected_ids(command);
-    snapshot.active_runs.iter().find_map(|(plane, run)| {
+    snapshot.runs().find_map(|(slot, run)| {
         let item = run.work_item.as_ref()?;
         ids.contains(&item.id).then(|| InterventionError::Busy {
-            plane: *plane,
+            plane: slot.plane,
             node: run.node.clone(),
             run_id: run.run_id.clone(),
             family: item.family,

@@ -80,11 +80,7 @@ impl RunsJanitor {
 
     /// Adds the runs that left the snapshot's active runs since the last tick.
     fn count_finished(&mut self, snapshot: &RuntimeSnapshot) -> Option<u64> {
-        let now: BTreeSet<String> = snapshot
-            .active_runs
-            .values()
-            .map(|run| run.run_id.clone())
-            .collect();
+        let now: BTreeSet<String> = snapshot.runs().map(|(_, run)| run.run_id.clone()).collect();
         let ended = self.active.difference(&now).count() as u64;
         self.active = now;
         self.finished = self.finished.map(|n| n + ended);

@@ -41,11 +41,7 @@ pub struct Keeper<'a> {
 impl<'a> Keeper<'a> {
     /// A keeper for the workspace at `now`, with the snapshot's active runs.
     pub fn new(paths: &'a WorkspacePaths, snapshot: &RuntimeSnapshot, now: SystemTime) -> Self {
-        let active_runs = snapshot
-            .active_runs
-            .values()
-            .map(|run| run.run_id.clone())
-            .collect();
+        let active_runs = snapshot.runs().map(|(_, run)| run.run_id.clone()).collect();
         Keeper {
             paths,
             active_runs,

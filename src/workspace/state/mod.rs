@@ -13,7 +13,7 @@ use serde_json::Value;
 
 pub use counters::{BudgetCounters, ItemBudgets, item_key};
 pub use error::StateError;
-pub use snapshot::{ActiveRun, FailedCommand, PlanRef, RuntimeSnapshot, WorkItemRef};
+pub use snapshot::{ActiveRun, FailedCommand, PlanRef, RuntimeSnapshot, Slot, WorkItemRef};
 pub use status::StatusMarker;
 
 use super::atomic::write_atomic;

@@ -57,6 +57,46 @@ pub struct ActiveRun {
     pub gate_request: Option<String>,
 }
 
+/// Where a run executes: a plane, and one of its lanes (numbered from 1).
+/// Every plane has lane 1; only the execution plane may have more
+/// (docs/lanes.md). Lane numbers are places, not identities: the task id
+/// names a lane's branch and worktree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Slot {
+    pub plane: Plane,
+    pub lane: u16,
+}
+
+impl Slot {
+    /// The first (for most planes, the only) lane of `plane`.
+    pub fn of(plane: Plane) -> Slot {
+        Slot { plane, lane: 1 }
+    }
+
+    /// Lane `lane` of `plane`.
+    pub fn lane(plane: Plane, lane: u16) -> Slot {
+        Slot { plane, lane }
+    }
+}
+
+impl std::fmt::Display for Slot {
+    /// `execution` for a first lane (as before lanes existed), else
+    /// `execution.2`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.lane {
+            1 => write!(f, "{}", self.plane),
+            lane => write!(f, "{}.{lane}", self.plane),
+        }
+    }
+}
+
+impl Serialize for Slot {
+    /// As its display name: a slot is a map key in `status --format json`.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
 /// A compiled plan by id and fingerprint.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlanRef {
@@ -89,8 +129,12 @@ pub struct RuntimeSnapshot {
     pub pause_sources: Vec<String>,
     /// A stop was asked; the daemon exits after in-flight work.
     pub stop_requested: bool,
-    /// The run each busy plane is executing.
-    pub active_runs: BTreeMap<Plane, ActiveRun>,
+    /// The run each busy plane executes in its first lane (see [`Slot`]).
+    active_runs: BTreeMap<Plane, ActiveRun>,
+    /// The runs of a plane's lanes after the first, by lane number; absent
+    /// when none, so a one-lane snapshot is written as before lanes existed.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    lane_runs: BTreeMap<Plane, BTreeMap<u16, ActiveRun>>,
     /// The last status marker per plane (`IDLE`, `BUILDER_RUNNING`, ...).
     pub status_markers: BTreeMap<Plane, String>,
     /// Queued items per plane.
@@ -122,6 +166,7 @@ impl Default for RuntimeSnapshot {
             pause_sources: Vec::new(),
             stop_requested: false,
             active_runs: BTreeMap::new(),
+            lane_runs: BTreeMap::new(),
             status_markers: BTreeMap::new(),
             queue_depths: BTreeMap::new(),
             last_error: None,
@@ -145,6 +190,87 @@ impl RuntimeSnapshot {
     pub fn record_error(&mut self, origin: &str, message: &str) {
         self.last_error = Some(message.to_string());
         self.last_error_origin = Some(origin.to_string());
+    }
+
+    /// The run in `slot`, if any.
+    pub fn run(&self, slot: Slot) -> Option<&ActiveRun> {
+        match slot.lane {
+            1 => self.active_runs.get(&slot.plane),
+            lane => self.lane_runs.get(&slot.plane)?.get(&lane),
+        }
+    }
+
+    /// The run in `slot`, to change.
+    pub fn run_mut(&mut self, slot: Slot) -> Option<&mut ActiveRun> {
+        match slot.lane {
+            1 => self.active_runs.get_mut(&slot.plane),
+            lane => self.lane_runs.get_mut(&slot.plane)?.get_mut(&lane),
+        }
+    }
+
+    /// Puts `run` in `slot` (replacing what was there).
+    pub fn set_run(&mut self, slot: Slot, run: ActiveRun) {
+        match slot.lane {
+            1 => drop(self.active_runs.insert(slot.plane, run)),
+            lane => drop(
+                self.lane_runs
+                    .entry(slot.plane)
+                    .or_default()
+                    .insert(lane, run),
+            ),
+        }
+    }
+
+    /// Takes the run out of `slot`.
+    pub fn take_run(&mut self, slot: Slot) -> Option<ActiveRun> {
+        if slot.lane == 1 {
+            return self.active_runs.remove(&slot.plane);
+        }
+        let lanes = self.lane_runs.get_mut(&slot.plane)?;
+        let run = lanes.remove(&slot.lane);
+        if lanes.is_empty() {
+            self.lane_runs.remove(&slot.plane);
+        }
+        run
+    }
+
+    /// Every run, by slot (planes in order, lanes in order within each).
+    pub fn runs(&self) -> impl Iterator<Item = (Slot, &ActiveRun)> {
+        let mut runs: Vec<(Slot, &ActiveRun)> = self
+            .active_runs
+            .iter()
+            .map(|(plane, run)| (Slot::of(*plane), run))
+            .chain(self.lane_runs.iter().flat_map(|(plane, lanes)| {
+                lanes
+                    .iter()
+                    .map(|(lane, run)| (Slot::lane(*plane, *lane), run))
+            }))
+            .collect();
+        runs.sort_by_key(|(slot, _)| *slot);
+        runs.into_iter()
+    }
+
+    /// Takes the runs of every lane of `plane`, first lane first.
+    pub fn take_runs_of(&mut self, plane: Plane) -> Vec<ActiveRun> {
+        let first = self.active_runs.remove(&plane);
+        let others = self.lane_runs.remove(&plane).unwrap_or_default();
+        first.into_iter().chain(others.into_values()).collect()
+    }
+
+    /// True when some slot holds a run.
+    pub fn has_runs(&self) -> bool {
+        !self.active_runs.is_empty() || !self.lane_runs.is_empty()
+    }
+
+    /// How many runs the slots hold.
+    pub fn run_count(&self) -> usize {
+        self.active_runs.len() + self.lane_runs.values().map(BTreeMap::len).sum::<usize>()
+    }
+
+    /// Empties every slot.
+    pub fn clear_runs(&mut self) {
+        self.active_runs.clear();
+        self.lane_runs.clear();
     }
 
     /// Adds a pause source; `paused` follows.
