@@ -153,6 +153,10 @@ pub enum FailureClass {
     /// An operator denied an execution capability the stage is gated on:
     /// the stage never ran.
     CapabilityApprovalDenied,
+    /// The runtime could not prepare or merge an execution lane's git
+    /// worktree (docs/lanes.md): git failed, not the agent. Retried, as a
+    /// lock held by another git process or a full disk passes.
+    LaneWorktreeFailure,
 }
 
 impl FailureClass {
@@ -166,6 +170,7 @@ impl FailureClass {
                 | FailureClass::ProviderUnavailable
                 | FailureClass::RunnerTimeout
                 | FailureClass::RunnerIoFailure
+                | FailureClass::LaneWorktreeFailure
         )
     }
 
@@ -183,6 +188,7 @@ impl FailureClass {
             FailureClass::ConflictingTerminalResults => "conflicting_terminal_results",
             FailureClass::IllegalTerminalResult => "illegal_terminal_result",
             FailureClass::CapabilityApprovalDenied => "capability_approval_denied",
+            FailureClass::LaneWorktreeFailure => "lane_worktree_failure",
         }
     }
 }

@@ -68,14 +68,31 @@ impl Flights {
     /// Hands the stage to its runner on a task of its own.
     pub fn launch(&mut self, slot: Slot, request: StageRequest, document: Option<WorkDocument>) {
         let runners = self.runners.clone();
-        let done = self.done_tx.clone();
         let cancel = self.cancel_rx.clone();
         let stage = request.clone();
-        tokio::spawn(async move {
-            let result = match runners.get(&stage.runner) {
+        let answer = async move {
+            match runners.get(&stage.runner) {
                 Some(runner) => runner.run(&stage, cancel).await,
                 None => missing_runner(&stage.runner),
-            };
+            }
+        };
+        self.launch_job(slot, request, document, answer);
+    }
+
+    /// Runs a stage the runtime answers itself (a builtin node): `answer`
+    /// stands in for its runner, and its result is kept and sent back the
+    /// same way.
+    pub fn launch_job(
+        &mut self,
+        slot: Slot,
+        request: StageRequest,
+        document: Option<WorkDocument>,
+        answer: impl Future<Output = RunnerResult> + Send + 'static,
+    ) {
+        let done = self.done_tx.clone();
+        let stage = request.clone();
+        tokio::spawn(async move {
+            let result = answer.await;
             if result.exit != RunnerExit::Cancelled {
                 // Kept so a daemon killed before applying it can adopt it. A
                 // plain write: a torn or lost file (killed mid-write, power

@@ -10,6 +10,8 @@ mod mailbox;
 mod reload;
 mod skills;
 
+use std::collections::BTreeSet;
+
 use super::closure::ClosureFocus;
 use super::error::RuntimeError;
 use super::flights::Flights;
@@ -69,20 +71,26 @@ impl Engine {
         self.store.set_status(slot, marker)
     }
 
-    /// True when a run is pending or running in `slot`.
-    pub fn slot_busy(&self, slot: Slot) -> bool {
-        self.flights.is_flying(slot) || self.store.has_run(slot)
-    }
-
     /// True when a run is pending or running in some lane of `plane`.
     pub fn busy(&self, plane: Plane) -> bool {
-        self.lanes(plane).any(|slot| self.slot_busy(slot))
+        !self.busy_slots(plane).is_empty()
     }
 
-    /// The slots of `plane`'s lanes, first lane first.
-    pub fn lanes(&self, plane: Plane) -> impl Iterator<Item = Slot> {
-        let count = self.lane_counts.get(&plane).copied().unwrap_or(1);
-        (1..=count).map(move |lane| Slot::lane(plane, lane))
+    /// The slots of `plane` with a run pending or running, whatever the
+    /// lanes in effect now (a restart with fewer lanes lets the runs of
+    /// the others finish).
+    fn busy_slots(&self, plane: Plane) -> BTreeSet<Slot> {
+        let recorded = self.store.snapshot().runs().map(|(slot, _)| slot);
+        let flying = self.flights.flying().map(|(slot, _)| slot);
+        recorded
+            .chain(flying)
+            .filter(|slot| slot.plane == plane)
+            .collect()
+    }
+
+    /// How many runs `plane` may have at once.
+    pub fn lane_count(&self, plane: Plane) -> u16 {
+        self.lane_counts.get(&plane).copied().unwrap_or(1)
     }
 
     /// The free lane a new run of `plane` may start in beside the planes
@@ -93,7 +101,12 @@ impl Engine {
             .iter()
             .filter(|p| **p != plane && self.busy(**p))
             .all(|p| self.plan.may_run_together(plane, *p));
-        let free = self.lanes(plane).find(|slot| !self.slot_busy(*slot));
-        free.filter(|_| beside)
+        let busy = self.busy_slots(plane);
+        if !beside || busy.len() >= usize::from(self.lane_count(plane)) {
+            return None;
+        }
+        (1..=u16::MAX)
+            .map(|lane| Slot::lane(plane, lane))
+            .find(|slot| !busy.contains(slot))
     }
 }

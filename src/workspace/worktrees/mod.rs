@@ -215,8 +215,9 @@ impl WorktreeManager {
         })
     }
 
-    /// Unregisters and deletes the task's worktree, or deletes its stray folder.
-    fn remove_worktree(&self, task_id: &str) -> Result<(), WorktreeError> {
+    /// Unregisters and deletes the task's worktree, or deletes its stray
+    /// folder; its branch stays.
+    pub fn remove_worktree(&self, task_id: &str) -> Result<(), WorktreeError> {
         let path = self.path_of(task_id);
         if self.find(task_id)?.is_some() {
             // Twice forced: also removes a worktree git left locked
