@@ -351,6 +351,23 @@ fn local_changes_the_merge_would_overwrite_are_refused() {
 }
 
 #[test]
+fn an_untracked_file_the_merge_would_overwrite_is_refused() {
+    let f = fixture();
+    f.lane_writing("t1", &[("a.txt", "from t1\n")]);
+    std::fs::write(f.root().join("a.txt"), "user's own\n").expect("write");
+    let refused = f.try_merge("t1", None);
+    let Err(WorktreeError::TargetCheckoutDirty { paths, .. }) = refused else {
+        panic!("expected TargetCheckoutDirty, got {refused:?}");
+    };
+    assert_eq!(paths, ["a.txt"]);
+    assert_eq!(read(&f.root().join("a.txt")), "user's own\n");
+    // Once the user moves it away, the same merge goes through.
+    std::fs::remove_file(f.root().join("a.txt")).expect("remove");
+    merged_commit(f.merge("t1", None));
+    assert_eq!(read(&f.root().join("a.txt")), "from t1\n");
+}
+
+#[test]
 fn local_changes_elsewhere_in_the_checkout_do_not_stop_a_merge() {
     let f = fixture();
     f.lane_writing("t1", &[("a.txt", "a\n")]);
