@@ -88,10 +88,7 @@ impl Repository {
     pub fn is_merged(&self, task_id: &str, target_branch: &str) -> Result<bool, WorktreeError> {
         let branch = WorktreeManager::branch_name(task_id)?;
         let branch_ref = format!("refs/heads/{branch}");
-        if !git_yes_no(
-            &self.root,
-            &["show-ref", "--verify", "--quiet", &branch_ref],
-        )? {
+        if !ref_exists(&self.root, &branch_ref)? {
             return Err(WorktreeError::NoSuchBranch(branch));
         }
         let subject = git(&self.root, &["log", "-1", "--format=%s", &branch_ref])?;
@@ -115,10 +112,7 @@ impl<'a> Lane<'a> {
     fn open(repo: &'a Repository, request: &'a MergeRequest) -> Result<Lane<'a>, WorktreeError> {
         let branch = WorktreeManager::branch_name(request.task_id)?;
         let target_ref = format!("refs/heads/{}", request.target_branch);
-        if !git_yes_no(
-            &repo.root,
-            &["show-ref", "--verify", "--quiet", &target_ref],
-        )? {
+        if !ref_exists(&repo.root, &target_ref)? {
             return Err(WorktreeError::NoTargetBranch(request.target_branch.into()));
         }
         let identity = commit_identity(request.worktree)?;
@@ -342,6 +336,10 @@ impl Lane<'_> {
             Err(error) => Err(error),
         }
     }
+}
+
+fn ref_exists(dir: &Path, reference: &str) -> Result<bool, WorktreeError> {
+    git_yes_no(dir, &["show-ref", "--verify", "--quiet", reference])
 }
 
 /// True when commit `ancestor` is reachable from `descendant`.
