@@ -26,6 +26,26 @@ pub enum WorktreeError {
     NoSuchBranch(String),
     #[error("`{}` already exists and is not this task's worktree", .0.display())]
     PathTaken(PathBuf),
+    #[error("lane worktree `{}` is not on its branch `{branch}`", worktree.display())]
+    LaneOffBranch { worktree: PathBuf, branch: String },
+    #[error(
+        "the checkout of `{target}` at `{}` has local changes the merge would overwrite ({}): commit or stash them, then the merge runs again",
+        checkout.display(),
+        paths.join(", ")
+    )]
+    TargetCheckoutDirty {
+        target: String,
+        checkout: PathBuf,
+        paths: Vec<String>,
+    },
+    #[error("target branch `{target}` moved during each of {attempts} merge attempts")]
+    TargetKeptMoving { target: String, attempts: usize },
+    #[error("cannot start the merge check `{command}`: {source}")]
+    CheckNotStarted {
+        command: String,
+        #[source]
+        source: io::Error,
+    },
     #[error("`git {args}` failed: {stderr}")]
     Git { args: String, stderr: String },
     #[error(transparent)]
@@ -51,8 +71,26 @@ pub fn git_succeeds(dir: &Path, args: &[&str]) -> Result<bool, WorktreeError> {
     Ok(run(dir, args)?.status.success())
 }
 
+/// Runs `git -C dir args...` for a question git answers with exit status
+/// 0 (yes) or 1 (no), such as `merge-base --is-ancestor` or `diff --quiet`;
+/// any other status is [`WorktreeError::Git`].
+pub fn git_yes_no(dir: &Path, args: &[&str]) -> Result<bool, WorktreeError> {
+    let output = run(dir, args)?;
+    match output.status.code() {
+        Some(0) => Ok(true),
+        Some(1) => Ok(false),
+        _ => Err(WorktreeError::Git {
+            args: args.join(" "),
+            stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+        }),
+    }
+}
+
 fn run(dir: &Path, args: &[&str]) -> Result<Output, WorktreeError> {
-    Command::new("git")
+    let mut command = Command::new("git");
+    #[cfg(test)]
+    test_env::apply(&mut command);
+    command
         .arg("-C")
         .arg(dir)
         .args(args)
@@ -68,4 +106,35 @@ fn run(dir: &Path, args: &[&str]) -> Result<Output, WorktreeError> {
         .env_remove("GIT_COMMON_DIR")
         .output()
         .map_err(WorktreeError::GitMissing)
+}
+
+/// The environment a test gives the `git` its thread runs (a user without
+/// an identity): thread-local, so tests running in parallel keep theirs.
+#[cfg(test)]
+pub mod test_env {
+    use std::cell::RefCell;
+    use std::process::Command;
+
+    thread_local! {
+        static VARS: RefCell<Vec<(String, Option<String>)>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// Sets (`Some`) or removes (`None`) each variable for this thread's `git`.
+    pub fn set(vars: &[(&str, Option<&str>)]) {
+        let owned = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.map(str::to_string)));
+        VARS.with(|cell| cell.replace(owned.collect()));
+    }
+
+    pub(super) fn apply(command: &mut Command) {
+        VARS.with(|cell| {
+            for (key, value) in cell.borrow().iter() {
+                match value {
+                    Some(value) => command.env(key, value),
+                    None => command.env_remove(key),
+                };
+            }
+        });
+    }
 }

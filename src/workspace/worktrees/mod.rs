@@ -1,12 +1,15 @@
 //! The git worktrees execution lanes run in (docs/lanes.md): one per task,
 //! at `<lanes dir>/<task-id>` on branch `millrace/<task-id>`, made from the
 //! target branch. Creating, listing, adopting after a crash, removing, and
-//! finding what a crash left behind, over the `git` CLI.
+//! finding what a crash left behind, over the `git` CLI; and the merge
+//! gate's git side, which lands a lane's branch on the target branch.
 //!
 //! Every call runs `git` and waits for it: the runtime calls these off its
 //! event loop (`spawn_blocking`).
 
 mod git;
+mod merge;
+mod merge_check;
 mod porcelain;
 #[cfg(test)]
 mod tests;
@@ -15,6 +18,8 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 pub use git::WorktreeError;
+pub use merge::{MOVE_ATTEMPTS, MergeOutcome, MergeRequest};
+pub use merge_check::{LOG_TAIL_BYTES, MergeCheck};
 pub use porcelain::{BRANCH_PREFIX, LaneWorktree};
 
 use crate::fs_error::at;

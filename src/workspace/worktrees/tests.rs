@@ -222,3 +222,5 @@ fn the_target_is_the_checked_out_branch_and_a_detached_head_has_none() {
         Err(WorktreeError::DetachedHead(_))
     ));
 }
+
+mod merge;
