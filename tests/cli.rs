@@ -456,6 +456,35 @@ fn loop_fmt_formats_and_checks() {
     millrace(&["loop", "fmt", "--check", path], ws.root()).ok();
 }
 
+/// `millrace.toml`'s `[lanes] execution` wins over the mode's, both ways;
+/// overriding to one lane freezes a plan without lanes.
+#[test]
+fn the_config_lanes_override_the_modes() {
+    let ws = TestWorkspace::new();
+    ws.write(
+        "modes/parallel.loop",
+        "mode parallel extends default_codex {\n  lanes execution 4\n}\n",
+    );
+    ws.write("millrace.toml", "[lanes]\nexecution = 2\n");
+    ws.run(&["compile", "show", "--mode", "default_codex"]).ok();
+    let saved = ws.read("state/compiled_plan.json");
+    assert!(
+        saved.contains("\"lanes\": {\n    \"execution\": 2\n  }"),
+        "{saved}"
+    );
+    ws.write("millrace.toml", "[lanes]\nexecution = 1\n");
+    ws.run(&["compile", "show", "--mode", "parallel"]).ok();
+    assert!(!ws.read("state/compiled_plan.json").contains("\"lanes\""));
+    ws.write("millrace.toml", "[lanes]\nexecution = 40\n");
+    let run = ws.run(&["compile", "show", "--mode", "parallel"]).fails(1);
+    assert!(
+        run.stderr
+            .contains("millrace.toml:2: `lanes.execution` must be from 1 to 16"),
+        "{}",
+        run.stderr
+    );
+}
+
 #[test]
 fn lanes_are_shown_and_frozen_only_when_a_mode_declares_more_than_one() {
     let ws = TestWorkspace::new();
