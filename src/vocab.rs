@@ -126,6 +126,11 @@ closed_set! {
 /// The outcome every stage kind has, whether declared or not.
 pub const BLOCKED: &str = "BLOCKED";
 
+/// The most lanes a plane may run (a mode's `lanes`, `millrace.toml`'s
+/// `[lanes]`): beyond it the agents' sessions, not the lanes, are the
+/// limit, and every lane holds a worktree on disk.
+pub const MAX_LANES: u64 = 16;
+
 impl Family {
     /// The plane whose loop takes items of this family.
     pub fn plane(self) -> Plane {

@@ -456,6 +456,86 @@ fn loop_fmt_formats_and_checks() {
     millrace(&["loop", "fmt", "--check", path], ws.root()).ok();
 }
 
+/// Runs `git args` in `dir` with a fixed identity; panics on failure.
+fn git(dir: &std::path::Path, args: &[&str]) {
+    let status = std::process::Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.invalid"])
+        .args(args)
+        .current_dir(dir)
+        .status()
+        .expect("run git");
+    assert!(status.success(), "git {args:?}");
+}
+
+/// Lanes need a git work tree with a branch checked out: elsewhere one
+/// lane runs, and `compile show` and `doctor` say why.
+#[test]
+fn lanes_fall_back_to_one_outside_git_and_on_a_detached_head() {
+    let ws = TestWorkspace::new();
+    ws.write("millrace.toml", "[lanes]\nexecution = 4\n");
+    let expect = |reason: String| {
+        let show = ws.run(&["compile", "show"]).ok();
+        let line = format!("\nlanes: execution 1 (4 requested: {reason})\n");
+        assert!(show.stdout.contains(&line), "{}", show.stdout);
+        let doctor = ws.run(&["doctor"]).ok();
+        let warning = format!(
+            "lanes_unavailable {} 4 execution lanes requested, 1 will run: {reason}",
+            ws.root().display()
+        );
+        assert!(doctor.stdout.contains(&warning), "{}", doctor.stdout);
+    };
+    expect(format!("{} is not a git repository", ws.root().display()));
+    git(ws.root(), &["init", "--quiet"]);
+    git(
+        ws.root(),
+        &["commit", "--quiet", "--allow-empty", "-m", "first"],
+    );
+    git(ws.root(), &["checkout", "--quiet", "--detach"]);
+    expect(format!("HEAD is detached in {}", ws.root().display()));
+    git(ws.root(), &["checkout", "--quiet", "-"]);
+    let show = ws.run(&["compile", "show"]).ok();
+    assert!(
+        show.stdout.contains("\nlanes: execution 4\n"),
+        "{}",
+        show.stdout
+    );
+    assert!(
+        !ws.run(&["doctor"])
+            .ok()
+            .stdout
+            .contains("lanes_unavailable")
+    );
+}
+
+/// `millrace.toml`'s `[lanes] execution` wins over the mode's, both ways;
+/// overriding to one lane freezes a plan without lanes.
+#[test]
+fn the_config_lanes_override_the_modes() {
+    let ws = TestWorkspace::new();
+    ws.write(
+        "modes/parallel.loop",
+        "mode parallel extends default_codex {\n  lanes execution 4\n}\n",
+    );
+    ws.write("millrace.toml", "[lanes]\nexecution = 2\n");
+    ws.run(&["compile", "show", "--mode", "default_codex"]).ok();
+    let saved = ws.read("state/compiled_plan.json");
+    assert!(
+        saved.contains("\"lanes\": {\n    \"execution\": 2\n  }"),
+        "{saved}"
+    );
+    ws.write("millrace.toml", "[lanes]\nexecution = 1\n");
+    ws.run(&["compile", "show", "--mode", "parallel"]).ok();
+    assert!(!ws.read("state/compiled_plan.json").contains("\"lanes\""));
+    ws.write("millrace.toml", "[lanes]\nexecution = 40\n");
+    let run = ws.run(&["compile", "show", "--mode", "parallel"]).fails(1);
+    assert!(
+        run.stderr
+            .contains("millrace.toml:2: `lanes.execution` must be from 1 to 16"),
+        "{}",
+        run.stderr
+    );
+}
+
 #[test]
 fn lanes_are_shown_and_frozen_only_when_a_mode_declares_more_than_one() {
     let ws = TestWorkspace::new();
@@ -463,6 +543,7 @@ fn lanes_are_shown_and_frozen_only_when_a_mode_declares_more_than_one() {
         "modes/parallel.loop",
         "mode parallel extends default_codex {\n  lanes execution 4\n}\n\nmode serial_again extends parallel {\n  lanes execution 1\n}\n",
     );
+    git(ws.root(), &["init", "--quiet"]);
     let run = ws.run(&["compile", "show", "--mode", "parallel"]).ok();
     assert!(
         run.stdout.contains("\nlanes: execution 4\n"),

@@ -7,9 +7,7 @@ use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, S
 
 use crate::syntax::{SourceMap, Span};
 
-/// The most lanes a plane may declare: beyond it the agents' sessions, not
-/// the lanes, are the limit, and every lane holds a worktree on disk.
-pub const MAX_LANES: u64 = 16;
+pub use crate::vocab::MAX_LANES;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {

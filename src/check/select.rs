@@ -19,6 +19,8 @@ pub struct Overrides {
     pub default_runner: Option<String>,
     /// `[execution_capabilities]`.
     pub capabilities: CapabilityOverrides,
+    /// `[lanes] execution`: the execution plane's lanes, over the mode's.
+    pub execution_lanes: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -124,8 +126,19 @@ pub fn select_mode(
         loops,
         learn: mode.learn.clone(),
         concurrency: mode.concurrency.clone(),
-        lanes: mode.lanes.clone(),
+        lanes: lanes(mode, overrides),
     })
+}
+
+/// The mode's lanes under the operator's `[lanes]`; one lane is the
+/// default and left out, so overriding to 1 freezes the plan of no lanes.
+fn lanes(mode: &Mode, overrides: &Overrides) -> BTreeMap<Plane, u64> {
+    let mut lanes = mode.lanes.clone();
+    if let Some(count) = overrides.execution_lanes {
+        lanes.insert(Plane::Execution, count);
+    }
+    lanes.retain(|_, count| *count != 1);
+    lanes
 }
 
 fn resolve_loop(

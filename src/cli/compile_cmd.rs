@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand, ValueEnum};
 
@@ -19,6 +19,7 @@ use crate::plan::{
     workspace_reader,
 };
 use crate::workspace::config::Config;
+use crate::workspace::lane_count::LaneCount;
 
 #[derive(Debug, Subcommand)]
 pub enum CompileCommand {
@@ -83,6 +84,8 @@ pub struct Compiled {
     pub config: Config,
     /// `millrace-agents/` of the workspace.
     pub agents: std::path::PathBuf,
+    /// The workspace root (where lanes would branch).
+    pub workspace_root: std::path::PathBuf,
 }
 
 /// Compiles the workspace for the selected mode and persists the plan.
@@ -126,6 +129,7 @@ pub fn compile_and_persist(args: &CompileArgs, out: &mut Out) -> Result<Compiled
                 before,
                 config: config.config.clone(),
                 agents: workspace.agents.clone(),
+                workspace_root: workspace.root.clone(),
             })
         }
         Err(failure) => {
@@ -264,12 +268,16 @@ fn show(args: &CompileArgs) -> CliResult {
     let compiled = compile_and_persist(args, &mut out)?;
     out.kv("currentness_before", compiled.before.as_str())?;
     out.kv("currentness", Currentness::Current.as_str())?;
-    out.raw(&describe_plan(&compiled.plan))?;
+    out.raw(&describe_plan(
+        &compiled.plan,
+        Some(&compiled.workspace_root),
+    ))?;
     Ok(())
 }
 
-/// The plan in `key: value` lines: planes, budgets, entries, then each node.
-pub fn describe_plan(plan: &Plan) -> String {
+/// The plan in `key: value` lines: planes, budgets, entries, then each
+/// node. With the workspace `root`, lanes are the count that runs there.
+pub fn describe_plan(plan: &Plan, root: Option<&Path>) -> String {
     let mut s = String::new();
     for (plane, p) in &plan.planes {
         let _ = writeln!(s, "loop: {plane} {}", p.loop_id);
@@ -312,6 +320,10 @@ pub fn describe_plan(plan: &Plan) -> String {
         let _ = writeln!(s, "concurrency: {plane} with {}", with.join(", "));
     }
     for (plane, count) in &plan.lanes {
+        let count = match root {
+            Some(root) => LaneCount::decide(root, *count).describe(),
+            None => count.to_string(),
+        };
         let _ = writeln!(s, "lanes: {plane} {count}");
     }
     for (plane, p) in &plan.planes {

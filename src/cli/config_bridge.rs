@@ -1,6 +1,7 @@
 //! What the compiler takes from `millrace.toml`, read through the typed
 //! [`Config`]: the default mode, loop parameters (`[recovery]`, `[params]`),
-//! per-stage bindings (`[stages.<stage>]`) and `runners.default_runner`.
+//! per-stage bindings (`[stages.<stage>]`), `runners.default_runner` and
+//! the execution lanes (`[lanes] execution`).
 
 use std::path::Path;
 
@@ -67,6 +68,7 @@ fn overrides(config: &Config, written: &[String], path: &Path) -> Result<Overrid
     }
     overrides.default_runner = Some(config.runners.default_runner.clone());
     overrides.capabilities = capability_overrides(&config.execution_capabilities);
+    overrides.execution_lanes = config.lanes.execution;
     Ok(overrides)
 }
 

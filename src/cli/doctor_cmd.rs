@@ -14,6 +14,7 @@ use crate::plan::Currentness;
 use crate::vocab::RunnerKind;
 use crate::workspace::baseline;
 use crate::workspace::doctor::{self, IssueCode};
+use crate::workspace::lane_count::LaneCount;
 
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
@@ -148,6 +149,7 @@ fn mode_findings(workspace: &Workspace, config: &ConfigInput) -> Vec<Finding> {
             plan,
             &workspace.agents.join(super::context::CONFIG_FILE),
         ));
+        findings.extend(lanes_unavailable(plan, &workspace.root));
     }
     let errors = match compiled {
         Ok(compilation) if compilation.outcome.is_ok() => None,
@@ -210,6 +212,21 @@ fn unheld_denials(plan: &crate::plan::Plan, path: &Path) -> Vec<Finding> {
         }
     }
     findings
+}
+
+/// Lanes the plan asks for that this workspace cannot run: the daemon
+/// would run one task at a time, for the reason given.
+fn lanes_unavailable(plan: &crate::plan::Plan, root: &Path) -> Option<Finding> {
+    let requested = plan.lanes(crate::vocab::Plane::Execution);
+    let lanes = LaneCount::decide(root, requested);
+    let reason = lanes.reason?;
+    let message = format!("{requested} execution lanes requested, 1 will run: {reason}");
+    Some(Finding::new(
+        Severity::Warning,
+        "lanes_unavailable",
+        root,
+        message,
+    ))
 }
 
 fn baseline_finding(workspace: &Workspace) -> Option<Finding> {

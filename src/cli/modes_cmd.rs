@@ -93,6 +93,7 @@ fn show(mode_id: &str, args: &ModesArgs) -> CliResult {
     let mut out = Out::new();
     out.kv("mode_id", &plan.mode_id)?;
     out.kv("plan_id", &plan.plan_id)?;
-    out.raw(&super::compile_cmd::describe_plan(&plan))?;
+    let root = workspace.as_ref().map(|ws| ws.root.as_path());
+    out.raw(&super::compile_cmd::describe_plan(&plan, root))?;
     Ok(())
 }

@@ -109,6 +109,7 @@ static NO_OVERRIDES: Overrides = Overrides {
     stages: BTreeMap::new(),
     default_runner: None,
     capabilities: CapabilityOverrides::NONE,
+    execution_lanes: None,
 };
 
 impl<'a> CompileOptions<'a> {

@@ -19,6 +19,7 @@ pub mod input;
 pub mod intake;
 pub mod interventions;
 pub mod journal;
+pub mod lane_count;
 pub mod lineage;
 pub mod lock;
 pub mod mailbox;

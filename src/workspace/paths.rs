@@ -144,6 +144,14 @@ impl WorkspacePaths {
         self.runs_dir().join(run_id)
     }
 
+    /// `millrace-agents/lanes/`: one git worktree per running task when the
+    /// execution plane has lanes. Not part of the layout `init` makes: the
+    /// worktree manager makes it on first use, with a `.gitignore` of `*`
+    /// so the main checkout's status stays clean.
+    pub fn lanes_dir(&self) -> PathBuf {
+        self.agents.join("lanes")
+    }
+
     /// `millrace-agents/logs/`.
     pub fn logs_dir(&self) -> PathBuf {
         self.agents.join("logs")

@@ -123,6 +123,38 @@ fn bad_values_name_file_and_line() {
     );
 }
 
+#[test]
+fn lanes_are_read_and_checked_with_the_modes_limits() {
+    let lanes =
+        parse("[lanes]\nexecution = 4\nmerge_check = \"cargo test\"\nmerge_check_timeout = 600\n")
+            .expect("valid")
+            .lanes;
+    assert_eq!(lanes.execution, Some(4));
+    assert_eq!(lanes.merge_check.as_deref(), Some("cargo test"));
+    assert_eq!(lanes.merge_check_timeout, Some(600));
+    assert_eq!(Config::default().lanes.execution, None);
+    insta::assert_snapshot!(
+        error("[runtime]\nidle_sleep_seconds = 1.0\n\n[lanes]\nexecution = 17\n"),
+        @"millrace-agents/millrace.toml:5: `lanes.execution` must be from 1 to 16"
+    );
+    insta::assert_snapshot!(
+        error("[lanes]\nexecution = 0\n"),
+        @"millrace-agents/millrace.toml:2: `lanes.execution` must be from 1 to 16"
+    );
+    insta::assert_snapshot!(
+        error("[lanes]\nmerge_check = \" \"\n"),
+        @"millrace-agents/millrace.toml:2: `lanes.merge_check` must be a command; leave it out for no check"
+    );
+    insta::assert_snapshot!(
+        error("[lanes]\nmerge_check = \"make\"\nmerge_check_timeout = 0\n"),
+        @"millrace-agents/millrace.toml:3: `lanes.merge_check_timeout` must be > 0"
+    );
+    insta::assert_snapshot!(
+        error("[lanes]\nexecusion = 2\n"),
+        @"millrace-agents/millrace.toml:2: unknown key `lanes.execusion`; did you mean `execution`?"
+    );
+}
+
 /// A `millrace.toml` written for the reference loads: its aliases and token
 /// rules mean what they mean there; keys without effect here are warnings.
 #[test]

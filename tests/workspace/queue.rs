@@ -2,8 +2,9 @@
 
 use std::collections::BTreeSet;
 
+use millrace::workspace::documents::WorkDocument;
 use millrace::workspace::queue::{
-    self, ClaimFilter, FileEvent, MoveReason, QueueError, QueueStore, read_requeue_log,
+    self, ClaimFilter, FileEvent, MoveReason, QueueError, QueueStore, TargetPaths, read_requeue_log,
 };
 use millrace::workspace::{Family, LifecycleState, Plane};
 
@@ -496,4 +497,103 @@ fn queue_depth_counts_are_cached_until_the_directory_changes() {
             .plane(Plane::Execution),
         3
     );
+}
+
+/// A task created at `second` whose `Target-Paths` are `paths`.
+fn touching(id: &str, second: u32, paths: &[&str]) -> WorkDocument {
+    let mut document = task(id, second, &[], None);
+    if let WorkDocument::Task(task) = &mut document {
+        task.target_paths = paths.iter().map(|p| p.to_string()).collect();
+    }
+    document
+}
+
+/// A store holding `tasks`, enqueued in this order.
+fn lanes_queue(tasks: &[WorkDocument]) -> (tempfile::TempDir, QueueStore) {
+    let (temp, paths) = workspace();
+    let mut store = QueueStore::open(&paths).expect("open");
+    for document in tasks {
+        store.enqueue(document).expect("enqueue");
+    }
+    (temp, store)
+}
+
+/// Claims one task beside the active tasks `running`, as a free lane would.
+fn claim_beside(store: &mut QueueStore, running: &[&str]) -> Option<String> {
+    let running: Vec<TargetPaths> = running
+        .iter()
+        .map(|id| store.active_target_paths(id).expect("active task"))
+        .collect();
+    let claimed = store.claim_beside(&[Family::Task], &ClaimFilter::default(), &running);
+    claimed.expect("claim").map(|c| c.document.id().to_string())
+}
+
+/// Active task `id` finishes: its lane is free.
+fn finish(store: &mut QueueStore, id: &str) {
+    let done = MoveReason::new("runtime", "done");
+    store.complete(Family::Task, id, &done).expect("done");
+}
+
+#[test]
+fn with_nothing_running_overlapping_tasks_are_claimed_in_queue_order() {
+    let (_temp, mut store) = lanes_queue(&[
+        touching("c", 3, &["src"]),
+        touching("a", 1, &["src/a.rs"]),
+        touching("b", 2, &["none"]),
+    ]);
+    assert_eq!(
+        claim_ids(&mut store, Plane::Execution, &ClaimFilter::default()),
+        ["a", "b", "c"]
+    );
+}
+
+#[test]
+fn a_task_overlapping_a_running_one_is_never_claimed_beside_it() {
+    let (_temp, mut store) = lanes_queue(&[
+        touching("t1", 1, &["src/a"]),
+        touching("t2", 2, &["./src/a/b.rs"]),
+        touching("t3", 3, &["docs"]),
+    ]);
+    assert_eq!(claim_beside(&mut store, &[]).as_deref(), Some("t1"));
+    assert_eq!(claim_beside(&mut store, &["t1"]).as_deref(), Some("t3"));
+    assert_eq!(claim_beside(&mut store, &["t1", "t3"]), None);
+    finish(&mut store, "t1");
+    assert_eq!(claim_beside(&mut store, &["t3"]).as_deref(), Some("t2"));
+}
+
+#[test]
+fn a_task_without_target_paths_runs_alone() {
+    let (_temp, mut store) = lanes_queue(&[
+        touching("narrow", 1, &["src"]),
+        touching("wide", 2, &["none"]),
+        touching("docs", 3, &["docs"]),
+    ]);
+    assert_eq!(claim_beside(&mut store, &[]).as_deref(), Some("narrow"));
+    assert_eq!(
+        claim_beside(&mut store, &["narrow"]),
+        None,
+        "wide waits, and holds docs back"
+    );
+    finish(&mut store, "narrow");
+    assert_eq!(claim_beside(&mut store, &[]).as_deref(), Some("wide"));
+    assert_eq!(claim_beside(&mut store, &["wide"]), None);
+}
+
+#[test]
+fn a_held_task_reserves_its_paths_so_overlapping_tasks_keep_their_order() {
+    let (_temp, mut store) = lanes_queue(&[
+        touching("run", 0, &["src"]),
+        touching("t1", 1, &["src/a.rs", "lib"]),
+        touching("t2", 2, &["lib/x.rs"]),
+        touching("t3", 3, &["docs"]),
+    ]);
+    assert_eq!(claim_beside(&mut store, &[]).as_deref(), Some("run"));
+    assert_eq!(claim_beside(&mut store, &["run"]).as_deref(), Some("t3"));
+    assert_eq!(
+        claim_beside(&mut store, &["run", "t3"]),
+        None,
+        "t2 waits behind t1"
+    );
+    finish(&mut store, "run");
+    assert_eq!(claim_beside(&mut store, &["t3"]).as_deref(), Some("t1"));
 }

@@ -137,6 +137,21 @@ fail_required_advisory = false
 # [execution_capabilities.stages.builder]
 # "git.mutate" = "approval_required"
 
+[lanes]
+# Execution lanes: how many tasks run at once, each in its own git worktree
+# (millrace-agents/lanes/<task-id>/) on branch millrace/<task-id>, entering the
+# branch checked out here through one merge gate (docs/lanes.md). They help
+# when the queue holds independent tasks whose Target-Paths do not overlap;
+# tasks that touch the same paths still run one after the other. Overrides the
+# mode's `lanes execution`; 1 to 16. Outside git, or with a detached HEAD,
+# one lane runs (`millrace doctor` says why).
+# execution = 4
+# A shell command run in a lane's worktree on its rebased commit before it
+# merges; a failure sends the task back to the fixer. None: every merge passes.
+# merge_check = "cargo test"
+# How long the merge check may run, in seconds.
+# merge_check_timeout = 1800
+
 [params]
 # Loop parameters by name, overriding loops and modes.
 # max_fix_cycles = 3

@@ -11,13 +11,14 @@ mod unknown;
 use std::path::Path;
 
 use crate::fs_error::at;
+use crate::vocab::MAX_LANES;
 
 pub use capabilities::{ExecutionCapabilitiesConfig, PolicyTable};
 pub use default_text::default_toml;
 pub use error::ConfigError;
 pub use model::{
     AutoRecoveryConfig, ClaudeConfig, CodexConfig, CodexPermission, CommandConfig, Config,
-    PiConfig, RecoveryConfig, RunnersConfig, RunsConfig, RuntimeConfig, StageConfig,
+    LanesConfig, PiConfig, RecoveryConfig, RunnersConfig, RunsConfig, RuntimeConfig, StageConfig,
     UsageGovernanceConfig, UsageRule, UsageWindow, WatchersConfig,
 };
 
@@ -95,13 +96,42 @@ impl Config {
                 "`auto_recovery.backoff_base_seconds` must not exceed `backoff_max_seconds`",
             ),
         ];
-        match checks.iter().find(|(ok, _, _)| !ok) {
+        let failed = checks.iter().find(|(ok, _, _)| !ok);
+        let failed = failed.map(|(_, key, message)| (*key, message.to_string()));
+        match failed.or_else(|| self.lanes.problem()) {
             None => Ok(()),
-            Some((_, key, message)) => Err(ConfigError::Invalid {
+            Some((key, message)) => Err(ConfigError::Invalid {
                 path: path.to_path_buf(),
                 line: unknown::line_of_key(text, key),
-                message: message.to_string(),
+                message,
             }),
         }
+    }
+}
+
+impl LanesConfig {
+    /// The first key of `[lanes]` out of range, with why: the same limits
+    /// as a mode's `lanes execution`.
+    fn problem(&self) -> Option<(&'static str, String)> {
+        if self
+            .execution
+            .is_some_and(|n| !(1..=MAX_LANES).contains(&n))
+        {
+            let message = format!("`lanes.execution` must be from 1 to {MAX_LANES}");
+            return Some(("execution", message));
+        }
+        if self
+            .merge_check
+            .as_ref()
+            .is_some_and(|c| c.trim().is_empty())
+        {
+            let message = "`lanes.merge_check` must be a command; leave it out for no check";
+            return Some(("merge_check", message.to_string()));
+        }
+        if self.merge_check_timeout == Some(0) {
+            let message = "`lanes.merge_check_timeout` must be > 0";
+            return Some(("merge_check_timeout", message.to_string()));
+        }
+        None
     }
 }

@@ -26,6 +26,8 @@ pub struct Config {
     pub runs: RunsConfig,
     /// `[skills]`: where optional skills come from.
     pub skills: SkillsConfig,
+    /// `[lanes]`: parallel execution lanes and their merge check.
+    pub lanes: LanesConfig,
     /// `[params]`: loop parameters by name (`max_fix_cycles = 3`), overriding loops and modes.
     pub params: BTreeMap<String, i64>,
     /// `[stages.<stage>]`: per-stage bindings, overriding loops and modes.
@@ -334,6 +336,21 @@ impl SkillsConfig {
             timeout: std::time::Duration::from_secs(self.fetch_timeout_seconds.max(1)),
         }
     }
+}
+
+/// `[lanes]`: how many tasks the execution plane runs at once, and the
+/// check a lane's work must pass before it enters the target branch
+/// (docs/lanes.md). Every key is optional: unset, the mode decides.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LanesConfig {
+    /// Execution lanes, overriding the mode's `lanes execution` (1 to `MAX_LANES`).
+    pub execution: Option<u64>,
+    /// A shell command run in a lane's worktree on the rebased commit
+    /// before it merges (`cargo test`); none means every merge passes.
+    pub merge_check: Option<String>,
+    /// How long the merge check may run (seconds, > 0).
+    pub merge_check_timeout: Option<u64>,
 }
 
 /// `[stages.<stage>]`: bindings of one stage.

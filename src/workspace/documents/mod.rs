@@ -97,6 +97,17 @@ impl WorkDocument {
         }
     }
 
+    /// The `Target-Paths` list: what the item says it changes (none for
+    /// families without the field).
+    pub fn target_paths(&self) -> &[String] {
+        match self {
+            WorkDocument::Task(doc) => &doc.target_paths,
+            WorkDocument::Spec(doc) => &doc.target_paths,
+            WorkDocument::Probe(doc) => &doc.target_paths,
+            _ => &[],
+        }
+    }
+
     /// Ids that must be done before this item may be claimed.
     pub fn depends_on(&self) -> &[String] {
         match self {

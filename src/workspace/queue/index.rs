@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
+use super::lanes::{Candidate, TargetPaths, next_claimable};
 use crate::workspace::documents::WorkDocument;
 use crate::workspace::family::{Family, LifecycleState};
 use crate::workspace::timestamp::Timestamp;
@@ -33,6 +34,8 @@ pub(crate) struct QueuedItem {
     pub key: ClaimKey,
     pub depends_on: Vec<String>,
     pub root_spec_id: Option<String>,
+    /// Its `Target-Paths`, parsed: what it may not run beside.
+    pub paths: TargetPaths,
 }
 
 impl QueuedItem {
@@ -45,6 +48,7 @@ impl QueuedItem {
             },
             depends_on: document.depends_on().to_vec(),
             root_spec_id: document.root_spec_id().map(str::to_string),
+            paths: TargetPaths::of(document),
         }
     }
 
@@ -58,6 +62,7 @@ impl QueuedItem {
             key,
             depends_on: Vec::new(),
             root_spec_id: None,
+            paths: TargetPaths::nothing(),
         }
     }
 }
@@ -138,28 +143,51 @@ impl QueueIndex {
             .and_then(|index| index.ids.get(&state))
     }
 
-    /// The first queued item in claim order that `filter` allows, whose every
-    /// dependency is done, and that is not in `skip`.
+    /// The first queued item in claim order that `filter`'s lineage allows,
+    /// whose every dependency is done, that is not in `skip`, and whose
+    /// paths overlap neither a `running` task's nor an earlier held item's
+    /// ([`next_claimable`]; with nothing running, simply the first).
     pub fn next_candidate(
         &self,
         family: Family,
         filter: &ClaimFilter,
+        running: &[TargetPaths],
         skip: &HashSet<String>,
     ) -> Option<&QueuedItem> {
         let index = self.families.get(&family)?;
-        index
+        let queue = index
             .order
             .iter()
             .filter(|key| !skip.contains(&key.id))
             .filter_map(|key| index.queued.get(&key.id))
-            .find(|item| self.eligible(family, filter, item))
+            .filter(|item| lineage_allows(filter, item))
+            .map(|item| Candidate {
+                id: &item.key.id,
+                depends_on: &item.depends_on,
+                paths: &item.paths,
+            });
+        let running: Vec<&TargetPaths> = running.iter().collect();
+        let id = next_claimable(queue, |id| self.is_done(family, id), &running)?;
+        index.queued.get(id)
     }
 
-    /// True when `filter` allows `item` and every dependency is done.
-    pub fn eligible(&self, family: Family, filter: &ClaimFilter, item: &QueuedItem) -> bool {
-        let done = self.ids(family, LifecycleState::Done);
-        let is_done = |id: &String| done.is_some_and(|done| done.contains(id));
-        lineage_allows(filter, item) && item.depends_on.iter().all(is_done)
+    /// True when `filter` allows `item`, every dependency is done, and it
+    /// overlaps no `running` task (the order among queued items is
+    /// [`QueueIndex::next_candidate`]'s).
+    pub fn eligible(
+        &self,
+        family: Family,
+        filter: &ClaimFilter,
+        running: &[TargetPaths],
+        item: &QueuedItem,
+    ) -> bool {
+        let free = !running.iter().any(|r| r.overlaps(&item.paths));
+        let done = item.depends_on.iter().all(|id| self.is_done(family, id));
+        lineage_allows(filter, item) && done && free
+    }
+
+    fn is_done(&self, family: Family, id: &str) -> bool {
+        self.contains(family, LifecycleState::Done, id)
     }
 
     /// The ids of `family` known in more than one state, each with its

@@ -1,8 +1,11 @@
 //! Which queued task a free execution lane may claim: the `Target-Paths`
-//! overlap rule and the claim selection over it (docs/lanes.md). Pure: no
-//! I/O, so the scheduling rule is tested without a workspace.
+//! overlap rule and the claim selection over it (docs/lanes.md), which
+//! `QueueIndex::next_candidate` applies. Pure: no I/O, so the scheduling
+//! rule is tested without a workspace.
 
 use std::collections::BTreeSet;
+
+use crate::workspace::documents::WorkDocument;
 
 /// Characters that make a path segment a glob pattern.
 const GLOB_CHARS: &[char] = &['*', '?', '[', '{'];
@@ -41,6 +44,20 @@ impl TargetPaths {
         TargetPaths {
             paths: BTreeSet::from([Segments::new()]),
         }
+    }
+
+    /// No path at all, overlapping nothing: an item that is claimed only to
+    /// be quarantined (its document does not read), so it holds no lane back.
+    pub fn nothing() -> TargetPaths {
+        TargetPaths {
+            paths: BTreeSet::new(),
+        }
+    }
+
+    /// The footprint of a work document: its `Target-Paths` (tasks, specs
+    /// and probes have them; other families are the whole repository).
+    pub fn of(document: &WorkDocument) -> TargetPaths {
+        TargetPaths::parse(document.target_paths())
     }
 
     /// True when this covers the whole repository.

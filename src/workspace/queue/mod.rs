@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 pub use audit::{MoveReason, MoveRecord, QuarantineRecord, read_requeue_log};
 pub use error::QueueError;
 pub use index::{ClaimFilter, ClaimKey};
+pub use lanes::TargetPaths;
 
 use self::index::KEEP_ORDER;
 
@@ -233,8 +234,21 @@ impl QueueStore {
         families: &[Family],
         filter: &ClaimFilter,
     ) -> Result<Option<Claimed>, QueueError> {
+        self.claim_beside(families, filter, &[])
+    }
+
+    /// [`QueueStore::claim`] for a free lane while tasks touching `running`
+    /// run in the others: a task overlapping one of them, or an earlier
+    /// task held back by one, waits (docs/lanes.md). With nothing running
+    /// this is [`QueueStore::claim`].
+    pub fn claim_beside(
+        &mut self,
+        families: &[Family],
+        filter: &ClaimFilter,
+        running: &[TargetPaths],
+    ) -> Result<Option<Claimed>, QueueError> {
         for &family in families {
-            if let Some(claimed) = self.claim_family(family, filter)? {
+            if let Some(claimed) = self.claim_family_beside(family, filter, running)? {
                 return Ok(Some(claimed));
             }
         }
@@ -248,13 +262,24 @@ impl QueueStore {
         family: Family,
         filter: &ClaimFilter,
     ) -> Result<Option<Claimed>, QueueError> {
+        self.claim_family_beside(family, filter, &[])
+    }
+
+    /// [`QueueStore::claim_family`] beside tasks touching `running`.
+    pub fn claim_family_beside(
+        &mut self,
+        family: Family,
+        filter: &ClaimFilter,
+        running: &[TargetPaths],
+    ) -> Result<Option<Claimed>, QueueError> {
         let mut skip = HashSet::new();
         loop {
-            let Some(item) = self.index.next_candidate(family, filter, &skip) else {
+            let next = self.index.next_candidate(family, filter, running, &skip);
+            let Some(item) = next else {
                 return Ok(None);
             };
             let id = item.key.id.clone();
-            match self.try_claim(family, &id, filter)? {
+            match self.try_claim(family, &id, filter, running)? {
                 Attempt::Claimed(claimed) => return Ok(Some(*claimed)),
                 Attempt::Skip => drop(skip.insert(id)),
                 Attempt::Retry => {}
@@ -267,6 +292,7 @@ impl QueueStore {
         family: Family,
         id: &str,
         filter: &ClaimFilter,
+        running: &[TargetPaths],
     ) -> Result<Attempt, QueueError> {
         let queued = self.paths.item_path(family, LifecycleState::Queued, id);
         if self.quarantine_if_duplicate(family, id, LifecycleState::Queued)? {
@@ -285,16 +311,17 @@ impl QueueStore {
         self.index.remove(family, LifecycleState::Queued, id);
         self.index
             .insert(family, LifecycleState::Active, QueuedItem::unreadable(id));
-        self.inspect_claimed(family, id, active, filter)
+        self.inspect_claimed(family, id, active, (filter, running))
     }
 
-    /// Reads a just-claimed document: quarantine if bad, put back if no longer eligible.
+    /// Reads a just-claimed document: quarantine if bad, put back if no
+    /// longer eligible (lineage, dependencies, or paths overlapping `running`).
     fn inspect_claimed(
         &mut self,
         family: Family,
         id: &str,
         active: PathBuf,
-        filter: &ClaimFilter,
+        (filter, running): (&ClaimFilter, &[TargetPaths]),
     ) -> Result<Attempt, QueueError> {
         let document = match documents::read_document(family, &active) {
             Ok(document) => document,
@@ -309,7 +336,7 @@ impl QueueStore {
             }
         };
         let item = QueuedItem::from_document(&document);
-        if self.index.eligible(family, filter, &item) {
+        if self.index.eligible(family, filter, running, &item) {
             return Ok(Attempt::Claimed(Box::new(Claimed {
                 family,
                 path: active,
@@ -537,6 +564,17 @@ impl QueueStore {
         Ok(documents::read_document(located.family, &located.path)?)
     }
 
+    /// The `Target-Paths` of active task `id`, read from `tasks/active/`:
+    /// the runtime puts one per task running in a lane into
+    /// [`ClaimFilter::running`].
+    pub fn active_target_paths(&self, id: &str) -> Result<TargetPaths, QueueError> {
+        let path = self
+            .paths
+            .item_path(Family::Task, LifecycleState::Active, id);
+        let document = documents::read_document(Family::Task, &path)?;
+        Ok(TargetPaths::of(&document))
+    }
+
     /// Queued items per family, from the index.
     pub fn depths(&self) -> QueueDepths {
         let by_family = Family::ALL
@@ -550,7 +588,8 @@ impl QueueStore {
     /// True when every dependency of the queued `item` is done: it may be
     /// claimed as far as its dependencies go.
     pub(crate) fn dependencies_done(&self, family: Family, item: &QueuedItem) -> bool {
-        self.index.eligible(family, &ClaimFilter::default(), item)
+        self.index
+            .eligible(family, &ClaimFilter::default(), &[], item)
     }
 
     /// The claim facts (id, dependencies, root spec) of every queued item of
