@@ -461,7 +461,7 @@ fn lanes_are_shown_and_frozen_only_when_a_mode_declares_more_than_one() {
     let ws = TestWorkspace::new();
     ws.write(
         "modes/parallel.loop",
-        "mode parallel extends default_codex {\n  lanes execution 4\n}\n\nmode serial_again extends parallel {\n  lanes execution 1\n}\n",
+        "mode parallel extends default_codex {\n  loop execution.parallel\n  lanes execution 4\n}\n\nmode serial_again extends parallel {\n  lanes execution 1\n}\n",
     );
     let run = ws.run(&["compile", "show", "--mode", "parallel"]).ok();
     assert!(

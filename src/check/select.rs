@@ -63,6 +63,8 @@ pub struct ResolvedNode {
     pub skills: Vec<String>,
     /// Every requested or named capability and its decision.
     pub grants: Vec<ResolvedGrant>,
+    /// Set when the runtime runs the node itself (`builtin merge_gate`).
+    pub builtin: Option<Builtin>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -152,6 +154,10 @@ fn resolve_loop(
     let mut nodes = BTreeMap::new();
     for (name, node) in &lp.nodes {
         let mut resolved = resolve_node(lp.plane, node, mode, overrides)?;
+        if let Some(builtin) = stages.get(&node.kind).and_then(|s| s.builtin) {
+            nodes.insert(name.clone(), builtin_node(builtin, resolved.timeout_s));
+            continue;
+        }
         let requests = stages.get(&node.kind).map_or(&[][..], |s| &s.requests);
         resolved.grants = node_grants(lp, node, mode, &overrides.capabilities, requests);
         refuse_never_running(name, &resolved.grants)?;
@@ -166,6 +172,21 @@ fn resolve_loop(
         limits,
         nodes,
     })
+}
+
+/// A node the runtime runs itself: no runner, prompt, skill or capability
+/// grant applies to it (no agent runs); its timeout bounds what it runs.
+fn builtin_node(builtin: Builtin, timeout_s: u64) -> ResolvedNode {
+    ResolvedNode {
+        runner: BUILTIN_RUNNER.to_string(),
+        model: None,
+        thinking: None,
+        timeout_s,
+        entrypoint: String::new(),
+        skills: Vec::new(),
+        grants: Vec::new(),
+        builtin: Some(builtin),
+    }
 }
 
 /// A limit's value under resolved parameters (unknown parameters were
@@ -223,6 +244,7 @@ fn resolve_node(
             .unwrap_or_else(|| format!("entrypoints/{plane}/{}.md", node.kind)),
         skills,
         grants: Vec::new(),
+        builtin: None,
     })
 }
 
