@@ -89,6 +89,14 @@ pub enum SelectError {
         "stage `{stage}` denies `runner.invoke` (set by {level}), so it could never run; allow it, or `gate` it to have each start approved"
     )]
     NeverRuns { stage: String, level: &'static str },
+    #[error(
+        "`[stages.{stage}]` binds `{binding}`, but stage `{stage}` is run by the runtime (`builtin {builtin}`); remove it (only `timeout_seconds` applies)"
+    )]
+    BuiltinConfig {
+        stage: String,
+        builtin: String,
+        binding: &'static str,
+    },
     #[error("`execution_capabilities.stages.{name}` names no stage of any loop{}", suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_default())]
     UnknownCapabilityStage {
         name: String,
@@ -155,6 +163,7 @@ fn resolve_loop(
     for (name, node) in &lp.nodes {
         let mut resolved = resolve_node(lp.plane, node, mode, overrides)?;
         if let Some(builtin) = stages.get(&node.kind).and_then(|s| s.builtin) {
+            refuse_builtin_config(name, builtin, overrides.stages.get(name))?;
             nodes.insert(name.clone(), builtin_node(builtin, resolved.timeout_s));
             continue;
         }
@@ -172,6 +181,31 @@ fn resolve_loop(
         limits,
         nodes,
     })
+}
+
+/// The operator's `[stages.<node>]` may set a builtin node's timeout only:
+/// a runner, model or thinking level there would silently do nothing.
+fn refuse_builtin_config(
+    stage: &str,
+    builtin: Builtin,
+    config: Option<&StageOverride>,
+) -> Result<(), SelectError> {
+    let Some(config) = config else {
+        return Ok(());
+    };
+    let named = [
+        ("runner", config.runner.is_some()),
+        ("model", config.model.is_some()),
+        ("thinking_level", config.thinking.is_some()),
+    ];
+    match named.iter().find(|(_, set)| *set) {
+        Some((binding, _)) => Err(SelectError::BuiltinConfig {
+            stage: stage.to_string(),
+            builtin: builtin.to_string(),
+            binding,
+        }),
+        None => Ok(()),
+    }
 }
 
 /// A node the runtime runs itself: no runner, prompt, skill or capability
