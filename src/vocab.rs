@@ -123,6 +123,18 @@ closed_set! {
     }
 }
 
+closed_set! {
+    /// A stage the runtime runs itself, with no runner (`builtin merge_gate`).
+    Builtin {
+        /// Rebases a lane's task branch onto the target branch, runs the
+        /// merge check and moves the target (docs/lanes.md, "The merge gate").
+        MergeGate = "merge_gate",
+    }
+}
+
+/// What a builtin node's plan names as its runner: no runner runs it.
+pub const BUILTIN_RUNNER: &str = "builtin";
+
 /// The outcome every stage kind has, whether declared or not.
 pub const BLOCKED: &str = "BLOCKED";
 

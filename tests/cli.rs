@@ -541,7 +541,7 @@ fn lanes_are_shown_and_frozen_only_when_a_mode_declares_more_than_one() {
     let ws = TestWorkspace::new();
     ws.write(
         "modes/parallel.loop",
-        "mode parallel extends default_codex {\n  lanes execution 4\n}\n\nmode serial_again extends parallel {\n  lanes execution 1\n}\n",
+        "mode parallel extends default_codex {\n  loop execution.parallel\n  lanes execution 4\n}\n\nmode serial_again extends parallel {\n  lanes execution 1\n}\n",
     );
     git(ws.root(), &["init", "--quiet"]);
     let run = ws.run(&["compile", "show", "--mode", "parallel"]).ok();
@@ -563,4 +563,45 @@ fn lanes_are_shown_and_frozen_only_when_a_mode_declares_more_than_one() {
             "{mode}"
         );
     }
+}
+
+#[test]
+fn compile_show_prints_a_builtin_node_as_run_by_the_runtime() {
+    let ws = TestWorkspace::new();
+    let config = ws.read("millrace.toml") + "\n[stages.merge]\ntimeout_seconds = 900\n";
+    ws.write("millrace.toml", &config);
+    let run = ws
+        .run(&["compile", "show", "--mode", "default_codex_lanes"])
+        .ok();
+    let merge = run
+        .stdout
+        .split("node: execution/merge\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\nnode: ").next())
+        .unwrap_or_else(|| panic!("no merge node:\n{}", run.stdout));
+    assert!(
+        merge.starts_with("  stage_kind: merge\n  runs: builtin merge_gate\n  timeout_s: 900\n"),
+        "{merge}"
+    );
+    for absent in ["runner:", "model:", "entrypoint:", "skill:", "grant:"] {
+        assert!(!merge.contains(absent), "{absent} in {merge}");
+    }
+    assert!(
+        merge.contains("route: MERGE_CONFLICT -> fixer [spends merge_attempts] else final:blocked"),
+        "{merge}"
+    );
+    let saved = ws.read("state/compiled_plan.json");
+    assert!(
+        saved.contains("\"runner\": \"builtin\",\n          \"builtin\": \"merge_gate\","),
+        "{saved}"
+    );
+    ws.write("millrace.toml", &format!("{config}runner = \"command\"\n"));
+    let run = ws
+        .run(&["compile", "show", "--mode", "default_codex_lanes"])
+        .fails(1);
+    assert!(
+        run.stderr.contains("`[stages.merge]` binds `runner`, but stage `merge` is run by the runtime (`builtin merge_gate`)"),
+        "{}",
+        run.stderr
+    );
 }

@@ -120,6 +120,8 @@ const VOCABULARY: &[&str] = &[
     "learn",
     "concurrent",
     "lanes",
+    "builtin",
+    "merge_gate",
     "with",
     "runner",
     "model",
@@ -395,11 +397,11 @@ fn mutate_shipped(dir: &str, seed: u64) -> usize {
 #[test]
 fn mutated_shipped_loops_never_panic() {
     let count = mutate_shipped("loops/", 0x9E37_79B9_7F4A_7C15);
-    assert_eq!(count, 8 * MUTANTS_PER_FILE);
+    assert_eq!(count, 9 * MUTANTS_PER_FILE);
 }
 
 #[test]
 fn mutated_shipped_modes_never_panic() {
     let count = mutate_shipped("modes/", 0xD1B5_4A32_D192_ED03);
-    assert_eq!(count, 9 * MUTANTS_PER_FILE);
+    assert_eq!(count, 10 * MUTANTS_PER_FILE);
 }

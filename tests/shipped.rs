@@ -18,6 +18,7 @@ pub const SHIPPED_MODES: &[&str] = &[
     "learning_pi",
     "learning_codex_integrated",
     "blueprint_learning_codex",
+    "default_codex_lanes",
     "demo",
 ];
 

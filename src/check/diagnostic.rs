@@ -6,6 +6,7 @@ use std::fmt;
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
 
 use crate::syntax::{SourceMap, Span};
+use crate::vocab::Builtin;
 
 pub use crate::vocab::MAX_LANES;
 
@@ -113,6 +114,17 @@ pub enum Kind {
         first: &'static str,
         second: &'static str,
     },
+    BuiltinBinding {
+        node: String,
+        builtin: String,
+        binding: &'static str,
+    },
+    LanesUnmerged {
+        lanes: u64,
+        loop_name: String,
+        /// Nodes from an entry to a finishing final, the final last.
+        path: Vec<String>,
+    },
     LanesZero,
     LanesTooMany {
         count: u64,
@@ -144,6 +156,8 @@ impl Kind {
             Kind::NotANode { .. } => "not_a_node",
             Kind::LearnWithoutLearningLoop { .. } => "learn_without_learning_loop",
             Kind::InvalidValue { .. } => "invalid_value",
+            Kind::BuiltinBinding { .. } => "builtin_binding",
+            Kind::LanesUnmerged { .. } => "lanes_unmerged",
             Kind::LanesZero => "lanes_zero",
             Kind::LanesTooMany { .. } => "lanes_too_many",
             Kind::LanesPlane { .. } => "lanes_plane",
@@ -227,6 +241,18 @@ impl Kind {
                 format!("mode `{mode}` has learn rules but selects no `learning` loop")
             }
             Kind::InvalidValue { what, reason } => format!("invalid {what}: {reason}"),
+            Kind::BuiltinBinding {
+                node,
+                builtin,
+                binding,
+            } => format!(
+                "node `{node}` is run by the runtime (`builtin {builtin}`) and takes no `{binding}`"
+            ),
+            Kind::LanesUnmerged {
+                lanes, loop_name, ..
+            } => format!(
+                "with {lanes} execution lanes, loop `{loop_name}` can finish a task without its merge gate"
+            ),
             Kind::LanesZero => "a plane needs at least one lane".into(),
             Kind::LanesTooMany { count } => {
                 format!("{count} lanes is more than the most a plane may run ({MAX_LANES})")
@@ -280,6 +306,7 @@ impl Kind {
             Kind::NotANode { .. } => "work starts at a node: name one of the loop's nodes".into(),
             Kind::Duplicate { what, .. } => match *what {
                 "route for outcome" => "keep one route per outcome in a node".into(),
+                "builtin for stage" => "keep one `builtin` line in a stage".into(),
                 "entry for family" => {
                     "keep one entry per family; list more nodes after `->` with commas".into()
                 }
@@ -304,6 +331,13 @@ impl Kind {
                 format!("use it as `${name}` in a budget, or remove it")
             }
             Kind::UnusedFinal { .. } => "route an outcome to it, or remove it".into(),
+            Kind::BuiltinBinding { .. } => {
+                "remove the binding: no runner runs a builtin stage (only `timeout` applies)".into()
+            }
+            Kind::LanesUnmerged { .. } => format!(
+                "route every path to a finishing final through a node whose stage is `builtin {}`, or use `lanes execution 1`",
+                Builtin::MergeGate
+            ),
             Kind::LanesZero => "write `lanes execution 1` for one task at a time".into(),
             Kind::LanesTooMany { .. } => format!("write a number from 1 to {MAX_LANES}"),
             Kind::LanesPlane { .. } => "write `lanes execution <n>`".into(),
@@ -347,6 +381,7 @@ fn unknown_code(what: &str) -> &'static str {
         "learn action" => "unknown_learn_action",
         "capability" => "unknown_capability",
         "gate scope" => "unknown_gate_scope",
+        "builtin" => "unknown_builtin",
         _ => "unknown_name",
     }
 }

@@ -261,6 +261,9 @@ impl LoopChecker<'_> {
             .iter()
             .filter_map(|e| self.effect(stage, e))
             .collect();
+        if let Some(builtin) = stage.builtin {
+            refuse_builtin_bindings(&flat.name.text, builtin, &flat.bindings, self.diags);
+        }
         let bindings = self.bindings(&flat.bindings);
         let name = flat.name.text.clone();
         Some(Node {
@@ -519,6 +522,31 @@ fn not_a_node(name: &Name, place: &'static str) -> Diagnostic {
         place,
     };
     Diagnostic::new(kind, name.span, "a final, not a node")
+}
+
+/// A builtin node has no runner: a binding that names what a runner would
+/// use (all but `timeout`) given to that node explicitly is an error.
+pub fn refuse_builtin_bindings(
+    node: &str,
+    builtin: Builtin,
+    list: &[Binding],
+    diags: &mut Diagnostics,
+) {
+    for binding in list {
+        if matches!(binding.kind, BindingKind::Timeout(_)) {
+            continue;
+        }
+        let kind = Kind::BuiltinBinding {
+            node: node.to_string(),
+            builtin: builtin.to_string(),
+            binding: binding.kind.keyword(),
+        };
+        diags.push(Diagnostic::new(
+            kind,
+            binding.span,
+            "no runner runs this node",
+        ));
+    }
 }
 
 /// Bindings as written, checked (known runner, positive timeout).

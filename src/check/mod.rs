@@ -6,6 +6,7 @@ mod diagnostic;
 mod effects;
 mod flatten;
 mod grants;
+mod lanes;
 mod loop_resolve;
 mod model;
 mod modes;

@@ -10,7 +10,9 @@ use crate::syntax::Span;
 use serde::{Deserialize, Serialize};
 
 pub use crate::vocab::capability::{Capability, GateScope, Policy};
-pub use crate::vocab::{BLOCKED, Family, LearnAction, Plane, ResultClass, RunnerKind};
+pub use crate::vocab::{
+    BLOCKED, BUILTIN_RUNNER, Builtin, Family, LearnAction, Plane, ResultClass, RunnerKind,
+};
 
 /// What one level says of a capability.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +36,8 @@ pub struct StageKind {
     pub families: Vec<Family>,
     /// Capabilities the stage asks for beyond every stage's defaults.
     pub requests: Vec<Capability>,
+    /// `builtin merge_gate`: run by the runtime itself, never by a runner.
+    pub builtin: Option<Builtin>,
     pub span: Span,
 }
 

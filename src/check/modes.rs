@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::diagnostic::{Diagnostic, Diagnostics, Kind, MAX_LANES};
-use super::loop_resolve::bindings;
+use super::loop_resolve::{bindings, refuse_builtin_bindings};
 use super::model::*;
 use super::stages::{parse_plane, relabel, unknown};
 use crate::syntax::{self, ModeDef, Name};
@@ -158,6 +158,26 @@ fn validate(mode: &mut Mode, chain: &[&ModeDef], program: &Program, diags: &mut 
         check_sets(link, &selected, diags);
         check_learn(mode, link, &selected, program, diags);
         check_concurrency(mode, link, diags);
+        check_builtin_bindings(link, &selected, program, diags);
+    }
+    super::lanes::check_merged(mode, chain, program, diags);
+}
+
+/// A mode's block for a builtin node may not bind what a runner would use
+/// (mode-wide bindings simply do not apply to it).
+fn check_builtin_bindings(
+    def: &ModeDef,
+    selected: &[&Loop],
+    program: &Program,
+    diags: &mut Diagnostics,
+) {
+    for block in &def.stage_bindings {
+        let name = &block.stage.text;
+        let node = selected.iter().find_map(|l| l.nodes.get(name));
+        let stage = node.and_then(|n| program.stages.get(&n.kind));
+        if let Some(builtin) = stage.and_then(|s| s.builtin) {
+            refuse_builtin_bindings(name, builtin, &block.bindings, diags);
+        }
     }
 }
 

@@ -65,6 +65,8 @@ pub struct ResolvedNode {
     pub skills: Vec<String>,
     /// Every requested or named capability and its decision.
     pub grants: Vec<ResolvedGrant>,
+    /// Set when the runtime runs the node itself (`builtin merge_gate`).
+    pub builtin: Option<Builtin>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -89,6 +91,14 @@ pub enum SelectError {
         "stage `{stage}` denies `runner.invoke` (set by {level}), so it could never run; allow it, or `gate` it to have each start approved"
     )]
     NeverRuns { stage: String, level: &'static str },
+    #[error(
+        "`[stages.{stage}]` binds `{binding}`, but stage `{stage}` is run by the runtime (`builtin {builtin}`); remove it (only `timeout_seconds` applies)"
+    )]
+    BuiltinConfig {
+        stage: String,
+        builtin: String,
+        binding: &'static str,
+    },
     #[error("`execution_capabilities.stages.{name}` names no stage of any loop{}", suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_default())]
     UnknownCapabilityStage {
         name: String,
@@ -165,6 +175,11 @@ fn resolve_loop(
     let mut nodes = BTreeMap::new();
     for (name, node) in &lp.nodes {
         let mut resolved = resolve_node(lp.plane, node, mode, overrides)?;
+        if let Some(builtin) = stages.get(&node.kind).and_then(|s| s.builtin) {
+            refuse_builtin_config(name, builtin, overrides.stages.get(name))?;
+            nodes.insert(name.clone(), builtin_node(builtin, resolved.timeout_s));
+            continue;
+        }
         let requests = stages.get(&node.kind).map_or(&[][..], |s| &s.requests);
         resolved.grants = node_grants(lp, node, mode, &overrides.capabilities, requests);
         refuse_never_running(name, &resolved.grants)?;
@@ -179,6 +194,46 @@ fn resolve_loop(
         limits,
         nodes,
     })
+}
+
+/// The operator's `[stages.<node>]` may set a builtin node's timeout only:
+/// a runner, model or thinking level there would silently do nothing.
+fn refuse_builtin_config(
+    stage: &str,
+    builtin: Builtin,
+    config: Option<&StageOverride>,
+) -> Result<(), SelectError> {
+    let Some(config) = config else {
+        return Ok(());
+    };
+    let named = [
+        ("runner", config.runner.is_some()),
+        ("model", config.model.is_some()),
+        ("thinking_level", config.thinking.is_some()),
+    ];
+    match named.iter().find(|(_, set)| *set) {
+        Some((binding, _)) => Err(SelectError::BuiltinConfig {
+            stage: stage.to_string(),
+            builtin: builtin.to_string(),
+            binding,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// A node the runtime runs itself: no runner, prompt, skill or capability
+/// grant applies to it (no agent runs); its timeout bounds what it runs.
+fn builtin_node(builtin: Builtin, timeout_s: u64) -> ResolvedNode {
+    ResolvedNode {
+        runner: BUILTIN_RUNNER.to_string(),
+        model: None,
+        thinking: None,
+        timeout_s,
+        entrypoint: String::new(),
+        skills: Vec::new(),
+        grants: Vec::new(),
+        builtin: Some(builtin),
+    }
 }
 
 /// A limit's value under resolved parameters (unknown parameters were
@@ -236,6 +291,7 @@ fn resolve_node(
             .unwrap_or_else(|| format!("entrypoints/{plane}/{}.md", node.kind)),
         skills,
         grants: Vec::new(),
+        builtin: None,
     })
 }
 

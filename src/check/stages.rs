@@ -1,7 +1,7 @@
 //! Stage kinds: planes, outcomes with their result classes, families.
 
 use super::diagnostic::{Diagnostic, Diagnostics, Kind};
-use super::model::{BLOCKED, Family, OutcomeSpec, Plane, ResultClass, StageKind};
+use super::model::{BLOCKED, Builtin, Family, OutcomeSpec, Plane, ResultClass, StageKind};
 use super::suggest::closest;
 use crate::syntax::{Name, StageDef};
 
@@ -49,8 +49,27 @@ pub fn check_stage(def: &StageDef, diags: &mut Diagnostics) -> Option<StageKind>
         families,
         // Resolved by `program.rs` (`grants::requests`).
         requests: Vec::new(),
+        builtin: builtin(def, diags),
         span: def.name.span,
     })
+}
+
+/// The stage's `builtin` line: a known builtin, written once.
+fn builtin(def: &StageDef, diags: &mut Diagnostics) -> Option<Builtin> {
+    let (first, again) = def.builtins.split_first()?;
+    for name in again {
+        let kind = Kind::Duplicate {
+            what: "builtin for stage",
+            name: def.name.text.clone(),
+        };
+        let d = Diagnostic::new(kind, name.span, "declared again here");
+        diags.push(d.with_note(first.span, "first declared here"));
+    }
+    let builtin = Builtin::parse(&first.text);
+    if builtin.is_none() {
+        diags.push(unknown("builtin", first, &Builtin::NAMES));
+    }
+    builtin
 }
 
 pub fn duplicate(what: &'static str, name: &Name) -> Diagnostic {

@@ -338,18 +338,16 @@ fn describe_node(s: &mut String, plane: Plane, name: &str, p: &plan::PlanePlan) 
     let Some(node) = p.nodes.get(name) else {
         return;
     };
-    let none = || "none".to_string();
     let _ = writeln!(s, "node: {plane}/{name}");
     let _ = writeln!(s, "  stage_kind: {}", node.stage_kind);
-    let _ = writeln!(s, "  runner: {}", node.runner);
-    let _ = writeln!(s, "  model: {}", node.model.clone().unwrap_or_else(none));
-    let _ = writeln!(
-        s,
-        "  thinking: {}",
-        node.thinking.clone().unwrap_or_else(none)
-    );
-    let _ = writeln!(s, "  timeout_s: {}", node.timeout_s);
-    let _ = writeln!(s, "  entrypoint: {}", node.entrypoint);
+    match node.builtin {
+        // No runner, model or prompt: the runtime runs it itself.
+        Some(builtin) => {
+            let _ = writeln!(s, "  runs: builtin {builtin}");
+            let _ = writeln!(s, "  timeout_s: {}", node.timeout_s);
+        }
+        None => describe_agent(s, node),
+    }
     for skill in &node.skills {
         let _ = writeln!(s, "  skill: {skill}");
     }
@@ -376,6 +374,20 @@ fn describe_node(s: &mut String, plane: Plane, name: &str, p: &plan::PlanePlan) 
     for grant in &node.grants {
         let _ = writeln!(s, "  grant: {}", describe_grant(grant));
     }
+}
+
+/// The lines of a node an agent runs: its runner, model and prompt.
+fn describe_agent(s: &mut String, node: &plan::NodePlan) {
+    let none = || "none".to_string();
+    let _ = writeln!(s, "  runner: {}", node.runner);
+    let _ = writeln!(s, "  model: {}", node.model.clone().unwrap_or_else(none));
+    let _ = writeln!(
+        s,
+        "  thinking: {}",
+        node.thinking.clone().unwrap_or_else(none)
+    );
+    let _ = writeln!(s, "  timeout_s: {}", node.timeout_s);
+    let _ = writeln!(s, "  entrypoint: {}", node.entrypoint);
 }
 
 /// `workspace.write denied runner_enforced by config_stage`, with

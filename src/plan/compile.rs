@@ -178,7 +178,8 @@ fn source_digests(sources: &SourceMap) -> Vec<InputDigest> {
 fn asset_digests(lowered: &Lowered, read: &InputReader<'_>) -> Vec<InputDigest> {
     let mut paths: Vec<&str> = Vec::new();
     for lp in lowered.mode.loops.values() {
-        for node in lp.nodes.values() {
+        // A builtin node reads no prompt and no skill.
+        for node in lp.nodes.values().filter(|n| n.builtin.is_none()) {
             paths.push(&node.entrypoint);
             paths.extend(node.skills.iter().map(String::as_str));
         }

@@ -122,6 +122,7 @@ fn node_plan(program: &Program, lp: &ResolvedLoop, name: &str) -> Option<NodePla
     Some(NodePlan {
         stage_kind: node.kind.clone(),
         runner: binding.runner.clone(),
+        builtin: binding.builtin,
         model: binding.model.clone(),
         thinking: binding.thinking.clone(),
         timeout_s: binding.timeout_s,

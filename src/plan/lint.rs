@@ -53,7 +53,8 @@ pub fn lint(plan: &Plan, read: &InputReader<'_>) -> Vec<LintFinding> {
     let written = written_paths(plan);
     let mut findings = BTreeSet::new();
     for (plane, p) in &plan.planes {
-        for (name, node) in &p.nodes {
+        // A builtin node has no contract files: no agent runs it.
+        for (name, node) in p.nodes.iter().filter(|(_, n)| n.builtin.is_none()) {
             let at = format!("{plane}/{name}");
             lint_node(&at, node, &mut files, &mut findings);
             prompt_path_findings(&at, node, &mut files, &written, &mut findings);

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::check::{Family, LearnAction, Plane, ResultClass};
+use crate::check::{Builtin, Family, LearnAction, Plane, ResultClass};
 use crate::vocab::capability::{Capability, Decision, Enforcement, GateScope};
 
 /// The plan file's schema version; a newer one is refused on load.
@@ -100,7 +100,12 @@ pub struct BudgetPlan {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodePlan {
     pub stage_kind: String,
+    /// The runner's name; `builtin` for a node the runtime runs itself.
     pub runner: String,
+    /// Set when the runtime runs the node itself instead of a runner
+    /// (`builtin merge_gate`); its entrypoint is empty and it has no skills.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub builtin: Option<Builtin>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -47,6 +47,9 @@ pub struct StageDef {
     pub families: Vec<Name>,
     /// `requests workspace.write, shell.run`: capabilities the stage asks for.
     pub requests: Vec<Name>,
+    /// `builtin merge_gate`: the runtime runs the stage itself (each one
+    /// written, so a second is reported).
+    pub builtins: Vec<Name>,
     pub span: Span,
 }
 

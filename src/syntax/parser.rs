@@ -81,10 +81,11 @@ impl<'t> Builder<'t> {
         let span = self.span(&pair);
         let mut words = Vec::new();
         let (mut outcomes, mut writes, mut families) = (Vec::new(), Vec::new(), Vec::new());
-        let mut requests = Vec::new();
+        let (mut requests, mut builtins) = (Vec::new(), Vec::new());
         for inner in pair.into_inner() {
             match inner.as_rule() {
                 Rule::ident => words.push(self.name(inner)),
+                Rule::builtin_decl => builtins.extend(self.names(inner)),
                 Rule::outcome_decl => outcomes.push(self.outcome_decl(inner)),
                 Rule::requests_decl => requests.extend(self.capabilities(inner)),
                 Rule::writes_decl => writes.extend(self.list_after_keyword(inner)),
@@ -103,6 +104,7 @@ impl<'t> Builder<'t> {
             writes,
             families,
             requests,
+            builtins,
             span,
         }
     }

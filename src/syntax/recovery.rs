@@ -323,7 +323,9 @@ pub(super) fn rule_label(rule: Rule) -> Option<&'static str> {
         }
         Rule::EOI => "end of line",
         Rule::strict_item => "an item (`stage`, `loop`, `mode` or `alias`)",
-        Rule::strict_stage_stmt => "an outcome (`OUTCOME: class`), `writes` or `families`",
+        Rule::strict_stage_stmt => {
+            "an outcome (`OUTCOME: class`), `writes`, `families`, `requests` or `builtin`"
+        }
         Rule::strict_loop_stmt => {
             "a loop statement (`param`, `budget`, `entry`, `on drained`, `catch`, `final`, `drop` or a node)"
         }
@@ -345,7 +347,7 @@ const OUTCOME_LABEL: &str = "an outcome (UPPER_SNAKE_CASE)";
 pub(super) fn close_keyword(word: &str, strict: Rule) -> Option<&'static str> {
     let candidates: &[&'static str] = match strict {
         Rule::strict_item => &["stage", "loop", "mode", "alias"],
-        Rule::strict_stage_stmt => &["writes", "families"],
+        Rule::strict_stage_stmt => &["writes", "families", "requests", "builtin"],
         Rule::strict_loop_stmt => &["param", "budget", "entry", "on", "catch", "final", "drop"],
         Rule::strict_node_stmt | Rule::strict_binding_stmt => &[
             "effect",
