@@ -13,6 +13,7 @@ use super::engine::Engine;
 use super::error::{RuntimeError, io_error};
 use super::flights::{Completion, Flights};
 use super::governance::{Governance, ledger_path};
+use super::lanes::Lanes;
 use super::mailbox::MailboxWaits;
 use super::monitor::Monitor;
 use super::reload::Reloader;
@@ -21,6 +22,7 @@ use super::store::Store;
 use super::watch::{Due, FolderWatch};
 use crate::plan::Plan;
 use crate::runners::Runners;
+use crate::vocab::Plane;
 use crate::workspace::intake::{IdeaOutcome, normalize_idea};
 use crate::workspace::journal::{Journal, RuntimeEvent};
 use crate::workspace::lock::{self, RuntimeLock};
@@ -240,6 +242,7 @@ fn start(
         ));
     }
     let settings = options.settings.clone();
+    let lanes = open_lanes(&paths, &plan, &settings, &mut monitor);
     let mut engine = Engine {
         store: Store::open(&paths)?,
         flights: Flights::new(runners, done_tx, cancel_rx),
@@ -250,7 +253,7 @@ fn start(
         reloader: Reloader::new(options.recompile.take()),
         monitor,
         draining: false,
-        lane_counts: std::collections::BTreeMap::new(),
+        lanes,
         plan,
     };
     announce(&mut engine, lock)?;
@@ -283,10 +286,30 @@ fn report_recovered_lock(monitor: &mut Monitor, journal: &Journal, old: &lock::R
 }
 
 /// Every node's runner must exist before anything starts.
+/// The execution lanes the plan asks for, where the workspace allows them;
+/// the monitor says how many run, and why fewer when it is so.
+pub(super) fn open_lanes(
+    paths: &WorkspacePaths,
+    plan: &Plan,
+    settings: &RuntimeSettings,
+    monitor: &mut Monitor,
+) -> Lanes {
+    let requested = plan.lanes(Plane::Execution);
+    let (lanes, count) = Lanes::open(paths, requested, settings.merge_check.clone());
+    if requested > 1 {
+        let target = lanes.target().unwrap_or("none");
+        monitor.line(&format!(
+            "lanes execution {} target_branch={target}",
+            count.describe()
+        ));
+    }
+    lanes
+}
+
 fn check_runners(plan: &Plan, runners: &Runners) -> Result<(), RuntimeError> {
     for (plane, p) in &plan.planes {
         for (name, node) in &p.nodes {
-            if runners.get(&node.runner).is_none() {
+            if node.builtin.is_none() && runners.get(&node.runner).is_none() {
                 return Err(RuntimeError::Plan(format!(
                     "mode `{}` binds {plane}/{name} to runner `{}`, which is not available in this build; bind another runner (`runner command` or `runner script`) in the mode or in `[stages.{name}]`",
                     plan.mode_id, node.runner

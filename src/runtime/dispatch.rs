@@ -3,28 +3,31 @@
 //! prompt persisted under `runs/<run_id>/`, then the runner, on its own task.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use super::closure;
 use super::engine::Engine;
 use super::error::{RuntimeError, io_error};
 use super::evidence::RunTrace;
 use super::gates::Gate;
+use super::lanes::MergeAsk;
 use super::monitor::short;
 pub use super::store::new_id;
 use crate::plan::GrantPlan;
 use crate::runners::{
-    BudgetUse, ClosureRef, PreviousStage, RequestKind, StageGrant, StageRequest, WorkItemRef,
-    compose_prompt,
+    BudgetUse, ClosureRef, FailureClass, PreviousStage, RequestKind, StageGrant, StageRequest,
+    WorkItemRef, compose_prompt,
 };
-use crate::vocab::Plane;
 use crate::vocab::capability::Decision;
+use crate::vocab::{Builtin, Plane};
 use crate::workspace::closure_targets::ClosureTarget;
 use crate::workspace::documents::WorkDocument;
 use crate::workspace::journal::RuntimeEvent;
-use crate::workspace::queue::ClaimFilter;
+use crate::workspace::queue::{ClaimFilter, TargetPaths};
 use crate::workspace::state::{
     ActiveRun, Slot, StatusMarker, WorkItemRef as SnapshotItem, item_key,
 };
+use crate::workspace::worktrees::WorktreeError;
 use crate::workspace::{Family, LifecycleState, Timestamp};
 
 /// The foreground planes in claim order.
@@ -170,9 +173,11 @@ impl Engine {
         };
         let entries = plane_plan.entries.clone();
         let filter = self.claim_filter(plane);
+        let running = self.running_footprints(plane);
         for entry in &entries {
             let family = entry.family;
-            let Some(claimed) = self.store.queue_mut().claim_family(family, &filter)? else {
+            let queue = self.store.queue_mut();
+            let Some(claimed) = queue.claim_family_beside(family, &filter, &running)? else {
                 continue;
             };
             self.event(RuntimeEvent::WorkItemClaimed {
@@ -202,6 +207,27 @@ impl Engine {
             return self.start_stage(slot, run, Some(claimed.document));
         }
         Ok(false)
+    }
+
+    /// The `Target-Paths` of the tasks `plane`'s other lanes run: a claim
+    /// passes over a task that overlaps one (docs/lanes.md). An active task
+    /// whose document cannot be read counts as touching everything.
+    fn running_footprints(&self, plane: Plane) -> Vec<TargetPaths> {
+        let runs = self.store.snapshot().runs();
+        let tasks = runs.filter_map(|(slot, run)| {
+            let item = run.work_item.as_ref()?;
+            (slot.plane == plane && item.family == Family::Task).then_some(item.id.clone())
+        });
+        let tasks: Vec<String> = tasks.collect();
+        let queue = self.store.queue();
+        tasks
+            .iter()
+            .map(|id| {
+                queue
+                    .active_target_paths(id)
+                    .unwrap_or_else(|_| TargetPaths::everything())
+            })
+            .collect()
     }
 
     /// The `on drained` stage, when a closure target's lineage has no work left.
@@ -252,7 +278,9 @@ impl Engine {
             return Ok(false);
         }
         let focus = self.closure.focus().cloned();
-        let request = self.build_request(slot.plane, &run, document.as_ref(), focus)?;
+        let workdir = self.lane_workdir(slot, &run);
+        let dir = workdir.as_ref().ok().cloned().flatten();
+        let request = self.build_request(slot.plane, &run, document.as_ref(), focus, dir)?;
         run.stage = request.stage_kind.clone();
         run.request_id = Some(request.request_id.clone());
         run.gate_request = None;
@@ -274,11 +302,57 @@ impl Engine {
             self.refuse(slot, request, document, &approval)?;
             return Ok(false);
         }
+        if let Err(error) = workdir {
+            self.save_snapshot()?;
+            let message = format!("the lane's worktree could not be prepared: {error}");
+            let failure = (FailureClass::LaneWorktreeFailure, message);
+            self.answer_unlaunched(slot, request, document, failure)?;
+            return Ok(false);
+        }
         self.set_status(slot, StatusMarker::running(&request.stage_kind))?;
         self.save_snapshot()?;
         self.announce_start(slot, &request, &run);
-        self.flights.launch(slot, request, document);
+        self.launch(slot, request, document);
         Ok(true)
+    }
+
+    /// Hands the stage to its runner, or runs it here when the plan says
+    /// the runtime answers it (a builtin node).
+    fn launch(&mut self, slot: Slot, request: StageRequest, document: Option<WorkDocument>) {
+        let builtin = self
+            .plan
+            .node(slot.plane, &request.node)
+            .and_then(|node| node.builtin);
+        match builtin {
+            Some(Builtin::MergeGate) => {
+                let ask = MergeAsk {
+                    task_id: request
+                        .work_item
+                        .as_ref()
+                        .map(|w| w.id.clone())
+                        .unwrap_or_default(),
+                    title: document
+                        .as_ref()
+                        .map(|d| d.title().to_string())
+                        .unwrap_or_default(),
+                    report: request.artifact("merge_report", "md"),
+                };
+                let answer = self.lanes.merge(ask);
+                self.flights.launch_job(slot, request, document, answer);
+            }
+            None => self.flights.launch(slot, request, document),
+        }
+    }
+
+    /// Where a run's stages work: its lane's worktree for an execution
+    /// task when lanes are in effect, else the workspace root (`None`).
+    fn lane_workdir(&self, slot: Slot, run: &ActiveRun) -> Result<Option<PathBuf>, WorktreeError> {
+        match &run.work_item {
+            Some(item) if slot.plane == Plane::Execution && item.family == Family::Task => {
+                self.lanes.workdir(&item.id)
+            }
+            _ => Ok(None),
+        }
     }
 
     fn announce_start(&mut self, slot: Slot, request: &StageRequest, run: &ActiveRun) {
@@ -306,6 +380,7 @@ impl Engine {
         run: &ActiveRun,
         document: Option<&WorkDocument>,
         focus: Option<ClosureTarget>,
+        workdir: Option<PathBuf>,
     ) -> Result<StageRequest, RuntimeError> {
         let node = self
             .plan
@@ -351,7 +426,7 @@ impl Engine {
             closure_target,
             legal_outcomes: node.outcomes.iter().map(|o| o.name.clone()).collect(),
             running_marker: node.running_marker.clone(),
-            workspace_root: self.store.paths().root().to_path_buf(),
+            workspace_root: workdir.unwrap_or_else(|| self.store.paths().root().to_path_buf()),
             agents_dir: agents.to_path_buf(),
             entrypoint: agents.join(&node.entrypoint),
             skills: node.skills.iter().map(|s| agents.join(s)).collect(),

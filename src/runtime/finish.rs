@@ -45,6 +45,7 @@ impl Engine {
         }
         self.store.snapshot_mut().take_run(a.slot);
         self.save_snapshot()?;
+        self.sweep_lanes();
         let verb = if fin.class.finishes() {
             "done"
         } else {

@@ -166,11 +166,22 @@ impl Engine {
         );
         self.monitor
             .line(&format!("stage refused {slot}/{} {message}", request.node));
+        let failure = (FailureClass::CapabilityApprovalDenied, message);
+        self.answer_unlaunched(slot, request, document, failure)
+    }
+
+    /// Applies a stage that never ran as if its runner had failed with
+    /// `failure` (its class and message).
+    pub fn answer_unlaunched(
+        &mut self,
+        slot: Slot,
+        request: crate::runners::StageRequest,
+        document: Option<WorkDocument>,
+        failure: (FailureClass, String),
+    ) -> Result<(), RuntimeError> {
+        let (class, message) = failure;
         let result = RunnerResult {
-            exit: RunnerExit::Failed {
-                class: FailureClass::CapabilityApprovalDenied,
-                message,
-            },
+            exit: RunnerExit::Failed { class, message },
             last_message: None,
             tokens: None,
             duration_ms: 0,

@@ -19,6 +19,7 @@ mod flights;
 mod gates;
 mod governance;
 mod handoff;
+mod lanes;
 mod mailbox;
 mod monitor;
 mod recovery;

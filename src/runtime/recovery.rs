@@ -81,6 +81,7 @@ impl Engine {
         // another lifecycle state holds, entries that cannot be documents.
         self.report_quarantines();
         self.requeue_unowned_items()?;
+        self.sweep_lanes();
         self.reset_impossible_markers()?;
         self.sweep_stale_temps();
         Ok(())

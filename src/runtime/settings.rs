@@ -4,8 +4,13 @@
 
 use crate::plan::Plan;
 use crate::runners::RunnerSettings;
-use crate::workspace::config::{AutoRecoveryConfig, Config, RunsConfig, UsageGovernanceConfig};
+use std::time::Duration;
+
+use crate::workspace::config::{
+    AutoRecoveryConfig, Config, LanesConfig, RunsConfig, UsageGovernanceConfig,
+};
 use crate::workspace::skills::RemoteSettings;
+use crate::workspace::worktrees::MergeCheck;
 
 /// The daemon's settings from `millrace.toml`.
 #[derive(Debug, Clone, Default)]
@@ -20,6 +25,8 @@ pub struct RuntimeSettings {
     pub runs: RunsConfig,
     /// `[skills]`: the remote index installs read.
     pub skills: RemoteSettings,
+    /// `[lanes] merge_check`: what a lane's work must pass to merge.
+    pub merge_check: Option<MergeCheck>,
 }
 
 impl RuntimeSettings {
@@ -32,8 +39,20 @@ impl RuntimeSettings {
             runners: config.runners.resolve(agents),
             runs: config.runs.clone(),
             skills: config.skills.remote(),
+            merge_check: merge_check(&config.lanes),
         }
     }
+}
+
+/// How long a merge check may run when `merge_check_timeout` says nothing.
+const MERGE_CHECK_TIMEOUT: Duration = Duration::from_secs(3600);
+
+fn merge_check(lanes: &LanesConfig) -> Option<MergeCheck> {
+    let command = lanes.merge_check.clone()?;
+    let timeout = lanes
+        .merge_check_timeout
+        .map_or(MERGE_CHECK_TIMEOUT, Duration::from_secs);
+    Some(MergeCheck { command, timeout })
 }
 
 /// What recompiling the workspace gives: the plan and the settings read

@@ -155,6 +155,8 @@ impl Engine {
             self.monitor.line("paused reason=operator");
         }
         self.forget_cleared_runs();
+        // A cancelled or superseded task's lane leftovers go at once.
+        self.sweep_lanes();
         if result.is_ok() && !matches!(command, MailboxCommand::Pause | MailboxCommand::Resume) {
             // An intervention may have moved or rewritten lineage work.
             self.closure.forget();

@@ -16,6 +16,7 @@ use super::closure::ClosureFocus;
 use super::error::RuntimeError;
 use super::flights::Flights;
 use super::governance::Governance;
+use super::lanes::Lanes;
 use super::mailbox::MailboxWaits;
 use super::monitor::Monitor;
 use super::reload::Reloader;
@@ -25,6 +26,7 @@ use crate::plan::Plan;
 use crate::vocab::Plane;
 use crate::workspace::journal::RuntimeEvent;
 use crate::workspace::state::{Slot, StatusMarker};
+use crate::workspace::{Family, LifecycleState};
 
 /// The daemon's state, in parts.
 pub struct Engine {
@@ -46,9 +48,8 @@ pub struct Engine {
     pub(super) monitor: Monitor,
     /// No new work is started (stop requested, signal, `--max-ticks` reached).
     pub(super) draining: bool,
-    /// Lanes per plane in effect, when more than one (decided at start:
-    /// the plan's request where the workspace allows it, docs/lanes.md).
-    pub(super) lane_counts: std::collections::BTreeMap<Plane, u16>,
+    /// The execution lanes in effect: their worktrees and the merge gate.
+    pub(super) lanes: Lanes,
 }
 
 impl Engine {
@@ -71,6 +72,30 @@ impl Engine {
         self.store.set_status(slot, marker)
     }
 
+    /// Removes the worktrees and branches of tasks that will not run again
+    /// (docs/lanes.md); a failure is reported and tried again next time.
+    pub fn sweep_lanes(&mut self) {
+        let queue = self.store.queue();
+        let keep = |id: &str| {
+            queue.find(Family::Task, id).is_some_and(|found| {
+                matches!(
+                    found.state,
+                    LifecycleState::Queued | LifecycleState::Active | LifecycleState::Blocked
+                )
+            })
+        };
+        match self.lanes.sweep(keep) {
+            Ok(cleaned) if cleaned.is_empty() => {}
+            Ok(cleaned) => self
+                .monitor
+                .line(&format!("lanes cleaned {}", cleaned.join(", "))),
+            Err(error) => self.event(RuntimeEvent::RuntimeError {
+                origin: "lanes".into(),
+                message: format!("leftover worktrees not removed: {error}"),
+            }),
+        }
+    }
+
     /// True when a run is pending or running in some lane of `plane`.
     pub fn busy(&self, plane: Plane) -> bool {
         !self.busy_slots(plane).is_empty()
@@ -88,9 +113,13 @@ impl Engine {
             .collect()
     }
 
-    /// How many runs `plane` may have at once.
+    /// How many runs `plane` may have at once: only the execution plane
+    /// has lanes.
     pub fn lane_count(&self, plane: Plane) -> u16 {
-        self.lane_counts.get(&plane).copied().unwrap_or(1)
+        match plane {
+            Plane::Execution => self.lanes.count(),
+            _ => 1,
+        }
     }
 
     /// The free lane a new run of `plane` may start in beside the planes

@@ -6,6 +6,7 @@
 
 use super::Engine;
 use crate::runners::Runners;
+use crate::runtime::daemon::open_lanes;
 use crate::runtime::settings::Reloaded;
 use crate::workspace::journal::RuntimeEvent;
 use crate::workspace::state::PlanRef;
@@ -67,6 +68,9 @@ impl Engine {
             .snapshot_mut()
             .set_plan(&plan.plan_id, &plan.fingerprint);
         self.plan = plan;
+        // Idle: no task is in a lane, so the lanes can change with the plan.
+        let paths = self.store.paths().clone();
+        self.lanes = open_lanes(&paths, &self.plan, &self.settings, &mut self.monitor);
         true
     }
 }

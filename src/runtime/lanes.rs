@@ -1,0 +1,259 @@
+//! Execution lanes in the engine (docs/lanes.md): how many lanes are in
+//! effect, the worktree each lane's task works in, and the merge gate's
+//! turn. With one lane this part does nothing: no worktree, no branch, and
+//! a merge node passes at once, since the work is in the main checkout.
+//!
+//! Every git call here waits for `git`; the merge gate, the long one, runs
+//! on the blocking pool, one merge at a time in the order lanes reach it.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::runners::{FailureClass, RunnerExit, RunnerResult};
+use crate::workspace::WorkspacePaths;
+use crate::workspace::lane_count::LaneCount;
+use crate::workspace::worktrees::{
+    MergeCheck, MergeOutcome, MergeRequest, Repository, WorktreeError, WorktreeManager,
+};
+
+/// The lanes of the execution plane.
+pub struct Lanes {
+    count: u16,
+    /// Present when more than one lane is in effect.
+    worktrees: Option<LaneRepository>,
+    /// Held by the merge in progress; tokio's mutex is fair, so lanes
+    /// merge in the order they reached the gate.
+    merge_turn: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// The repository lanes work in and branch from.
+#[derive(Clone)]
+struct LaneRepository {
+    repository: Repository,
+    manager: WorktreeManager,
+    target: String,
+    check: Option<MergeCheck>,
+}
+
+/// What the merge gate is asked: the task and its title for the commit of
+/// what the agents left uncommitted.
+pub struct MergeAsk {
+    pub task_id: String,
+    pub title: String,
+    /// Where the gate writes its report (the stage's result artifact).
+    pub report: PathBuf,
+}
+
+impl Lanes {
+    /// One lane: today's behaviour.
+    pub fn single() -> Lanes {
+        Lanes {
+            count: 1,
+            worktrees: None,
+            merge_turn: Arc::new(tokio::sync::Mutex::new(())),
+        }
+    }
+
+    /// `requested` lanes where the workspace allows them (see
+    /// [`LaneCount`]), and how many that is, for the monitor.
+    pub fn open(
+        paths: &WorkspacePaths,
+        requested: u64,
+        check: Option<MergeCheck>,
+    ) -> (Lanes, LaneCount) {
+        let mut count = LaneCount::decide(paths.root(), requested);
+        if count.effective <= 1 {
+            return (Lanes::single(), count);
+        }
+        match LaneRepository::open(paths, check) {
+            Ok(worktrees) => {
+                let lanes = Lanes {
+                    count: u16::try_from(count.effective).unwrap_or(u16::MAX),
+                    worktrees: Some(worktrees),
+                    ..Lanes::single()
+                };
+                (lanes, count)
+            }
+            Err(error) => {
+                count.effective = 1;
+                count.reason = Some(error.to_string());
+                (Lanes::single(), count)
+            }
+        }
+    }
+
+    /// How many lanes are in effect.
+    pub fn count(&self) -> u16 {
+        self.count
+    }
+
+    /// The branch lanes merge into, when lanes are in effect.
+    pub fn target(&self) -> Option<&str> {
+        self.worktrees.as_ref().map(|w| w.target.as_str())
+    }
+
+    /// The working directory of `task_id`'s stages: its worktree, made (or
+    /// remade from its branch after a crash) when missing; `None` with one
+    /// lane, where stages work in the workspace root.
+    pub fn workdir(&self, task_id: &str) -> Result<Option<PathBuf>, WorktreeError> {
+        let Some(lanes) = &self.worktrees else {
+            return Ok(None);
+        };
+        let manager = &lanes.manager;
+        if manager.branches()?.contains(task_id) {
+            return Ok(Some(manager.adopt(task_id)?.path));
+        }
+        // No branch: nothing of the task was kept; a folder left by a
+        // `worktree add` killed early goes first.
+        manager.remove(task_id)?;
+        Ok(Some(manager.create(task_id)?.path))
+    }
+
+    /// Removes what no task needs any more: the worktree, stray folder and
+    /// branch of every task id for which `keep` says no. A task that may
+    /// run again (queued, active, blocked) keeps its worktree with what
+    /// its agents left there; a done, cancelled or superseded one (or an
+    /// id no task has) keeps nothing. Returns the ids cleaned.
+    pub fn sweep(&self, keep: impl Fn(&str) -> bool) -> Result<Vec<String>, WorktreeError> {
+        let Some(lanes) = &self.worktrees else {
+            return Ok(Vec::new());
+        };
+        let leftovers = lanes.manager.leftovers(|id| keep(id))?;
+        for leftover in &leftovers {
+            lanes.manager.remove(&leftover.task_id)?;
+        }
+        Ok(leftovers.into_iter().map(|l| l.task_id).collect())
+    }
+
+    /// The merge gate for one task, as a stage's runner answer: waits for
+    /// its turn, then merges on the blocking pool. With one lane it passes.
+    pub fn merge(&self, ask: MergeAsk) -> impl Future<Output = RunnerResult> + Send + 'static {
+        let lanes = self.worktrees.clone();
+        let turn = self.merge_turn.clone();
+        async move {
+            let started = std::time::Instant::now();
+            let Some(lanes) = lanes else {
+                return answer(
+                    started,
+                    "One lane: the work is in the main checkout.",
+                    "MERGED",
+                );
+            };
+            let _turn = turn.lock_owned().await;
+            let merged = tokio::task::spawn_blocking(move || lanes.merge(&ask)).await;
+            match merged {
+                Ok(Ok((text, marker))) => answer(started, &text, marker),
+                Ok(Err(error)) => failed(started, &error.to_string()),
+                Err(error) => failed(started, &format!("the merge gate stopped: {error}")),
+            }
+        }
+    }
+}
+
+impl LaneRepository {
+    fn open(paths: &WorkspacePaths, check: Option<MergeCheck>) -> Result<Self, WorktreeError> {
+        let repository = Repository::discover(paths.root())?;
+        let target = repository.current_branch()?;
+        let manager = WorktreeManager::open(&repository, &paths.lanes_dir(), &target)?;
+        Ok(LaneRepository {
+            repository,
+            manager,
+            target,
+            check,
+        })
+    }
+
+    /// Merges the task's branch; the report text and the outcome marker.
+    fn merge(&self, ask: &MergeAsk) -> Result<(String, &'static str), WorktreeError> {
+        let worktree = self.manager.path_of(&ask.task_id);
+        let request = MergeRequest {
+            task_id: &ask.task_id,
+            title: &ask.title,
+            worktree: &worktree,
+            target_branch: &self.target,
+            check: self.check.as_ref(),
+        };
+        let outcome = self.repository.merge_lane(&request)?;
+        let (text, marker) = describe(&ask.task_id, &self.target, &outcome);
+        write_report(&ask.report, &text);
+        Ok((text, marker))
+    }
+}
+
+/// The gate's report and marker for an outcome.
+fn describe(task_id: &str, target: &str, outcome: &MergeOutcome) -> (String, &'static str) {
+    match outcome {
+        MergeOutcome::Merged { commit } => (
+            format!("Merged {task_id} into {target} at {commit}."),
+            "MERGED",
+        ),
+        MergeOutcome::AlreadyMerged { commit } => (
+            format!("{task_id} was already merged into {target} (at {commit})."),
+            "MERGED",
+        ),
+        MergeOutcome::Conflict { paths, detail } => (
+            format!(
+                "Rebasing {task_id} onto {target} conflicts in:\n{}\n\n{detail}\n\nResolve the conflict on this branch so that it rebases cleanly onto {target}.",
+                bullet_list(paths)
+            ),
+            "MERGE_CONFLICT",
+        ),
+        MergeOutcome::CheckFailed {
+            log_tail,
+            code,
+            timed_out,
+        } => (
+            format!(
+                "The merge check failed on {task_id} rebased onto {target} ({}):\n\n{log_tail}",
+                check_ending(*code, *timed_out)
+            ),
+            "CHECK_FAILED",
+        ),
+    }
+}
+
+fn check_ending(code: Option<i32>, timed_out: bool) -> String {
+    match (timed_out, code) {
+        (true, _) => "killed at its timeout".to_string(),
+        (false, Some(code)) => format!("exit {code}"),
+        (false, None) => "killed by a signal".to_string(),
+    }
+}
+
+fn bullet_list(items: &[String]) -> String {
+    let lines: Vec<String> = items.iter().map(|p| format!("- {p}")).collect();
+    lines.join("\n")
+}
+
+/// The report is evidence beside the stage result; a report that cannot
+/// be written does not undo a merge (the answer carries the same text).
+fn write_report(path: &Path, text: &str) {
+    let _ = std::fs::write(path, format!("{text}\n"));
+}
+
+fn answer(started: std::time::Instant, text: &str, marker: &str) -> RunnerResult {
+    RunnerResult {
+        exit: RunnerExit::Completed { code: 0 },
+        last_message: Some(format!("{text}\n\n### {marker}\n")),
+        tokens: None,
+        duration_ms: elapsed_ms(started),
+        artifacts: Vec::new(),
+    }
+}
+
+fn failed(started: std::time::Instant, message: &str) -> RunnerResult {
+    RunnerResult {
+        exit: RunnerExit::Failed {
+            class: FailureClass::LaneWorktreeFailure,
+            message: format!("merge gate: {message}"),
+        },
+        last_message: None,
+        tokens: None,
+        duration_ms: elapsed_ms(started),
+        artifacts: Vec::new(),
+    }
+}
+
+fn elapsed_ms(started: std::time::Instant) -> u64 {
+    started.elapsed().as_millis().try_into().unwrap_or(u64::MAX)
+}
