@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use crate::daemon::{exists, monitor, outcomes_of};
+use crate::daemon::{all_results, exists, monitor, outcomes_of};
 use crate::lanes_repo::{self as repo, git};
 use crate::support::{Run, TestWorkspace};
 
@@ -129,14 +129,23 @@ pub fn all_landed(ws: &TestWorkspace, ids: &[String]) {
     for id in ids {
         assert!(
             exists(ws, &format!("tasks/done/{id}.md")),
-            "{id} is not done\n{}",
-            monitor(ws)
+            "{id} is not done\n{}\nfailed stages:\n{}",
+            monitor(ws),
+            failed_stages(ws)
         );
     }
     let faults = repo::history_faults(ws.root(), ids).expect("git history");
     assert_eq!(faults, Vec::<String>::new(), "main's history");
     let left = repo::leftovers(ws.root()).expect("git state");
     assert_eq!(left, Vec::<String>::new(), "left behind by lanes");
+}
+
+/// The stage results that carry a failure class, for a failure's evidence.
+fn failed_stages(ws: &TestWorkspace) -> String {
+    let results = all_results(&ws.path("runs"));
+    let failed = results.iter().filter(|r| !r["failure_class"].is_null());
+    let shown: Vec<String> = failed.map(|r| r.to_string()).collect();
+    shown.join("\n")
 }
 
 fn owned(ids: &[&str]) -> Vec<String> {
