@@ -514,15 +514,10 @@ fn the_config_lanes_override_the_modes() {
     let ws = TestWorkspace::new();
     ws.write(
         "modes/parallel.loop",
-        "mode parallel extends default_codex {\n  loop execution.parallel\n  lanes execution 4\n}\n",
-    );
-    // More lanes than the mode's one need a merge gate (lanes_unmerged).
-    ws.write(
-        "modes/gated.loop",
-        "mode gated extends default_codex {\n  loop execution.parallel\n}\n",
+        "mode parallel extends default_codex {\n  loop execution.parallel\n  lanes execution 4\n}\n\nmode one_by_one extends default_codex {\n  loop execution.parallel\n}\n",
     );
     ws.write("millrace.toml", "[lanes]\nexecution = 2\n");
-    ws.run(&["compile", "show", "--mode", "gated"]).ok();
+    ws.run(&["compile", "show", "--mode", "one_by_one"]).ok();
     let saved = ws.read("state/compiled_plan.json");
     assert!(
         saved.contains("\"lanes\": {\n    \"execution\": 2\n  }"),

@@ -36,6 +36,7 @@ fn the_shipped_scenarios_pass() {
     let names: Vec<&str> = files.iter().filter_map(|p| p.to_str()).collect();
     for shipped in [
         "execution.standard",
+        "execution.parallel",
         "planning.standard",
         "learning.standard",
     ] {

@@ -41,10 +41,8 @@ pub fn check_merged(mode: &Mode, chain: &[&ModeDef], program: &Program, diags: &
 
 /// The `lanes execution N` in force: the last one of the `extends` chain.
 fn execution_lanes_decl<'a>(chain: &[&'a ModeDef]) -> Option<&'a LanesDecl> {
-    let decls = chain.iter().rev().flat_map(|def| def.lanes.iter().rev());
-    decls
-        .into_iter()
-        .find(|d| d.plane.text == Plane::Execution.as_str())
+    let mut decls = chain.iter().rev().flat_map(|def| def.lanes.iter().rev());
+    decls.find(|d| d.plane.text == Plane::Execution.as_str())
 }
 
 fn is_merge_gate(lp: &Loop, stages: &BTreeMap<String, StageKind>, node: &str) -> bool {

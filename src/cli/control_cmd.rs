@@ -69,8 +69,12 @@ pub struct RetryActiveArgs {
     #[arg(long, default_value = "operator requested retry")]
     pub reason: String,
     /// The plane whose active item to requeue [default: the one busy plane]
-    #[arg(long, value_parser = ["execution", "planning", "learning"])]
+    #[arg(long, value_parser = ["execution", "planning", "learning"], conflicts_with = "work_item")]
     pub plane: Option<String>,
+    /// Requeue only this active work item, whichever execution lane runs
+    /// it; the other lanes go on
+    #[arg(long, value_name = "ID")]
+    pub work_item: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -96,6 +100,7 @@ pub fn run(command: ControlCommand) -> CliResult {
             let command = MailboxCommand::RetryActive {
                 reason: args.reason,
                 plane: args.plane,
+                work_item: args.work_item,
             };
             retry_active(&args.target, command)
         }
@@ -136,19 +141,22 @@ fn resume(ctx: &mut Direct) -> Result<String, InterventionError> {
 
 /// `retry-active` and `planning retry-active`: the command names the plane.
 pub fn retry_active(target: &ControlTarget, command: MailboxCommand) -> CliResult {
-    let MailboxCommand::RetryActive { reason, plane } = command.clone() else {
+    let MailboxCommand::RetryActive {
+        reason,
+        plane,
+        work_item,
+    } = command.clone()
+    else {
         return Err(CliError::Failed("not a retry-active command".into()));
     };
     route(target, command, move |ctx| {
         let plane = control::parse_plane(plane.as_deref())?;
         ctx.save_snapshot = true;
-        let detail = control::retry_active(
-            &mut ctx.queue,
-            &ctx.journal,
-            &mut ctx.snapshot,
-            plane,
-            &reason,
-        )?;
+        let (queue, journal, snapshot) = (&mut ctx.queue, &ctx.journal, &mut ctx.snapshot);
+        let detail = match &work_item {
+            Some(id) => control::retry_active_item(queue, journal, snapshot, id, &reason)?,
+            None => control::retry_active(queue, journal, snapshot, plane, &reason)?,
+        };
         Ok(journal_control(ctx, "retry_active", &detail))
     })
 }

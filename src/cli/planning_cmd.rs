@@ -36,6 +36,7 @@ pub fn run(command: PlanningCommand) -> CliResult {
             let command = MailboxCommand::RetryActive {
                 reason: args.reason,
                 plane: Some("planning".to_string()),
+                work_item: None,
             };
             retry_active(&args.target, command)
         }

@@ -23,7 +23,8 @@ use super::status_details::{
 use crate::workspace::journal::Journal;
 use crate::workspace::lock::{self, LockState};
 use crate::workspace::state::{FailedCommand, RuntimeSnapshot, Slot, StateStore};
-use crate::workspace::{Plane, WorkspacePaths};
+use crate::workspace::worktrees::BRANCH_PREFIX;
+use crate::workspace::{Family, Plane, WorkspacePaths};
 
 /// How many journal events `status` shows.
 const RECENT_EVENTS: usize = 5;
@@ -203,6 +204,11 @@ struct RunView {
     node: String,
     stage: String,
     work_item: Option<String>,
+    /// The lane's git worktree and branch, when its task runs in one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    worktree: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    branch: Option<String>,
 }
 
 impl Report {
@@ -264,7 +270,7 @@ impl Report {
             pause_sources: snapshot.pause_sources.clone(),
             stop_requested: snapshot.stop_requested,
             active_run_count: snapshot.run_count(),
-            active_runs: active_runs(&snapshot),
+            active_runs: active_runs(&snapshot, &paths),
             queue_depths: depths,
             status_markers: status_markers(&paths),
             config_error,
@@ -290,13 +296,14 @@ impl Report {
         out.kv("active_run_count", self.active_runs.len())?;
         for (plane, run) in &self.active_runs {
             let work = run.work_item.as_deref().unwrap_or("none");
-            out.kv(
-                "active_run",
-                format!(
-                    "plane={plane} run={} node={} stage={} work_item={work}",
-                    run.run_id, run.node, run.stage
-                ),
-            )?;
+            let mut line = format!(
+                "plane={plane} run={} node={} stage={} work_item={work}",
+                run.run_id, run.node, run.stage
+            );
+            if let (Some(worktree), Some(branch)) = (&run.worktree, &run.branch) {
+                line.push_str(&format!(" worktree={} branch={branch}", worktree.display()));
+            }
+            out.kv("active_run", line)?;
         }
         out.kv("pending_approval_count", self.pending_approvals.len())?;
         for approval in &self.pending_approvals {
@@ -432,9 +439,22 @@ fn lock_view(paths: &WorkspacePaths) -> LockView {
 }
 
 /// Runs by slot: the plane's name for its first lane (`execution`), then
-/// `execution.2`, ... for the lanes after it.
-fn active_runs(snapshot: &RuntimeSnapshot) -> BTreeMap<Slot, RunView> {
+/// `execution.2`, ... A task running in a lane shows its worktree (when
+/// it exists) and branch.
+fn active_runs(snapshot: &RuntimeSnapshot, paths: &WorkspacePaths) -> BTreeMap<Slot, RunView> {
     let runs = snapshot.runs().map(|(slot, run)| {
+        let lane = run
+            .work_item
+            .as_ref()
+            .filter(|w| w.family == Family::Task)
+            .map(|w| {
+                (
+                    paths.lanes_dir().join(&w.id),
+                    format!("{BRANCH_PREFIX}{}", w.id),
+                )
+            })
+            .filter(|(worktree, _)| worktree.is_dir());
+        let (worktree, branch) = lane.unzip();
         let view = RunView {
             run_id: run.run_id.clone(),
             node: run.node.clone(),
@@ -443,6 +463,8 @@ fn active_runs(snapshot: &RuntimeSnapshot) -> BTreeMap<Slot, RunView> {
                 .work_item
                 .as_ref()
                 .map(|w| format!("{}:{}", w.family, w.id)),
+            worktree,
+            branch,
         };
         (slot, view)
     });

@@ -117,6 +117,33 @@ pub fn retry_active(
     })
 }
 
+/// Requeues one active item and clears the run that holds it, in whichever
+/// lane: the other lanes of its plane go on.
+pub fn retry_active_item(
+    queue: &mut QueueStore,
+    journal: &Journal,
+    snapshot: &mut RuntimeSnapshot,
+    id: &str,
+    reason: &str,
+) -> Result<String, InterventionError> {
+    let reason = check_reason(reason)?;
+    let Some((family, _)) = active_items(queue)?.into_iter().find(|(_, i)| i == id) else {
+        return Err(InterventionError::NotActive(id.to_string()));
+    };
+    requeue(queue, journal, family, id, reason)?;
+    let holding = snapshot.runs().find_map(|(slot, run)| {
+        let item = run.work_item.as_ref()?;
+        (item.id == id).then_some(slot)
+    });
+    match holding.and_then(|slot| snapshot.take_run(slot).map(|run| (slot, run))) {
+        Some((slot, run)) => Ok(format!(
+            "requeued {family} {id} and cleared run {} of {slot}",
+            run.run_id
+        )),
+        None => Ok(format!("requeued {family} {id}")),
+    }
+}
+
 /// The single busy plane (an active item or a recorded run).
 fn busy_plane(
     snapshot: &RuntimeSnapshot,
@@ -249,7 +276,12 @@ pub fn apply(
         C::Pause => Ok(pause(snapshot)),
         C::Resume => resume(snapshot),
         C::Stop => Ok(request_stop(snapshot)),
-        C::RetryActive { reason, plane } => parse_plane(plane.as_deref())
+        C::RetryActive {
+            reason,
+            work_item: Some(id),
+            ..
+        } => retry_active_item(queue, journal, snapshot, id, reason),
+        C::RetryActive { reason, plane, .. } => parse_plane(plane.as_deref())
             .and_then(|plane| retry_active(queue, journal, snapshot, plane, reason)),
         C::ClearStaleState { reason } => clear_stale_state(queue, journal, snapshot, reason),
         _ => return None,

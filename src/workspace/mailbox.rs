@@ -20,10 +20,13 @@ pub enum MailboxCommand {
     Stop,
     ReloadConfig,
     /// Requeue the active item of a plane (all planes when `plane` is absent
-    /// and exactly one is active).
+    /// and exactly one is active), or, with `work_item`, that one active
+    /// item (one execution lane among several).
     RetryActive {
         reason: String,
         plane: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        work_item: Option<String>,
     },
     ClearStaleState {
         reason: String,

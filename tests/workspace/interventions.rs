@@ -254,6 +254,7 @@ fn validate_checks_ids_reasons_and_cascades_without_io() {
     let no_reason = MailboxCommand::RetryActive {
         reason: "".into(),
         plane: None,
+        work_item: None,
     };
     assert!(matches!(
         interventions::validate(&no_reason),
@@ -319,6 +320,32 @@ fn retry_active_picks_the_busy_plane_or_asks() {
         queue.requeue_count(Family::Spec, "s", false).expect("log"),
         1
     );
+}
+
+#[test]
+fn retry_active_of_one_work_item_clears_only_its_lane() {
+    let (_t, _paths, mut queue, journal) =
+        setup(&[task("t1", 1, &[], None), task("t2", 2, &[], None)]);
+    for _ in 0..2 {
+        queue
+            .claim(&[Family::Task], &ClaimFilter::default())
+            .expect("claim");
+    }
+    let mut snapshot = RuntimeSnapshot::default();
+    snapshot.set_run(Slot::of(Plane::Execution), run_on(Family::Task, "t1"));
+    snapshot.set_run(Slot::lane(Plane::Execution, 2), run_on(Family::Task, "t2"));
+    let detail = control::retry_active_item(&mut queue, &journal, &mut snapshot, "t2", "r")
+        .expect("retried");
+    assert_eq!(
+        detail,
+        "requeued task t2 and cleared run run-1 of execution.2"
+    );
+    let lanes: Vec<String> = snapshot.runs().map(|(slot, _)| slot.to_string()).collect();
+    assert_eq!(lanes, ["execution"]);
+    let located = queue.find(Family::Task, "t2").expect("t2");
+    assert_eq!(located.state, LifecycleState::Queued);
+    let again = control::retry_active_item(&mut queue, &journal, &mut snapshot, "t2", "r");
+    assert!(matches!(again, Err(InterventionError::NotActive(_))));
 }
 
 #[test]

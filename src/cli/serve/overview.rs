@@ -33,6 +33,7 @@ pub fn page(served: &Served) -> Page {
     body.push_str(&cards(served, &status));
     body.push_str("<h2>Planes</h2>");
     body.push_str(&planes(&status));
+    body.push_str(&lanes(&status));
     body.push_str("<h2>Queues</h2>");
     body.push_str(&queues(served, &status));
     body.push_str(&closure(&status));
@@ -175,6 +176,33 @@ fn daemon_state(status: &Value) -> String {
         (true, false, false) => ("running", "good"),
     };
     format!("<span class=\"badge {badge}\" data-daemon=\"{word}\">{word}</span>")
+}
+
+/// Every task running in a lane's worktree (docs/lanes.md): its slot,
+/// stage, task, worktree and branch; nothing when no lane has one.
+fn lanes(status: &Value) -> String {
+    let Some(runs) = status["active_runs_by_plane"].as_object() else {
+        return String::new();
+    };
+    let rows: Vec<Vec<String>> = runs
+        .iter()
+        .filter(|(_, run)| run["branch"].is_string())
+        .map(|(slot, run)| {
+            let item = run["work_item"].as_str().unwrap_or_default();
+            vec![
+                esc(slot),
+                esc(run["node"].as_str().unwrap_or_default()),
+                item_link(item.split_once(':').map_or(item, |(_, id)| id)),
+                esc(run["worktree"].as_str().unwrap_or_default()),
+                esc(run["branch"].as_str().unwrap_or_default()),
+            ]
+        })
+        .collect();
+    if rows.is_empty() {
+        return String::new();
+    }
+    let head = ["lane", "stage", "task", "worktree", "branch"];
+    format!("<h2>Lanes</h2>{}", table("lanes", &head, &rows))
 }
 
 fn planes(status: &Value) -> String {

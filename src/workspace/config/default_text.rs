@@ -143,7 +143,9 @@ fail_required_advisory = false
 # branch checked out here through one merge gate (docs/lanes.md). They help
 # when the queue holds independent tasks whose Target-Paths do not overlap;
 # tasks that touch the same paths still run one after the other. Overrides the
-# mode's `lanes execution`; 1 to 16. Outside git, or with a detached HEAD,
+# mode's `lanes execution`; 1 to 16. More than one needs a loop whose tasks
+# finish through the merge gate (mode default_codex_lanes, or `loop
+# execution.parallel` in your mode). Outside git, or with a detached HEAD,
 # one lane runs (`millrace doctor` says why).
 # execution = 4
 # A shell command run in a lane's worktree on its rebased commit before it

@@ -83,6 +83,9 @@ pub enum InterventionError {
     /// `retry-active` with nothing active (a refusal).
     #[error("no active work item to retry")]
     NothingToRetry,
+    /// `retry-active --work-item ID` for an item that is not active.
+    #[error("`{0}` is not an active work item")]
+    NotActive(String),
     /// `retry-active` with several active planes and none named.
     #[error("several planes are active ({planes}); name one with --plane")]
     PlaneRequired {
@@ -135,6 +138,7 @@ impl InterventionError {
         matches!(
             self,
             InterventionError::NothingToRetry
+                | InterventionError::NotActive(_)
                 | InterventionError::ResumeBlocked
                 | InterventionError::Busy { .. }
         )

@@ -92,7 +92,7 @@ pub fn validate(command: &MailboxCommand) -> Result<(), InterventionError> {
             incidents::check_invalid_name(filename)?;
             (Vec::new(), Some(reason))
         }
-        C::RetryActive { reason, plane } => {
+        C::RetryActive { reason, plane, .. } => {
             if let Some(plane) = plane.as_deref().filter(|p| Plane::parse(p).is_none()) {
                 return Err(InterventionError::UnknownPlane(plane.to_string()));
             }
