@@ -1,7 +1,7 @@
 //! Operators steering a live daemon through the mailbox, bad mailbox files,
 //! and transient runner failures retried with backoff.
 
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::Duration;
 
 use crate::daemon::{all_results, commanded, enqueue, run_cmd_mode, scripted, task};
@@ -15,15 +15,8 @@ pub fn start_daemon(ws: &TestWorkspace, mode: &str) -> Child {
     let starts =
         || std::fs::read_to_string(&log).map_or(0, |l| l.matches("runtime started").count());
     let before = starts();
-    let child = Command::new(env!("CARGO_BIN_EXE_millrace"))
-        .args(["run", "daemon", "--mode", mode, "--monitor-log"])
-        .arg(&log)
-        .arg("--workspace")
-        .arg(ws.root())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn daemon");
+    let log_arg = log.to_str().expect("utf8 path");
+    let child = ws.spawn(&["run", "daemon", "--mode", mode, "--monitor-log", log_arg]);
     await_files(ws.root(), "the daemon to start", LIMIT, || {
         starts() > before
     });

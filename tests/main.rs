@@ -20,6 +20,10 @@ mod fmt;
 mod fuzz;
 mod hardening;
 mod harness;
+mod lanes;
+#[path = "fixtures/lanes/repo.rs"]
+mod lanes_repo;
+mod lanes_torture;
 mod language_doc;
 mod live;
 mod loop_test;

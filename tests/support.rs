@@ -98,6 +98,19 @@ impl TestWorkspace {
             self.root(),
         )
     }
+
+    /// Starts `millrace <args> --workspace <root>` in the background, its
+    /// output discarded.
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        Command::new(env!("CARGO_BIN_EXE_millrace"))
+            .args(args)
+            .arg("--workspace")
+            .arg(self.root())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn millrace")
+    }
 }
 
 /// Runs `millrace <args>` in `dir`.

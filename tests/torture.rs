@@ -12,15 +12,16 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use notify::Watcher;
 
 use crate::daemon::{all_results, commanded, enqueue};
+use crate::support::TestWorkspace;
 
-fn env_number(name: &str, default: u64) -> u64 {
+pub fn env_number(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
@@ -28,10 +29,10 @@ fn env_number(name: &str, default: u64) -> u64 {
 }
 
 /// A small deterministic generator, so a failing seed can be replayed.
-struct Lcg(u64);
+pub struct Lcg(pub u64);
 
 impl Lcg {
-    fn next(&mut self, below: u64) -> u64 {
+    pub fn next(&mut self, below: u64) -> u64 {
         self.0 = self
             .0
             .wrapping_mul(6364136223846793005)
@@ -51,7 +52,7 @@ setsid sleep {tagged} >/dev/null 2>&1 &\nsetsid env -i sleep {escaped} >/dev/nul
 
 /// The moment a kill waits for.
 #[derive(Debug, Clone, Copy)]
-enum Moment {
+pub enum Moment {
     /// A random delay after the daemon starts.
     Delay(u64),
     /// A stage's request is written (the stage is starting).
@@ -62,10 +63,14 @@ enum Moment {
     QueueMove,
     /// A mailbox command is archived (applied by the daemon).
     MailboxApply,
+    /// A lane's merge gate is at work: a rebase's state is written in a
+    /// worktree, or the target branch `main` is being moved (lanes only,
+    /// never picked here).
+    MergeGate,
 }
 
 impl Moment {
-    fn pick(rng: &mut Lcg) -> Moment {
+    pub fn pick(rng: &mut Lcg) -> Moment {
         match rng.next(5) {
             0 => Moment::Delay(50 + rng.next(400)),
             1 => Moment::StageStart,
@@ -89,6 +94,10 @@ impl Moment {
             Moment::StageEnd => parent == "stage_results" && !name.starts_with(".tmp"),
             Moment::QueueMove => parent == "done" && name.ends_with(".md"),
             Moment::MailboxApply => parent == "processed" && !name.starts_with(".tmp"),
+            Moment::MergeGate => {
+                path.components().any(|c| c.as_os_str() == "rebase-merge")
+                    || path.ends_with("refs/heads/main.lock")
+            }
         }
     }
 }
@@ -109,6 +118,41 @@ fn await_moment(events: &mpsc::Receiver<notify::Result<notify::Event>>, moment: 
         if event.paths.iter().any(|p| moment.matches(p)) {
             return;
         }
+    }
+}
+
+/// Starts a daemon and kills it with SIGKILL at a chosen moment, found by
+/// watching the workspace's file events.
+pub struct Killer {
+    _watcher: notify::RecommendedWatcher,
+    events: mpsc::Receiver<notify::Result<notify::Event>>,
+}
+
+impl Killer {
+    pub fn watching(root: &Path) -> Killer {
+        let (tx, events) = mpsc::channel();
+        let mut watcher =
+            notify::recommended_watcher(move |event| drop(tx.send(event))).expect("watcher");
+        watcher
+            .watch(root, notify::RecursiveMode::Recursive)
+            .expect("watch the workspace");
+        Killer {
+            _watcher: watcher,
+            events,
+        }
+    }
+
+    /// Runs `millrace <args> --workspace <root>` until `moment`, then kills it.
+    pub fn kill_at(&self, ws: &TestWorkspace, args: &[&str], moment: Moment) {
+        while self.events.try_recv().is_ok() {}
+        let mut daemon = ws.spawn(args);
+        if let Moment::MailboxApply = moment {
+            // Applied by the daemon once it owns the workspace, directly before.
+            ws.run(&["reload-config"]);
+        }
+        await_moment(&self.events, moment);
+        let _ = daemon.kill();
+        let _ = daemon.wait();
     }
 }
 
@@ -149,38 +193,16 @@ fn kill_9_at_random_moments_loses_and_repeats_nothing() {
     for id in &ids {
         enqueue(&ws, id, &[]);
     }
-    let (tx, events) = mpsc::channel();
-    let mut watcher =
-        notify::recommended_watcher(move |event| drop(tx.send(event))).expect("watcher");
-    watcher
-        .watch(ws.root(), notify::RecursiveMode::Recursive)
-        .expect("watch the workspace");
+    let killer = Killer::watching(ws.root());
     let mut moments = Vec::new();
     for _ in 0..kills {
         let moment = Moment::pick(&mut rng);
         moments.push(moment);
-        while events.try_recv().is_ok() {}
-        let mut daemon = Command::new(env!("CARGO_BIN_EXE_millrace"))
-            .args([
-                "run",
-                "daemon",
-                "--mode",
-                "cmd",
-                "--until-idle",
-                "--workspace",
-            ])
-            .arg(ws.root())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn daemon");
-        if let Moment::MailboxApply = moment {
-            // Applied by the daemon once it owns the workspace, directly before.
-            ws.run(&["reload-config"]);
-        }
-        await_moment(&events, moment);
-        let _ = daemon.kill();
-        let _ = daemon.wait();
+        killer.kill_at(
+            &ws,
+            &["run", "daemon", "--mode", "cmd", "--until-idle"],
+            moment,
+        );
     }
     eprintln!("torture: moments {moments:?}");
     let log = ws.path("logs/final-monitor.log");

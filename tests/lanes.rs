@@ -1,0 +1,352 @@
+//! Execution lanes end to end (docs/lanes.md): tasks run at once in git
+//! worktrees, each played by the fake agent `fixtures/lanes/agent.sh`, and
+//! each enters `main` through the merge gate as one commit.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use crate::daemon::{all_results, exists, monitor, outcomes_of};
+use crate::lanes_repo::{self as repo, git};
+use crate::support::{Run, TestWorkspace};
+
+/// A git repository (`main`, `millrace-agents/` ignored) with a workspace
+/// running `lanes` execution lanes of the fake agent, given `env`.
+pub fn lanes_workspace(lanes: u64, env: &[(&str, &str)]) -> TestWorkspace {
+    let ws = TestWorkspace::empty();
+    repo::init_repo(ws.root()).expect("a git repository");
+    ws.run(&["init"]).ok();
+    repo::configure(&ws.agents(), None, Some(lanes), env).expect("configuration");
+    ws
+}
+
+/// Queues task `id` declaring `target_paths`.
+pub fn queue_task(ws: &TestWorkspace, id: &str, target_paths: &[&str]) {
+    repo::write_task(&ws.path("tasks/queue"), id, target_paths).expect("a task");
+}
+
+/// Queues tasks `ids`, each declaring only its own `out/<id>.txt`.
+fn queue_independent(ws: &TestWorkspace, ids: &[&str]) {
+    for id in ids {
+        queue_task(ws, id, &[&format!("out/{id}.txt")]);
+    }
+}
+
+/// `run daemon --until-idle` in the configured mode, with a monitor log.
+pub fn run_lanes(ws: &TestWorkspace) -> Run {
+    let log = ws.path("logs/monitor.log");
+    let log = log.to_str().expect("utf8 path");
+    ws.run(&["run", "daemon", "--until-idle", "--monitor-log", log])
+        .ok()
+}
+
+/// One `start` or `end` line of the fake agent's log.
+#[derive(Debug)]
+struct Mark {
+    start: bool,
+    task: String,
+    stage: String,
+}
+
+fn agent_log(ws: &TestWorkspace) -> String {
+    std::fs::read_to_string(ws.path("lanes-agent.log")).unwrap_or_default()
+}
+
+fn marks(ws: &TestWorkspace) -> Vec<Mark> {
+    let log = agent_log(ws);
+    let parsed = log.lines().filter_map(|line| {
+        let mut words = line.split(' ');
+        let start = match words.next()? {
+            "start" => true,
+            "end" => false,
+            _ => return None,
+        };
+        let task = words.next()?.to_string();
+        let stage = words.next()?.to_string();
+        Some(Mark { start, task, stage })
+    });
+    parsed.collect()
+}
+
+/// For each pair of tasks, whether a stage of one ran while a stage of the
+/// other was running; and the most stages running at once.
+fn overlaps(marks: &[Mark]) -> (BTreeSet<(String, String)>, usize) {
+    let mut running: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut pairs = BTreeSet::new();
+    let mut most = 0;
+    for mark in marks {
+        let key = (mark.task.clone(), mark.stage.clone());
+        if !mark.start {
+            running.remove(&key);
+            continue;
+        }
+        for (other, _) in running.iter().filter(|(task, _)| *task != mark.task) {
+            let pair = (
+                other.clone().min(mark.task.clone()),
+                other.clone().max(mark.task.clone()),
+            );
+            pairs.insert(pair);
+        }
+        running.insert(key);
+        most = most.max(running.len());
+    }
+    (pairs, most)
+}
+
+fn overlapped(pairs: &BTreeSet<(String, String)>, a: &str, b: &str) -> bool {
+    let (a, b) = (a.min(b).to_string(), a.max(b).to_string());
+    pairs.contains(&(a, b))
+}
+
+/// The first and last line of the agent's log that belong to `task`.
+fn task_span(marks: &[Mark], task: &str) -> (usize, usize) {
+    let mine: Vec<usize> = (0..marks.len())
+        .filter(|&i| marks[i].task == task)
+        .collect();
+    let first = mine.first().copied().expect("the task ran");
+    (first, mine.last().copied().unwrap_or(first))
+}
+
+/// Subjects of `main`'s commits, oldest first.
+pub fn subjects(root: &Path) -> Vec<String> {
+    let log = git(root, &["log", "--reverse", "--format=%s", "main"]).expect("git log");
+    log.lines().map(str::to_string).collect()
+}
+
+/// `init`, then one `<id>: Task <id>` commit per task, in any order.
+fn one_commit_per_task(root: &Path, ids: &[&str]) {
+    let mut found = subjects(root);
+    assert_eq!(found.first().map(String::as_str), Some("init"), "{found:?}");
+    found.remove(0);
+    found.sort();
+    let mut wanted: Vec<String> = ids.iter().map(|id| format!("{id}: Task {id}")).collect();
+    wanted.sort();
+    assert_eq!(found, wanted, "main's commits");
+}
+
+/// Every task done, `main` linear with each task's file added once, and no
+/// worktree, folder or branch of a lane left.
+pub fn all_landed(ws: &TestWorkspace, ids: &[String]) {
+    for id in ids {
+        assert!(
+            exists(ws, &format!("tasks/done/{id}.md")),
+            "{id} is not done\n{}\nfailed stages:\n{}",
+            monitor(ws),
+            failed_stages(ws)
+        );
+    }
+    let faults = repo::history_faults(ws.root(), ids).expect("git history");
+    assert_eq!(faults, Vec::<String>::new(), "main's history");
+    let left = repo::leftovers(ws.root()).expect("git state");
+    assert_eq!(left, Vec::<String>::new(), "left behind by lanes");
+}
+
+/// The stage results that carry a failure class, for a failure's evidence.
+fn failed_stages(ws: &TestWorkspace) -> String {
+    let results = all_results(&ws.path("runs"));
+    let failed = results.iter().filter(|r| !r["failure_class"].is_null());
+    let shown: Vec<String> = failed.map(|r| r.to_string()).collect();
+    shown.join("\n")
+}
+
+fn owned(ids: &[&str]) -> Vec<String> {
+    ids.iter().map(|id| id.to_string()).collect()
+}
+
+#[test]
+fn independent_tasks_run_two_at_once_and_each_lands_as_one_commit() {
+    let ws = lanes_workspace(2, &[("LANES_AGENT_DELAY", "0.5")]);
+    let ids = ["t1", "t2", "t3", "t4"];
+    queue_independent(&ws, &ids);
+    run_lanes(&ws);
+    let (_, most) = overlaps(&marks(&ws));
+    assert_eq!(most, 2, "stages at once\n{}", agent_log(&ws));
+    all_landed(&ws, &owned(&ids));
+    one_commit_per_task(ws.root(), &ids);
+    let merges = git(ws.root(), &["rev-list", "--merges", "main"]).expect("git");
+    assert_eq!(merges, "");
+}
+
+/// Four lanes kept busy: stages end while other lanes create worktrees and
+/// merge. Ignored until fixed: a stage that ends sweeps the daemon's
+/// untagged children as its orphans (runners/process/tree.rs), and the
+/// lanes' own `git` children are such children, killed mid-commit (a stale
+/// `index.lock` or `HEAD.lock` in the lane's git dir, which fails every
+/// later git call there) or reaped under `Command::output` (`No child
+/// processes`), so merges fail and tasks end blocked.
+#[test]
+#[ignore = "the stage-orphan sweep kills and reaps the lanes' git children"]
+fn twelve_tasks_on_four_busy_lanes_all_land() {
+    let ws = lanes_workspace(4, &[("LANES_AGENT_DELAY", "0.1")]);
+    let ids: Vec<String> = (1..=12).map(|n| format!("t{n:02}")).collect();
+    for id in &ids {
+        queue_task(&ws, id, &[&format!("out/{id}.txt")]);
+    }
+    run_lanes(&ws);
+    all_landed(&ws, &ids);
+}
+
+#[test]
+fn tasks_with_overlapping_target_paths_never_run_together() {
+    let ws = lanes_workspace(2, &[("LANES_AGENT_DELAY", "0.5")]);
+    queue_task(&ws, "a1", &["src/a"]);
+    queue_task(&ws, "a2", &["src/a/deep.rs"]);
+    queue_task(&ws, "b1", &["src/b"]);
+    run_lanes(&ws);
+    let marks = marks(&ws);
+    let (first, second) = (task_span(&marks, "a1"), task_span(&marks, "a2"));
+    assert!(
+        first.1 < second.0 || second.1 < first.0,
+        "the src/a tasks overlapped\n{}",
+        agent_log(&ws)
+    );
+    let (pairs, _) = overlaps(&marks);
+    assert!(
+        overlapped(&pairs, "a1", "b1") || overlapped(&pairs, "a2", "b1"),
+        "src/b ran beside src/a\n{}",
+        agent_log(&ws)
+    );
+    all_landed(&ws, &owned(&["a1", "a2", "b1"]));
+}
+
+/// The tasks whose merge gate answered `outcome`, from the journal.
+fn tasks_with_outcome(ws: &TestWorkspace, outcome: &str) -> Vec<String> {
+    let journal = ws.read("logs/runtime_events.jsonl");
+    let events: Vec<serde_json::Value> = journal
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a journal line is JSON"))
+        .collect();
+    let mut task_of_run = BTreeMap::new();
+    for event in events.iter().filter(|e| e["event_type"] == "stage_started") {
+        let data = &event["data"];
+        let task = data["work_item"]["id"].as_str().unwrap_or_default();
+        task_of_run.insert(data["run_id"].to_string(), task.to_string());
+    }
+    let completed = events
+        .iter()
+        .filter(|e| e["event_type"] == "stage_completed");
+    let matching = completed.filter(|e| e["data"]["outcome"] == outcome);
+    let tasks = matching.filter_map(|e| task_of_run.get(&e["data"]["run_id"].to_string()));
+    tasks.cloned().collect()
+}
+
+#[test]
+fn a_merge_conflict_goes_to_the_fixer_in_its_lane_and_then_lands() {
+    let ws = lanes_workspace(
+        2,
+        &[
+            ("LANES_AGENT_DELAY", "0.5"),
+            ("LANES_AGENT_SHARED", "shared.txt"),
+        ],
+    );
+    std::fs::write(ws.root().join("shared.txt"), "base\n").expect("shared file");
+    repo::commit_all(ws.root(), "shared").expect("commit");
+    // Each declares only its own file, yet both append to shared.txt.
+    queue_independent(&ws, &["c1", "c2"]);
+    run_lanes(&ws);
+    let conflicted = tasks_with_outcome(&ws, "MERGE_CONFLICT");
+    assert_eq!(conflicted.len(), 1, "{conflicted:?}\n{}", monitor(&ws));
+    let second = &conflicted[0];
+    let seen = format!("seen MERGE_CONFLICT {second} fixer");
+    assert!(agent_log(&ws).contains(&seen), "{}", agent_log(&ws));
+    let trail = outcomes_of(&ws, second);
+    let trail: Vec<&str> = trail.iter().map(String::as_str).collect();
+    let tail = ["merge MERGE_CONFLICT", "fixer FIXER_COMPLETE"];
+    assert!(trail.windows(2).any(|w| w == tail), "{trail:?}");
+    assert_eq!(trail.last(), Some(&"merge MERGED"), "{trail:?}");
+    all_landed(&ws, &owned(&["c1", "c2"]));
+    let shared = git(ws.root(), &["show", "main:shared.txt"]).expect("shared.txt");
+    let mut lines: Vec<&str> = shared.lines().collect();
+    lines.sort();
+    assert_eq!(lines, ["base", "c1", "c2"], "{shared}");
+}
+
+#[test]
+fn outside_git_a_lanes_mode_runs_one_lane_and_says_why() {
+    let ws = TestWorkspace::new();
+    let env = [("LANES_AGENT_DELAY", "0.3")];
+    repo::configure(&ws.agents(), None, Some(2), &env).expect("configuration");
+    queue_independent(&ws, &["t1", "t2"]);
+    let show = ws.run(&["compile", "show"]).ok();
+    let lanes = show.value("lanes").unwrap_or_default();
+    assert!(
+        lanes.starts_with("execution 1 (2 requested: ") && lanes.contains("not a git repository"),
+        "{}",
+        show.stdout
+    );
+    run_lanes(&ws);
+    let (_, most) = overlaps(&marks(&ws));
+    assert_eq!(most, 1, "{}", agent_log(&ws));
+    for id in ["t1", "t2"] {
+        assert!(
+            exists(&ws, &format!("tasks/done/{id}.md")),
+            "{}",
+            monitor(&ws)
+        );
+    }
+    assert!(!ws.path("lanes").join("t1").exists());
+}
+
+/// Every run trace of the workspace with what differs between two runs of
+/// the same work (run and request ids, paths under the run) blanked, by
+/// task.
+fn traces(ws: &TestWorkspace) -> BTreeMap<String, serde_json::Value> {
+    let mut all = BTreeMap::new();
+    for run in std::fs::read_dir(ws.path("runs")).expect("runs").flatten() {
+        let Ok(text) = std::fs::read_to_string(run.path().join("run_trace.json")) else {
+            continue;
+        };
+        let mut trace: serde_json::Value = serde_json::from_str(&text).expect("a trace");
+        trace["run_id"] = serde_json::Value::Null;
+        for node in trace["nodes"].as_array_mut().into_iter().flatten() {
+            node["request_id"] = serde_json::Value::Null;
+            node["result_path"] = serde_json::Value::Null;
+        }
+        let task = trace["work_item_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        all.insert(task, trace);
+    }
+    all
+}
+
+fn plan_id(ws: &TestWorkspace) -> String {
+    let show = ws.run(&["compile", "show"]).ok();
+    show.value("plan_id").expect("a plan id").to_string()
+}
+
+#[test]
+fn one_lane_runs_as_before_lanes() {
+    let plain = "mode lanes_test extends default_codex {\n  runner command\n  timeout 120\n}\n";
+    let one = plain.replace("timeout 120\n", "timeout 120\n  lanes execution 1\n");
+    let run = |mode: &str, lanes: Option<u64>| {
+        let ws = TestWorkspace::empty();
+        repo::init_repo(ws.root()).expect("a git repository");
+        ws.run(&["init"]).ok();
+        repo::configure(&ws.agents(), Some(mode), lanes, &[]).expect("configuration");
+        queue_independent(&ws, &["t1", "t2"]);
+        run_lanes(&ws);
+        ws
+    };
+    let before = run(plain, None);
+    let after = run(&one, Some(1));
+    assert_eq!(plan_id(&before), plan_id(&after));
+    assert_eq!(traces(&before).len(), 2);
+    assert_eq!(traces(&before), traces(&after));
+    // What one lane walks, kept: the plan id aside (it follows every
+    // change to the shipped assets).
+    let mut walked = traces(&after);
+    for trace in walked.values_mut() {
+        trace["plan_id"] = serde_json::Value::Null;
+    }
+    insta::assert_json_snapshot!("one_lane_traces", walked);
+    for ws in [&before, &after] {
+        // No gate: the builder's own commits are main's, made in the checkout.
+        let commits = subjects(ws.root());
+        assert_eq!(commits, ["init", "t1 builder", "t2 builder"]);
+        assert_eq!(
+            repo::leftovers(ws.root()).expect("git"),
+            Vec::<String>::new()
+        );
+    }
+}
