@@ -174,12 +174,14 @@ impl LaneRepository {
     /// Merges the task's branch; the report text and the outcome marker.
     fn merge(&self, ask: &MergeAsk) -> Result<(String, &'static str), WorktreeError> {
         let worktree = self.manager.path_of(&ask.task_id);
+        let check_dir = worktree.join(&self.subdir);
         let request = MergeRequest {
             task_id: &ask.task_id,
             title: &ask.title,
             worktree: &worktree,
             target_branch: &self.target,
             check: self.check.as_ref(),
+            check_dir: &check_dir,
         };
         let outcome = self.repository.merge_lane(&request)?;
         let (text, marker) = describe(&ask.task_id, &self.target, &outcome);
