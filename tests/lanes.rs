@@ -348,3 +348,27 @@ fn one_lane_runs_as_before_lanes() {
         );
     }
 }
+
+#[test]
+fn retry_active_on_one_lane_is_applied_while_another_lane_runs_a_long_stage() {
+    let millrace = env!("CARGO_BIN_EXE_millrace");
+    let env = [
+        ("LANES_AGENT_SLOW", "slow:6"),
+        ("LANES_AGENT_RETRY", "quick"),
+        ("LANES_AGENT_MILLRACE", millrace),
+    ];
+    let ws = lanes_workspace(2, &env);
+    queue_independent(&ws, &["slow", "quick"]);
+    run_lanes(&ws);
+    let builds = marks(&ws)
+        .iter()
+        .filter(|m| m.start && m.task == "quick" && m.stage == "builder")
+        .count();
+    assert_eq!(
+        builds,
+        2,
+        "quick is built again after its retry\n{}",
+        monitor(&ws)
+    );
+    all_landed(&ws, &owned(&["slow", "quick"]));
+}

@@ -83,6 +83,11 @@ impl Engine {
     /// true if any stage started.
     fn fill_lanes(&mut self, plane: Plane) -> Result<bool, RuntimeError> {
         let mut started = false;
+        if self.waits.holds(plane) {
+            // A free lane claiming new work would keep the plane busy, and
+            // the command waiting for it waiting, for ever.
+            return Ok(false);
+        }
         while let Some(slot) = self.may_start(plane) {
             if !self.claim_and_start(slot)? {
                 break;
@@ -100,6 +105,9 @@ impl Engine {
             .snapshot()
             .runs()
             .filter(|(s, _)| !self.flights.is_flying(*s) && !self.flights.is_waiting(*s))
+            // A run held at its boundary for a mailbox command stays there
+            // while another lane of its plane finishes its stage.
+            .filter(|(s, _)| !self.waits.holds(s.plane))
             .map(|(s, r)| (s, r.clone()))
             .collect();
         let mut started = false;

@@ -33,6 +33,10 @@ struct LaneRepository {
     manager: WorktreeManager,
     target: String,
     check: Option<MergeCheck>,
+    /// Where the workspace root is inside the repository (empty when it is
+    /// the repository's top folder): an agent in a lane works in the same
+    /// place of its worktree as it would of the main checkout.
+    subdir: PathBuf,
 }
 
 /// What the merge gate is asked: the task and its title for the commit of
@@ -100,13 +104,15 @@ impl Lanes {
             return Ok(None);
         };
         let manager = &lanes.manager;
-        if manager.branches()?.contains(task_id) {
-            return Ok(Some(manager.adopt(task_id)?.path));
-        }
-        // No branch: nothing of the task was kept; a folder left by a
-        // `worktree add` killed early goes first.
-        manager.remove(task_id)?;
-        Ok(Some(manager.create(task_id)?.path))
+        let worktree = if manager.branches()?.contains(task_id) {
+            manager.adopt(task_id)?
+        } else {
+            // No branch: nothing of the task was kept; a folder left by a
+            // `worktree add` killed early goes first.
+            manager.remove(task_id)?;
+            manager.create(task_id)?
+        };
+        Ok(Some(worktree.path.join(&lanes.subdir)))
     }
 
     /// Removes what no task needs any more: the worktree, stray folder and
@@ -155,23 +161,27 @@ impl LaneRepository {
         let repository = Repository::discover(paths.root())?;
         let target = repository.current_branch()?;
         let manager = WorktreeManager::open(&repository, &paths.lanes_dir(), &target)?;
+        let subdir = repository.relative_path(paths.root())?;
         Ok(LaneRepository {
             repository,
             manager,
             target,
             check,
+            subdir,
         })
     }
 
     /// Merges the task's branch; the report text and the outcome marker.
     fn merge(&self, ask: &MergeAsk) -> Result<(String, &'static str), WorktreeError> {
         let worktree = self.manager.path_of(&ask.task_id);
+        let check_dir = worktree.join(&self.subdir);
         let request = MergeRequest {
             task_id: &ask.task_id,
             title: &ask.title,
             worktree: &worktree,
             target_branch: &self.target,
             check: self.check.as_ref(),
+            check_dir: &check_dir,
         };
         let outcome = self.repository.merge_lane(&request)?;
         let (text, marker) = describe(&ask.task_id, &self.target, &outcome);
@@ -256,4 +266,40 @@ fn failed(started: std::time::Instant, message: &str) -> RunnerResult {
 
 fn elapsed_ms(started: std::time::Instant) -> u64 {
     started.elapsed().as_millis().try_into().unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn git(dir: &Path, args: &[&str]) {
+        let status = std::process::Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@t"])
+            .args(args)
+            .current_dir(dir)
+            .status()
+            .expect("git runs");
+        assert!(status.success(), "git {args:?}");
+    }
+
+    #[test]
+    fn a_workspace_in_a_subfolder_works_in_the_same_subfolder_of_its_worktree() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let project = dir.path().join("project");
+        std::fs::create_dir_all(&project).expect("mkdir");
+        std::fs::write(project.join("a.txt"), "a\n").expect("write");
+        git(dir.path(), &["init", "-q", "-b", "main"]);
+        git(dir.path(), &["add", "-A"]);
+        git(dir.path(), &["commit", "-q", "-m", "init"]);
+        let paths = WorkspacePaths::new(&project);
+        let (lanes, count) = Lanes::open(&paths, 2, None);
+        assert_eq!(count.effective, 2, "{:?}", count.reason);
+        let workdir = lanes.workdir("t1").expect("workdir").expect("a lane");
+        assert!(
+            workdir.ends_with("lanes/t1/project"),
+            "{}",
+            workdir.display()
+        );
+        assert!(workdir.join("a.txt").is_file());
+    }
 }

@@ -37,6 +37,10 @@ pub struct MergeRequest<'a> {
     pub target_branch: &'a str,
     /// Run on the rebased commit; `None` passes.
     pub check: Option<&'a MergeCheck>,
+    /// Where the check runs: the worktree's folder that matches the
+    /// workspace root (the worktree itself, or `<worktree>/project` for a
+    /// workspace at `repo/project`), as the agents worked there.
+    pub check_dir: &'a Path,
 }
 
 /// What a merge did. Only `Merged` moved the target.
@@ -274,7 +278,7 @@ impl Lane<'_> {
         let Some(check) = self.request.check else {
             return Ok(None);
         };
-        let run = check.run(self.request.worktree)?;
+        let run = check.run(self.request.check_dir)?;
         Ok((!run.passed()).then_some(MergeOutcome::CheckFailed {
             log_tail: run.log_tail,
             code: run.code,

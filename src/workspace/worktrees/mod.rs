@@ -46,6 +46,12 @@ impl Repository {
         &self.root
     }
 
+    /// Where `dir` (inside the work tree) is relative to its top folder.
+    pub fn relative_path(&self, dir: &Path) -> Result<PathBuf, WorktreeError> {
+        let prefix = git(dir, &["rev-parse", "--show-prefix"])?;
+        Ok(PathBuf::from(prefix.trim_end()))
+    }
+
     /// The branch checked out there: the lanes' target branch.
     pub fn current_branch(&self) -> Result<String, WorktreeError> {
         let name = git(&self.root, &["symbolic-ref", "--quiet", "--short", "HEAD"])
@@ -84,11 +90,7 @@ impl WorktreeManager {
         lanes_dir: &Path,
         target: &str,
     ) -> Result<WorktreeManager, WorktreeError> {
-        std::fs::create_dir_all(lanes_dir).map_err(at("create", lanes_dir))?;
-        let ignore = lanes_dir.join(".gitignore");
-        if !ignore.exists() {
-            std::fs::write(&ignore, "*\n").map_err(at("write", &ignore))?;
-        }
+        ensure_lanes_dir(lanes_dir)?;
         let lanes_dir = lanes_dir.canonicalize().map_err(at("resolve", lanes_dir))?;
         Ok(WorktreeManager {
             repo: repo.root.clone(),
@@ -123,6 +125,8 @@ impl WorktreeManager {
         if path.exists() {
             return Err(WorktreeError::PathTaken(path));
         }
+        // The user may have deleted the folder while the daemon ran.
+        ensure_lanes_dir(&self.lanes_dir)?;
         let path_text = path.to_string_lossy();
         let args = ["worktree", "add", "-b", &branch, &path_text, &self.target];
         git(&self.repo, &args)?;
@@ -165,6 +169,7 @@ impl WorktreeManager {
             return Err(WorktreeError::NoSuchBranch(branch));
         }
         self.remove_worktree(task_id)?;
+        ensure_lanes_dir(&self.lanes_dir)?;
         let path = self.path_of(task_id);
         git(
             &self.repo,
@@ -232,9 +237,7 @@ impl WorktreeManager {
             let args = ["worktree", "remove", "--force", "--force", &text];
             git(&self.repo, &args)?;
         }
-        if path.exists() {
-            std::fs::remove_dir_all(&path).map_err(at("remove", &path))?;
-        }
+        remove_path(&path)?;
         git(&self.repo, &["worktree", "prune"])?;
         Ok(())
     }
@@ -244,15 +247,21 @@ impl WorktreeManager {
         git_succeeds(&self.repo, &["show-ref", "--verify", "--quiet", &reference])
     }
 
-    /// The names of the folders in the lanes dir.
+    /// The names of the folders in the lanes dir that a task id could
+    /// have: any other folder (`.cache`, `x.lock`) is no lane's, and is
+    /// neither removed nor allowed to stop a sweep. A lanes dir the user
+    /// deleted has none.
     fn folder_names(&self) -> Result<Vec<String>, WorktreeError> {
-        let entries = std::fs::read_dir(&self.lanes_dir).map_err(at("read", &self.lanes_dir))?;
+        let entries = match std::fs::read_dir(&self.lanes_dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(at("read", &self.lanes_dir)(e).into()),
+        };
         let folders = entries
             .filter_map(Result::ok)
             .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()));
-        Ok(folders
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect())
+        let names = folders.map(|e| e.file_name().to_string_lossy().into_owned());
+        Ok(names.filter(|name| valid_ref_component(name)).collect())
     }
 
     fn stray_folder(&self, task_id: &str, worktrees: &[LaneWorktree]) -> Option<PathBuf> {
@@ -260,6 +269,31 @@ impl WorktreeManager {
         let registered = worktrees.iter().any(|w| w.path == path);
         (path.is_dir() && !registered).then_some(path)
     }
+}
+
+/// Deletes what is at `path`: a folder with its contents, or a file or
+/// link named like the task (which would stop its worktree being made).
+fn remove_path(path: &Path) -> Result<(), WorktreeError> {
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return Ok(());
+    };
+    let removed = match meta.is_dir() {
+        true => std::fs::remove_dir_all(path),
+        false => std::fs::remove_file(path),
+    };
+    removed.map_err(at("remove", path))?;
+    Ok(())
+}
+
+/// Makes the lanes folder, with a `.gitignore` of `*` so the main checkout
+/// does not see the lanes (nor a `git add -A` there take them in).
+fn ensure_lanes_dir(lanes_dir: &Path) -> Result<(), WorktreeError> {
+    std::fs::create_dir_all(lanes_dir).map_err(at("create", lanes_dir))?;
+    let ignore = lanes_dir.join(".gitignore");
+    if !ignore.exists() {
+        std::fs::write(&ignore, "*\n").map_err(at("write", &ignore))?;
+    }
+    Ok(())
 }
 
 /// True when `id` is a valid single git ref component (a work item id

@@ -205,6 +205,50 @@ fn leftovers_are_what_no_live_task_owns() {
 }
 
 #[test]
+fn a_folder_no_task_id_could_name_is_left_alone_and_others_are_still_found() {
+    let f = fixture();
+    f.worked_on("done1");
+    // The user's own folders in the lanes dir: names no task id (so no
+    // branch) can have. Neither is removed, nor stops the sweep.
+    for name in [".cache", "x..y", "notes.lock"] {
+        std::fs::create_dir_all(f.manager.path_of(name).join("keep")).expect("mkdir");
+    }
+    let found = f.manager.leftovers(|_| false).expect("leftovers");
+    let ids: Vec<&str> = found.iter().map(|l| l.task_id.as_str()).collect();
+    assert_eq!(ids, ["done1"]);
+    f.manager.remove("done1").expect("remove");
+    assert!(f.manager.path_of(".cache").join("keep").is_dir());
+}
+
+#[test]
+fn removing_a_task_also_removes_a_file_or_link_named_like_it() {
+    let f = fixture();
+    let file = f.manager.path_of("t1");
+    std::fs::write(&file, "not a worktree\n").expect("write");
+    f.manager.remove("t1").expect("remove a file");
+    assert!(!file.exists());
+    let elsewhere = f.root().join("README.md");
+    std::os::unix::fs::symlink(&elsewhere, &file).expect("symlink");
+    f.manager.remove("t1").expect("remove a link");
+    assert!(std::fs::symlink_metadata(&file).is_err());
+    // The link's target is not touched.
+    assert!(elsewhere.is_file());
+    f.manager.create("t1").expect("create after");
+}
+
+#[test]
+fn a_deleted_lanes_dir_is_made_again_with_its_gitignore() {
+    let f = fixture();
+    let lanes = f.root().join("millrace-agents/lanes");
+    std::fs::remove_dir_all(&lanes).expect("rm lanes");
+    assert_eq!(f.manager.leftovers(|_| false).expect("leftovers"), []);
+    f.manager.create("t1").expect("create");
+    assert!(lanes.join(".gitignore").is_file());
+    // The main checkout still does not see the lanes.
+    assert_eq!(run(f.root(), &["status", "--porcelain"]), "");
+}
+
+#[test]
 fn a_folder_outside_git_is_no_repository() {
     let dir = tempfile::tempdir().expect("temp dir");
     let refused = Repository::discover(dir.path());

@@ -33,7 +33,18 @@ impl Fixture {
         task: &str,
         check: Option<&MergeCheck>,
     ) -> Result<MergeOutcome, WorktreeError> {
+        self.merge_checked_in(task, check, Path::new(""))
+    }
+
+    /// The merge with its check run in `subdir` of the worktree.
+    fn merge_checked_in(
+        &self,
+        task: &str,
+        check: Option<&MergeCheck>,
+        subdir: &Path,
+    ) -> Result<MergeOutcome, WorktreeError> {
         let worktree = self.manager.path_of(task);
+        let check_dir = worktree.join(subdir);
         let title = format!("Title of {task}");
         let request = MergeRequest {
             task_id: task,
@@ -41,6 +52,7 @@ impl Fixture {
             worktree: &worktree,
             target_branch: "main",
             check,
+            check_dir: &check_dir,
         };
         self.repo().merge_lane(&request)
     }
@@ -168,6 +180,20 @@ fn a_failing_check_leaves_the_target_where_it_was() {
     assert_eq!((code, timed_out), (Some(3), false));
     assert_eq!(f.tip("main"), before);
     assert!(!f.root().join("a.txt").exists());
+}
+
+#[test]
+fn the_check_runs_in_the_folder_of_the_workspace_root() {
+    let f = fixture();
+    let lane = f.manager.create("t1").expect("create");
+    std::fs::create_dir_all(lane.path.join("project")).expect("mkdir");
+    std::fs::write(lane.path.join("project/Cargo.toml"), "x\n").expect("write");
+    let in_project = check("test -f Cargo.toml");
+    let outcome = f.merge_checked_in("t1", Some(&in_project), Path::new("project"));
+    assert!(
+        matches!(outcome, Ok(MergeOutcome::Merged { .. })),
+        "{outcome:?}"
+    );
 }
 
 #[test]
