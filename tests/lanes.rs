@@ -167,14 +167,12 @@ fn independent_tasks_run_two_at_once_and_each_lands_as_one_commit() {
 }
 
 /// Four lanes kept busy: stages end while other lanes create worktrees and
-/// merge. Ignored until fixed: a stage that ends sweeps the daemon's
-/// untagged children as its orphans (runners/process/tree.rs), and the
-/// lanes' own `git` children are such children, killed mid-commit (a stale
-/// `index.lock` or `HEAD.lock` in the lane's git dir, which fails every
+/// merge. It failed while a stage that ended swept the daemon's untagged
+/// children as its orphans (runners/process/tree.rs): the lanes' own `git`
+/// children were killed mid-commit (a stale `index.lock` failing every
 /// later git call there) or reaped under `Command::output` (`No child
-/// processes`), so merges fail and tasks end blocked.
+/// processes`), so merges failed and tasks ended blocked.
 #[test]
-#[ignore = "the stage-orphan sweep kills and reaps the lanes' git children"]
 fn twelve_tasks_on_four_busy_lanes_all_land() {
     let ws = lanes_workspace(4, &[("LANES_AGENT_DELAY", "0.1")]);
     let ids: Vec<String> = (1..=12).map(|n| format!("t{n:02}")).collect();

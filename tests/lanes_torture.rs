@@ -41,7 +41,6 @@ fn interrupted_rebases(dir: &Path) -> Vec<String> {
 }
 
 #[test]
-#[ignore = "the stage-orphan sweep kills and reaps the lanes' git children"]
 fn kill_9_while_lanes_are_busy_lands_every_task_once() {
     let tasks = env_number("MILLRACE_LANES_TORTURE_TASKS", 12);
     let kills = env_number("MILLRACE_LANES_TORTURE_KILLS", 6);

@@ -7,6 +7,8 @@ use std::path::Path;
 use super::http::{self, get, next_journal_event, open_events};
 use super::{Served, demo_workspace};
 use crate::support::millrace;
+use millrace::workspace::state::{ActiveRun, Slot, StateStore, WorkItemRef};
+use millrace::workspace::{Family, Plane, Timestamp, WorkspacePaths};
 
 fn status_json(root: &Path) -> serde_json::Value {
     let run = millrace(
@@ -366,4 +368,54 @@ fn a_journal_line_is_pushed_to_event_stream_clients() {
     writeln!(file, "{line}").expect("append");
     let data = next_journal_event(&mut events);
     assert!(data.contains("pushed-live"), "{data}");
+}
+
+/// A run recorded in lane `lane` of the execution plane, on task `id`.
+fn lane_run(id: &str) -> ActiveRun {
+    ActiveRun {
+        run_id: format!("run-{id}"),
+        node: "checker".into(),
+        stage: "checker".into(),
+        work_item: Some(WorkItemRef {
+            family: Family::Task,
+            id: id.into(),
+        }),
+        plan_id: None,
+        started_at: Timestamp::now(),
+        request_id: None,
+        gate_request: None,
+    }
+}
+
+#[test]
+fn lanes_are_shown_with_their_task_worktree_and_branch() {
+    let ws = demo_workspace();
+    let paths = WorkspacePaths::new(ws.path());
+    let store = StateStore::new(&paths);
+    let mut snapshot = store.load_snapshot().expect("snapshot");
+    snapshot.set_run(Slot::of(Plane::Execution), lane_run("lane-one"));
+    snapshot.set_run(Slot::lane(Plane::Execution, 2), lane_run("lane-two"));
+    store.save_snapshot(&mut snapshot).expect("save");
+    std::fs::create_dir_all(paths.lanes_dir().join("lane-two")).expect("worktree");
+    let status = millrace(
+        &["status", "--workspace", &ws.path().display().to_string()],
+        ws.path(),
+    )
+    .ok();
+    let worktree = paths.lanes_dir().join("lane-two");
+    let line = format!(
+        "active_run: plane=execution.2 run=run-lane-two node=checker stage=checker work_item=task:lane-two worktree={} branch=millrace/lane-two",
+        worktree.display()
+    );
+    assert!(status.stdout.contains(&line), "{}", status.stdout);
+    let served = Served::start(ws.path(), "127.0.0.1:0", &[]);
+    let overview = served.get("/").body;
+    assert!(overview.contains("<h2>Lanes</h2>"), "{overview}");
+    assert!(overview.contains("millrace/lane-two"), "{overview}");
+    let flow = served.get("/flow").body;
+    assert!(flow.contains("Other lanes"), "{flow}");
+    assert!(
+        flow.contains("execution.2 at <strong>checker</strong>"),
+        "{flow}"
+    );
 }

@@ -64,6 +64,7 @@ pub fn page(served: &Served) -> Page {
                     .map(|b| b.counts.clone())
                     .unwrap_or_default();
                 body.push_str(&plane_section(served, &drawing, &activity, &spent));
+                body.push_str(&other_lanes(&status, drawing.plane));
             }
         }
     }
@@ -78,6 +79,35 @@ fn activity(status: &Value, plane: Plane) -> Activity {
         run_id: text("run_id"),
         item: text("work_item"),
     }
+}
+
+/// The plane's lanes after the first (docs/lanes.md), one line each: the
+/// drawing above follows lane 1.
+fn other_lanes(status: &Value, plane: Plane) -> String {
+    let Some(runs) = status["active_runs_by_plane"].as_object() else {
+        return String::new();
+    };
+    let prefix = format!("{plane}.");
+    let lines: Vec<String> = runs
+        .iter()
+        .filter(|(slot, _)| slot.starts_with(&prefix))
+        .map(|(slot, run)| {
+            let item = run["work_item"].as_str().unwrap_or_default();
+            format!(
+                "<li>{} at <strong>{}</strong> on {}</li>",
+                esc(slot),
+                esc(run["node"].as_str().unwrap_or_default()),
+                item_link(item.split_once(':').map_or(item, |(_, id)| id))
+            )
+        })
+        .collect();
+    if lines.is_empty() {
+        return String::new();
+    }
+    format!(
+        "<p>Other lanes:</p><ul class=\"lanes\">{}</ul>",
+        lines.concat()
+    )
 }
 
 fn plane_section(

@@ -10,8 +10,11 @@
 //! such orphans become its children (Linux only: elsewhere an orphan goes
 //! to init): the sweep reaps the ones it killed, and
 //! [`reap_orphans`] reaps zombie children that no runner is waiting for
-//! (every process the daemon starts is a registered stage leader, see
-//! [`Leaders`]).
+//! (every stage leader is registered, see [`Leaders`]). The daemon's own
+//! helpers (the `git` of execution lanes) stay in the daemon's process
+//! group, where no stage process is (each stage leads a group of its
+//! own): they are never a stage's orphan, and whoever started them
+//! reaps them ([`daemon_helper`]).
 //!
 //! A process that left the session *and* dropped its environment
 //! (`setsid env -i sleep 1000 &`) has neither tag nor living ancestor. In a
@@ -33,7 +36,7 @@ use std::time::Duration;
 
 use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
-use nix::unistd::Pid;
+use nix::unistd::{Pid, getpgid, getpgrp};
 
 use crate::platform::ProcessRow as Proc;
 use crate::platform::processes;
@@ -112,8 +115,17 @@ fn owned_orphans(
         .iter()
         .filter(|p| p.ppid == me && !p.zombie && !running.contains_key(&p.pid))
         .filter(|p| ownerless(p.start, &starts) && untagged(p.pid))
+        .filter(|p| !daemon_helper(p.pid))
         .map(|p| p.pid)
         .collect()
+}
+
+/// True for a child this process started in its own process group (a
+/// `git` the runtime waits for): stage processes are never there, since
+/// every stage leads a group of its own, so such a child is no stage's
+/// orphan and is reaped by the code that waits for it.
+fn daemon_helper(pid: i32) -> bool {
+    getpgid(Some(Pid::from_raw(pid))).is_ok_and(|group| group == getpgrp())
 }
 
 /// Forgets a leader once its runner has reaped it.
@@ -203,7 +215,9 @@ pub fn may_have_strays() -> bool {
         return true;
     };
     let leaders = Leaders::lock();
-    children.iter().any(|c| !leaders.leads(*c))
+    children
+        .iter()
+        .any(|c| !leaders.leads(*c) && !daemon_helper(*c))
 }
 
 fn own_children() -> Option<Vec<i32>> {
@@ -257,7 +271,7 @@ pub fn reap_orphans() -> usize {
     let orphans = own_children().unwrap_or_default();
     let reaped = orphans
         .iter()
-        .filter(|pid| !leaders.leads(**pid))
+        .filter(|pid| !leaders.leads(**pid) && !daemon_helper(**pid))
         .filter(|pid| {
             let status = waitpid(Pid::from_raw(**pid), Some(WaitPidFlag::WNOHANG));
             !matches!(status, Ok(WaitStatus::StillAlive) | Err(_))
