@@ -60,6 +60,8 @@ fn kill_9_while_lanes_are_busy_lands_every_task_once() {
         killer.kill_at(&ws, &["run", "daemon", "--until-idle"], moment);
     }
     eprintln!("lanes torture: moments {moments:?}");
+    let done = std::fs::read_dir(ws.path("tasks/done")).map_or(0, |d| d.count());
+    eprintln!("lanes torture: {done} of {tasks} done when the kills end");
     run_lanes(&ws);
     all_landed(&ws, &ids);
     let commits = subjects(ws.root());
