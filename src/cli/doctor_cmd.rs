@@ -149,6 +149,11 @@ fn mode_findings(workspace: &Workspace, config: &ConfigInput) -> Vec<Finding> {
             plan,
             &workspace.agents.join(super::context::CONFIG_FILE),
         ));
+        findings.extend(undone_denials(
+            plan,
+            &config.config.runners.codex,
+            &workspace.agents.join(super::context::CONFIG_FILE),
+        ));
         findings.extend(lanes_unavailable(plan, &workspace.root));
     }
     let errors = match compiled {
@@ -208,6 +213,33 @@ fn unheld_denials(plan: &crate::plan::Plan, path: &Path) -> Vec<Finding> {
                     path,
                     message,
                 ));
+            }
+        }
+    }
+    findings
+}
+
+/// A denial Codex's sandbox holds, undone by an argument the operator gave
+/// Codex: an error, as the stage will not start (`capability_not_held`).
+fn undone_denials(
+    plan: &crate::plan::Plan,
+    codex: &crate::runners::CodexConfig,
+    path: &Path,
+) -> Vec<Finding> {
+    use crate::vocab::capability::{Decision, Enforcement};
+    let mut findings = Vec::new();
+    for (plane, plane_plan) in &plan.planes {
+        for (name, node) in &plane_plan.nodes {
+            if RunnerKind::parse(&node.runner) != Some(RunnerKind::CodexCli) {
+                continue;
+            }
+            let held = node.grants.iter().find(|g| {
+                g.decision == Decision::Denied && g.enforcement == Enforcement::RunnerEnforced
+            });
+            if let Some(reason) = held.and_then(|g| codex.undoes(g.capability)) {
+                let message = format!("{plane}/{name} will not start: {reason}");
+                let code = "capability_denial_undone";
+                findings.push(Finding::new(Severity::Error, code, path, message));
             }
         }
     }

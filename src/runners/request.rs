@@ -153,6 +153,10 @@ pub enum FailureClass {
     /// An operator denied an execution capability the stage is gated on:
     /// the stage never ran.
     CapabilityApprovalDenied,
+    /// The runner's configuration would undo a denial it is meant to hold
+    /// (an argument that turns Codex's sandbox off): the stage never ran.
+    /// Not retried: it passes only when the operator changes the config.
+    CapabilityNotHeld,
     /// The runtime could not prepare or merge an execution lane's git
     /// worktree (docs/lanes.md): git failed, not the agent. Retried, as a
     /// lock held by another git process or a full disk passes.
@@ -188,6 +192,7 @@ impl FailureClass {
             FailureClass::ConflictingTerminalResults => "conflicting_terminal_results",
             FailureClass::IllegalTerminalResult => "illegal_terminal_result",
             FailureClass::CapabilityApprovalDenied => "capability_approval_denied",
+            FailureClass::CapabilityNotHeld => "capability_not_held",
             FailureClass::LaneWorktreeFailure => "lane_worktree_failure",
         }
     }

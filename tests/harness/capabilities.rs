@@ -107,3 +107,40 @@ fn claude_granted_workspace_write_writes() {
     run_daemon(&ws);
     assert_attempt(&ws, true, "workspace.write=granted/advisory_only");
 }
+
+/// Codex lets `--yolo` in the operator's args win over the read-only
+/// sandbox (it wrote the file before this was refused): a stage whose
+/// denial the sandbox holds does not start, and says why.
+#[test]
+fn codex_args_that_turn_the_sandbox_off_keep_a_denied_stage_from_starting() {
+    let server = mock(builder_writes());
+    let Some(ws) = codex_workspace(&server, 60) else {
+        return;
+    };
+    let config = ws.read("millrace.toml");
+    let config = config.replacen(
+        "[runners.codex]\n",
+        "[runners.codex]\nargs = [\"exec\", \"--yolo\"]\n",
+        1,
+    );
+    ws.write("millrace.toml", &config);
+    builder_policy(&ws, "\"workspace.write\" = \"deny\"");
+    let doctor = ws.run(&["doctor"]);
+    assert!(
+        doctor.stdout.contains("capability_denial_undone") && doctor.stdout.contains("--yolo"),
+        "{}",
+        doctor.stdout
+    );
+    run_daemon(&ws);
+    assert!(!ws.root().join("attempt.txt").exists(), "the builder wrote");
+    let builder = stage_results(&ws)
+        .into_iter()
+        .find(|r| r["node"] == "builder")
+        .expect("a builder result");
+    assert_eq!(builder["failure_class"], "capability_not_held", "{builder}");
+    let message = builder["failure_message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("--yolo") && message.contains("workspace.write"),
+        "{message}"
+    );
+}

@@ -38,6 +38,7 @@ use crate::runners::process::Launch;
 use crate::runners::run_dir::plain_path;
 use crate::runners::{StageRequest, last_message_path};
 use crate::vocab::RunnerKind;
+use crate::vocab::capability::{Capability, Decision, Enforcement};
 
 /// Codex sandbox and approval levels.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -123,6 +124,46 @@ impl CodexConfig {
             .unwrap_or(self.permission_default)
     }
 
+    /// The first of the operator's `args` that sets Codex's sandbox or
+    /// approvals itself. Codex 0.169 lets `--dangerously-bypass-approvals-
+    /// and-sandbox` (alias `--yolo`) win over a later `--sandbox read-only`,
+    /// and refuses a second `--sandbox` or `--approve-for-me` beside it, so
+    /// a stage whose denial the sandbox holds cannot run with one of these.
+    /// (`-c sandbox_mode=...` is safe: the `--sandbox` flag beats it.)
+    pub fn sandbox_override(&self) -> Option<&str> {
+        const FLAGS: [&str; 5] = [
+            "--dangerously-bypass-approvals-and-sandbox",
+            "--yolo",
+            "--sandbox",
+            "--approve-for-me",
+            "--full-auto",
+        ];
+        self.args.iter().map(String::as_str).find(|arg| {
+            let name = arg.split('=').next().unwrap_or(arg);
+            FLAGS.contains(&name) || (arg.starts_with("-s") && !arg.starts_with("--"))
+        })
+    }
+
+    /// Why a stage cannot run as its plan says: a denial the plan says
+    /// Codex holds (only its sandbox holds any) is undone by an operator
+    /// argument that takes the sandbox over.
+    pub fn denial_undone(&self, request: &StageRequest) -> Option<String> {
+        let held = request.grants.iter().find(|g| {
+            g.decision == Decision::Denied && g.enforcement == Enforcement::RunnerEnforced
+        })?;
+        self.undoes(held.capability)
+    }
+
+    /// What undoes a sandbox-held denial of `capability`, if anything does.
+    pub fn undoes(&self, capability: Capability) -> Option<String> {
+        let flag = self.sandbox_override()?;
+        Some(format!(
+            "`{flag}` in [runners.codex] args overrides the sandbox that holds the \
+             denial of {capability}; remove it from args (set levels with \
+             permission_default or permission_by_stage)"
+        ))
+    }
+
     /// The full argument list for a stage (the prompt last).
     pub fn argv(&self, request: &StageRequest, prompt: &str) -> Vec<String> {
         let mut argv = self.args.clone();
@@ -191,6 +232,10 @@ impl AgentCli for CodexRunner {
 
     fn reader(&self) -> Self::Reader {
         FoldedEvents::default()
+    }
+
+    fn refusal(&self, request: &StageRequest) -> Option<String> {
+        self.config.denial_undone(request)
     }
 }
 
@@ -263,6 +308,31 @@ mod tests {
             network.last(),
             Some(&"sandbox_workspace_write.network_access=false"),
             "{argv:?}"
+        );
+    }
+
+    #[test]
+    fn operator_args_that_set_the_sandbox_are_found() {
+        let with = |args: &[&str]| CodexConfig {
+            args: args.iter().map(|a| a.to_string()).collect(),
+            ..CodexConfig::default()
+        };
+        let found = |args: &[&str]| with(args).sandbox_override().map(str::to_string);
+        assert_eq!(found(&["exec"]), None);
+        assert_eq!(found(&["exec", "--json", "-c", "x=1"]), None);
+        assert_eq!(found(&["--yolo", "exec"]).as_deref(), Some("--yolo"));
+        assert_eq!(found(&["exec", "-s", "read-only"]).as_deref(), Some("-s"));
+        assert_eq!(
+            found(&["exec", "-sworkspace-write"]).as_deref(),
+            Some("-sworkspace-write")
+        );
+        assert_eq!(
+            found(&["exec", "--sandbox=danger-full-access"]).as_deref(),
+            Some("--sandbox=danger-full-access")
+        );
+        assert_eq!(
+            found(&["exec", "--approve-for-me"]).as_deref(),
+            Some("--approve-for-me")
         );
     }
 

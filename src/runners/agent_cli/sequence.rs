@@ -35,6 +35,12 @@ pub trait AgentCli: Send + Sync {
 
     /// A reader for one run.
     fn reader(&self) -> Self::Reader;
+
+    /// Why the CLI must not start for this stage as configured: the
+    /// operator's settings would undo a denial the plan says it holds.
+    fn refusal(&self, _request: &StageRequest) -> Option<String> {
+        None
+    }
 }
 
 /// What a CLI's stdin is.
@@ -110,6 +116,9 @@ async fn run_and_read<C: AgentCli>(
     request: &StageRequest,
     mut cancel: Cancel,
 ) -> Result<(C::Reader, Captured), LaunchError> {
+    if let Some(reason) = cli.refusal(request) {
+        return Err(LaunchError::DenialUndone(reason));
+    }
     let prompt = prepare(request)?;
     let launch = cli.launch(request, &prompt);
     let stdin = C::Reader::STDIN;

@@ -29,6 +29,10 @@ pub enum LaunchError {
     },
     #[error(transparent)]
     File(#[from] FileError),
+    /// The runner's configuration would undo a denial the plan says the
+    /// runner holds: the stage is not started.
+    #[error("{0}")]
+    DenialUndone(String),
 }
 
 impl LaunchError {
@@ -39,6 +43,7 @@ impl LaunchError {
         let class = match self {
             LaunchError::Missing(_) => FailureClass::RunnerBinaryMissing,
             LaunchError::File(_) => FailureClass::RunnerIoFailure,
+            LaunchError::DenialUndone(_) => FailureClass::CapabilityNotHeld,
             _ => FailureClass::RunnerTransportFailure,
         };
         let message = self.to_string();
