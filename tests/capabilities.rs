@@ -113,3 +113,20 @@ fn a_stage_denied_runner_invoke_is_refused_not_run() {
         "{show}"
     );
 }
+
+/// A runner binding for a misspelt stage ran the stage on the default
+/// runner without a word: refused like a policy, with the closest node.
+#[test]
+fn a_binding_for_a_stage_no_loop_has_is_refused_with_the_closest_name() {
+    let ws = TestWorkspace::new();
+    ws.write("millrace.toml", "[stages.chekcer]\nrunner = \"pi_rpc\"\n");
+    let run = ws.run(&["compile", "validate"]).fails(1);
+    assert!(
+        run.stderr
+            .contains("`stages.chekcer` names no stage of any loop; did you mean `checker`?"),
+        "{}",
+        run.stderr
+    );
+    ws.write("millrace.toml", "[stages.checker]\nrunner = \"pi_rpc\"\n");
+    ws.run(&["compile", "validate"]).ok();
+}

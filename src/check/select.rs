@@ -99,8 +99,10 @@ pub enum SelectError {
         builtin: String,
         binding: &'static str,
     },
-    #[error("`execution_capabilities.stages.{name}` names no stage of any loop{}", suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_default())]
-    UnknownCapabilityStage {
+    #[error("`{table}.{name}` names no stage of any loop{}", suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_default())]
+    UnknownConfigStage {
+        /// `stages` or `execution_capabilities.stages`.
+        table: &'static str,
         name: String,
         suggestion: Option<String>,
     },
@@ -123,7 +125,7 @@ pub fn select_mode(
             suggestion: closest(name, known),
         });
     };
-    refuse_unknown_capability_stages(program, &overrides.capabilities)?;
+    refuse_unknown_stages(program, overrides)?;
     let mut loops = BTreeMap::new();
     for (plane, loop_name) in &mode.loops {
         let Some(lp) = program.loops.get(loop_name) else {
@@ -336,25 +338,33 @@ fn refuse_never_running(stage: &str, grants: &[ResolvedGrant]) -> Result<(), Sel
     }
 }
 
-/// A policy for a stage no loop has would silently decide nothing (a
-/// misspelt denial grants what it meant to deny): refused, with the
-/// closest node name. Any loop's nodes count, so one config serves every mode.
-fn refuse_unknown_capability_stages(
-    program: &Program,
-    config: &CapabilityOverrides,
-) -> Result<(), SelectError> {
+/// A binding (`[stages.<x>]`) or a policy (`[execution_capabilities.stages.<x>]`)
+/// for a stage no loop has would silently decide nothing (a misspelt denial
+/// grants what it meant to deny; a misspelt runner binding runs the default
+/// runner): refused, with the closest node name. Any loop's nodes count, so one config serves every mode.
+fn refuse_unknown_stages(program: &Program, overrides: &Overrides) -> Result<(), SelectError> {
     let nodes: BTreeSet<&str> = program
         .loops
         .values()
         .flat_map(|lp| lp.nodes.keys().map(String::as_str))
         .collect();
-    let Some(name) = config.stages.keys().find(|s| !nodes.contains(s.as_str())) else {
-        return Ok(());
-    };
-    Err(SelectError::UnknownCapabilityStage {
-        name: name.clone(),
-        suggestion: closest(name, nodes),
-    })
+    let tables: [(&'static str, Vec<&String>); 2] = [
+        ("stages", overrides.stages.keys().collect()),
+        (
+            "execution_capabilities.stages",
+            overrides.capabilities.stages.keys().collect(),
+        ),
+    ];
+    for (table, names) in tables {
+        if let Some(name) = names.into_iter().find(|s| !nodes.contains(s.as_str())) {
+            return Err(SelectError::UnknownConfigStage {
+                table,
+                name: name.clone(),
+                suggestion: closest(name, nodes),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// With `fail_required_advisory`, a denial only advisory or unsupported
