@@ -1,12 +1,13 @@
 //! Execution capabilities held by the real CLIs: a builder denied
 //! `workspace.write` cannot write a file (Codex CLI's read-only sandbox;
-//! Claude Code without its write and shell tools), one granted it can, and
+//! Claude Code and pi without their write and shell tools), one granted it can, and
 //! `runs show` says who held the grant.
 
 use mock_model::Script;
 
 use super::claude::claude_workspace;
 use super::codex::codex_workspace;
+use super::pi::pi_workspace;
 use super::*;
 
 /// The builder tries to write `attempt.txt`; the other stages just answer.
@@ -101,6 +102,29 @@ fn claude_denied_only_workspace_write_is_labelled_unsupported() {
 fn claude_granted_workspace_write_writes() {
     let server = mock(builder_writes());
     let Some(ws) = claude_workspace(&server, 60) else {
+        return;
+    };
+    builder_policy(&ws, "\"workspace.write\" = \"allow\"");
+    run_daemon(&ws);
+    assert_attempt(&ws, true, "workspace.write=granted/advisory_only");
+}
+
+#[test]
+fn pi_denied_workspace_write_and_shell_cannot_write() {
+    let server = mock(builder_writes());
+    let Some(ws) = pi_workspace(&server, 60) else {
+        return;
+    };
+    builder_policy(&ws, "workspace_write = \"deny\"\nshell_run = \"deny\"");
+    run_daemon(&ws);
+    assert_attempt(&ws, false, "workspace.write=denied/runner_enforced");
+    assert!(runs_show(&ws).contains("shell.run=denied/runner_enforced"));
+}
+
+#[test]
+fn pi_granted_workspace_write_writes() {
+    let server = mock(builder_writes());
+    let Some(ws) = pi_workspace(&server, 60) else {
         return;
     };
     builder_policy(&ws, "\"workspace.write\" = \"allow\"");

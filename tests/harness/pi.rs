@@ -8,7 +8,7 @@ const SLEEP: u32 = 9872;
 
 /// A workspace running pi offline against `server`: a fresh agent dir
 /// whose `models.json` has the mock provider; one automatic retry.
-fn pi_workspace(server: &MockServer, timeout_s: u64) -> Option<TestWorkspace> {
+pub(super) fn pi_workspace(server: &MockServer, timeout_s: u64) -> Option<TestWorkspace> {
     let pi = cli("pi")?;
     let ws = workspace("pi_rpc", "mock/mock-model", timeout_s);
     let home = home(&ws, "pi");
