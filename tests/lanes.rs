@@ -372,3 +372,83 @@ fn retry_active_on_one_lane_is_applied_while_another_lane_runs_a_long_stage() {
     );
     all_landed(&ws, &owned(&["slow", "quick"]));
 }
+
+/// A task id that cannot name a branch never will: the task is blocked at
+/// once with the reason, without spending transient retries, and the
+/// other lane's task lands.
+#[test]
+fn a_task_whose_id_cannot_name_a_branch_is_blocked_at_once() {
+    let ws = lanes_workspace(2, &[]);
+    queue_independent(&ws, &["t.lock", "t2"]);
+    run_lanes(&ws);
+    assert!(
+        ws.path("tasks/done/t2.md").is_file(),
+        "{}\n{}\n{}",
+        ws.read("logs/monitor.log"),
+        ws.run(&["queue", "ls"]).stdout,
+        ws.run(&["status"]).stdout
+    );
+    assert!(
+        ws.path("tasks/blocked/t.lock.md").is_file(),
+        "{}",
+        failed_stages(&ws)
+    );
+    let results = all_results(&ws.path("runs"));
+    let lane: Vec<_> = results
+        .iter()
+        .filter(|r| {
+            r["failure_class"]
+                .as_str()
+                .is_some_and(|c| c.starts_with("lane_"))
+        })
+        .collect();
+    // builder, troubleshooter twice (its budget), consultant: no retries.
+    assert_eq!(lane.len(), 4, "{}", failed_stages(&ws));
+    for result in lane {
+        assert_eq!(result["failure_class"], "lane_worktree_invalid", "{result}");
+        let message = result["failure_message"].as_str().unwrap_or_default();
+        assert!(message.contains("cannot name a branch"), "{message}");
+    }
+}
+
+/// A restart with one lane (here `[lanes] execution = 1`) while a task is
+/// between stages in its lane: its lane's work is merged into the main
+/// checkout first, and the task goes on there. Before, it went on without
+/// its builder's work, which stayed on a branch nothing merged.
+#[test]
+fn a_restart_with_one_lane_brings_a_lane_task_home_with_its_work() {
+    let ws = lanes_workspace(2, &[]);
+    queue_independent(&ws, &["t1"]);
+    let log = ws.path("logs/monitor.log");
+    let log = log.to_str().expect("utf8 path");
+    ws.run(&["run", "daemon", "--max-ticks", "1", "--monitor-log", log])
+        .ok();
+    assert!(
+        ws.path("tasks/active/t1.md").is_file(),
+        "{}",
+        ws.read("logs/monitor.log")
+    );
+    let branches = git(ws.root(), &["branch", "--list", "millrace/*"]).expect("git branch");
+    assert!(
+        branches.contains("millrace/t1"),
+        "no lane branch: {branches}"
+    );
+    repo::configure(&ws.agents(), None, Some(1), &[]).expect("configuration");
+    run_lanes(&ws);
+    let monitor = ws.read("logs/monitor.log");
+    assert!(ws.path("tasks/done/t1.md").is_file(), "{monitor}");
+    assert!(monitor.contains("t1's lane work merged"), "{monitor}");
+    assert!(
+        ws.root().join("out/t1.txt").is_file(),
+        "the builder's work is not on main"
+    );
+    assert_eq!(
+        subjects(ws.root())
+            .iter()
+            .filter(|s| s.starts_with("t1:"))
+            .count(),
+        1
+    );
+    let branches = git(ws.root(), &["branch", "--list", "millrace/*"]).expect("git branch");
+    assert_eq!(branches.trim(), "", "lane branches left");
+}

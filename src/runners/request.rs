@@ -161,6 +161,10 @@ pub enum FailureClass {
     /// worktree (docs/lanes.md): git failed, not the agent. Retried, as a
     /// lock held by another git process or a full disk passes.
     LaneWorktreeFailure,
+    /// The lane's worktree cannot be prepared or merged until the operator
+    /// acts (a task id that cannot name a branch, a worktree left on
+    /// another branch, a merge check that cannot start): not retried.
+    LaneWorktreeInvalid,
 }
 
 impl FailureClass {
@@ -194,6 +198,7 @@ impl FailureClass {
             FailureClass::CapabilityApprovalDenied => "capability_approval_denied",
             FailureClass::CapabilityNotHeld => "capability_not_held",
             FailureClass::LaneWorktreeFailure => "lane_worktree_failure",
+            FailureClass::LaneWorktreeInvalid => "lane_worktree_invalid",
         }
     }
 }

@@ -285,7 +285,6 @@ fn report_recovered_lock(monitor: &mut Monitor, journal: &Journal, old: &lock::R
     });
 }
 
-/// Every node's runner must exist before anything starts.
 /// The execution lanes the plan asks for, where the workspace allows them;
 /// the monitor says how many run, and why fewer when it is so.
 pub(super) fn open_lanes(
@@ -306,6 +305,7 @@ pub(super) fn open_lanes(
     lanes
 }
 
+/// Every node's runner must exist before anything starts.
 fn check_runners(plan: &Plan, runners: &Runners) -> Result<(), RuntimeError> {
     for (plane, p) in &plan.planes {
         for (name, node) in &p.nodes {

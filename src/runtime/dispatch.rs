@@ -10,13 +10,13 @@ use super::engine::Engine;
 use super::error::{RuntimeError, io_error};
 use super::evidence::RunTrace;
 use super::gates::Gate;
-use super::lanes::MergeAsk;
+use super::lanes::{MergeAsk, failure_class};
 use super::monitor::short;
 pub use super::store::new_id;
 use crate::plan::GrantPlan;
 use crate::runners::{
-    BudgetUse, ClosureRef, FailureClass, PreviousStage, RequestKind, StageGrant, StageRequest,
-    WorkItemRef, compose_prompt,
+    BudgetUse, ClosureRef, PreviousStage, RequestKind, StageGrant, StageRequest, WorkItemRef,
+    compose_prompt,
 };
 use crate::vocab::capability::Decision;
 use crate::vocab::{Builtin, Plane};
@@ -80,7 +80,7 @@ impl Engine {
     }
 
     /// Claims work for every free lane of `plane` while there is some;
-    /// true if any stage started.
+    /// true if any item was claimed.
     fn fill_lanes(&mut self, plane: Plane) -> Result<bool, RuntimeError> {
         let mut started = false;
         if self.waits.holds(plane) {
@@ -173,7 +173,11 @@ impl Engine {
     }
 
     /// Claims the next item of `plane` (families in the order of the loop's
-    /// `entry` lines, which is the claim order) and starts its entry node.
+    /// `entry` lines, which is the claim order) and starts its entry node;
+    /// true if an item was claimed. A claimed item that did not launch (a
+    /// gate holds it, or it was answered at once: a denied approval, a lane
+    /// worktree that cannot be made) still counts: the next item may run,
+    /// and `--until-idle` must not stop while one is queued.
     fn claim_and_start(&mut self, slot: Slot) -> Result<bool, RuntimeError> {
         let plane = slot.plane;
         let Some(plane_plan) = self.plan.plane(plane) else {
@@ -212,7 +216,8 @@ impl Engine {
                 request_id: None,
                 gate_request: None,
             };
-            return self.start_stage(slot, run, Some(claimed.document));
+            self.start_stage(slot, run, Some(claimed.document))?;
+            return Ok(true);
         }
         Ok(false)
     }
@@ -313,7 +318,7 @@ impl Engine {
         if let Err(error) = workdir {
             self.save_snapshot()?;
             let message = format!("the lane's worktree could not be prepared: {error}");
-            let failure = (FailureClass::LaneWorktreeFailure, message);
+            let failure = (failure_class(&error), message);
             self.answer_unlaunched(slot, request, document, failure)?;
             return Ok(false);
         }

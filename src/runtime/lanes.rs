@@ -149,14 +149,78 @@ impl Lanes {
             let merged = tokio::task::spawn_blocking(move || lanes.merge(&ask)).await;
             match merged {
                 Ok(Ok((text, marker))) => answer(started, &text, marker),
-                Ok(Err(error)) => failed(started, &error.to_string()),
-                Err(error) => failed(started, &format!("the merge gate stopped: {error}")),
+                Ok(Err(error)) => failed(started, &error),
+                Err(error) => {
+                    let message = format!("merge gate: the merge gate stopped: {error}");
+                    failure(started, FailureClass::LaneWorktreeFailure, message)
+                }
             }
         }
     }
 }
 
+/// What became of a task's lane when a restart has one lane.
+pub enum Homecoming {
+    /// Its branch's work is now on the target; worktree and branch are gone.
+    Merged { commit: String },
+    /// Its branch could not be merged; it is kept for the operator.
+    Kept { reason: String },
+}
+
+/// With one lane in effect, a task that ran in a lane before the restart (a
+/// mode with fewer lanes, `[lanes] execution = 1`) goes on in the main
+/// checkout: first its branch's work is merged into the branch checked out
+/// there, as the gate would, without the merge check (the work is not
+/// finished). Tasks with no lane branch, or a workspace outside git, are
+/// left out.
+pub fn bring_home(paths: &WorkspacePaths, tasks: &[(String, String)]) -> Vec<(String, Homecoming)> {
+    if tasks.is_empty() {
+        return Vec::new();
+    }
+    let Ok(lanes) = LaneRepository::open(paths, None) else {
+        return Vec::new();
+    };
+    let Ok(branches) = lanes.manager.branches() else {
+        return Vec::new();
+    };
+    let away = tasks.iter().filter(|(id, _)| branches.contains(id));
+    away.map(|(id, title)| (id.clone(), lanes.homecoming(id, title)))
+        .collect()
+}
+
 impl LaneRepository {
+    fn homecoming(&self, task_id: &str, title: &str) -> Homecoming {
+        match self.merge_home(task_id, title) {
+            Ok(MergeOutcome::Merged { commit } | MergeOutcome::AlreadyMerged { commit }) => {
+                match self.manager.remove(task_id) {
+                    Ok(()) => Homecoming::Merged { commit },
+                    Err(error) => Homecoming::Kept {
+                        reason: format!("merged at {commit}, but not removed: {error}"),
+                    },
+                }
+            }
+            Ok(outcome) => Homecoming::Kept {
+                reason: describe(task_id, &self.target, &outcome).0,
+            },
+            Err(error) => Homecoming::Kept {
+                reason: error.to_string(),
+            },
+        }
+    }
+
+    fn merge_home(&self, task_id: &str, title: &str) -> Result<MergeOutcome, WorktreeError> {
+        let worktree = self.manager.adopt(task_id)?.path;
+        let check_dir = worktree.join(&self.subdir);
+        self.repository.merge_lane(&MergeRequest {
+            task_id,
+            title,
+            worktree: &worktree,
+            target_branch: &self.target,
+            check: None,
+            check_dir: &check_dir,
+        })
+    }
+
     fn open(paths: &WorkspacePaths, check: Option<MergeCheck>) -> Result<Self, WorktreeError> {
         let repository = Repository::discover(paths.root())?;
         let target = repository.current_branch()?;
@@ -251,12 +315,27 @@ fn answer(started: std::time::Instant, text: &str, marker: &str) -> RunnerResult
     }
 }
 
-fn failed(started: std::time::Instant, message: &str) -> RunnerResult {
+fn failed(started: std::time::Instant, error: &WorktreeError) -> RunnerResult {
+    failure(
+        started,
+        failure_class(error),
+        format!("merge gate: {error}"),
+    )
+}
+
+/// How a lane's git failure is answered: retried when time may mend it,
+/// blocked at once when only the operator can.
+pub fn failure_class(error: &WorktreeError) -> FailureClass {
+    if error.passes_with_time() {
+        FailureClass::LaneWorktreeFailure
+    } else {
+        FailureClass::LaneWorktreeInvalid
+    }
+}
+
+fn failure(started: std::time::Instant, class: FailureClass, message: String) -> RunnerResult {
     RunnerResult {
-        exit: RunnerExit::Failed {
-            class: FailureClass::LaneWorktreeFailure,
-            message: format!("merge gate: {message}"),
-        },
+        exit: RunnerExit::Failed { class, message },
         last_message: None,
         tokens: None,
         duration_ms: elapsed_ms(started),

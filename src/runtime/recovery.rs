@@ -82,6 +82,7 @@ impl Engine {
         self.report_quarantines();
         self.requeue_unowned_items()?;
         self.sweep_lanes();
+        self.bring_lanes_home();
         self.reset_impossible_markers()?;
         self.sweep_stale_temps();
         Ok(())

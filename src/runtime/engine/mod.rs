@@ -16,9 +16,9 @@ use super::closure::ClosureFocus;
 use super::error::RuntimeError;
 use super::flights::Flights;
 use super::governance::Governance;
-use super::lanes::Lanes;
+use super::lanes::{self, Homecoming, Lanes};
 use super::mailbox::MailboxWaits;
-use super::monitor::Monitor;
+use super::monitor::{Monitor, short};
 use super::reload::Reloader;
 use super::settings::RuntimeSettings;
 use super::store::Store;
@@ -94,6 +94,49 @@ impl Engine {
                 message: format!("leftover worktrees not removed: {error}"),
             }),
         }
+    }
+
+    /// With one lane, merges into the main checkout the work of tasks that
+    /// ran in lanes before this start, so that they go on with it there
+    /// (docs/lanes.md, "Recovery"); a branch that cannot merge is kept and
+    /// the monitor and journal say why.
+    pub fn bring_lanes_home(&mut self) {
+        if self.lanes.count() > 1 {
+            return;
+        }
+        let tasks = self.active_tasks();
+        for (id, homecoming) in lanes::bring_home(self.store.paths(), &tasks) {
+            match homecoming {
+                Homecoming::Merged { commit } => self.monitor.line(&format!(
+                    "lanes one lane now: {id}'s lane work merged at {}, it goes on in the main checkout",
+                    short(&commit)
+                )),
+                Homecoming::Kept { reason } => self.event(RuntimeEvent::RuntimeError {
+                    origin: "lanes".into(),
+                    message: format!(
+                        "one lane now: {id}'s lane work is kept on branch millrace/{id}, not merged: {reason}"
+                    ),
+                }),
+            }
+        }
+    }
+
+    /// The tasks active in the snapshot's runs, with their titles.
+    fn active_tasks(&self) -> Vec<(String, String)> {
+        let queue = self.store.queue();
+        let ids = self.store.snapshot().runs().filter_map(|(_, run)| {
+            let item = run.work_item.as_ref()?;
+            (item.family == Family::Task).then(|| item.id.clone())
+        });
+        ids.map(|id| {
+            let title = queue
+                .find(Family::Task, &id)
+                .and_then(|found| queue.read(&found).ok())
+                .map(|d| d.title().to_string())
+                .unwrap_or_default();
+            (id, title)
+        })
+        .collect()
     }
 
     /// True when a run is pending or running in some lane of `plane`.

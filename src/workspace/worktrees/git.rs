@@ -52,6 +52,27 @@ pub enum WorktreeError {
     File(#[from] FileError),
 }
 
+impl WorktreeError {
+    /// Whether trying again later may succeed: a lock another git process
+    /// holds, a full disk, a target that moved, local changes the operator
+    /// is asked to commit. The others wait for the operator: a task id that
+    /// cannot name a branch, a worktree an agent left on another branch, a
+    /// repository, branch or `git` that is gone, a merge check that cannot
+    /// start.
+    pub fn passes_with_time(&self) -> bool {
+        !matches!(
+            self,
+            WorktreeError::GitMissing(_)
+                | WorktreeError::NotARepository(_)
+                | WorktreeError::DetachedHead(_)
+                | WorktreeError::InvalidTaskId(_)
+                | WorktreeError::NoTargetBranch(_)
+                | WorktreeError::LaneOffBranch { .. }
+                | WorktreeError::CheckNotStarted { .. }
+        )
+    }
+}
+
 /// Runs `git -C dir args...`; a non-zero exit is [`WorktreeError::Git`]
 /// with git's own message.
 pub fn git(dir: &Path, args: &[&str]) -> Result<String, WorktreeError> {
