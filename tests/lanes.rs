@@ -411,12 +411,9 @@ fn a_task_whose_id_cannot_name_a_branch_is_blocked_at_once() {
     }
 }
 
-/// A restart with one lane (here `[lanes] execution = 1`) while a task is
-/// between stages in its lane: its lane's work is merged into the main
-/// checkout first, and the task goes on there. Before, it went on without
-/// its builder's work, which stayed on a branch nothing merged.
-#[test]
-fn a_restart_with_one_lane_brings_a_lane_task_home_with_its_work() {
+/// Runs one tick with two lanes: t1's builder commits in its lane, and t1
+/// is left between stages, its branch kept.
+fn leave_t1_in_its_lane() -> TestWorkspace {
     let ws = lanes_workspace(2, &[]);
     queue_independent(&ws, &["t1"]);
     let log = ws.path("logs/monitor.log");
@@ -433,6 +430,16 @@ fn a_restart_with_one_lane_brings_a_lane_task_home_with_its_work() {
         branches.contains("millrace/t1"),
         "no lane branch: {branches}"
     );
+    ws
+}
+
+/// A restart with one lane (here `[lanes] execution = 1`) while a task is
+/// between stages in its lane: its lane's work is merged into the main
+/// checkout first, and the task goes on there. Before, it went on without
+/// its builder's work, which stayed on a branch nothing merged.
+#[test]
+fn a_restart_with_one_lane_brings_a_lane_task_home_with_its_work() {
+    let ws = leave_t1_in_its_lane();
     repo::configure(&ws.agents(), None, Some(1), &[]).expect("configuration");
     run_lanes(&ws);
     let monitor = ws.read("logs/monitor.log");
@@ -451,4 +458,34 @@ fn a_restart_with_one_lane_brings_a_lane_task_home_with_its_work() {
     );
     let branches = git(ws.root(), &["branch", "--list", "millrace/*"]).expect("git branch");
     assert_eq!(branches.trim(), "", "lane branches left");
+}
+
+/// Bringing a lane home that conflicts with the main checkout keeps the
+/// branch, says why, and the task goes on there without it.
+#[test]
+fn a_lane_that_cannot_come_home_keeps_its_branch_and_says_why() {
+    let ws = leave_t1_in_its_lane();
+    std::fs::create_dir_all(ws.root().join("out")).expect("out");
+    std::fs::write(ws.root().join("out/t1.txt"), "theirs\n").expect("write");
+    git(ws.root(), &["add", "out/t1.txt"]).expect("git add");
+    let commit = [
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@t",
+        "commit",
+        "-qm",
+        "theirs",
+    ];
+    git(ws.root(), &commit).expect("git commit");
+    repo::configure(&ws.agents(), None, Some(1), &[]).expect("configuration");
+    run_lanes(&ws);
+    let monitor = ws.read("logs/monitor.log");
+    assert!(ws.path("tasks/done/t1.md").is_file(), "{monitor}");
+    assert!(
+        monitor.contains("lane branch millrace/t1 is kept") && monitor.contains("conflicts"),
+        "{monitor}"
+    );
+    let branches = git(ws.root(), &["branch", "--list", "millrace/*"]).expect("git branch");
+    assert!(branches.contains("millrace/t1"), "the branch was lost");
 }

@@ -195,7 +195,7 @@ impl LaneRepository {
                 match self.manager.remove(task_id) {
                     Ok(()) => Homecoming::Merged { commit },
                     Err(error) => Homecoming::Kept {
-                        reason: format!("merged at {commit}, but not removed: {error}"),
+                        reason: format!("its work was merged at {commit}, but: {error}"),
                     },
                 }
             }

@@ -111,12 +111,15 @@ impl Engine {
                     "lanes one lane now: {id}'s lane work merged at {}, it goes on in the main checkout",
                     short(&commit)
                 )),
-                Homecoming::Kept { reason } => self.event(RuntimeEvent::RuntimeError {
-                    origin: "lanes".into(),
-                    message: format!(
-                        "one lane now: {id}'s lane work is kept on branch millrace/{id}, not merged: {reason}"
-                    ),
-                }),
+                Homecoming::Kept { reason } => {
+                    let message =
+                        format!("one lane now: {id}'s lane branch millrace/{id} is kept: {reason}");
+                    self.monitor.line(&format!("lanes {message}"));
+                    self.event(RuntimeEvent::RuntimeError {
+                        origin: "lanes".into(),
+                        message,
+                    });
+                }
             }
         }
     }
