@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::Path;
 
-use super::http::{self, get, next_journal_event, open_events};
+use super::http::{self, get, next_event, next_journal_event, open_events};
 use super::{Served, demo_workspace};
 use crate::support::millrace;
 use millrace::workspace::state::{ActiveRun, Slot, StateStore, WorkItemRef};
@@ -353,21 +353,50 @@ fn a_broken_workspace_is_described_and_the_server_keeps_serving() {
     assert_eq!(served.get("/").status, 200);
 }
 
+/// Appends a journal line carrying `marker` to the journal at `path`.
+fn append_journal(path: &Path, marker: &str) {
+    use std::io::Write;
+    let line = format!(
+        r#"{{"schema_version":"1.0","event_type":"stage_completed","occurred_at":"2026-01-01T00:00:00Z","data":{{"marker":"{marker}"}}}}"#
+    );
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .expect("journal");
+    writeln!(file, "{line}").expect("append");
+}
+
 #[test]
 fn a_journal_line_is_pushed_to_event_stream_clients() {
     let ws = demo_workspace();
     let served = Served::start(ws.path(), "127.0.0.1:0", &[]);
     let mut events = open_events(&served.host);
     let journal = ws.path().join("millrace-agents/logs/runtime_events.jsonl");
-    let line = r#"{"schema_version":"1.0","event_type":"stage_completed","occurred_at":"2026-01-01T00:00:00Z","data":{"marker":"pushed-live"}}"#;
-    let mut file = std::fs::OpenOptions::new()
-        .append(true)
-        .open(&journal)
-        .expect("journal");
-    use std::io::Write;
-    writeln!(file, "{line}").expect("append");
+    append_journal(&journal, "pushed-live");
     let data = next_journal_event(&mut events);
     assert!(data.contains("pushed-live"), "{data}");
+}
+
+#[test]
+fn live_updates_go_on_after_the_logs_folder_is_removed_and_made_again() {
+    let ws = demo_workspace();
+    let served = Served::start(ws.path(), "127.0.0.1:0", &[]);
+    let mut events = open_events(&served.host);
+    let logs = ws.path().join("millrace-agents/logs");
+    let journal = logs.join("runtime_events.jsonl");
+    for round in ["first", "second"] {
+        std::fs::remove_dir_all(&logs).expect("remove logs");
+        // The server tells its clients once it saw the folder go.
+        next_event(&mut events, "refresh");
+        std::fs::create_dir(&logs).expect("make logs");
+        append_journal(&journal, &format!("{round}-new-journal"));
+        let data = next_journal_event(&mut events);
+        assert!(data.contains(&format!("{round}-new-journal")), "{data}");
+        append_journal(&journal, &format!("{round}-appended"));
+        let data = next_journal_event(&mut events);
+        assert!(data.contains(&format!("{round}-appended")), "{data}");
+    }
 }
 
 /// A run recorded in lane `lane` of the execution plane, on task `id`.

@@ -7,6 +7,7 @@ use tokio::sync::broadcast;
 
 use super::access::Access;
 use super::drawings::GraphCache;
+use super::live::Pushed;
 use super::run_index::RunIndex;
 use crate::cli::context::Workspace;
 use crate::workspace::WorkspacePaths;
@@ -19,7 +20,7 @@ pub struct Served {
     pub runs: Mutex<RunIndex>,
     pub graphs: Mutex<GraphCache>,
     /// Journal lines as they are appended.
-    pub journal: broadcast::Sender<std::sync::Arc<str>>,
+    pub journal: broadcast::Sender<Pushed>,
 }
 
 impl Served {
