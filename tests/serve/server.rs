@@ -399,12 +399,12 @@ fn live_updates_go_on_after_the_logs_folder_is_removed_and_made_again() {
     }
 }
 
-/// A run recorded in lane `lane` of the execution plane, on task `id`.
-fn lane_run(id: &str) -> ActiveRun {
+/// A run of `node` on task `id` (recorded in a lane by the caller).
+fn lane_run(id: &str, node: &str) -> ActiveRun {
     ActiveRun {
         run_id: format!("run-{id}"),
-        node: "checker".into(),
-        stage: "checker".into(),
+        node: node.into(),
+        stage: node.into(),
         work_item: Some(WorkItemRef {
             family: Family::Task,
             id: id.into(),
@@ -422,8 +422,11 @@ fn lanes_are_shown_with_their_task_worktree_and_branch() {
     let paths = WorkspacePaths::new(ws.path());
     let store = StateStore::new(&paths);
     let mut snapshot = store.load_snapshot().expect("snapshot");
-    snapshot.set_run(Slot::of(Plane::Execution), lane_run("lane-one"));
-    snapshot.set_run(Slot::lane(Plane::Execution, 2), lane_run("lane-two"));
+    snapshot.set_run(Slot::of(Plane::Execution), lane_run("lane-one", "checker"));
+    snapshot.set_run(
+        Slot::lane(Plane::Execution, 2),
+        lane_run("lane-two", "checker"),
+    );
     store.save_snapshot(&mut snapshot).expect("save");
     std::fs::create_dir_all(paths.lanes_dir().join("lane-two")).expect("worktree");
     let status = millrace(
@@ -447,4 +450,62 @@ fn lanes_are_shown_with_their_task_worktree_and_branch() {
         flow.contains("execution.2 at <strong>checker</strong>"),
         "{flow}"
     );
+}
+
+/// The `<g>` line of node `key` in a Flow page, and the lane label drawn in
+/// its group, if any.
+fn drawn_node<'a>(flow: &'a str, key: &str) -> (&'a str, Option<&'a str>) {
+    let data = format!("data-node=\"{key}\">");
+    let start = flow
+        .find(&data)
+        .unwrap_or_else(|| panic!("{key} not drawn"));
+    let head = flow[..start + data.len()]
+        .rsplit('\n')
+        .next()
+        .unwrap_or_default();
+    let group = &flow[start..start + flow[start..].find("</g>").unwrap_or(0)];
+    let label = group
+        .split("class=\"lane-label\"")
+        .nth(1)
+        .and_then(|l| l.split_once('>'))
+        .and_then(|(_, l)| l.split_once("</text>"))
+        .map(|(l, _)| l);
+    (head, label)
+}
+
+#[test]
+fn the_flow_view_highlights_the_node_of_every_running_lane() {
+    let ws = demo_workspace();
+    let paths = WorkspacePaths::new(ws.path());
+    let store = StateStore::new(&paths);
+    let mut snapshot = store.load_snapshot().expect("snapshot");
+    snapshot.set_run(Slot::of(Plane::Execution), lane_run("lane-one", "checker"));
+    store.save_snapshot(&mut snapshot).expect("save");
+    let served = Served::start(ws.path(), "127.0.0.1:0", &[]);
+    // One lane: its node highlighted, no label, as before lanes.
+    let flow = served.get("/flow").body;
+    let (checker, label) = drawn_node(&flow, "execution/checker");
+    assert!(checker.contains("class=\"node active\""), "{checker}");
+    assert_eq!(label, None);
+    assert!(!flow.contains("lane-label"), "{flow}");
+
+    snapshot.set_run(
+        Slot::lane(Plane::Execution, 2),
+        lane_run("lane-two", "fixer"),
+    );
+    snapshot.set_run(
+        Slot::lane(Plane::Execution, 3),
+        lane_run("lane-three", "fixer"),
+    );
+    store.save_snapshot(&mut snapshot).expect("save");
+    let flow = served.get("/flow").body;
+    let (checker, label) = drawn_node(&flow, "execution/checker");
+    assert!(checker.contains("class=\"node active\""), "{checker}");
+    assert_eq!(label, Some("lane 1 · lane-one"));
+    let (fixer, label) = drawn_node(&flow, "execution/fixer");
+    assert!(fixer.contains("class=\"node active\""), "{fixer}");
+    assert_eq!(label, Some("lane 2 · lane-two; lane 3 · lane-three"));
+    let (builder, label) = drawn_node(&flow, "execution/builder");
+    assert!(!builder.contains("active"), "{builder}");
+    assert_eq!(label, None);
 }
