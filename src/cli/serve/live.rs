@@ -17,6 +17,7 @@ use futures_util::stream::{self, Stream};
 use tokio::sync::broadcast::{self, error::RecvError};
 
 use super::Served;
+use super::served::Pushed;
 use crate::platform::{Change, FolderWatcher, Interest, WatchEvent, WatchId};
 use crate::workspace::input::open_regular;
 use crate::workspace::journal::Journal;
@@ -26,16 +27,6 @@ const MAX_LINE: usize = 1 << 20;
 /// The most read from the journal at once: a burst of megabytes is read
 /// and sent in steps, so the follower's memory stays flat.
 const READ_STEP: u64 = 256 * 1024;
-
-/// What the dashboard's clients are pushed.
-#[derive(Debug, Clone)]
-pub enum Pushed {
-    /// A line appended to the journal.
-    Line(Arc<str>),
-    /// The journal's folder went away: what the pages show may have changed
-    /// without a journal line saying so.
-    Refresh,
-}
 
 /// Starts following the journal; without a folder watch the pages still serve,
 /// they only do not update by themselves.
@@ -161,7 +152,10 @@ impl JournalWatch {
             let ancestor = self.dir.ancestors().skip(1).find(|a| a.is_dir());
             let ancestor = ancestor.ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))?;
             match self.watcher.add(ancestor, Interest::Folders) {
-                Ok(id) => return Ok(self.replace_awaiting(Some(id))),
+                Ok(id) => {
+                    self.replace_awaiting(Some(id));
+                    return Ok(());
+                }
                 // Removed in the meantime: wait on the one above.
                 Err(_) if !ancestor.is_dir() => continue,
                 Err(error) => return Err(error),

@@ -1,13 +1,12 @@
 //! What every request shares: the workspace, the access rule, the caches
 //! and the journal's broadcast.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::broadcast;
 
 use super::access::Access;
 use super::drawings::GraphCache;
-use super::live::Pushed;
 use super::run_index::RunIndex;
 use crate::cli::context::Workspace;
 use crate::workspace::WorkspacePaths;
@@ -35,4 +34,14 @@ impl Served {
             journal: broadcast::channel(256).0,
         }
     }
+}
+
+/// What the dashboard's clients are pushed.
+#[derive(Debug, Clone)]
+pub enum Pushed {
+    /// A line appended to the journal.
+    Line(Arc<str>),
+    /// The journal's folder went away: what the pages show may have changed
+    /// without a journal line saying so.
+    Refresh,
 }
