@@ -2,12 +2,19 @@
 //! `Server-Timing` header) with 10,000 queued tasks and 1,000 runs, and the
 //! server's resident memory while an hour's worth of journal events (a busy
 //! daemon's 36,000 lines, appended as fast as a stream client takes them)
-//! is pushed to a live client. Run with `cargo bench --bench serve`.
+//! is pushed to a live client, and how soon a journal line appended as the
+//! daemon appends it reaches a live client over 127.0.0.1 (200 lines, one
+//! at a time). Run with `cargo bench --bench serve`.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+
+use std::time::{Duration, Instant};
+
+use millrace::workspace::journal::{Journal, RuntimeEvent};
+use millrace::workspace::{Plane, WorkspacePaths};
 
 mod common;
 use common::write_tasks;
@@ -136,6 +143,7 @@ fn main() -> Result<()> {
             times[10], times[19]
         );
     }
+    push_latency(&host, &WorkspacePaths::new(root))?;
     memory(&host, child.id(), &agents.join("logs/runtime_events.jsonl"))?;
     let _ = child.kill();
     let _ = child.wait();
@@ -168,5 +176,47 @@ fn memory(host: &str, pid: u32, journal: &Path) -> Result<()> {
     }
     println!();
     drop(reader);
+    Ok(())
+}
+
+/// A stage completing, as the daemon journals it.
+fn stage_completed(n: usize) -> RuntimeEvent {
+    RuntimeEvent::StageCompleted {
+        plane: Plane::Execution,
+        run_id: format!("latency-{n}"),
+        node: "checker".into(),
+        outcome: "CHECKER_PASS".into(),
+        result_class: "success".into(),
+        duration_seconds: 1.0,
+    }
+}
+
+/// The time from a journal append (through the daemon's own `Journal`) to
+/// the event's arrival at a stream client, 200 times, one at a time.
+fn push_latency(host: &str, paths: &WorkspacePaths) -> Result<()> {
+    let mut client = TcpStream::connect(host)?;
+    client.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(client, "GET /events HTTP/1.1\r\nHost: {host}\r\n\r\n")?;
+    let mut reader = BufReader::new(client);
+    let journal = Journal::new(paths);
+    let mut times = Vec::new();
+    for n in 0..200 {
+        let marker = format!("\"latency-{n}\"");
+        let started = Instant::now();
+        journal.append(stage_completed(n))?;
+        let mut line = String::new();
+        while !(line.starts_with("data:") && line.contains(&marker)) {
+            line.clear();
+            if reader.read_line(&mut line)? == 0 {
+                return Err("the event stream ended".into());
+            }
+        }
+        times.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    times.sort_by(f64::total_cmp);
+    println!(
+        "journal append to SSE client (200 events): median {:.2} ms  p95 {:.2} ms  max {:.2} ms",
+        times[99], times[189], times[199]
+    );
     Ok(())
 }

@@ -14,13 +14,17 @@ pub enum Interest {
     /// [`Interest::Changes`] and every write into a file kept open (a log
     /// appended to), reported as [`Change::Appeared`].
     Writes,
+    /// Only folders created or renamed in, reported as [`Change::Arrived`]
+    /// (to hear of a watched folder that was removed coming back).
+    Folders,
 }
 
 /// A watched folder, as [`FolderWatcher::add`](super::FolderWatcher::add) named it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct WatchId(pub(super) usize);
 
-/// A change of one file in a watched folder (folders inside are not reported).
+/// A change of one file in a watched folder (folders inside are reported
+/// only to [`Interest::Folders`], and only as they arrive).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
     /// The file is there complete: renamed in, or closed after writing.

@@ -170,3 +170,57 @@ fn a_client_that_never_finishes_its_request_is_closed() {
     // The server still answers the next client.
     assert_eq!(served.get("/").status, 200);
 }
+
+#[test]
+fn a_junk_query_value_gets_the_dashboards_own_400_page() {
+    let ws = demo_workspace();
+    let served = Served::start(ws.path(), "127.0.0.1:0", &[]);
+    let bad = [
+        ("/queue?page=abc", "`page` is \"abc\"", "a whole number"),
+        (
+            "/queue?family=task&page=-1",
+            "`page` is \"-1\"",
+            "a whole number",
+        ),
+        ("/runs?page=1.5", "`page` is \"1.5\"", "a whole number"),
+        ("/runs?plane=execution&page=%FF", "`page`", "a whole number"),
+        ("/queue?family=nope", "`family` is \"nope\"", "task, spec"),
+        (
+            "/queue?family=task&state=nope",
+            "`state` is \"nope\"",
+            "queued, active",
+        ),
+    ];
+    for (target, names, takes) in bad {
+        let page = served.get(target);
+        assert_eq!(page.status, 400, "{target}: {}", page.body);
+        assert_eq!(
+            page.header("content-type"),
+            Some("text/html; charset=utf-8"),
+            "{target}"
+        );
+        for shown in ["<h1>Bad request</h1>", "/assets/app.css", names, takes] {
+            let shown = shown.replace('"', "&quot;");
+            assert!(
+                page.body.contains(&shown),
+                "{target}: {shown} missing from\n{}",
+                page.body
+            );
+        }
+    }
+    // Pages without parameters, and parameters a page does not know (the
+    // token's among them), leave the page as it is.
+    let run = two_runs(&ws.path().join("millrace-agents")).0;
+    for path in [
+        "/",
+        "/flow",
+        "/items/demo-hello",
+        &format!("/runs/{run}"),
+        "/queue",
+        "/runs",
+    ] {
+        let target = format!("{path}?limit=-1&junk=%FF%FE");
+        let page = served.get(&target);
+        assert_eq!(page.status, 200, "{target}: {}", page.body);
+    }
+}

@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A response.
 #[derive(Debug)]
@@ -187,18 +187,31 @@ pub fn open_events(host: &str) -> BufReader<TcpStream> {
 
 /// The data of the next `event: journal` frame (chunk framing skipped).
 pub fn next_journal_event(reader: &mut BufReader<TcpStream>) -> String {
-    let mut in_journal = false;
+    next_event(reader, "journal")
+}
+
+/// The data of the next frame of event `kind`, failing after 30 seconds
+/// (the stream's keep-alive comments would otherwise wait forever).
+pub fn next_event(reader: &mut BufReader<TcpStream>, kind: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let wanted = format!("event: {kind}");
+    let mut in_kind = false;
     let mut line = String::new();
     loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(!left.is_zero(), "no `{kind}` event within 30 s");
+        reader
+            .get_ref()
+            .set_read_timeout(Some(left))
+            .expect("timeout");
         line.clear();
-        assert!(
-            reader.read_line(&mut line).expect("event stream") > 0,
-            "the event stream ended"
-        );
+        let read = reader.read_line(&mut line);
+        let read = read.unwrap_or_else(|e| panic!("no `{kind}` event: {e}"));
+        assert!(read > 0, "the event stream ended");
         let trimmed = line.trim_end();
-        if trimmed == "event: journal" {
-            in_journal = true;
-        } else if let Some(data) = trimmed.strip_prefix("data: ").filter(|_| in_journal) {
+        if trimmed.starts_with("event: ") {
+            in_kind = trimmed == wanted;
+        } else if let Some(data) = trimmed.strip_prefix("data: ").filter(|_| in_kind) {
             return data.to_string();
         }
     }

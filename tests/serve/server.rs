@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::Path;
 
-use super::http::{self, get, next_journal_event, open_events};
+use super::http::{self, get, next_event, next_journal_event, open_events};
 use super::{Served, demo_workspace};
 use crate::support::millrace;
 use millrace::workspace::state::{ActiveRun, Slot, StateStore, WorkItemRef};
@@ -353,29 +353,58 @@ fn a_broken_workspace_is_described_and_the_server_keeps_serving() {
     assert_eq!(served.get("/").status, 200);
 }
 
+/// Appends a journal line carrying `marker` to the journal at `path`.
+fn append_journal(path: &Path, marker: &str) {
+    use std::io::Write;
+    let line = format!(
+        r#"{{"schema_version":"1.0","event_type":"stage_completed","occurred_at":"2026-01-01T00:00:00Z","data":{{"marker":"{marker}"}}}}"#
+    );
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .expect("journal");
+    writeln!(file, "{line}").expect("append");
+}
+
 #[test]
 fn a_journal_line_is_pushed_to_event_stream_clients() {
     let ws = demo_workspace();
     let served = Served::start(ws.path(), "127.0.0.1:0", &[]);
     let mut events = open_events(&served.host);
     let journal = ws.path().join("millrace-agents/logs/runtime_events.jsonl");
-    let line = r#"{"schema_version":"1.0","event_type":"stage_completed","occurred_at":"2026-01-01T00:00:00Z","data":{"marker":"pushed-live"}}"#;
-    let mut file = std::fs::OpenOptions::new()
-        .append(true)
-        .open(&journal)
-        .expect("journal");
-    use std::io::Write;
-    writeln!(file, "{line}").expect("append");
+    append_journal(&journal, "pushed-live");
     let data = next_journal_event(&mut events);
     assert!(data.contains("pushed-live"), "{data}");
 }
 
-/// A run recorded in lane `lane` of the execution plane, on task `id`.
-fn lane_run(id: &str) -> ActiveRun {
+#[test]
+fn live_updates_go_on_after_the_logs_folder_is_removed_and_made_again() {
+    let ws = demo_workspace();
+    let served = Served::start(ws.path(), "127.0.0.1:0", &[]);
+    let mut events = open_events(&served.host);
+    let logs = ws.path().join("millrace-agents/logs");
+    let journal = logs.join("runtime_events.jsonl");
+    for round in ["first", "second"] {
+        std::fs::remove_dir_all(&logs).expect("remove logs");
+        // The server tells its clients once it saw the folder go.
+        next_event(&mut events, "refresh");
+        std::fs::create_dir(&logs).expect("make logs");
+        append_journal(&journal, &format!("{round}-new-journal"));
+        let data = next_journal_event(&mut events);
+        assert!(data.contains(&format!("{round}-new-journal")), "{data}");
+        append_journal(&journal, &format!("{round}-appended"));
+        let data = next_journal_event(&mut events);
+        assert!(data.contains(&format!("{round}-appended")), "{data}");
+    }
+}
+
+/// A run of `node` on task `id` (recorded in a lane by the caller).
+fn lane_run(id: &str, node: &str) -> ActiveRun {
     ActiveRun {
         run_id: format!("run-{id}"),
-        node: "checker".into(),
-        stage: "checker".into(),
+        node: node.into(),
+        stage: node.into(),
         work_item: Some(WorkItemRef {
             family: Family::Task,
             id: id.into(),
@@ -393,8 +422,11 @@ fn lanes_are_shown_with_their_task_worktree_and_branch() {
     let paths = WorkspacePaths::new(ws.path());
     let store = StateStore::new(&paths);
     let mut snapshot = store.load_snapshot().expect("snapshot");
-    snapshot.set_run(Slot::of(Plane::Execution), lane_run("lane-one"));
-    snapshot.set_run(Slot::lane(Plane::Execution, 2), lane_run("lane-two"));
+    snapshot.set_run(Slot::of(Plane::Execution), lane_run("lane-one", "checker"));
+    snapshot.set_run(
+        Slot::lane(Plane::Execution, 2),
+        lane_run("lane-two", "checker"),
+    );
     store.save_snapshot(&mut snapshot).expect("save");
     std::fs::create_dir_all(paths.lanes_dir().join("lane-two")).expect("worktree");
     let status = millrace(
@@ -418,4 +450,62 @@ fn lanes_are_shown_with_their_task_worktree_and_branch() {
         flow.contains("execution.2 at <strong>checker</strong>"),
         "{flow}"
     );
+}
+
+/// The `<g>` line of node `key` in a Flow page, and the lane label drawn in
+/// its group, if any.
+fn drawn_node<'a>(flow: &'a str, key: &str) -> (&'a str, Option<&'a str>) {
+    let data = format!("data-node=\"{key}\">");
+    let start = flow
+        .find(&data)
+        .unwrap_or_else(|| panic!("{key} not drawn"));
+    let head = flow[..start + data.len()]
+        .rsplit('\n')
+        .next()
+        .unwrap_or_default();
+    let group = &flow[start..start + flow[start..].find("</g>").unwrap_or(0)];
+    let label = group
+        .split("class=\"lane-label\"")
+        .nth(1)
+        .and_then(|l| l.split_once('>'))
+        .and_then(|(_, l)| l.split_once("</text>"))
+        .map(|(l, _)| l);
+    (head, label)
+}
+
+#[test]
+fn the_flow_view_highlights_the_node_of_every_running_lane() {
+    let ws = demo_workspace();
+    let paths = WorkspacePaths::new(ws.path());
+    let store = StateStore::new(&paths);
+    let mut snapshot = store.load_snapshot().expect("snapshot");
+    snapshot.set_run(Slot::of(Plane::Execution), lane_run("lane-one", "checker"));
+    store.save_snapshot(&mut snapshot).expect("save");
+    let served = Served::start(ws.path(), "127.0.0.1:0", &[]);
+    // One lane: its node highlighted, no label, as before lanes.
+    let flow = served.get("/flow").body;
+    let (checker, label) = drawn_node(&flow, "execution/checker");
+    assert!(checker.contains("class=\"node active\""), "{checker}");
+    assert_eq!(label, None);
+    assert!(!flow.contains("lane-label"), "{flow}");
+
+    snapshot.set_run(
+        Slot::lane(Plane::Execution, 2),
+        lane_run("lane-two", "fixer"),
+    );
+    snapshot.set_run(
+        Slot::lane(Plane::Execution, 3),
+        lane_run("lane-three", "fixer"),
+    );
+    store.save_snapshot(&mut snapshot).expect("save");
+    let flow = served.get("/flow").body;
+    let (checker, label) = drawn_node(&flow, "execution/checker");
+    assert!(checker.contains("class=\"node active\""), "{checker}");
+    assert_eq!(label, Some("lane 1 · lane-one"));
+    let (fixer, label) = drawn_node(&flow, "execution/fixer");
+    assert!(fixer.contains("class=\"node active\""), "{fixer}");
+    assert_eq!(label, Some("lane 2 · lane-two; lane 3 · lane-three"));
+    let (builder, label) = drawn_node(&flow, "execution/builder");
+    assert!(!builder.contains("active"), "{builder}");
+    assert_eq!(label, None);
 }

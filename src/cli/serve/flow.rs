@@ -1,7 +1,8 @@
 //! The Flow view: each plane's compiled graph drawn as SVG (the DOT export
 //! of `compile graph`, drawn by Graphviz once per plan), with the node each
-//! plane runs now highlighted, the path the active item took so far, and
-//! the budgets it spent written on the edges that spend them.
+//! plane runs now highlighted (in every lane, each labelled with its lane
+//! and task when several run), the path lane 1's item took so far, and the
+//! budgets it spent written on the edges that spend them.
 //!
 //! Drawing takes Graphviz tens of milliseconds, so the drawings are cached
 //! per mode and plan; a request only marks up the cached SVG text.
@@ -63,12 +64,50 @@ pub fn page(served: &Served) -> Page {
                     .and_then(|i| counters.items.get(i))
                     .map(|b| b.counts.clone())
                     .unwrap_or_default();
-                body.push_str(&plane_section(served, &drawing, &activity, &spent));
+                let running = running_nodes(&status, drawing.plane);
+                let section = plane_section(served, &drawing, &activity, &running, &spent);
+                body.push_str(&section);
                 body.push_str(&other_lanes(&status, drawing.plane));
             }
         }
     }
     Page::new("Flow", "flow", body)
+}
+
+/// A node one of the plane's lanes runs now; `label` (its lane and task) is
+/// drawn beside it when several lanes run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunningNode {
+    pub node: String,
+    pub label: Option<String>,
+}
+
+/// The nodes the plane's lanes run now, labelled with their lane and task
+/// when a lane other than the first runs (lane 1 alone is drawn as before).
+fn running_nodes(status: &Value, plane: Plane) -> Vec<RunningNode> {
+    let Some(runs) = status["active_runs_by_plane"].as_object() else {
+        return Vec::new();
+    };
+    let lane_of = |slot: &str| match slot.strip_prefix(plane.as_str()) {
+        Some("") => Some("1".to_string()),
+        Some(rest) => rest.strip_prefix('.').map(str::to_string),
+        None => None,
+    };
+    let lanes: Vec<(String, &Value)> = runs
+        .iter()
+        .filter_map(|(slot, run)| lane_of(slot).map(|lane| (lane, run)))
+        .collect();
+    let labelled = lanes.iter().any(|(lane, _)| lane != "1");
+    lanes
+        .into_iter()
+        .filter_map(|(lane, run)| {
+            let node = run["node"].as_str()?.to_string();
+            let item = run["work_item"].as_str().unwrap_or_default();
+            let id = item.split_once(':').map_or(item, |(_, id)| id);
+            let label = labelled.then(|| format!("lane {lane} · {id}"));
+            Some(RunningNode { node, label })
+        })
+        .collect()
 }
 
 fn activity(status: &Value, plane: Plane) -> Activity {
@@ -82,7 +121,8 @@ fn activity(status: &Value, plane: Plane) -> Activity {
 }
 
 /// The plane's lanes after the first (docs/lanes.md), one line each: the
-/// drawing above follows lane 1.
+/// drawing above highlights their nodes, but its path and budgets are lane
+/// 1's.
 fn other_lanes(status: &Value, plane: Plane) -> String {
     let Some(runs) = status["active_runs_by_plane"].as_object() else {
         return String::new();
@@ -114,6 +154,7 @@ fn plane_section(
     served: &Served,
     drawing: &PlaneDrawing,
     activity: &Activity,
+    running: &[RunningNode],
     spent: &BTreeMap<String, u32>,
 ) -> String {
     let plane = drawing.plane;
@@ -140,7 +181,7 @@ fn plane_section(
     }
     match &drawing.svg {
         Ok(svg) => {
-            let marked = mark_up(svg, plane, activity.node.as_deref(), &path, spent);
+            let marked = mark_up(svg, plane, running, &path, spent);
             let _ = write!(out, "<div class=\"flow\">{marked}</div>");
         }
         Err((why, text)) => {
@@ -181,17 +222,23 @@ fn taken_path(served: &Served, run_id: &str) -> Vec<(String, String)> {
 }
 
 /// Graphviz writes each node and edge as `<g id="nodeN" class="node">`
-/// followed by `<title>plane/name</title>` (edges `a->b`): the active node,
-/// the nodes and edges of the path get classes, spending edges their count.
+/// followed by `<title>plane/name</title>` (edges `a->b`): the running
+/// nodes, the nodes and edges of the path get classes, spending edges their
+/// count, and a running node with labels its lanes written above it.
 pub fn mark_up(
     svg: &str,
     plane: Plane,
-    active: Option<&str>,
+    running: &[RunningNode],
     path: &[(String, String)],
     spent: &BTreeMap<String, u32>,
 ) -> String {
     let key = |name: &str| format!("{plane}/{name}");
-    let active = active.map(key);
+    let mut active: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for run in running {
+        let labels = active.entry(key(&run.node)).or_default();
+        labels.extend(run.label.as_deref());
+    }
+    let mut label_due: Option<String> = None;
     let visited: BTreeSet<String> = path.iter().flat_map(|(a, b)| [key(a), key(b)]).collect();
     let taken: BTreeSet<String> = path
         .iter()
@@ -211,7 +258,9 @@ pub fn mark_up(
             line.strip_suffix("class=\"edge\">"),
         ) {
             (Some(t), Some(head), _) => {
-                let class = if active.as_deref() == Some(t.as_str()) {
+                let labels = active.get(&t);
+                label_due = labels.filter(|l| !l.is_empty()).map(|l| l.join("; "));
+                let class = if labels.is_some() {
                     "node active"
                 } else if visited.contains(&t) {
                     "node visited"
@@ -227,8 +276,31 @@ pub fn mark_up(
         };
         out.push_str(&marked);
         out.push('\n');
+        if line.starts_with("<text")
+            && let Some(label) = label_due.take()
+        {
+            out.push_str(&lane_label(line, &label));
+        }
     }
     out
+}
+
+/// A label above the node whose name `text` (Graphviz's `<text>` line)
+/// writes: at its x, a box's half height plus a little above its baseline.
+fn lane_label(text: &str, label: &str) -> String {
+    let attribute = |name: &str| {
+        let start = text.find(&format!(" {name}=\""))? + name.len() + 3;
+        let end = text[start..].find('"')? + start;
+        text[start..end].parse::<f64>().ok()
+    };
+    let (Some(x), Some(y)) = (attribute("x"), attribute("y")) else {
+        return String::new();
+    };
+    format!(
+        "<text class=\"lane-label\" text-anchor=\"middle\" x=\"{x}\" y=\"{}\" font-size=\"11.00\">{}</text>\n",
+        y - 24.0,
+        esc(label)
+    )
 }
 
 /// `spends fix_cycles` becomes `spends fix_cycles (1 spent)` in edge labels.

@@ -10,6 +10,7 @@ use super::Served;
 use super::html::{
     PAGE_SIZE, Page, esc, item_link, page_of, pager, pre, run_link, table, url_part, warning,
 };
+use super::query::{self, PageNumber};
 use super::runs::{all_runs, edges};
 use super::safe_path::{self, read_head};
 use crate::runtime::RunTrace;
@@ -29,7 +30,7 @@ pub struct QueueQuery {
     family: Option<String>,
     state: Option<String>,
     q: Option<String>,
-    page: Option<usize>,
+    page: Option<PageNumber>,
 }
 
 fn state_of(family: Family, text: Option<&str>) -> Option<LifecycleState> {
@@ -42,21 +43,20 @@ fn state_of(family: Family, text: Option<&str>) -> Option<LifecycleState> {
 }
 
 pub fn queue_page(served: &Served, query: &QueueQuery) -> Page {
-    let family = match query.family.as_deref() {
-        None => Some(Family::Task),
-        Some(text) => Family::parse(text),
-    };
-    let Some(family) = family else {
-        return Page::not_found("no such family");
+    let text = query.family.as_deref().unwrap_or("task");
+    let Some(family) = Family::parse(text) else {
+        return query::not_one_of("family", text, &Family::NAMES);
     };
     let Some(state) = state_of(family, query.state.as_deref()) else {
-        return Page::not_found("no such lifecycle state");
+        let states: Vec<&str> = family.states().iter().map(|s| s.as_str()).collect();
+        let text = query.state.as_deref().unwrap_or_default();
+        return query::not_one_of("state", text, &states);
     };
     let dir = served.paths.lifecycle_dir(family, state);
     let filter = query.q.as_deref().unwrap_or("");
     let mut ids = ids_in(&dir, family.extension());
     ids.retain(|id| id.contains(filter));
-    let (page, pages) = page_of(query.page, ids.len());
+    let (page, pages) = page_of(query.page.map(|p| p.0), ids.len());
     let rows: Vec<Vec<String>> = ids
         .iter()
         .skip((page - 1) * PAGE_SIZE)

@@ -19,6 +19,7 @@ mod html;
 mod items;
 mod live;
 mod overview;
+mod query;
 mod routes;
 mod run_index;
 mod runs;

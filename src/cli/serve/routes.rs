@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -20,6 +20,7 @@ use super::html::Page;
 use super::items::{self, QueueQuery};
 use super::live;
 use super::overview;
+use super::query;
 use super::runs::{self, RunsQuery};
 
 pub fn router(served: Arc<Served>) -> Router {
@@ -77,16 +78,22 @@ async fn flow_page(State(s): State<Arc<Served>>) -> Response {
     render(s, flow::page).await
 }
 
-async fn queue_page(State(s): State<Arc<Served>>, Query(q): Query<QueueQuery>) -> Response {
-    render(s, move |s| items::queue_page(s, &q)).await
+async fn queue_page(State(s): State<Arc<Served>>, RawQuery(raw): RawQuery) -> Response {
+    match query::parse::<QueueQuery>(raw.as_deref()) {
+        Ok(q) => render(s, move |s| items::queue_page(s, &q)).await,
+        Err(page) => page.into_response(),
+    }
 }
 
 async fn item_page(State(s): State<Arc<Served>>, Path(id): Path<String>) -> Response {
     render(s, move |s| items::item_page(s, &id)).await
 }
 
-async fn runs_page(State(s): State<Arc<Served>>, Query(q): Query<RunsQuery>) -> Response {
-    render(s, move |s| runs::runs_page(s, &q)).await
+async fn runs_page(State(s): State<Arc<Served>>, RawQuery(raw): RawQuery) -> Response {
+    match query::parse::<RunsQuery>(raw.as_deref()) {
+        Ok(q) => render(s, move |s| runs::runs_page(s, &q)).await,
+        Err(page) => page.into_response(),
+    }
 }
 
 async fn run_page(State(s): State<Arc<Served>>, Path(id): Path<String>) -> Response {

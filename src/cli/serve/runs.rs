@@ -13,6 +13,7 @@ use super::Served;
 use super::html::{
     PAGE_SIZE, Page, esc, item_link, page_of, pager, pre, run_link, table, url_part, warning,
 };
+use super::query::PageNumber;
 use super::run_index::RunSummary;
 use super::safe_path::{self, read_head, read_tail};
 use crate::runtime::{RunTrace, StageResult};
@@ -27,7 +28,7 @@ pub struct RunsQuery {
     plane: Option<String>,
     status: Option<String>,
     item: Option<String>,
-    page: Option<usize>,
+    page: Option<PageNumber>,
 }
 
 impl RunsQuery {
@@ -71,7 +72,7 @@ pub fn runs_page(served: &Served, query: &RunsQuery) -> Page {
         .into_iter()
         .filter(|r| query.keeps(r))
         .collect();
-    let (page, pages) = page_of(query.page, runs.len());
+    let (page, pages) = page_of(query.page.map(|p| p.0), runs.len());
     let shown = runs.iter().skip((page - 1) * PAGE_SIZE).take(PAGE_SIZE);
     let rows: Vec<Vec<String>> = shown.map(run_row).collect();
     let mut body = String::from("<h1>Runs</h1>");

@@ -1,7 +1,7 @@
 //! What every request shares: the workspace, the access rule, the caches
 //! and the journal's broadcast.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::broadcast;
 
@@ -19,7 +19,7 @@ pub struct Served {
     pub runs: Mutex<RunIndex>,
     pub graphs: Mutex<GraphCache>,
     /// Journal lines as they are appended.
-    pub journal: broadcast::Sender<std::sync::Arc<str>>,
+    pub journal: broadcast::Sender<Pushed>,
 }
 
 impl Served {
@@ -34,4 +34,14 @@ impl Served {
             journal: broadcast::channel(256).0,
         }
     }
+}
+
+/// What the dashboard's clients are pushed.
+#[derive(Debug, Clone)]
+pub enum Pushed {
+    /// A line appended to the journal.
+    Line(Arc<str>),
+    /// The journal's folder went away: what the pages show may have changed
+    /// without a journal line saying so.
+    Refresh,
 }

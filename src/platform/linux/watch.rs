@@ -16,10 +16,13 @@ use tokio::io::unix::AsyncFd;
 
 use crate::platform::{Change, Interest, WatchEvent, WatchId};
 
+/// A watched folder: its id, its path as named, what it is watched for.
+type Watched = (WatchId, PathBuf, Interest);
+
 /// One inotify instance over the watched folders.
 pub struct FolderWatcher {
     inotify: AsyncFd<Inotify>,
-    folders: HashMap<WatchDescriptor, (WatchId, PathBuf)>,
+    folders: HashMap<WatchDescriptor, Watched>,
     next: usize,
     buffer: Vec<u8>,
 }
@@ -45,8 +48,19 @@ impl FolderWatcher {
         let descriptor = self.inotify.get_ref().watches().add(dir, mask(interest))?;
         let id = WatchId(self.next);
         self.next += 1;
-        self.folders.insert(descriptor, (id, dir.to_path_buf()));
+        self.folders
+            .insert(descriptor, (id, dir.to_path_buf(), interest));
         Ok(id)
+    }
+
+    /// Ends the watch `id` (an id already ended is ignored).
+    pub fn remove(&mut self, id: WatchId) {
+        let descriptor = self.folders.iter().find(|(_, w)| w.0 == id);
+        let Some(descriptor) = descriptor.map(|(d, _)| d.clone()) else {
+            return;
+        };
+        self.folders.remove(&descriptor);
+        let _ = self.inotify.get_ref().watches().remove(descriptor);
     }
 
     /// Ends every watch ahead of closing the instance. The kernel frees
@@ -100,9 +114,10 @@ fn register(inotify: Inotify) -> io::Result<AsyncFd<Inotify>> {
 }
 
 /// One kernel event as what the runtime understands; `None` for folders
-/// inside and for what the mask let through but means nothing here.
+/// inside (files, for a watch of [`Interest::Folders`]) and for what the
+/// mask let through but means nothing here.
 fn translate(
-    folders: &mut HashMap<WatchDescriptor, (WatchId, PathBuf)>,
+    folders: &mut HashMap<WatchDescriptor, Watched>,
     descriptor: &WatchDescriptor,
     mask: EventMask,
     name: Option<PathBuf>,
@@ -112,20 +127,24 @@ fn translate(
     }
     if mask.contains(EventMask::IGNORED) {
         // The folder was removed or replaced: its watch is over.
-        let (id, _) = folders.remove(descriptor)?;
+        let (id, _, _) = folders.remove(descriptor)?;
         return Some(WatchEvent::FolderGone(id));
     }
-    let (id, dir) = folders.get(descriptor)?;
-    let name = name.filter(|_| !mask.contains(EventMask::ISDIR))?;
-    change(mask, dir.join(name)).map(|change| WatchEvent::File(*id, change))
+    let (id, dir, interest) = folders.get(descriptor)?;
+    let is_folder = mask.contains(EventMask::ISDIR);
+    let name = name.filter(|_| is_folder == (*interest == Interest::Folders))?;
+    let change = change(mask, dir.join(name))?;
+    Some(WatchEvent::File(*id, change))
 }
 
-/// A removal, a complete arrival (renamed in, or closed after writing), or a
-/// file created in place that may still be being written.
+/// A removal, a complete arrival (renamed in, closed after writing, or a
+/// folder made), or a file created in place that may still be being
+/// written.
 fn change(mask: EventMask, path: PathBuf) -> Option<Change> {
+    let folder_made = mask.contains(EventMask::CREATE | EventMask::ISDIR);
     if mask.intersects(EventMask::DELETE | EventMask::MOVED_FROM) {
         Some(Change::Removed(path))
-    } else if mask.intersects(EventMask::MOVED_TO | EventMask::CLOSE_WRITE) {
+    } else if folder_made || mask.intersects(EventMask::MOVED_TO | EventMask::CLOSE_WRITE) {
         Some(Change::Arrived(path))
     } else if mask.intersects(EventMask::CREATE | EventMask::MODIFY) {
         Some(Change::Appeared(path))
@@ -143,6 +162,7 @@ fn mask(interest: Interest) -> WatchMask {
         Interest::Complete => complete,
         Interest::Changes => changes,
         Interest::Writes => changes | WatchMask::MODIFY,
+        Interest::Folders => WatchMask::CREATE | WatchMask::MOVED_TO | WatchMask::ONLYDIR,
     }
 }
 

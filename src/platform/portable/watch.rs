@@ -98,6 +98,14 @@ impl FolderWatcher {
         Ok(id)
     }
 
+    /// Ends the watch `id` (an id already ended is ignored).
+    pub fn remove(&mut self, id: WatchId) {
+        let folder = self.folders.values().find(|f| f.id == id).cloned();
+        if let Some(folder) = folder {
+            self.forget(&folder);
+        }
+    }
+
     /// Ends every watch.
     pub fn stop(&mut self) {
         for (dir, _) in self.folders.drain() {
@@ -174,6 +182,9 @@ fn folder_ended(kind: EventKind) -> bool {
 /// What `kind` says of the file at `path` (the `index`th path of its
 /// event); `None` for folders and for what `interest` does not want.
 fn change(kind: EventKind, index: usize, path: PathBuf, interest: Interest) -> Option<Change> {
+    if interest == Interest::Folders {
+        return folder_arrived(kind, path);
+    }
     let arrived_or_left = |path: PathBuf| match path.symlink_metadata() {
         Ok(meta) if meta.is_dir() => None,
         Ok(_) => Some(Change::Arrived(path)),
@@ -203,6 +214,16 @@ fn change(kind: EventKind, index: usize, path: PathBuf, interest: Interest) -> O
         Change::Appeared(_) | Change::Removed(_) => interest != Interest::Complete,
     };
     wanted.then_some(change)
+}
+
+/// A folder made or renamed in at `path` (the disk tells a folder from a
+/// file, and a rename in from one away).
+fn folder_arrived(kind: EventKind, path: PathBuf) -> Option<Change> {
+    let arriving = matches!(
+        kind,
+        EventKind::Create(_) | EventKind::Modify(ModifyKind::Name(_))
+    );
+    (arriving && path.is_dir()).then_some(Change::Arrived(path))
 }
 
 /// A blocking wait for complete files arriving in some folders (a command
