@@ -411,10 +411,9 @@ fn a_task_whose_id_cannot_name_a_branch_is_blocked_at_once() {
     }
 }
 
-/// Runs one tick with two lanes: t1's builder commits in its lane, and t1
-/// is left between stages, its branch kept.
-fn leave_t1_in_its_lane() -> TestWorkspace {
-    let ws = lanes_workspace(2, &[]);
+/// Runs one tick with `lanes` lanes: t1 is left active between stages.
+fn leave_t1_active(lanes: u64) -> TestWorkspace {
+    let ws = lanes_workspace(lanes, &[]);
     queue_independent(&ws, &["t1"]);
     let log = ws.path("logs/monitor.log");
     let log = log.to_str().expect("utf8 path");
@@ -425,6 +424,13 @@ fn leave_t1_in_its_lane() -> TestWorkspace {
         "{}",
         ws.read("logs/monitor.log")
     );
+    ws
+}
+
+/// Runs one tick with two lanes: t1's builder commits in its lane, and t1
+/// is left between stages, its branch kept.
+fn leave_t1_in_its_lane() -> TestWorkspace {
+    let ws = leave_t1_active(2);
     let branches = git(ws.root(), &["branch", "--list", "millrace/*"]).expect("git branch");
     assert!(
         branches.contains("millrace/t1"),
@@ -478,14 +484,47 @@ fn a_lane_that_cannot_come_home_keeps_its_branch_and_says_why() {
         "theirs",
     ];
     git(ws.root(), &commit).expect("git commit");
+    restart_with_one_lane_keeping_t1(&ws, "conflicts");
+}
+
+/// Restarts with one lane: t1 finishes in the main checkout, its lane
+/// branch is kept and the monitor says why (`why` in the reason).
+fn restart_with_one_lane_keeping_t1(ws: &TestWorkspace, why: &str) {
     repo::configure(&ws.agents(), None, Some(1), &[]).expect("configuration");
-    run_lanes(&ws);
+    run_lanes(ws);
     let monitor = ws.read("logs/monitor.log");
     assert!(ws.path("tasks/done/t1.md").is_file(), "{monitor}");
     assert!(
-        monitor.contains("lane branch millrace/t1 is kept") && monitor.contains("conflicts"),
+        monitor.contains("lane branch millrace/t1 is kept") && monitor.contains(why),
         "{monitor}"
     );
     let branches = git(ws.root(), &["branch", "--list", "millrace/*"]).expect("git branch");
     assert!(branches.contains("millrace/t1"), "the branch was lost");
+}
+
+/// With HEAD detached in the main checkout there is no branch to bring a
+/// lane home to: the task went on there without its work, and nothing said
+/// so. Now its branch is kept and the monitor says why.
+#[test]
+fn a_lane_that_cannot_come_home_to_a_detached_head_says_why() {
+    let ws = leave_t1_in_its_lane();
+    git(ws.root(), &["checkout", "-q", "--detach"]).expect("detach");
+    restart_with_one_lane_keeping_t1(&ws, "detached HEAD");
+}
+
+/// One lane as before lanes: a restart with a task active asks git for
+/// nothing and makes no lanes folder.
+#[test]
+fn a_one_lane_restart_with_an_active_task_makes_no_lanes_folder() {
+    let ws = leave_t1_active(1);
+    run_lanes(&ws);
+    assert!(
+        ws.path("tasks/done/t1.md").is_file(),
+        "{}",
+        ws.read("logs/monitor.log")
+    );
+    assert!(
+        !ws.agents().join("lanes").exists(),
+        "a lanes folder was made"
+    );
 }

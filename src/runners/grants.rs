@@ -43,6 +43,10 @@ pub fn grant_env(request: &StageRequest) -> Vec<(&'static str, String)> {
 /// Codex CLI's sandbox for the stage's denials, replacing the configured
 /// permission level: no writes (and so no network, git or installs), or
 /// writes in the workspace without network. `None`: no denial it holds.
+/// A `network.access` denial also turns off the model's `web_search` tool,
+/// which the sandbox does not cover (an operator's `web_search="live"`
+/// reached the web from a stage denied the network), as Claude Code loses
+/// WebSearch.
 pub fn codex_sandbox(request: &StageRequest) -> Option<Vec<String>> {
     let never = ["-c", "approval_policy=\"never\"", "--sandbox"].map(String::from);
     let mut flags = never.to_vec();
@@ -53,6 +57,9 @@ pub fn codex_sandbox(request: &StageRequest) -> Option<Vec<String>> {
         flags.extend(["-c", "sandbox_workspace_write.network_access=false"].map(String::from));
     } else {
         return None;
+    }
+    if request.denies(Capability::NetworkAccess) {
+        flags.extend(["-c", "web_search=\"disabled\""].map(String::from));
     }
     Some(flags)
 }

@@ -172,23 +172,45 @@ pub enum Homecoming {
 /// checkout: first its branch's work is merged into the branch checked out
 /// there, as the gate would, without the merge check (the work is not
 /// finished). Tasks with no lane branch, or a workspace outside git, are
-/// left out.
+/// left out; with no lanes folder (lanes never ran) git is not asked.
 pub fn bring_home(paths: &WorkspacePaths, tasks: &[(String, String)]) -> Vec<(String, Homecoming)> {
-    if tasks.is_empty() {
+    if tasks.is_empty() || !paths.lanes_dir().is_dir() {
         return Vec::new();
     }
-    let Ok(lanes) = LaneRepository::open(paths, None) else {
-        return Vec::new();
-    };
-    let Ok(branches) = lanes.manager.branches() else {
+    match LaneRepository::open(paths, None) {
+        Ok(lanes) => lanes.bring_tasks_home(tasks),
+        Err(error) => kept_away(paths, tasks, &error),
+    }
+}
+
+/// No branch to merge into (a detached HEAD): each task with a lane
+/// branch keeps it, and says why (it went on without its work in silence).
+fn kept_away(
+    paths: &WorkspacePaths,
+    tasks: &[(String, String)],
+    error: &WorktreeError,
+) -> Vec<(String, Homecoming)> {
+    let branches = Repository::discover(paths.root())
+        .and_then(|repo| WorktreeManager::open(&repo, &paths.lanes_dir(), "")?.branches());
+    let Ok(branches) = branches else {
         return Vec::new();
     };
     let away = tasks.iter().filter(|(id, _)| branches.contains(id));
-    away.map(|(id, title)| (id.clone(), lanes.homecoming(id, title)))
+    let reason = || error.to_string();
+    away.map(|(id, _)| (id.clone(), Homecoming::Kept { reason: reason() }))
         .collect()
 }
 
 impl LaneRepository {
+    fn bring_tasks_home(&self, tasks: &[(String, String)]) -> Vec<(String, Homecoming)> {
+        let Ok(branches) = self.manager.branches() else {
+            return Vec::new();
+        };
+        let away = tasks.iter().filter(|(id, _)| branches.contains(id));
+        away.map(|(id, title)| (id.clone(), self.homecoming(id, title)))
+            .collect()
+    }
+
     fn homecoming(&self, task_id: &str, title: &str) -> Homecoming {
         match self.merge_home(task_id, title) {
             Ok(MergeOutcome::Merged { commit } | MergeOutcome::AlreadyMerged { commit }) => {

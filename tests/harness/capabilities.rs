@@ -168,3 +168,44 @@ fn codex_args_that_turn_the_sandbox_off_keep_a_denied_stage_from_starting() {
         "{message}"
     );
 }
+
+/// Whether a model request offered the model Codex's `web_search` tool.
+fn offers_web_search(request: &mock_model::LoggedRequest) -> bool {
+    let tools = request.body["tools"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    tools.iter().any(|t| t["type"] == "web_search")
+}
+
+/// A builder denied `network.access` still searched the live web when the
+/// operator's `extra_config` turned Codex's `web_search` on (Claude Code
+/// loses WebSearch for the same denial): the denial turns it off.
+#[test]
+fn codex_denied_network_gets_no_web_search_whatever_extra_config_says() {
+    let server = mock(three_stages());
+    let Some(ws) = codex_workspace(&server, 60) else {
+        return;
+    };
+    let config = ws.read("millrace.toml");
+    let config = config.replacen(
+        "extra_config = [",
+        "extra_config = [\"web_search=\\\"live\\\"\", ",
+        1,
+    );
+    ws.write("millrace.toml", &config);
+    builder_policy(&ws, "\"network.access\" = \"deny\"");
+    run_daemon(&ws);
+    assert_done(&ws);
+    let requests = server.model_requests();
+    let builder = requests.first().expect("a model request");
+    assert!(
+        !offers_web_search(builder),
+        "the builder was offered web_search"
+    );
+    assert!(
+        requests.iter().any(offers_web_search),
+        "the checker and updater, granted the network, may search"
+    );
+    assert!(runs_show(&ws).contains("network.access=denied/runner_enforced"));
+}

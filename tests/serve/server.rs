@@ -509,3 +509,37 @@ fn the_flow_view_highlights_the_node_of_every_running_lane() {
     assert!(!builder.contains("active"), "{builder}");
     assert_eq!(label, None);
 }
+
+/// `mv logs logs.old` keeps the folder (the watch followed it away): the
+/// server kept watching `logs.old` and never saw the new `logs/` journal.
+#[test]
+fn live_updates_go_on_after_the_logs_folder_is_renamed_away_and_made_again() {
+    let ws = demo_workspace();
+    let served = Served::start(ws.path(), "127.0.0.1:0", &[]);
+    let mut events = open_events(&served.host);
+    let agents = ws.path().join("millrace-agents");
+    let logs = agents.join("logs");
+    std::fs::rename(&logs, agents.join("logs.old")).expect("rename logs");
+    next_event(&mut events, "refresh");
+    std::fs::create_dir(&logs).expect("make logs");
+    append_journal(&logs.join("runtime_events.jsonl"), "after-rename");
+    let data = next_journal_event(&mut events);
+    assert!(data.contains("after-rename"), "{data}");
+}
+
+/// A `logs` that is a file when the server starts stopped live updates for
+/// good; once it is a folder again they come.
+#[test]
+fn live_updates_come_once_a_logs_file_becomes_a_folder() {
+    let ws = demo_workspace();
+    let logs = ws.path().join("millrace-agents/logs");
+    std::fs::remove_dir_all(&logs).expect("remove logs");
+    std::fs::write(&logs, "not a folder\n").expect("logs as a file");
+    let served = Served::start(ws.path(), "127.0.0.1:0", &[]);
+    let mut events = open_events(&served.host);
+    std::fs::remove_file(&logs).expect("remove the file");
+    std::fs::create_dir(&logs).expect("make logs");
+    append_journal(&logs.join("runtime_events.jsonl"), "folder-again");
+    let data = next_journal_event(&mut events);
+    assert!(data.contains("folder-again"), "{data}");
+}

@@ -135,11 +135,13 @@ impl JournalWatch {
                     self.replace_awaiting(None);
                     return Ok(());
                 }
-                Err(error) if self.dir.exists() => return Err(error),
+                // A file or a link to nothing where the folder belongs is
+                // waited out like a missing folder.
+                Err(error) if self.dir.is_dir() => return Err(error),
                 Err(_) => self.await_ancestor()?,
             }
             // Made again before the ancestor's watch began: watch it now.
-            if !self.dir.exists() {
+            if !self.dir.is_dir() {
                 return Ok(());
             }
         }

@@ -86,9 +86,17 @@ impl FolderWatcher {
                     break;
                 }
             };
+            let mut moved = Vec::new();
             for event in events {
+                if event.mask.contains(EventMask::MOVE_SELF) {
+                    moved.push(event.wd.clone());
+                }
                 let name = event.name.map(PathBuf::from);
                 seen.extend(translate(&mut self.folders, &event.wd, event.mask, name));
+            }
+            // A folder moved away keeps its kernel watch: end it.
+            for descriptor in moved {
+                let _ = self.inotify.get_ref().watches().remove(descriptor);
             }
         }
         seen
@@ -125,8 +133,9 @@ fn translate(
     if mask.contains(EventMask::Q_OVERFLOW) {
         return Some(WatchEvent::Overflow);
     }
-    if mask.contains(EventMask::IGNORED) {
-        // The folder was removed or replaced: its watch is over.
+    if mask.intersects(EventMask::IGNORED | EventMask::MOVE_SELF) {
+        // The folder was removed, replaced or moved away (a watch of
+        // `Interest::Writes` is told): its watch is over.
         let (id, _, _) = folders.remove(descriptor)?;
         return Some(WatchEvent::FolderGone(id));
     }
@@ -161,7 +170,8 @@ fn mask(interest: Interest) -> WatchMask {
     match interest {
         Interest::Complete => complete,
         Interest::Changes => changes,
-        Interest::Writes => changes | WatchMask::MODIFY,
+        // Serve's journal folder: moved away, it no longer holds the journal.
+        Interest::Writes => changes | WatchMask::MODIFY | WatchMask::MOVE_SELF,
         Interest::Folders => WatchMask::CREATE | WatchMask::MOVED_TO | WatchMask::ONLYDIR,
     }
 }

@@ -19,7 +19,9 @@
 //! in the `read-only` sandbox instead, one denied only `network.access` in
 //! `workspace-write` with `sandbox_workspace_write.network_access=false`,
 //! whatever the configured level, `extra_config` or profile (its flags
-//! come after them, and Codex keeps the last `-c` of a key).
+//! come after them, and Codex keeps the last `-c` of a key); a
+//! `network.access` denial adds `-c web_search="disabled"`, as the model's
+//! web search tool is outside the sandbox.
 //!
 //! The JSONL events (stdout) are read as they arrive and kept (capped) as
 //! `events.<id>.jsonl`; see
