@@ -46,15 +46,36 @@ fn assert_attempt(ws: &TestWorkspace, written: bool, grant: &str) {
     assert!(show.contains(grant), "{grant} not in runs show:\n{show}");
 }
 
+/// A workspace whose stages run on one real CLI against `server`.
+type CliWorkspace = fn(&MockServer, u64) -> Option<TestWorkspace>;
+
+/// Runs the task with the builder under `policy` (it tries to write
+/// `attempt.txt`) and asserts whether it `written`, and that `runs show`
+/// names `grant`. `None` when the CLI is not installed.
+fn builder_attempt(
+    cli: CliWorkspace,
+    policy: &str,
+    written: bool,
+    grant: &str,
+) -> Option<TestWorkspace> {
+    let server = mock(builder_writes());
+    let ws = cli(&server, 60)?;
+    builder_policy(&ws, policy);
+    run_daemon(&ws);
+    assert_attempt(&ws, written, grant);
+    Some(ws)
+}
+
 #[test]
 fn codex_denied_workspace_write_cannot_write() {
-    let server = mock(builder_writes());
-    let Some(ws) = codex_workspace(&server, 60) else {
+    let Some(ws) = builder_attempt(
+        codex_workspace,
+        "\"workspace.write\" = \"deny\"",
+        false,
+        "workspace.write=denied/runner_enforced",
+    ) else {
         return;
     };
-    builder_policy(&ws, "\"workspace.write\" = \"deny\"");
-    run_daemon(&ws);
-    assert_attempt(&ws, false, "workspace.write=denied/runner_enforced");
     let argv = invocations(&ws)
         .into_iter()
         .map(|i| i["argv"].to_string())
@@ -64,24 +85,24 @@ fn codex_denied_workspace_write_cannot_write() {
 
 #[test]
 fn codex_granted_workspace_write_writes() {
-    let server = mock(builder_writes());
-    let Some(ws) = codex_workspace(&server, 60) else {
-        return;
-    };
-    builder_policy(&ws, "\"workspace.write\" = \"allow\"");
-    run_daemon(&ws);
-    assert_attempt(&ws, true, "workspace.write=granted/runner_enforced");
+    builder_attempt(
+        codex_workspace,
+        "\"workspace.write\" = \"allow\"",
+        true,
+        "workspace.write=granted/runner_enforced",
+    );
 }
 
 #[test]
 fn claude_denied_workspace_write_and_shell_cannot_write() {
-    let server = mock(builder_writes());
-    let Some(ws) = claude_workspace(&server, 60) else {
+    let Some(ws) = builder_attempt(
+        claude_workspace,
+        "workspace_write = \"deny\"\nshell_run = \"deny\"",
+        false,
+        "workspace.write=denied/runner_enforced",
+    ) else {
         return;
     };
-    builder_policy(&ws, "workspace_write = \"deny\"\nshell_run = \"deny\"");
-    run_daemon(&ws);
-    assert_attempt(&ws, false, "workspace.write=denied/runner_enforced");
     assert!(runs_show(&ws).contains("shell.run=denied/runner_enforced"));
 }
 
@@ -89,47 +110,45 @@ fn claude_denied_workspace_write_and_shell_cannot_write() {
 /// labelled `unsupported`, never `runner_enforced`.
 #[test]
 fn claude_denied_only_workspace_write_is_labelled_unsupported() {
-    let server = mock(builder_writes());
-    let Some(ws) = claude_workspace(&server, 60) else {
-        return;
-    };
-    builder_policy(&ws, "\"workspace.write\" = \"deny\"");
-    run_daemon(&ws);
-    assert_attempt(&ws, true, "workspace.write=denied/unsupported");
+    builder_attempt(
+        claude_workspace,
+        "\"workspace.write\" = \"deny\"",
+        true,
+        "workspace.write=denied/unsupported",
+    );
 }
 
 #[test]
 fn claude_granted_workspace_write_writes() {
-    let server = mock(builder_writes());
-    let Some(ws) = claude_workspace(&server, 60) else {
-        return;
-    };
-    builder_policy(&ws, "\"workspace.write\" = \"allow\"");
-    run_daemon(&ws);
-    assert_attempt(&ws, true, "workspace.write=granted/advisory_only");
+    builder_attempt(
+        claude_workspace,
+        "\"workspace.write\" = \"allow\"",
+        true,
+        "workspace.write=granted/advisory_only",
+    );
 }
 
 #[test]
 fn pi_denied_workspace_write_and_shell_cannot_write() {
-    let server = mock(builder_writes());
-    let Some(ws) = pi_workspace(&server, 60) else {
+    let Some(ws) = builder_attempt(
+        pi_workspace,
+        "workspace_write = \"deny\"\nshell_run = \"deny\"",
+        false,
+        "workspace.write=denied/runner_enforced",
+    ) else {
         return;
     };
-    builder_policy(&ws, "workspace_write = \"deny\"\nshell_run = \"deny\"");
-    run_daemon(&ws);
-    assert_attempt(&ws, false, "workspace.write=denied/runner_enforced");
     assert!(runs_show(&ws).contains("shell.run=denied/runner_enforced"));
 }
 
 #[test]
 fn pi_granted_workspace_write_writes() {
-    let server = mock(builder_writes());
-    let Some(ws) = pi_workspace(&server, 60) else {
-        return;
-    };
-    builder_policy(&ws, "\"workspace.write\" = \"allow\"");
-    run_daemon(&ws);
-    assert_attempt(&ws, true, "workspace.write=granted/advisory_only");
+    builder_attempt(
+        pi_workspace,
+        "\"workspace.write\" = \"allow\"",
+        true,
+        "workspace.write=granted/advisory_only",
+    );
 }
 
 /// Codex lets `--yolo` in the operator's args win over the read-only
