@@ -93,10 +93,11 @@ fn codex_granted_workspace_write_writes() {
     );
 }
 
-#[test]
-fn claude_denied_workspace_write_and_shell_cannot_write() {
+/// A CLI held by its tool list (Claude Code, pi): denied writes and the
+/// shell, the builder cannot write, and both denials are held.
+fn tool_list_holds_write_and_shell_denials(cli: CliWorkspace) {
     let Some(ws) = builder_attempt(
-        claude_workspace,
+        cli,
         "workspace_write = \"deny\"\nshell_run = \"deny\"",
         false,
         "workspace.write=denied/runner_enforced",
@@ -104,6 +105,11 @@ fn claude_denied_workspace_write_and_shell_cannot_write() {
         return;
     };
     assert!(runs_show(&ws).contains("shell.run=denied/runner_enforced"));
+}
+
+#[test]
+fn claude_denied_workspace_write_and_shell_cannot_write() {
+    tool_list_holds_write_and_shell_denials(claude_workspace);
 }
 
 /// With its shell left, Claude Code writes through it: the denial is
@@ -130,15 +136,7 @@ fn claude_granted_workspace_write_writes() {
 
 #[test]
 fn pi_denied_workspace_write_and_shell_cannot_write() {
-    let Some(ws) = builder_attempt(
-        pi_workspace,
-        "workspace_write = \"deny\"\nshell_run = \"deny\"",
-        false,
-        "workspace.write=denied/runner_enforced",
-    ) else {
-        return;
-    };
-    assert!(runs_show(&ws).contains("shell.run=denied/runner_enforced"));
+    tool_list_holds_write_and_shell_denials(pi_workspace);
 }
 
 #[test]
